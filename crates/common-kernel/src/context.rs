@@ -1,0 +1,315 @@
+//! The request context: who acts, for which tenant, through which channel, in which chain of
+//! causes. Extracted once per request and passed to every application command, so it reaches
+//! history rows, audit evidence, events and logs without being re-derived.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldError, codes};
+use crate::http::correlation::CorrelationId;
+use crate::ids::{ActorId, CommandId, TenantId};
+
+/// Header carrying the tenant (until the security issue derives it from a token).
+pub const TENANT_HEADER: &str = "x-tenant-id";
+/// Header carrying the acting principal.
+pub const ACTOR_HEADER: &str = "x-actor-id";
+/// Header carrying the kind of principal.
+pub const ACTOR_TYPE_HEADER: &str = "x-actor-type";
+/// Header carrying the calling channel.
+pub const CHANNEL_HEADER: &str = "x-channel";
+/// Header naming the message or command that caused this request.
+pub const CAUSATION_HEADER: &str = "x-causation-id";
+/// Header naming the business transaction this request belongs to.
+pub const BUSINESS_TRANSACTION_HEADER: &str = "x-business-transaction-id";
+/// W3C trace context header.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
+/// Header making a command safe to retry.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The kinds of principal the platform serves (architecture §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActorType {
+    /// A sales or service agent.
+    HumanAgent,
+    /// A customer using the self-service portal.
+    CustomerPortalUser,
+    /// A partner system calling the API.
+    PartnerApiClient,
+    /// Another platform service.
+    InternalService,
+    /// A scheduled or bulk job.
+    BatchProcess,
+    /// A Zeebe job worker.
+    WorkflowWorker,
+    /// An operator repairing or administering the platform.
+    AdminOperator,
+}
+
+impl ActorType {
+    /// Every actor type, for validation messages and tests.
+    pub const ALL: [Self; 7] = [
+        Self::HumanAgent,
+        Self::CustomerPortalUser,
+        Self::PartnerApiClient,
+        Self::InternalService,
+        Self::BatchProcess,
+        Self::WorkflowWorker,
+        Self::AdminOperator,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HumanAgent => "HUMAN_AGENT",
+            Self::CustomerPortalUser => "CUSTOMER_PORTAL_USER",
+            Self::PartnerApiClient => "PARTNER_API_CLIENT",
+            Self::InternalService => "INTERNAL_SERVICE",
+            Self::BatchProcess => "BATCH_PROCESS",
+            Self::WorkflowWorker => "WORKFLOW_WORKER",
+            Self::AdminOperator => "ADMIN_OPERATOR",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+}
+
+/// The principal performing a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    /// Who.
+    pub actor_id: ActorId,
+    /// What kind of principal.
+    pub actor_type: ActorType,
+}
+
+/// Everything known about the caller and the causal chain of one request.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Tenant the request acts for.
+    pub tenant_id: TenantId,
+    /// Who acts.
+    pub actor: Actor,
+    /// Calling channel (`API` unless stated): portal, partner API, devstack…
+    pub channel: String,
+    /// Correlation id of the request (generated when the caller sent none, echoed back).
+    pub correlation_id: String,
+    /// Id of this command execution; events and audit evidence name it as their cause.
+    pub command_id: CommandId,
+    /// What caused this request, when the caller says so.
+    pub causation_id: Option<String>,
+    /// The business transaction (defaults to the correlation id).
+    pub business_transaction_id: String,
+    /// W3C traceparent, when valid.
+    pub traceparent: Option<String>,
+    /// The idempotency key of a command, when sent.
+    pub idempotency_key: Option<String>,
+}
+
+impl RequestContext {
+    /// Builds the context from request headers; refuses requests without tenant or actor and
+    /// reports every bad header at once.
+    pub fn from_headers(headers: &HeaderMap, correlation_id: String) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let mut missing_code = None;
+
+        let tenant_id = match header_text(headers, TENANT_HEADER, &mut errors) {
+            Some(raw) => TenantId::parse(&raw)
+                .map_err(|e| errors.push(header_error(TENANT_HEADER, "INVALID", e.to_string())))
+                .ok(),
+            None => {
+                missing_code.get_or_insert(codes::MISSING_TENANT);
+                errors.push(header_error(TENANT_HEADER, "REQUIRED", "the tenant header is required"));
+                None
+            }
+        };
+        let actor_id = match header_text(headers, ACTOR_HEADER, &mut errors) {
+            Some(raw) => ActorId::parse(&raw)
+                .map_err(|e| errors.push(header_error(ACTOR_HEADER, "INVALID", e.to_string())))
+                .ok(),
+            None => {
+                missing_code.get_or_insert(codes::MISSING_ACTOR);
+                errors.push(header_error(ACTOR_HEADER, "REQUIRED", "the actor header is required"));
+                None
+            }
+        };
+        let actor_type = match header_text(headers, ACTOR_TYPE_HEADER, &mut errors) {
+            None => Some(ActorType::HumanAgent),
+            Some(raw) => ActorType::parse(&raw).or_else(|| {
+                let allowed: Vec<&str> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
+                errors.push(header_error(
+                    ACTOR_TYPE_HEADER,
+                    "NOT_ALLOWED",
+                    format!("must be one of {}", allowed.join(", ")),
+                ));
+                None
+            }),
+        };
+        let channel = bounded(headers, CHANNEL_HEADER, 64, &mut errors).unwrap_or_else(|| "API".to_owned());
+        let causation_id = bounded(headers, CAUSATION_HEADER, 128, &mut errors);
+        let business_transaction_id = bounded(headers, BUSINESS_TRANSACTION_HEADER, 128, &mut errors)
+            .unwrap_or_else(|| correlation_id.clone());
+        let idempotency_key = bounded(headers, IDEMPOTENCY_KEY_HEADER, 255, &mut errors);
+        let traceparent = headers
+            .get(TRACEPARENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid_traceparent(v))
+            .map(str::to_owned);
+
+        match (tenant_id, actor_id, actor_type) {
+            (Some(tenant_id), Some(actor_id), Some(actor_type)) if errors.is_empty() => Ok(Self {
+                tenant_id,
+                actor: Actor { actor_id, actor_type },
+                channel,
+                correlation_id,
+                command_id: CommandId::generate(),
+                causation_id,
+                business_transaction_id,
+                traceparent,
+                idempotency_key,
+            }),
+            _ => {
+                let code = missing_code.unwrap_or(codes::INVALID_HEADER);
+                let detail = match code {
+                    codes::MISSING_TENANT => "X-Tenant-Id is required",
+                    codes::MISSING_ACTOR => "X-Actor-Id is required",
+                    _ => "One or more request headers are invalid",
+                };
+                Err(ApiError::bad_request(code, detail).with_errors(errors))
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let correlation_id = parts
+            .extensions
+            .get::<CorrelationId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_else(|| CorrelationId::generate().0);
+        Self::from_headers(&parts.headers, correlation_id)
+    }
+}
+
+fn header_error(name: &str, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new(format!("header:{}", display_header(name)), code, message)
+}
+
+fn display_header(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Reads a header as visible ASCII text; a present-but-unreadable header is an error, an empty
+/// one counts as absent.
+fn header_text(headers: &HeaderMap, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = headers.get(name)?;
+    match value.to_str() {
+        Ok(text) if text.trim().is_empty() => None,
+        Ok(text) => Some(text.trim().to_owned()),
+        Err(_) => {
+            errors.push(header_error(name, "INVALID_ENCODING", "must be visible ASCII"));
+            None
+        }
+    }
+}
+
+fn bounded(headers: &HeaderMap, name: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let text = header_text(headers, name, errors)?;
+    if text.len() > max {
+        errors.push(header_error(name, "TOO_LONG", format!("must be at most {max} characters")));
+        return None;
+    }
+    Some(text)
+}
+
+/// Whether a `traceparent` value follows W3C Trace Context level 1 (`00-<32 hex>-<16 hex>-<2 hex>`,
+/// ids not all zero). Invalid values are ignored, as the specification requires.
+pub fn is_valid_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    matches!(parts.as_slice(), [version, trace, span, flags]
+        if hex(version, 2) && *version != "ff" && hex(trace, 32) && hex(span, 16) && hex(flags, 2)
+            && trace.bytes().any(|b| b != b'0') && span.bytes().any(|b| b != b'0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).expect("test header"));
+        }
+        map
+    }
+
+    #[test]
+    fn full_context_is_read_from_headers() {
+        let ctx = RequestContext::from_headers(
+            &headers(&[
+                (TENANT_HEADER, "acme"),
+                (ACTOR_HEADER, "jane"),
+                (ACTOR_TYPE_HEADER, "PARTNER_API_CLIENT"),
+                (CHANNEL_HEADER, "PARTNER_API"),
+                (IDEMPOTENCY_KEY_HEADER, "k-1"),
+                (TRACEPARENT_HEADER, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            ]),
+            "corr-1".into(),
+        )
+        .expect("valid context");
+        assert_eq!(ctx.tenant_id.as_str(), "acme");
+        assert_eq!(ctx.actor.actor_type, ActorType::PartnerApiClient);
+        assert_eq!(ctx.business_transaction_id, "corr-1");
+        assert_eq!(ctx.idempotency_key.as_deref(), Some("k-1"));
+        assert!(ctx.traceparent.is_some());
+    }
+
+    #[test]
+    fn missing_tenant_or_actor_is_refused_with_field_errors() {
+        let err = RequestContext::from_headers(&headers(&[(ACTOR_HEADER, "jane")]), "c".into()).expect_err("no tenant");
+        assert_eq!(err.code(), codes::MISSING_TENANT);
+        let err = RequestContext::from_headers(&headers(&[(TENANT_HEADER, "acme")]), "c".into()).expect_err("no actor");
+        assert_eq!(err.code(), codes::MISSING_ACTOR);
+        let problem = err.to_problem();
+        assert_eq!(problem.errors[0].field, "header:X-Actor-Id");
+    }
+
+    #[test]
+    fn bad_actor_type_is_refused() {
+        let err = RequestContext::from_headers(
+            &headers(&[(TENANT_HEADER, "acme"), (ACTOR_HEADER, "jane"), (ACTOR_TYPE_HEADER, "ROBOT")]),
+            "c".into(),
+        )
+        .expect_err("bad type");
+        assert_eq!(err.code(), codes::INVALID_HEADER);
+    }
+
+    #[test]
+    fn traceparent_validation_follows_w3c() {
+        assert!(is_valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert!(!is_valid_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+        assert!(!is_valid_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+        assert!(!is_valid_traceparent("garbage"));
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP plumbing shared by every service: correlation ids, problem-returning extractors,
+//! fallbacks, metrics, health endpoints, the middleware stack and graceful shutdown.
+
+pub mod correlation;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod platform;
+pub mod server;

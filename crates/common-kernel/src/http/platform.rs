@@ -1,0 +1,122 @@
+//! Assembles a service's router with the platform's cross-cutting behaviour, so every service
+//! answers errors, limits, health, metrics and docs the same way.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use super::correlation::{self, CorrelationId};
+use super::health::{self, HealthState};
+use crate::error::{ApiError, codes};
+use crate::settings::HttpSettings;
+
+/// The service-specific parts the platform wraps.
+#[derive(Debug)]
+pub struct ServiceRoutes {
+    /// Business endpoints (already given their state).
+    pub api: Router,
+    /// The OpenAPI document as served at `/openapi.json`.
+    pub openapi_json: String,
+    /// Health endpoint state.
+    pub health: HealthState,
+}
+
+/// Wraps business routes with health, metrics, OpenAPI, docs, fallbacks and middleware.
+pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
+    let openapi = routes.openapi_json;
+    let title = routes.health.service;
+    let docs_page = Html(docs_html(title));
+    let operational = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .with_state(routes.health)
+        .route("/metrics", get(super::metrics::render))
+        .route(
+            "/openapi.json",
+            get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi) }),
+        )
+        .route("/docs", get(move || async move { docs_page }));
+
+    let timeout = http.request_timeout;
+    routes
+        .api
+        .merge(operational)
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .layer(middleware::from_fn(move |req: Request, next: Next| enforce_timeout(timeout, req, next)))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL_ERROR,
+                "An unexpected error occurred; quote the correlation id to support",
+            )
+            .into_response()
+        }))
+        .layer(middleware::from_fn(super::metrics::middleware))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let correlation_id = request
+                .extensions()
+                .get::<CorrelationId>()
+                .map(|c| c.0.as_str())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "http_request",
+                method = %request.method(),
+                uri = %request.uri().path(),
+                correlation_id = %correlation_id,
+            )
+        }))
+        .layer(middleware::from_fn(correlation::middleware))
+}
+
+async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::REQUEST_TIMEOUT,
+            "The request took too long; it may or may not have been applied — retry with the same Idempotency-Key",
+        )
+        .into_response(),
+    }
+}
+
+async fn route_not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(codes::ROUTE_NOT_FOUND, format!("No route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// A self-contained docs page that renders `/openapi.json` with Scalar's API reference.
+fn docs_html(service: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html>
+  <head>
+    <title>{service} API — cpq-oms</title>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+  </head>
+  <body>
+    <noscript>The interactive reference needs JavaScript; the raw contract is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+    <script id="api-reference" data-url="/openapi.json"></script>
+    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+  </body>
+</html>
+"#
+    )
+}

@@ -1,0 +1,350 @@
+//! Idempotent command execution over PostgreSQL (architecture §11).
+//!
+//! A command with an `Idempotency-Key` first claims the key in its own short transaction
+//! (`IN_PROGRESS`, with a lease). The command then runs in a second transaction that also marks
+//! the key `COMPLETED` with the response, so the response is stored exactly when the change
+//! commits. Outcomes for a repeated key:
+//! * same request, completed ⇒ the stored status and body are replayed;
+//! * different request ⇒ 422 `IDEMPOTENCY_KEY_REUSED`;
+//! * same request still running ⇒ 409 `IDEMPOTENCY_IN_PROGRESS` (retryable);
+//! * record past `expires_at`, or a lease abandoned by a crashed process ⇒ claimed afresh.
+//!
+//! Business refusals (4xx) are stored and replayed like successes; retryable failures release
+//! the key so the client's retry runs the command again.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::context::RequestContext;
+use crate::error::{ApiError, codes};
+
+/// Header set on replayed responses.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// How long a claimed key may stay in progress before another request may take it over.
+const LEASE: Duration = Duration::from_secs(60);
+
+/// A transaction handed to a command and handed back with its result.
+pub type Tx = Transaction<'static, Postgres>;
+
+/// A command's successful answer: status plus JSON body (and optional headers).
+#[derive(Debug, Clone)]
+pub struct CommandResponse {
+    /// HTTP status of the answer (200 or 201).
+    pub status: StatusCode,
+    /// JSON body.
+    pub body: Value,
+    /// `Location` of a created resource.
+    pub location: Option<String>,
+    /// `ETag` of the returned representation.
+    pub etag: Option<String>,
+    /// Whether this answer was replayed from the idempotency store.
+    pub replayed: bool,
+}
+
+impl CommandResponse {
+    /// 200 with a body.
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body,
+            location: None,
+            etag: None,
+            replayed: false,
+        }
+    }
+
+    /// 201 with a body and the new resource's location.
+    pub fn created(body: Value, location: String) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            location: Some(location),
+            ..Self::ok(body)
+        }
+    }
+
+    /// Adds an entity tag.
+    pub fn with_etag(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}
+
+impl IntoResponse for CommandResponse {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        let content_type = if self.status.is_success() {
+            "application/json"
+        } else {
+            crate::error::PROBLEM_JSON
+        };
+        headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(axum::http::header::LOCATION, location);
+        }
+        if let Some(etag) = self.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            headers.insert(axum::http::header::ETAG, etag);
+        }
+        if self.replayed {
+            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+/// What identifies "the same request" for a key: the command and a digest of its input.
+#[derive(Debug, Clone)]
+pub struct CommandFingerprint {
+    /// Command name, e.g. `catalog.PublishOffering`.
+    pub command_type: &'static str,
+    /// Digest over command type, target and canonical body.
+    pub request_hash: String,
+}
+
+impl CommandFingerprint {
+    /// Fingerprints a command by its name, target (path parameters) and body digest.
+    pub fn new(command_type: &'static str, target: &str, body_digest: &str) -> Self {
+        let mut hasher = Sha256::new();
+        for part in [command_type, target, body_digest] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        Self {
+            command_type,
+            request_hash: hex::encode(hasher.finalize()),
+        }
+    }
+}
+
+/// Runs commands in transactions, idempotently when the request carries a key.
+#[derive(Debug, Clone)]
+pub struct CommandRunner {
+    pool: PgPool,
+    ttl: Duration,
+}
+
+enum Claim {
+    Claimed(Uuid),
+    Replay(CommandResponse),
+}
+
+impl CommandRunner {
+    /// A runner over a service pool; records live for `ttl`.
+    pub fn new(pool: PgPool, ttl: Duration) -> Self {
+        Self { pool, ttl }
+    }
+
+    /// Runs `command` in a transaction and commits it; with an idempotency key in `ctx`, at most
+    /// once per key and request.
+    pub async fn run<F, Fut>(&self, ctx: &RequestContext, fingerprint: CommandFingerprint, command: F) -> Result<CommandResponse, ApiError>
+    where
+        F: FnOnce(Tx) -> Fut,
+        Fut: Future<Output = (Tx, Result<CommandResponse, ApiError>)>,
+    {
+        let Some(key) = ctx.idempotency_key.as_deref() else {
+            let tx = self.pool.begin().await?;
+            let (tx, result) = command(tx).await;
+            return match result {
+                Ok(response) => {
+                    tx.commit().await?;
+                    Ok(response)
+                }
+                Err(error) => {
+                    tx.rollback().await.ok();
+                    Err(error)
+                }
+            };
+        };
+
+        let lease_token = match self.claim(ctx, key, &fingerprint).await? {
+            Claim::Replay(response) => return Ok(response),
+            Claim::Claimed(token) => token,
+        };
+
+        let tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(error) => {
+                self.release(ctx, key, lease_token).await;
+                return Err(error.into());
+            }
+        };
+        let (mut tx, result) = command(tx).await;
+        match result {
+            Ok(response) => {
+                match complete(&mut tx, ctx, key, lease_token, &response).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tx.rollback().await.ok();
+                        return Err(in_progress());
+                    }
+                    Err(error) => {
+                        tx.rollback().await.ok();
+                        self.release(ctx, key, lease_token).await;
+                        return Err(error.into());
+                    }
+                }
+                if let Err(error) = tx.commit().await {
+                    self.release(ctx, key, lease_token).await;
+                    return Err(error.into());
+                }
+                Ok(response)
+            }
+            Err(error) => {
+                tx.rollback().await.ok();
+                if error.status().is_client_error() && !error.retryable() {
+                    let refusal = CommandResponse {
+                        status: error.status(),
+                        body: serde_json::to_value(error.to_problem()).unwrap_or(Value::Null),
+                        location: None,
+                        etag: None,
+                        replayed: false,
+                    };
+                    if let Ok(mut conn) = self.pool.acquire().await {
+                        let stored = complete(&mut conn, ctx, key, lease_token, &refusal).await;
+                        if !matches!(stored, Ok(true)) {
+                            self.release(ctx, key, lease_token).await;
+                        }
+                    }
+                } else {
+                    self.release(ctx, key, lease_token).await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn claim(&self, ctx: &RequestContext, key: &str, fingerprint: &CommandFingerprint) -> Result<Claim, ApiError> {
+        let token = Uuid::now_v7();
+        let now = Utc::now();
+        let lease_until = now + LEASE;
+        let expires_at = now + self.ttl;
+        let claimed: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO idempotency_record AS r \
+               (tenant_id, idempotency_key, command_type, request_hash, status, lease_token, locked_until, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, 'IN_PROGRESS', $5, $6, $7, $8) \
+             ON CONFLICT (tenant_id, idempotency_key) DO UPDATE SET \
+               command_type = EXCLUDED.command_type, request_hash = EXCLUDED.request_hash, status = 'IN_PROGRESS', \
+               lease_token = EXCLUDED.lease_token, locked_until = EXCLUDED.locked_until, created_at = EXCLUDED.created_at, \
+               expires_at = EXCLUDED.expires_at, response_status = NULL, response_body = NULL, response_hash = NULL, \
+               completed_at = NULL \
+             WHERE r.expires_at < now() \
+                OR (r.status = 'IN_PROGRESS' AND r.locked_until < now() AND r.request_hash = EXCLUDED.request_hash) \
+             RETURNING lease_token",
+        )
+        .bind(ctx.tenant_id.as_str())
+        .bind(key)
+        .bind(fingerprint.command_type)
+        .bind(&fingerprint.request_hash)
+        .bind(token)
+        .bind(lease_until)
+        .bind(now)
+        .bind(expires_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        if claimed.is_some() {
+            return Ok(Claim::Claimed(token));
+        }
+
+        let existing: Option<StoredRecord> = sqlx::query_as(
+            "SELECT request_hash, status, response_status, response_body, response_location FROM idempotency_record \
+             WHERE tenant_id = $1 AND idempotency_key = $2",
+        )
+        .bind(ctx.tenant_id.as_str())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        match existing {
+            None => Err(in_progress()),
+            Some((hash, _, _, _, _)) if hash != fingerprint.request_hash => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::IDEMPOTENCY_KEY_REUSED,
+                "This Idempotency-Key was already used for a different request",
+            )
+            .with_retryable(false)),
+            Some((_, status, Some(code), Some(body), location)) if status == "COMPLETED" => Ok(Claim::Replay(CommandResponse {
+                status: u16::try_from(code)
+                    .ok()
+                    .and_then(|c| StatusCode::from_u16(c).ok())
+                    .unwrap_or(StatusCode::OK),
+                location,
+                body,
+                etag: None,
+                replayed: true,
+            })),
+            Some(_) => Err(in_progress()),
+        }
+    }
+
+    /// Gives a claimed key up so that a retry executes the command.
+    async fn release(&self, ctx: &RequestContext, key: &str, lease_token: Uuid) {
+        let released = sqlx::query(
+            "DELETE FROM idempotency_record WHERE tenant_id = $1 AND idempotency_key = $2 \
+             AND status = 'IN_PROGRESS' AND lease_token = $3",
+        )
+        .bind(ctx.tenant_id.as_str())
+        .bind(key)
+        .bind(lease_token)
+        .execute(&self.pool)
+        .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, "idempotency key not released; it frees itself when its lease ends");
+        }
+    }
+
+    /// Deletes records past their expiry; returns how many went.
+    pub async fn purge_expired(&self) -> Result<u64, sqlx::Error> {
+        let result = sqlx::query("DELETE FROM idempotency_record WHERE expires_at < now()")
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+/// `(request_hash, status, response_status, response_body, response_location)` of a stored key.
+type StoredRecord = (String, String, Option<i16>, Option<Value>, Option<String>);
+
+fn in_progress() -> ApiError {
+    ApiError::conflict(
+        codes::IDEMPOTENCY_IN_PROGRESS,
+        "A request with this Idempotency-Key is still being processed; retry shortly",
+    )
+    .with_retryable(true)
+}
+
+/// Marks the claimed key completed with `response`, only while this request still holds the
+/// lease. Returns whether it did.
+async fn complete(
+    conn: &mut sqlx::PgConnection,
+    ctx: &RequestContext,
+    key: &str,
+    lease_token: Uuid,
+    response: &CommandResponse,
+) -> Result<bool, sqlx::Error> {
+    let text = serde_json::to_string(&response.body).unwrap_or_default();
+    let response_hash = hex::encode(Sha256::digest(text.as_bytes()));
+    let result = sqlx::query(
+        "UPDATE idempotency_record SET status = 'COMPLETED', response_status = $4, response_body = $5, \
+         response_hash = $6, response_location = $7, completed_at = now(), locked_until = NULL \
+         WHERE tenant_id = $1 AND idempotency_key = $2 AND lease_token = $3 AND status = 'IN_PROGRESS'",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(key)
+    .bind(lease_token)
+    .bind(i16::try_from(response.status.as_u16()).unwrap_or(200))
+    .bind(&response.body)
+    .bind(response_hash)
+    .bind(response.location.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -1,0 +1,228 @@
+//! Typed settings from defaults and environment variables, validated at start-up.
+//!
+//! Variables: `DATABASE_URL`, `REDIS_URL` (empty or `disabled` turns the cache off),
+//! `APP__SERVER__HOST`, `APP__SERVER__PORT`, `APP__DATABASE__MAX_CONNECTIONS`,
+//! `APP__DATABASE__ACQUIRE_TIMEOUT_MS`, `APP__REDIS__TIMEOUT_MS`, `APP__HTTP__MAX_BODY_BYTES`,
+//! `APP__HTTP__REQUEST_TIMEOUT_MS`, `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
+//! (`json` | `pretty`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Default database when `DATABASE_URL` is unset: the development baseline of one database with
+/// one schema per service.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/cpq_oms_platform";
+/// Default Redis when `REDIS_URL` is unset.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// A value that must never appear in logs (connection strings carry passwords).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}={value:?}: {reason}")]
+pub struct SettingsError {
+    /// Environment variable name.
+    pub name: String,
+    /// The offending value.
+    pub value: String,
+    /// What was expected.
+    pub reason: String,
+}
+
+/// Where the HTTP server listens.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Interface to bind.
+    pub host: String,
+    /// Port to bind; 0 picks a free one (tests).
+    pub port: u16,
+}
+
+/// The service's PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Connection string (database name included).
+    pub url: Secret,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before a retryable 503.
+    pub acquire_timeout: Duration,
+}
+
+/// The optional Redis accelerator.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// Connection string; `None` disables caching.
+    pub url: Option<Secret>,
+    /// Longest any cache operation may take before it is treated as a miss.
+    pub timeout: Duration,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may run.
+    pub request_timeout: Duration,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (default; what log pipelines ingest).
+    Json,
+    /// Human-readable lines for local debugging.
+    Pretty,
+}
+
+/// All settings of one service process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Service name, used in logs, metrics and health.
+    pub service: &'static str,
+    /// Listener.
+    pub server: ServerSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Cache.
+    pub redis: RedisSettings,
+    /// HTTP limits.
+    pub http: HttpSettings,
+    /// How long an idempotency record is kept (business-risk based; 24 h by default).
+    pub idempotency_ttl: Duration,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Reads the settings of `service` from the process environment.
+    pub fn from_env(service: &'static str, default_port: u16) -> Result<Self, SettingsError> {
+        Self::from_lookup(service, default_port, |name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(
+        service: &'static str,
+        default_port: u16,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL")
+            .or_else(|| get("APP__DATABASE__URL"))
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
+            return Err(SettingsError {
+                name: "DATABASE_URL".into(),
+                value: "<hidden>".into(),
+                reason: "must start with postgres:// or postgresql://".into(),
+            });
+        }
+        let redis_url = match lookup("REDIS_URL").or_else(|| lookup("APP__REDIS__URL")) {
+            None => Some(DEFAULT_REDIS_URL.to_owned()),
+            Some(v) if v.trim().is_empty() || v.trim() == "disabled" => None,
+            Some(v) => Some(v),
+        };
+        let log_format = match get("APP__LOG__FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: "APP__LOG__FORMAT".into(),
+                    value: other.into(),
+                    reason: "expected json or pretty".into(),
+                });
+            }
+        };
+        Ok(Self {
+            service,
+            server: ServerSettings {
+                host: get("APP__SERVER__HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+                port: parse(&get, "APP__SERVER__PORT", default_port)?,
+            },
+            database: DatabaseSettings {
+                url: Secret::new(database_url),
+                max_connections: parse(&get, "APP__DATABASE__MAX_CONNECTIONS", 10)?,
+                acquire_timeout: Duration::from_millis(parse(&get, "APP__DATABASE__ACQUIRE_TIMEOUT_MS", 3_000)?),
+            },
+            redis: RedisSettings {
+                url: redis_url.map(Secret::new),
+                timeout: Duration::from_millis(parse(&get, "APP__REDIS__TIMEOUT_MS", 150)?),
+            },
+            http: HttpSettings {
+                max_body_bytes: parse(&get, "APP__HTTP__MAX_BODY_BYTES", 1024 * 1024)?,
+                request_timeout: Duration::from_millis(parse(&get, "APP__HTTP__REQUEST_TIMEOUT_MS", 30_000)?),
+            },
+            idempotency_ttl: Duration::from_secs(3600 * parse::<u64>(&get, "APP__IDEMPOTENCY__TTL_HOURS", 24)?),
+            log_format,
+        })
+    }
+}
+
+fn parse<T: FromStr>(get: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, SettingsError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| SettingsError {
+            name: name.to_owned(),
+            value: raw,
+            reason: format!("expected a {}", std::any::type_name::<T>()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup("catalog", 8081, |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_the_local_machine() {
+        let settings = with(&[]).expect("defaults");
+        assert_eq!(settings.server.port, 8081);
+        assert_eq!(settings.database.url.expose(), DEFAULT_DATABASE_URL);
+        assert!(settings.redis.url.is_some());
+        assert_eq!(settings.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn environment_overrides_and_validation() {
+        let settings = with(&[("APP__SERVER__PORT", "9999"), ("REDIS_URL", "disabled")]).expect("valid");
+        assert_eq!(settings.server.port, 9999);
+        assert!(settings.redis.url.is_none());
+        let err = with(&[("APP__SERVER__PORT", "eighty")]).expect_err("bad port");
+        assert_eq!(err.name, "APP__SERVER__PORT");
+        assert!(with(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let settings = with(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("valid");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}
