@@ -310,3 +310,27 @@ mod tests {
         assert_eq!(err.code(), codes::MALFORMED_JSON);
     }
 }
+
+/// The aggregate version a client expects (`If-Match`), for optimistic concurrency. Absent means
+/// "no precondition"; a present but unreadable value is a 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(axum::http::header::IF_MATCH) else {
+            return Ok(Self(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .and_then(crate::version::Version::from_if_match)
+            .map(|v| Self(Some(v.get())))
+            .ok_or_else(|| {
+                ApiError::bad_request(codes::INVALID_HEADER, "If-Match must name a version, e.g. \"3\"")
+                    .with_errors(vec![FieldError::new("header:If-Match", "INVALID", "expected a quoted positive integer")])
+            })
+    }
+}

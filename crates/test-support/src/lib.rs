@@ -1,0 +1,32 @@
+//! Infrastructure for integration tests, real and never mocked.
+//!
+//! Servers are found in this order: the URL in `DATABASE_URL` / `REDIS_URL`; a server running
+//! on this machine's standard port; a container started with `testcontainers` when the crate is
+//! built with the `docker` feature and a Docker engine answers; otherwise a panic that says what
+//! is missing. Each test gets a fresh database cloned from a migrated template, so tests run in
+//! parallel without seeing each other's rows, and the database is dropped when the test ends.
+
+#![expect(clippy::expect_used, clippy::panic, reason = "test infrastructure fails loudly by design")]
+
+mod postgres;
+mod redis;
+
+pub use postgres::{TestDatabase, admin_url};
+pub use redis::{RedisProcess, redis_url};
+
+/// Whether something accepts TCP connections on `127.0.0.1:port`.
+pub fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        std::time::Duration::from_millis(300),
+    )
+    .is_ok()
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}

@@ -1,0 +1,21 @@
+//! The catalog's pure domain: lifecycles as transition tables and the validation rules of
+//! specifications, offerings and price books. No I/O crate is imported here.
+
+pub mod characteristic;
+pub mod lifecycle;
+pub mod offering;
+pub mod price_book;
+pub mod violation;
+
+common_kernel::uuid_id!(
+    /// Identifies a product specification.
+    ProductSpecificationId
+);
+common_kernel::uuid_id!(
+    /// Identifies a product offering across all its versions.
+    ProductOfferingId
+);
+common_kernel::uuid_id!(
+    /// Identifies a price book across all its versions.
+    PriceBookId
+);

@@ -1,0 +1,384 @@
+//! Request bodies and query strings. Every body refuses unknown fields; amounts are decimal
+//! strings; conversion to application inputs happens here, at the edge.
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::app::LifecycleInput;
+use crate::app::offerings::{ContentPatch, NewOffering};
+use crate::app::price_books::{ChargeSpec, EntryInput, NewPriceBook};
+use crate::app::specifications::NewSpecification;
+use crate::domain::ProductOfferingId;
+use crate::domain::characteristic::CharacteristicInput;
+use crate::domain::offering::RelationshipInput;
+use crate::domain::price_book::TierInput;
+
+/// Numeric bounds, as decimal strings.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RangeRequest {
+    /// Inclusive lower bound.
+    #[schema(example = "10")]
+    pub min: Option<String>,
+    /// Inclusive upper bound.
+    #[schema(example = "10000")]
+    pub max: Option<String>,
+}
+
+/// A characteristic definition.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CharacteristicRequest {
+    /// Name, unique within the specification.
+    #[schema(example = "bandwidthMbps")]
+    pub name: String,
+    /// STRING, INTEGER, DECIMAL or BOOLEAN.
+    #[schema(example = "INTEGER")]
+    pub value_type: String,
+    /// Whether a configuration must provide it.
+    #[serde(default)]
+    pub required: bool,
+    /// Allowed values (JSON strings, integers or booleans; decimal strings for DECIMAL).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub allowed_values: Vec<Value>,
+    /// Numeric range (INTEGER and DECIMAL only).
+    pub range: Option<RangeRequest>,
+    /// Default value.
+    #[schema(value_type = Option<Object>)]
+    pub default_value: Option<Value>,
+    /// Unit.
+    pub unit: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// Body of `POST /product-specifications`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSpecificationRequest {
+    /// Code, unique per tenant (A–Z, 0–9, `_`, `-`).
+    #[schema(example = "INTERNET-ACCESS")]
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Characteristic definitions.
+    #[serde(default)]
+    pub characteristics: Vec<CharacteristicRequest>,
+}
+
+impl From<CreateSpecificationRequest> for NewSpecification {
+    fn from(r: CreateSpecificationRequest) -> Self {
+        Self {
+            code: r.code,
+            name: r.name,
+            description: r.description,
+            characteristics: r
+                .characteristics
+                .into_iter()
+                .map(|c| CharacteristicInput {
+                    name: c.name,
+                    value_type: c.value_type,
+                    required: c.required,
+                    allowed_values: c.allowed_values,
+                    range: c.range.map(|r| (r.min, r.max)),
+                    default_value: c.default_value,
+                    unit: c.unit,
+                    description: c.description,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A relationship rule.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelationshipRequest {
+    /// REQUIRES, EXCLUDES or ADD_ON_OF.
+    #[serde(rename = "type")]
+    #[schema(example = "REQUIRES")]
+    pub relationship_type: String,
+    /// The related offering.
+    pub target_offering_id: Uuid,
+    /// Fewest instances of the target (default 0).
+    #[serde(default)]
+    pub min_cardinality: u32,
+    /// Most instances of the target (null = unbounded).
+    pub max_cardinality: Option<u32>,
+}
+
+impl From<RelationshipRequest> for RelationshipInput {
+    fn from(r: RelationshipRequest) -> Self {
+        Self {
+            relationship_type: r.relationship_type,
+            target: ProductOfferingId::from_uuid(r.target_offering_id),
+            min_cardinality: r.min_cardinality,
+            max_cardinality: r.max_cardinality,
+        }
+    }
+}
+
+/// Body of `POST /product-offerings`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOfferingRequest {
+    /// Code, unique per tenant.
+    #[schema(example = "INTERNET-BUSINESS")]
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Product specification defining the characteristics.
+    pub product_specification_id: Uuid,
+    /// Relationship rules.
+    #[serde(default)]
+    pub relationships: Vec<RelationshipRequest>,
+}
+
+impl From<CreateOfferingRequest> for NewOffering {
+    fn from(r: CreateOfferingRequest) -> Self {
+        Self {
+            code: r.code,
+            name: r.name,
+            description: r.description,
+            specification_id: r.product_specification_id,
+            relationships: r.relationships.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Body of `PATCH …/versions/{version}` and optional body of `POST …/versions`: fields present
+/// replace the current ones; `description: null` clears it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OfferingContentPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// New specification.
+    pub product_specification_id: Option<Uuid>,
+    /// New relationship list (replaces all rules).
+    pub relationships: Option<Vec<RelationshipRequest>>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+impl From<OfferingContentPatch> for ContentPatch {
+    fn from(p: OfferingContentPatch) -> Self {
+        Self {
+            name: p.name,
+            description: p.description,
+            specification_id: p.product_specification_id,
+            relationships: p.relationships.map(|r| r.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+/// Optional body of lifecycle commands.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifecycleRequest {
+    /// Version to act on (default: the latest).
+    pub version: Option<i32>,
+    /// Reason, kept in history and audit evidence.
+    pub reason: Option<String>,
+}
+
+impl LifecycleRequest {
+    /// Application input with the `If-Match` precondition.
+    pub fn into_input(self, expected_version: Option<i64>) -> LifecycleInput {
+        LifecycleInput {
+            version: self.version,
+            reason: self.reason,
+            expected_version,
+        }
+    }
+}
+
+/// A volume tier.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierRequest {
+    /// First quantity (the first tier starts at 1).
+    pub from_quantity: u64,
+    /// Last quantity (null for the last, open tier).
+    pub to_quantity: Option<u64>,
+    /// Unit price as a decimal string.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "12.00")]
+    pub unit_price: Decimal,
+}
+
+/// A charge.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChargeRequest {
+    /// ONE_TIME or RECURRING.
+    #[schema(example = "RECURRING")]
+    pub charge_type: String,
+    /// MONTH, QUARTER or YEAR (recurring only).
+    pub period: Option<String>,
+    /// Flat unit price as a decimal string (or give tierMode and tiers).
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>, example = "149.00")]
+    pub unit_price: Option<Decimal>,
+    /// RANGE or SLAB.
+    pub tier_mode: Option<String>,
+    /// Volume tiers.
+    pub tiers: Option<Vec<TierRequest>>,
+}
+
+/// Prices of one offering version.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceEntryRequest {
+    /// Offering priced.
+    pub offering_id: Uuid,
+    /// Offering version priced.
+    pub offering_version: i32,
+    /// Charges.
+    pub charges: Vec<ChargeRequest>,
+}
+
+impl From<PriceEntryRequest> for EntryInput {
+    fn from(e: PriceEntryRequest) -> Self {
+        Self {
+            offering_id: e.offering_id,
+            offering_version: e.offering_version,
+            charges: e
+                .charges
+                .into_iter()
+                .map(|c| ChargeSpec {
+                    charge_type: c.charge_type,
+                    period: c.period,
+                    unit_price: c.unit_price,
+                    tier_mode: c.tier_mode,
+                    tiers: c.tiers.map(|tiers| {
+                        tiers
+                            .into_iter()
+                            .map(|t| TierInput {
+                                from_quantity: t.from_quantity,
+                                to_quantity: t.to_quantity,
+                                unit_price: t.unit_price,
+                            })
+                            .collect()
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Body of `POST /price-books`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePriceBookRequest {
+    /// Code, unique per tenant.
+    #[schema(example = "LIST-USD")]
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// ISO-4217 currency of every price.
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// Prices per offering version.
+    pub entries: Vec<PriceEntryRequest>,
+}
+
+impl From<CreatePriceBookRequest> for NewPriceBook {
+    fn from(r: CreatePriceBookRequest) -> Self {
+        Self {
+            code: r.code,
+            name: r.name,
+            currency: r.currency,
+            entries: r.entries.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Optional body of `POST /price-books/{id}/versions`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceBookVersionRequest {
+    /// New name (default: copied).
+    pub name: Option<String>,
+    /// New entries (default: copied).
+    pub entries: Option<Vec<PriceEntryRequest>>,
+}
+
+/// Query of `GET /product-offerings`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListOfferingsQuery {
+    /// Only offerings having a version in this status (DRAFT, READY_FOR_REVIEW, PUBLISHED,
+    /// RETIRED, ARCHIVED).
+    pub status: Option<String>,
+    /// Only the offering with this code.
+    pub code: Option<String>,
+    /// Page size (1–500, default 50).
+    pub limit: Option<i64>,
+    /// Items to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+/// Query of the other list endpoints.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListByCodeQuery {
+    /// Only the resource with this code.
+    pub code: Option<String>,
+    /// Page size (1–500, default 50).
+    pub limit: Option<i64>,
+    /// Items to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+/// Request context headers (until authentication derives them from a token).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documents headers read by the RequestContext extractor")]
+pub struct ContextHeaders {
+    /// Tenant the request acts for.
+    #[param(rename = "X-Tenant-Id", example = "demo")]
+    x_tenant_id: String,
+    /// Acting principal.
+    #[param(rename = "X-Actor-Id", example = "jane.doe")]
+    x_actor_id: String,
+    /// HUMAN_AGENT (default), CUSTOMER_PORTAL_USER, PARTNER_API_CLIENT, INTERNAL_SERVICE,
+    /// BATCH_PROCESS, WORKFLOW_WORKER or ADMIN_OPERATOR.
+    #[param(rename = "X-Actor-Type")]
+    x_actor_type: Option<String>,
+    /// Calling channel (default API).
+    #[param(rename = "X-Channel")]
+    x_channel: Option<String>,
+    /// Correlation id; generated when absent and echoed on the response.
+    #[param(rename = "X-Correlation-Id")]
+    x_correlation_id: Option<String>,
+}
+
+/// Headers of commands.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documents headers read by extractors")]
+pub struct CommandHeaders {
+    /// Makes the command safe to retry: the same key and request replay the first answer.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+    /// Aggregate version the client read; a newer one answers 412.
+    #[param(rename = "If-Match", example = "\"3\"")]
+    if_match: Option<String>,
+}

@@ -1,0 +1,69 @@
+//! HTTP edge of the catalog: request DTOs, handlers, error mapping and the OpenAPI document.
+
+pub mod dto;
+pub mod error;
+pub mod offerings;
+pub mod openapi;
+pub mod price_books;
+pub mod specifications;
+
+use axum::Router;
+use axum::routing::{get, post};
+use common_kernel::cache::Cache;
+use common_kernel::error::ApiError;
+use common_kernel::idempotency::CommandRunner;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The catalog schema's pool.
+    pub db: PgPool,
+    /// The Redis accelerator.
+    pub cache: Cache,
+    /// Runs commands in transactions, idempotently.
+    pub runner: CommandRunner,
+}
+
+impl AppState {
+    /// A pooled connection for a query.
+    pub async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>, ApiError> {
+        Ok(self.db.acquire().await?)
+    }
+}
+
+/// Serialises a view for a command response.
+pub fn to_json<T: Serialize>(value: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(ApiError::internal)
+}
+
+/// The catalog's business routes.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/product-specifications",
+            post(specifications::create).get(specifications::list),
+        )
+        .route("/product-specifications/{id}", get(specifications::get))
+        .route("/product-offerings", post(offerings::create).get(offerings::list))
+        .route("/product-offerings/{id}", get(offerings::get))
+        .route("/product-offerings/{id}/submit-for-review", post(offerings::submit_for_review))
+        .route("/product-offerings/{id}/return-to-draft", post(offerings::return_to_draft))
+        .route("/product-offerings/{id}/publish", post(offerings::publish))
+        .route("/product-offerings/{id}/retire", post(offerings::retire))
+        .route("/product-offerings/{id}/archive", post(offerings::archive))
+        .route("/product-offerings/{id}/versions", post(offerings::create_version))
+        .route(
+            "/product-offerings/{id}/versions/{version}",
+            get(offerings::get_version).patch(offerings::edit_version),
+        )
+        .route("/price-books", post(price_books::create).get(price_books::list))
+        .route("/price-books/{id}", get(price_books::get))
+        .route("/price-books/{id}/publish", post(price_books::publish))
+        .route("/price-books/{id}/versions", post(price_books::create_version))
+        .route("/price-books/{id}/versions/{version}", get(price_books::get_version))
+        .with_state(state)
+}

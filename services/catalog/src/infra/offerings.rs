@@ -1,0 +1,368 @@
+//! Product offering storage: the root row (identity, code, aggregate version), immutable
+//! versions and their relationship rules.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::app::views::{OfferingLifecycleView, OfferingVersionContent, OfferingView, RelationshipView, VersionSummary};
+use crate::domain::lifecycle::OfferingStatus;
+use crate::domain::offering::Relationship;
+
+/// The root row, locked for the duration of a command.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LockedRoot {
+    /// Aggregate version before the command.
+    pub aggregate_version: i64,
+    /// Highest version number.
+    pub latest_version: i32,
+}
+
+/// Inserts a new offering root.
+pub async fn insert_root(conn: &mut PgConnection, tenant: &str, id: Uuid, code: &str, actor: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO product_offering (product_offering_id, tenant_id, code, created_by) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(tenant)
+        .bind(code)
+        .bind(actor)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks a tenant's offering root so commands on one offering run one at a time.
+pub async fn lock_root(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<LockedRoot>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.aggregate_version, (SELECT max(version) FROM product_offering_version v WHERE v.product_offering_id = o.product_offering_id) AS latest_version \
+         FROM product_offering o WHERE o.tenant_id = $1 AND o.product_offering_id = $2 FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Records that a command changed the offering; returns the new aggregate version.
+pub async fn bump_root(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE product_offering SET aggregate_version = aggregate_version + 1, updated_at = now() \
+         WHERE product_offering_id = $1 RETURNING aggregate_version",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Content fields of a version row.
+#[derive(Debug, Clone)]
+pub struct VersionFields<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Description.
+    pub description: Option<&'a str>,
+    /// Specification.
+    pub specification_id: Uuid,
+    /// Relationship rules.
+    pub relationships: &'a [Relationship],
+}
+
+/// Inserts a DRAFT version with its relationships.
+pub async fn insert_version(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+    fields: &VersionFields<'_>,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO product_offering_version (product_offering_id, version, tenant_id, status, name, description, \
+         product_specification_id, created_by) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(tenant)
+    .bind(fields.name)
+    .bind(fields.description)
+    .bind(fields.specification_id)
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    insert_relationships(conn, tenant, id, version, fields.relationships).await
+}
+
+async fn insert_relationships(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+    relationships: &[Relationship],
+) -> Result<(), sqlx::Error> {
+    for r in relationships {
+        sqlx::query(
+            "INSERT INTO offering_relationship (product_offering_id, version, tenant_id, relationship_type, target_offering_id, \
+             min_cardinality, max_cardinality) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(tenant)
+        .bind(r.relationship_type.as_str())
+        .bind(r.target.as_uuid())
+        .bind(i32::try_from(r.min_cardinality).unwrap_or(i32::MAX))
+        .bind(r.max_cardinality.map(|m| i32::try_from(m).unwrap_or(i32::MAX)))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a DRAFT version's content (the database refuses it for any other status).
+pub async fn update_draft(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32, fields: &VersionFields<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE product_offering_version SET name = $3, description = $4, product_specification_id = $5 \
+         WHERE product_offering_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(fields.name)
+    .bind(fields.description)
+    .bind(fields.specification_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM offering_relationship WHERE product_offering_id = $1 AND version = $2")
+        .bind(id)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+    insert_relationships(conn, tenant, id, version, fields.relationships).await
+}
+
+/// Moves a version to `to`, stamping the matching lifecycle date.
+pub async fn set_status(conn: &mut PgConnection, id: Uuid, version: i32, to: OfferingStatus) -> Result<(), sqlx::Error> {
+    let stamp = match to {
+        OfferingStatus::ReadyForReview => "submitted_at = now(),",
+        OfferingStatus::Published => "published_at = now(),",
+        OfferingStatus::Retired => "retired_at = now(),",
+        OfferingStatus::Archived => "archived_at = now(),",
+        OfferingStatus::Draft => "",
+    };
+    let sql = format!("UPDATE product_offering_version SET {stamp} status = $3 WHERE product_offering_id = $1 AND version = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(version)
+        .bind(to.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Status of one version.
+pub async fn version_status(conn: &mut PgConnection, id: Uuid, version: i32) -> Result<Option<OfferingStatus>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM product_offering_version WHERE product_offering_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(status.and_then(|s| OfferingStatus::parse(&s)))
+}
+
+/// The version currently on sale, if any.
+pub async fn published_version(conn: &mut PgConnection, id: Uuid) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM product_offering_version WHERE product_offering_id = $1 AND status = 'PUBLISHED'")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Which of `ids` are offerings of `tenant`.
+pub async fn existing_ids(conn: &mut PgConnection, tenant: &str, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT product_offering_id FROM product_offering WHERE tenant_id = $1 AND product_offering_id = ANY($2)")
+        .bind(tenant)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+#[derive(sqlx::FromRow)]
+struct LifecycleRow {
+    status: String,
+    submitted_at: Option<DateTime<Utc>>,
+    published_at: Option<DateTime<Utc>>,
+    retired_at: Option<DateTime<Utc>>,
+    archived_at: Option<DateTime<Utc>>,
+    aggregate_version: i64,
+}
+
+/// Lifecycle of a tenant's offering version plus the aggregate version; `None` if absent.
+pub async fn lifecycle(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> Result<Option<(OfferingLifecycleView, i64)>, sqlx::Error> {
+    let row: Option<LifecycleRow> = sqlx::query_as(
+        "SELECT v.status, v.submitted_at, v.published_at, v.retired_at, v.archived_at, o.aggregate_version \
+         FROM product_offering_version v JOIN product_offering o USING (product_offering_id) \
+         WHERE o.tenant_id = $1 AND v.product_offering_id = $2 AND v.version = $3",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            OfferingLifecycleView {
+                status: r.status,
+                submitted_at: r.submitted_at,
+                published_at: r.published_at,
+                retired_at: r.retired_at,
+                archived_at: r.archived_at,
+            },
+            r.aggregate_version,
+        )
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct ContentRow {
+    code: String,
+    name: String,
+    description: Option<String>,
+    product_specification_id: Uuid,
+    specification_code: String,
+    created_at: DateTime<Utc>,
+    created_by: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RelationshipRow {
+    relationship_type: String,
+    target_offering_id: Uuid,
+    target_code: String,
+    min_cardinality: i32,
+    max_cardinality: Option<i32>,
+}
+
+/// The content of a tenant's offering version, characteristics resolved.
+pub async fn content(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> Result<Option<OfferingVersionContent>, sqlx::Error> {
+    let row: Option<ContentRow> = sqlx::query_as(
+        "SELECT o.code, v.name, v.description, v.product_specification_id, s.code AS specification_code, v.created_at, v.created_by \
+         FROM product_offering_version v \
+         JOIN product_offering o USING (product_offering_id) \
+         JOIN product_specification s ON s.product_specification_id = v.product_specification_id \
+         WHERE o.tenant_id = $1 AND v.product_offering_id = $2 AND v.version = $3",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let relationships: Vec<RelationshipRow> = sqlx::query_as(
+        "SELECT r.relationship_type, r.target_offering_id, t.code AS target_code, r.min_cardinality, r.max_cardinality \
+         FROM offering_relationship r JOIN product_offering t ON t.product_offering_id = r.target_offering_id \
+         WHERE r.product_offering_id = $1 AND r.version = $2 ORDER BY r.relationship_type, r.target_offering_id",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_all(&mut *conn)
+    .await?;
+    let characteristics = super::specifications::characteristics(conn, row.product_specification_id).await?;
+    Ok(Some(OfferingVersionContent {
+        offering_id: id,
+        tenant_id: tenant.to_owned(),
+        code: row.code,
+        version,
+        name: row.name,
+        description: row.description,
+        product_specification_id: row.product_specification_id,
+        product_specification_code: row.specification_code,
+        characteristics,
+        relationships: relationships
+            .into_iter()
+            .map(|r| RelationshipView {
+                relationship_type: r.relationship_type,
+                target_offering_id: r.target_offering_id,
+                target_offering_code: r.target_code,
+                min_cardinality: r.min_cardinality,
+                max_cardinality: r.max_cardinality,
+            })
+            .collect(),
+        created_at: row.created_at,
+        created_by: row.created_by,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct OfferingRow {
+    product_offering_id: Uuid,
+    code: String,
+    aggregate_version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    versions: sqlx::types::Json<Vec<(i32, String, String)>>,
+}
+
+const OFFERING_SELECT: &str = "SELECT o.product_offering_id, o.code, o.aggregate_version, o.created_at, o.updated_at, \
+     (SELECT jsonb_agg(jsonb_build_array(v.version, v.status, v.name) ORDER BY v.version) \
+        FROM product_offering_version v WHERE v.product_offering_id = o.product_offering_id) AS versions \
+     FROM product_offering o";
+
+fn offering_view(row: OfferingRow) -> OfferingView {
+    let versions = row.versions.0;
+    let (latest_version, status, name) = versions.last().cloned().unwrap_or((0, String::new(), String::new()));
+    OfferingView {
+        id: row.product_offering_id,
+        code: row.code,
+        name,
+        status,
+        latest_version,
+        published_version: versions.iter().find(|(_, s, _)| s == "PUBLISHED").map(|(v, _, _)| *v),
+        aggregate_version: row.aggregate_version,
+        versions: versions
+            .into_iter()
+            .map(|(version, status, _)| VersionSummary { version, status })
+            .collect(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// A tenant's offering with its versions.
+pub async fn find(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<OfferingView>, sqlx::Error> {
+    let sql = format!("{OFFERING_SELECT} WHERE o.tenant_id = $1 AND o.product_offering_id = $2");
+    let row: Option<OfferingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(offering_view))
+}
+
+/// A page of a tenant's offerings that have a version in `status` (when given) and carry
+/// `code` (when given), ordered by code, with the total count.
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant: &str,
+    status: Option<OfferingStatus>,
+    code: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<OfferingView>, i64), sqlx::Error> {
+    let filter = "WHERE o.tenant_id = $1 AND ($2::text IS NULL OR o.code = $2) AND ($3::text IS NULL OR EXISTS \
+        (SELECT 1 FROM product_offering_version f WHERE f.product_offering_id = o.product_offering_id AND f.status = $3))";
+    let status = status.map(OfferingStatus::as_str);
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM product_offering o {filter}")))
+        .bind(tenant)
+        .bind(code)
+        .bind(status)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows: Vec<OfferingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{OFFERING_SELECT} {filter} ORDER BY o.code LIMIT $4 OFFSET $5")))
+        .bind(tenant)
+        .bind(code)
+        .bind(status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+    Ok((rows.into_iter().map(offering_view).collect(), total))
+}

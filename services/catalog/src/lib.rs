@@ -1,0 +1,135 @@
+//! The catalog service: product specifications, versioned product offerings with relationship
+//! rules and a lifecycle, and versioned price books — the reference slice every other service
+//! copies (layers: `http` → `app` → `domain`, with `infra` for storage).
+
+pub mod app;
+pub mod domain;
+pub mod http;
+pub mod infra;
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use axum::Router;
+use common_kernel::cache::Cache;
+use common_kernel::db::{self, DbError};
+use common_kernel::http::health::HealthState;
+use common_kernel::http::platform::{self, ServiceRoutes};
+use common_kernel::http::server;
+use common_kernel::idempotency::CommandRunner;
+use common_kernel::settings::Settings;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+/// Service name in logs, metrics and health answers.
+pub const SERVICE: &str = "catalog";
+/// Default HTTP port.
+pub const DEFAULT_PORT: u16 = 8081;
+/// The schema this service owns.
+pub const SCHEMA: &str = "catalog_schema";
+/// The catalog's migrations, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/catalog");
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Settings were invalid.
+    #[error(transparent)]
+    Settings(#[from] common_kernel::settings::SettingsError),
+    /// The database could not be prepared.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The port could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// Address tried.
+        address: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A built service, bound to its port and ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: PgPool,
+}
+
+impl Application {
+    /// Connects, migrates, binds and wires the router. Port 0 picks a free port (tests).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = db::connect(&settings.database, SCHEMA).await?;
+        db::migrate(&db, SCHEMA, &MIGRATOR).await?;
+        let cache = Cache::new(&settings.redis);
+        common_kernel::http::metrics::recorder();
+        let state = http::AppState {
+            db: db.clone(),
+            cache: cache.clone(),
+            runner: CommandRunner::new(db.clone(), settings.idempotency_ttl),
+        };
+        let router = platform::assemble(
+            ServiceRoutes {
+                api: http::routes(state),
+                openapi_json: http::openapi::openapi_json(),
+                health: HealthState {
+                    service: SERVICE,
+                    db: db.clone(),
+                    cache,
+                },
+            },
+            &settings.http,
+        );
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| StartupError::Bind { address, source })?;
+        Ok(Self { listener, router, db })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let result = server::serve(self.listener, self.router, shutdown).await;
+        self.db.close().await;
+        result
+    }
+}
+
+/// The binary's whole life: settings, telemetry, build, serve until SIGINT/SIGTERM.
+pub async fn run_main() -> ExitCode {
+    let settings = match Settings::from_env(SERVICE, DEFAULT_PORT) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("catalog: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _telemetry = common_kernel::telemetry::init(SERVICE, settings.log_format);
+    let started = std::time::Instant::now();
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(error = %error, cause = ?error, "catalog failed to start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(port = app.port(), startup_ms = started.elapsed().as_millis() as u64, "catalog ready");
+    match app.run_until(server::shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("catalog stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "catalog server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
