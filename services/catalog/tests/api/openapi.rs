@@ -1,0 +1,104 @@
+//! The committed contract matches the generated one, and the operational endpoints answer.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+
+use crate::harness::{TestApp, expect_status};
+
+fn contract_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/openapi/catalog-api.json")
+}
+
+#[test]
+fn committed_contract_matches_the_handlers() {
+    let generated = catalog::http::openapi::openapi_json();
+    if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
+        std::fs::write(contract_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(contract_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "contracts/openapi/catalog-api.json differs from the generated contract; review the API change and run \
+         `UPDATE_CONTRACTS=1 cargo test -p catalog --test api openapi` to accept it"
+    );
+    let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/product-offerings",
+        "/product-offerings/{id}/publish",
+        "/price-books/{id}/versions/{version}",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} documented");
+    }
+}
+
+#[tokio::test]
+async fn operational_endpoints_answer() {
+    let app = TestApp::spawn().await;
+    let live = expect_status(
+        app.client
+            .get(format!("{}/health/live", app.base))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(live["service"], "catalog");
+    let ready = expect_status(
+        app.client
+            .get(format!("{}/health/ready", app.base))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ready["checks"]["database"], "UP");
+
+    let served = app
+        .client
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(served, catalog::http::openapi::openapi_json());
+    let docs = app
+        .client
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(docs.contains("/openapi.json"));
+
+    app.create_offering("METRICS").await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("http_requests_total{")
+                && l.contains("route=\"/product-offerings\"")
+                && l.contains("status=\"201\"")),
+        "request counter by route and status"
+    );
+    assert!(
+        metrics.contains("http_request_duration_seconds_bucket{"),
+        "latency histogram"
+    );
+    app.stop().await;
+}
