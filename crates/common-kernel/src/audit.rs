@@ -90,7 +90,11 @@ pub struct AuditEvent {
 }
 
 /// Writes evidence into the outbox inside the caller's transaction.
-pub async fn record(conn: &mut PgConnection, ctx: &RequestContext, evidence: Evidence) -> Result<EventId, sqlx::Error> {
+pub async fn record(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    evidence: Evidence,
+) -> Result<EventId, sqlx::Error> {
     let now = Utc::now();
     let audit_event_id = EventId::generate();
     let audit = AuditEvent {

@@ -36,7 +36,9 @@ enum ConnectionState {
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cache").field("enabled", &self.inner.is_some()).finish()
+        f.debug_struct("Cache")
+            .field("enabled", &self.inner.is_some())
+            .finish()
     }
 }
 
@@ -72,7 +74,8 @@ impl Cache {
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let inner = self.inner.as_ref()?;
         let mut connection = inner.connection().await?;
-        let read = tokio::time::timeout(inner.timeout, connection.get::<_, Option<String>>(key)).await;
+        let read =
+            tokio::time::timeout(inner.timeout, connection.get::<_, Option<String>>(key)).await;
         match read {
             Ok(Ok(Some(text))) => {
                 metrics::counter!("cache_requests_total", "result" => "hit").increment(1);
@@ -93,10 +96,20 @@ impl Cache {
 
     /// Stores a JSON value with a time-to-live; failures are logged and ignored.
     pub async fn put<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
-        let Some(inner) = self.inner.as_ref() else { return };
-        let Ok(text) = serde_json::to_string(value) else { return };
-        let Some(mut connection) = inner.connection().await else { return };
-        let written = tokio::time::timeout(inner.timeout, connection.set_ex::<_, _, ()>(key, text, ttl.as_secs().max(1))).await;
+        let Some(inner) = self.inner.as_ref() else {
+            return;
+        };
+        let Ok(text) = serde_json::to_string(value) else {
+            return;
+        };
+        let Some(mut connection) = inner.connection().await else {
+            return;
+        };
+        let written = tokio::time::timeout(
+            inner.timeout,
+            connection.set_ex::<_, _, ()>(key, text, ttl.as_secs().max(1)),
+        )
+        .await;
         if !matches!(written, Ok(Ok(()))) {
             metrics::counter!("cache_requests_total", "result" => "error").increment(1);
             inner.forget().await;
@@ -105,9 +118,17 @@ impl Cache {
 
     /// Whether Redis answers a PING right now (reported by readiness, never required).
     pub async fn ping(&self) -> bool {
-        let Some(inner) = self.inner.as_ref() else { return false };
-        let Some(mut connection) = inner.connection().await else { return false };
-        let pong = tokio::time::timeout(inner.timeout, redis::cmd("PING").query_async::<String>(&mut connection)).await;
+        let Some(inner) = self.inner.as_ref() else {
+            return false;
+        };
+        let Some(mut connection) = inner.connection().await else {
+            return false;
+        };
+        let pong = tokio::time::timeout(
+            inner.timeout,
+            redis::cmd("PING").query_async::<String>(&mut connection),
+        )
+        .await;
         matches!(pong, Ok(Ok(_)))
     }
 }

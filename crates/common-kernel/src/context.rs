@@ -126,7 +126,11 @@ impl RequestContext {
                 .ok(),
             None => {
                 missing_code.get_or_insert(codes::MISSING_TENANT);
-                errors.push(header_error(TENANT_HEADER, "REQUIRED", "the tenant header is required"));
+                errors.push(header_error(
+                    TENANT_HEADER,
+                    "REQUIRED",
+                    "the tenant header is required",
+                ));
                 None
             }
         };
@@ -136,7 +140,11 @@ impl RequestContext {
                 .ok(),
             None => {
                 missing_code.get_or_insert(codes::MISSING_ACTOR);
-                errors.push(header_error(ACTOR_HEADER, "REQUIRED", "the actor header is required"));
+                errors.push(header_error(
+                    ACTOR_HEADER,
+                    "REQUIRED",
+                    "the actor header is required",
+                ));
                 None
             }
         };
@@ -152,10 +160,12 @@ impl RequestContext {
                 None
             }),
         };
-        let channel = bounded(headers, CHANNEL_HEADER, 64, &mut errors).unwrap_or_else(|| "API".to_owned());
+        let channel =
+            bounded(headers, CHANNEL_HEADER, 64, &mut errors).unwrap_or_else(|| "API".to_owned());
         let causation_id = bounded(headers, CAUSATION_HEADER, 128, &mut errors);
-        let business_transaction_id = bounded(headers, BUSINESS_TRANSACTION_HEADER, 128, &mut errors)
-            .unwrap_or_else(|| correlation_id.clone());
+        let business_transaction_id =
+            bounded(headers, BUSINESS_TRANSACTION_HEADER, 128, &mut errors)
+                .unwrap_or_else(|| correlation_id.clone());
         let idempotency_key = bounded(headers, IDEMPOTENCY_KEY_HEADER, 255, &mut errors);
         let traceparent = headers
             .get(TRACEPARENT_HEADER)
@@ -166,7 +176,10 @@ impl RequestContext {
         match (tenant_id, actor_id, actor_type) {
             (Some(tenant_id), Some(actor_id), Some(actor_type)) if errors.is_empty() => Ok(Self {
                 tenant_id,
-                actor: Actor { actor_id, actor_type },
+                actor: Actor {
+                    actor_id,
+                    actor_type,
+                },
                 channel,
                 correlation_id,
                 command_id: CommandId::generate(),
@@ -226,16 +239,29 @@ fn header_text(headers: &HeaderMap, name: &str, errors: &mut Vec<FieldError>) ->
         Ok(text) if text.trim().is_empty() => None,
         Ok(text) => Some(text.trim().to_owned()),
         Err(_) => {
-            errors.push(header_error(name, "INVALID_ENCODING", "must be visible ASCII"));
+            errors.push(header_error(
+                name,
+                "INVALID_ENCODING",
+                "must be visible ASCII",
+            ));
             None
         }
     }
 }
 
-fn bounded(headers: &HeaderMap, name: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+fn bounded(
+    headers: &HeaderMap,
+    name: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let text = header_text(headers, name, errors)?;
     if text.len() > max {
-        errors.push(header_error(name, "TOO_LONG", format!("must be at most {max} characters")));
+        errors.push(header_error(
+            name,
+            "TOO_LONG",
+            format!("must be at most {max} characters"),
+        ));
         return None;
     }
     Some(text)
@@ -245,7 +271,9 @@ fn bounded(headers: &HeaderMap, name: &str, max: usize, errors: &mut Vec<FieldEr
 /// ids not all zero). Invalid values are ignored, as the specification requires.
 pub fn is_valid_traceparent(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
-    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
     matches!(parts.as_slice(), [version, trace, span, flags]
         if hex(version, 2) && *version != "ff" && hex(trace, 32) && hex(span, 16) && hex(flags, 2)
             && trace.bytes().any(|b| b != b'0') && span.bytes().any(|b| b != b'0'))
@@ -273,7 +301,10 @@ mod tests {
                 (ACTOR_TYPE_HEADER, "PARTNER_API_CLIENT"),
                 (CHANNEL_HEADER, "PARTNER_API"),
                 (IDEMPOTENCY_KEY_HEADER, "k-1"),
-                (TRACEPARENT_HEADER, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+                (
+                    TRACEPARENT_HEADER,
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                ),
             ]),
             "corr-1".into(),
         )
@@ -287,9 +318,11 @@ mod tests {
 
     #[test]
     fn missing_tenant_or_actor_is_refused_with_field_errors() {
-        let err = RequestContext::from_headers(&headers(&[(ACTOR_HEADER, "jane")]), "c".into()).expect_err("no tenant");
+        let err = RequestContext::from_headers(&headers(&[(ACTOR_HEADER, "jane")]), "c".into())
+            .expect_err("no tenant");
         assert_eq!(err.code(), codes::MISSING_TENANT);
-        let err = RequestContext::from_headers(&headers(&[(TENANT_HEADER, "acme")]), "c".into()).expect_err("no actor");
+        let err = RequestContext::from_headers(&headers(&[(TENANT_HEADER, "acme")]), "c".into())
+            .expect_err("no actor");
         assert_eq!(err.code(), codes::MISSING_ACTOR);
         let problem = err.to_problem();
         assert_eq!(problem.errors[0].field, "header:X-Actor-Id");
@@ -298,7 +331,11 @@ mod tests {
     #[test]
     fn bad_actor_type_is_refused() {
         let err = RequestContext::from_headers(
-            &headers(&[(TENANT_HEADER, "acme"), (ACTOR_HEADER, "jane"), (ACTOR_TYPE_HEADER, "ROBOT")]),
+            &headers(&[
+                (TENANT_HEADER, "acme"),
+                (ACTOR_HEADER, "jane"),
+                (ACTOR_TYPE_HEADER, "ROBOT"),
+            ]),
             "c".into(),
         )
         .expect_err("bad type");
@@ -307,9 +344,15 @@ mod tests {
 
     #[test]
     fn traceparent_validation_follows_w3c() {
-        assert!(is_valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-        assert!(!is_valid_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
-        assert!(!is_valid_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+        assert!(is_valid_traceparent(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        ));
+        assert!(!is_valid_traceparent(
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01"
+        ));
+        assert!(!is_valid_traceparent(
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"
+        ));
         assert!(!is_valid_traceparent("garbage"));
     }
 }

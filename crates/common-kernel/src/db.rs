@@ -3,9 +3,9 @@
 
 use std::str::FromStr;
 
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
 
 use crate::settings::DatabaseSettings;
 
@@ -50,11 +50,17 @@ pub async fn connect(settings: &DatabaseSettings, schema: &str) -> Result<PgPool
 /// Creates the schema if needed and applies pending migrations (bookkeeping table inside the
 /// schema, guarded by sqlx's advisory lock so concurrent starts are safe).
 pub async fn migrate(pool: &PgPool, schema: &str, migrator: &Migrator) -> Result<(), DbError> {
-    let ddl = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', ""));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(pool).await.map_err(|source| DbError::Schema {
-        schema: schema.to_owned(),
-        source,
-    })?;
+    let ddl = format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+        schema.replace('"', "")
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+        .execute(pool)
+        .await
+        .map_err(|source| DbError::Schema {
+            schema: schema.to_owned(),
+            source,
+        })?;
     migrator.run(pool).await.map_err(DbError::Migrate)
 }
 

@@ -32,7 +32,11 @@ pub struct FieldError {
 
 impl FieldError {
     /// A field error from its parts.
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             field: field.into(),
             code: code.into(),
@@ -79,7 +83,11 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a status, stable code and detail.
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
         let title = status.canonical_reason().unwrap_or("Error");
         Self {
             status,
@@ -98,7 +106,12 @@ impl ApiError {
             [only] => format!("{}: {}", only.field, only.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, codes::VALIDATION_FAILED, detail).with_errors(errors)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::VALIDATION_FAILED,
+            detail,
+        )
+        .with_errors(errors)
     }
 
     /// 400 for a malformed request (syntax, headers, query string).
@@ -118,11 +131,19 @@ impl ApiError {
 
     /// 500 that logs `source` and tells the client nothing internal.
     pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, GENERIC_DETAIL).with_source(source)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL_ERROR,
+            GENERIC_DETAIL,
+        )
+        .with_source(source)
     }
 
     /// 503 for a dependency that is down or overloaded; safe to retry.
-    pub fn unavailable(code: impl Into<Cow<'static, str>>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn unavailable(
+        code: impl Into<Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             code,
@@ -183,7 +204,10 @@ const GENERIC_DETAIL: &str = "An unexpected error occurred; quote the correlatio
 
 /// The `type` URI of a problem code: a URN, so it is stable and never needs hosting.
 pub fn problem_type_uri(code: &str) -> String {
-    format!("urn:cpq-oms:problem:{}", code.to_ascii_lowercase().replace('_', "-"))
+    format!(
+        "urn:cpq-oms:problem:{}",
+        code.to_ascii_lowercase().replace('_', "-")
+    )
 }
 
 impl std::fmt::Display for ApiError {
@@ -196,7 +220,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             match &self.source {
-                Some(source) => tracing::error!(code = %self.code, error = %source, cause = ?source, "request failed"),
+                Some(source) => {
+                    tracing::error!(code = %self.code, error = %source, cause = ?source, "request failed")
+                }
                 None => tracing::error!(code = %self.code, detail = %self.detail, "request failed"),
             }
         } else {
@@ -225,12 +251,16 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 Self::unavailable(codes::DATABASE_UNAVAILABLE, error)
             }
-            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")) => Self::conflict(
-                codes::CONCURRENT_MODIFICATION,
-                "The resource was modified concurrently; retry the request",
-            )
-            .with_retryable(true)
-            .with_source(error),
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
+            {
+                Self::conflict(
+                    codes::CONCURRENT_MODIFICATION,
+                    "The resource was modified concurrently; retry the request",
+                )
+                .with_retryable(true)
+                .with_source(error)
+            }
             _ => Self::internal(error),
         }
     }

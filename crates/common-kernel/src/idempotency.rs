@@ -88,7 +88,10 @@ impl IntoResponse for CommandResponse {
         } else {
             crate::error::PROBLEM_JSON
         };
-        headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type),
+        );
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             headers.insert(axum::http::header::LOCATION, location);
         }
@@ -146,7 +149,12 @@ impl CommandRunner {
 
     /// Runs `command` in a transaction and commits it; with an idempotency key in `ctx`, at most
     /// once per key and request.
-    pub async fn run<F, Fut>(&self, ctx: &RequestContext, fingerprint: CommandFingerprint, command: F) -> Result<CommandResponse, ApiError>
+    pub async fn run<F, Fut>(
+        &self,
+        ctx: &RequestContext,
+        fingerprint: CommandFingerprint,
+        command: F,
+    ) -> Result<CommandResponse, ApiError>
     where
         F: FnOnce(Tx) -> Fut,
         Fut: Future<Output = (Tx, Result<CommandResponse, ApiError>)>,
@@ -223,7 +231,12 @@ impl CommandRunner {
         }
     }
 
-    async fn claim(&self, ctx: &RequestContext, key: &str, fingerprint: &CommandFingerprint) -> Result<Claim, ApiError> {
+    async fn claim(
+        &self,
+        ctx: &RequestContext,
+        key: &str,
+        fingerprint: &CommandFingerprint,
+    ) -> Result<Claim, ApiError> {
         let token = Uuid::now_v7();
         let now = Utc::now();
         let lease_until = now + LEASE;
@@ -271,16 +284,18 @@ impl CommandRunner {
                 "This Idempotency-Key was already used for a different request",
             )
             .with_retryable(false)),
-            Some((_, status, Some(code), Some(body), location)) if status == "COMPLETED" => Ok(Claim::Replay(CommandResponse {
-                status: u16::try_from(code)
-                    .ok()
-                    .and_then(|c| StatusCode::from_u16(c).ok())
-                    .unwrap_or(StatusCode::OK),
-                location,
-                body,
-                etag: None,
-                replayed: true,
-            })),
+            Some((_, status, Some(code), Some(body), location)) if status == "COMPLETED" => {
+                Ok(Claim::Replay(CommandResponse {
+                    status: u16::try_from(code)
+                        .ok()
+                        .and_then(|c| StatusCode::from_u16(c).ok())
+                        .unwrap_or(StatusCode::OK),
+                    location,
+                    body,
+                    etag: None,
+                    replayed: true,
+                }))
+            }
             Some(_) => Err(in_progress()),
         }
     }

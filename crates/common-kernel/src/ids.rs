@@ -89,7 +89,12 @@ pub enum IdError {
     },
 }
 
-fn check_token(value: &str, max: usize, allowed: &'static str, ok: impl Fn(char) -> bool) -> Result<(), IdError> {
+fn check_token(
+    value: &str,
+    max: usize,
+    allowed: &'static str,
+    ok: impl Fn(char) -> bool,
+) -> Result<(), IdError> {
     if value.trim().is_empty() {
         return Err(IdError::Empty);
     }
@@ -176,14 +181,23 @@ mod tests {
     fn tenant_ids_are_restricted_tokens() {
         assert!(TenantId::parse("acme-corp_1.eu").is_ok());
         assert_eq!(TenantId::parse(""), Err(IdError::Empty));
-        assert!(matches!(TenantId::parse("a b"), Err(IdError::BadCharacter { .. })));
-        assert!(matches!(TenantId::parse(&"x".repeat(65)), Err(IdError::TooLong { max: 64 })));
+        assert!(matches!(
+            TenantId::parse("a b"),
+            Err(IdError::BadCharacter { .. })
+        ));
+        assert!(matches!(
+            TenantId::parse(&"x".repeat(65)),
+            Err(IdError::TooLong { max: 64 })
+        ));
     }
 
     #[test]
     fn actor_ids_refuse_control_characters() {
         assert!(ActorId::parse("jane.doe@example.com").is_ok());
         assert!(ActorId::parse("Søren Ærø").is_ok());
-        assert!(matches!(ActorId::parse("bad\u{0}id"), Err(IdError::BadCharacter { .. })));
+        assert!(matches!(
+            ActorId::parse("bad\u{0}id"),
+            Err(IdError::BadCharacter { .. })
+        ));
     }
 }

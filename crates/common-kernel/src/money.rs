@@ -172,13 +172,19 @@ impl Money {
     /// Sum of two amounts in the same currency.
     pub fn checked_add(self, other: Self) -> Result<Self, MoneyError> {
         self.same_currency(other)?;
-        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Self::new(amount, self.currency))
     }
 
     /// The amount times a factor (a quantity, a term, a percentage as a fraction).
     pub fn checked_mul(self, factor: Decimal) -> Result<Self, MoneyError> {
-        let amount = self.amount.checked_mul(factor).ok_or(MoneyError::Overflow)?;
+        let amount = self
+            .amount
+            .checked_mul(factor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Self::new(amount, self.currency))
     }
 
@@ -250,7 +256,13 @@ mod tests {
         let (down, _) = Money::new(dec("-10.009"), usd()).round(RoundingMode::Down);
         assert_eq!(down.amount, dec("-10.00"));
         let jpy = Currency::parse("JPY").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(Money::new(dec("150.5"), jpy).round(RoundingMode::HalfUp).0.amount, dec("151"));
+        assert_eq!(
+            Money::new(dec("150.5"), jpy)
+                .round(RoundingMode::HalfUp)
+                .0
+                .amount,
+            dec("151")
+        );
     }
 
     #[test]
@@ -269,14 +281,23 @@ mod tests {
     #[test]
     fn exact_amounts_respect_minor_units() {
         assert!(Money::exact(dec("9.99"), usd()).is_ok());
-        assert!(Money::exact(dec("9.990"), usd()).is_ok(), "trailing zeros are not precision");
-        assert!(matches!(Money::exact(dec("9.999"), usd()), Err(MoneyError::TooPrecise { .. })));
+        assert!(
+            Money::exact(dec("9.990"), usd()).is_ok(),
+            "trailing zeros are not precision"
+        );
+        assert!(matches!(
+            Money::exact(dec("9.999"), usd()),
+            Err(MoneyError::TooPrecise { .. })
+        ));
     }
 
     #[test]
     fn money_serialises_amounts_as_strings() {
         let json = serde_json::to_value(Money::new(dec("12.50"), usd())).unwrap_or_default();
-        assert_eq!(json, serde_json::json!({"amount": "12.50", "currency": "USD"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"amount": "12.50", "currency": "USD"})
+        );
     }
 
     proptest! {

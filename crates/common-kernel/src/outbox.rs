@@ -71,7 +71,11 @@ pub struct EventEnvelope {
 }
 
 /// Builds the envelope of an event caused by the command in `ctx`.
-pub fn envelope(ctx: &RequestContext, event: NewEvent, occurred_at: DateTime<Utc>) -> EventEnvelope {
+pub fn envelope(
+    ctx: &RequestContext,
+    event: NewEvent,
+    occurred_at: DateTime<Utc>,
+) -> EventEnvelope {
     EventEnvelope {
         event_id: EventId::generate(),
         event_type: event.event_type.to_owned(),
@@ -92,7 +96,11 @@ pub fn envelope(ctx: &RequestContext, event: NewEvent, occurred_at: DateTime<Utc
 }
 
 /// Inserts an event into the outbox inside the caller's transaction.
-pub async fn append(conn: &mut PgConnection, ctx: &RequestContext, event: NewEvent) -> Result<EventId, sqlx::Error> {
+pub async fn append(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    event: NewEvent,
+) -> Result<EventId, sqlx::Error> {
     let topic = event.topic;
     let envelope = envelope(ctx, event, Utc::now());
     insert(conn, topic, &envelope).await?;
@@ -100,7 +108,11 @@ pub async fn append(conn: &mut PgConnection, ctx: &RequestContext, event: NewEve
 }
 
 /// Inserts a prepared envelope (used by the audit writer).
-pub(crate) async fn insert(conn: &mut PgConnection, topic: &str, envelope: &EventEnvelope) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert(
+    conn: &mut PgConnection,
+    topic: &str,
+    envelope: &EventEnvelope,
+) -> Result<(), sqlx::Error> {
     let body = serde_json::to_value(envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, \

@@ -30,16 +30,27 @@ impl PageRequest {
         let mut errors = Vec::new();
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            errors.push(FieldError::new("query:limit", "OUT_OF_RANGE", format!("must be between 1 and {MAX_LIMIT}")));
+            errors.push(FieldError::new(
+                "query:limit",
+                "OUT_OF_RANGE",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let offset = offset.unwrap_or(0);
         if offset < 0 {
-            errors.push(FieldError::new("query:offset", "OUT_OF_RANGE", "must not be negative"));
+            errors.push(FieldError::new(
+                "query:offset",
+                "OUT_OF_RANGE",
+                "must not be negative",
+            ));
         }
         if errors.is_empty() {
             Ok(Self { limit, offset })
         } else {
-            Err(ApiError::bad_request(codes::INVALID_QUERY, "The paging parameters are invalid").with_errors(errors))
+            Err(
+                ApiError::bad_request(codes::INVALID_QUERY, "The paging parameters are invalid")
+                    .with_errors(errors),
+            )
         }
     }
 }
@@ -87,7 +98,13 @@ mod tests {
 
     #[test]
     fn page_requests_are_bounded() {
-        assert_eq!(PageRequest::new(None, None).expect("defaults"), PageRequest { limit: 50, offset: 0 });
+        assert_eq!(
+            PageRequest::new(None, None).expect("defaults"),
+            PageRequest {
+                limit: 50,
+                offset: 0
+            }
+        );
         assert!(PageRequest::new(Some(0), None).is_err());
         assert!(PageRequest::new(Some(501), None).is_err());
         let err = PageRequest::new(Some(0), Some(-1)).expect_err("both bad");

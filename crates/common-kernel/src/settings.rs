@@ -164,7 +164,11 @@ impl Settings {
             database: DatabaseSettings {
                 url: Secret::new(database_url),
                 max_connections: parse(&get, "APP__DATABASE__MAX_CONNECTIONS", 10)?,
-                acquire_timeout: Duration::from_millis(parse(&get, "APP__DATABASE__ACQUIRE_TIMEOUT_MS", 3_000)?),
+                acquire_timeout: Duration::from_millis(parse(
+                    &get,
+                    "APP__DATABASE__ACQUIRE_TIMEOUT_MS",
+                    3_000,
+                )?),
             },
             redis: RedisSettings {
                 url: redis_url.map(Secret::new),
@@ -172,15 +176,25 @@ impl Settings {
             },
             http: HttpSettings {
                 max_body_bytes: parse(&get, "APP__HTTP__MAX_BODY_BYTES", 1024 * 1024)?,
-                request_timeout: Duration::from_millis(parse(&get, "APP__HTTP__REQUEST_TIMEOUT_MS", 30_000)?),
+                request_timeout: Duration::from_millis(parse(
+                    &get,
+                    "APP__HTTP__REQUEST_TIMEOUT_MS",
+                    30_000,
+                )?),
             },
-            idempotency_ttl: Duration::from_secs(3600 * parse::<u64>(&get, "APP__IDEMPOTENCY__TTL_HOURS", 24)?),
+            idempotency_ttl: Duration::from_secs(
+                3600 * parse::<u64>(&get, "APP__IDEMPOTENCY__TTL_HOURS", 24)?,
+            ),
             log_format,
         })
     }
 }
 
-fn parse<T: FromStr>(get: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, SettingsError> {
+fn parse<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, SettingsError> {
     match get(name) {
         None => Ok(default),
         Some(raw) => raw.trim().parse().map_err(|_| SettingsError {
@@ -197,7 +211,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Settings::from_lookup("catalog", 8081, |name| map.get(name).cloned())
     }
 
@@ -212,7 +229,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_validation() {
-        let settings = with(&[("APP__SERVER__PORT", "9999"), ("REDIS_URL", "disabled")]).expect("valid");
+        let settings =
+            with(&[("APP__SERVER__PORT", "9999"), ("REDIS_URL", "disabled")]).expect("valid");
         assert_eq!(settings.server.port, 9999);
         assert!(settings.redis.url.is_none());
         let err = with(&[("APP__SERVER__PORT", "eighty")]).expect_err("bad port");

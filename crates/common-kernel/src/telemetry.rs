@@ -29,7 +29,10 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init(service: &'static str, format: LogFormat) -> TelemetryGuard {
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"))
+    };
     let fmt_layer = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -37,7 +40,9 @@ pub fn init(service: &'static str, format: LogFormat) -> TelemetryGuard {
             .with_span_list(false)
             .with_filter(filter())
             .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(filter()).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_filter(filter())
+            .boxed(),
     };
     let provider = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
         .ok()
@@ -48,7 +53,10 @@ pub fn init(service: &'static str, format: LogFormat) -> TelemetryGuard {
             .with_tracer(provider.tracer(service))
             .with_filter(filter())
     });
-    let installed = tracing_subscriber::registry().with(fmt_layer).with(otel_layer).try_init();
+    let installed = tracing_subscriber::registry()
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init();
     if installed.is_err() {
         return TelemetryGuard { provider: None };
     }

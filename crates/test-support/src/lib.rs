@@ -6,7 +6,11 @@
 //! is missing. Each test gets a fresh database cloned from a migrated template, so tests run in
 //! parallel without seeing each other's rows, and the database is dropped when the test ends.
 
-#![expect(clippy::expect_used, clippy::panic, reason = "test infrastructure fails loudly by design")]
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test infrastructure fails loudly by design"
+)]
 
 mod postgres;
 mod redis;

@@ -40,7 +40,11 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let prefix = match base.rfind('/') {
-        Some(slash) if base[..slash].contains("://") && slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
+        Some(slash)
+            if base[..slash].contains("://") && slash > base.find("://").map_or(0, |i| i + 2) =>
+        {
+            &base[..slash]
+        }
         _ => base,
     };
     match query {
@@ -69,32 +73,49 @@ impl TestDatabase {
     {
         let admin = admin_url();
         let template = format!("{prefix}_tpl_{}", fingerprint(migrations_dir));
-        let mut conn = PgConnection::connect(&admin).await.expect("connect to PostgreSQL admin database");
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .expect("connect to PostgreSQL admin database");
         // One process builds the template; the others wait on the lock and then find it.
         sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
             .bind(&template)
             .execute(&mut conn)
             .await
             .expect("template lock");
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&template)
-            .fetch_one(&mut conn)
-            .await
-            .expect("look up template");
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&template)
+                .fetch_one(&mut conn)
+                .await
+                .expect("look up template");
         if !exists {
             let building = format!("{template}_building");
-            execute(&mut conn, &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await;
+            execute(
+                &mut conn,
+                &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
+            )
+            .await;
             execute(&mut conn, &format!("CREATE DATABASE \"{building}\"")).await;
             prepare(with_database(&admin, &building)).await;
-            execute(&mut conn, &format!("ALTER DATABASE \"{building}\" WITH ALLOW_CONNECTIONS false")).await;
+            execute(
+                &mut conn,
+                &format!("ALTER DATABASE \"{building}\" WITH ALLOW_CONNECTIONS false"),
+            )
+            .await;
             // Sessions opened by `prepare` may still be closing.
             execute(&mut conn, &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'")).await;
-            execute(&mut conn, &format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\"")).await;
+            execute(
+                &mut conn,
+                &format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""),
+            )
+            .await;
         }
         let name = format!("{prefix}_test_{}", uuid::Uuid::now_v7().simple());
-        let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")))
-            .execute(&mut conn)
-            .await;
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        )))
+        .execute(&mut conn)
+        .await;
         sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
             .bind(&template)
             .execute(&mut conn)
@@ -116,13 +137,18 @@ impl Drop for TestDatabase {
         // Drop runs inside the test's runtime; a separate thread with its own runtime avoids
         // blocking it, and joining makes the database disappear before the test returns.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let mut conn = PgConnection::connect(&admin).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
             })
         });
         let _ = dropped.join();
@@ -146,7 +172,11 @@ fn fingerprint(dir: &Path) -> String {
     files.sort();
     let mut hasher = Sha256::new();
     for file in files {
-        hasher.update(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        hasher.update(
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         hasher.update(std::fs::read(&file).unwrap_or_default());
     }
     hex::encode(hasher.finalize())[..12].to_owned()
@@ -167,7 +197,9 @@ mod docker {
         let container = CONTAINER.get_or_init(|| {
             GenericImage::new("postgres", "15")
                 .with_exposed_port(5432.tcp())
-                .with_wait_for(WaitFor::message_on_stderr("database system is ready to accept connections"))
+                .with_wait_for(WaitFor::message_on_stderr(
+                    "database system is ready to accept connections",
+                ))
                 .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
                 .start()
                 .ok()
@@ -183,8 +215,17 @@ mod tests {
 
     #[test]
     fn database_names_are_replaced_in_urls() {
-        assert_eq!(with_database("postgres://u@h:5432/app", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u@h:5432/app?sslmode=disable", "x"), "postgres://u@h:5432/x?sslmode=disable");
-        assert_eq!(with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+        assert_eq!(
+            with_database("postgres://u@h:5432/app", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432/app?sslmode=disable", "x"),
+            "postgres://u@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
     }
 }

@@ -29,17 +29,34 @@ impl RedisProcess {
     pub fn start() -> Self {
         let port = crate::free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start redis-server (install Debian's redis-server): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server (install Debian's redis-server): {e}")
+            });
         let deadline = Instant::now() + Duration::from_secs(10);
         while !crate::port_open(port) {
-            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { child: Some(child), port }
+        Self {
+            child: Some(child),
+            port,
+        }
     }
 
     /// Its URL.

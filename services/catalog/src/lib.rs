@@ -87,16 +87,26 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .map_err(|source| StartupError::Bind { address, source })?;
-        Ok(Self { listener, router, db })
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and closes the pool.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let result = server::serve(self.listener, self.router, shutdown).await;
         self.db.close().await;
         result
@@ -121,7 +131,11 @@ pub async fn run_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(port = app.port(), startup_ms = started.elapsed().as_millis() as u64, "catalog ready");
+    tracing::info!(
+        port = app.port(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "catalog ready"
+    );
     match app.run_until(server::shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("catalog stopped");

@@ -60,7 +60,10 @@ mod tests {
         let ok = HeaderValue::from_static("abc-123");
         assert_eq!(CorrelationId::accept_or_generate(Some(&ok)).0, "abc-123");
         let spaced = HeaderValue::from_static("has space");
-        assert_ne!(CorrelationId::accept_or_generate(Some(&spaced)).0, "has space");
+        assert_ne!(
+            CorrelationId::accept_or_generate(Some(&spaced)).0,
+            "has space"
+        );
         assert_eq!(CorrelationId::accept_or_generate(None).0.len(), 36);
     }
 }

@@ -34,7 +34,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
                 "Expected a body with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(body_rejection)?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_rejection)?;
         parse_json(&bytes)
     }
 }
@@ -54,7 +56,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let has_content_type = request.headers().contains_key(CONTENT_TYPE);
         let json = is_json(request.headers());
-        let bytes = Bytes::from_request(request, state).await.map_err(body_rejection)?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_rejection)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self {
                 body: None,
@@ -83,7 +87,8 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -105,7 +110,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<ValidJson<T>, Api
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
             codes::MALFORMED_JSON,
-            format!("The body is not valid JSON (line {}, column {})", e.line(), e.column()),
+            format!(
+                "The body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     let mut nul_fields = Vec::new();
@@ -163,7 +172,9 @@ fn pointer(path: &str) -> String {
 
 fn find_nul(value: &Value, path: String, found: &mut Vec<String>) {
     match value {
-        Value::String(s) if s.contains('\0') => found.push(if path.is_empty() { "/".into() } else { path }),
+        Value::String(s) if s.contains('\0') => {
+            found.push(if path.is_empty() { "/".into() } else { path })
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 find_nul(item, format!("{path}/{i}"), found);
@@ -250,7 +261,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
             .map(|Query(value)| Self(value))
             .map_err(|rejection: QueryRejection| {
                 let text = rejection.body_text();
-                let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text)
+                    .to_owned();
                 ApiError::bad_request(codes::INVALID_QUERY, "The query string is invalid")
                     .with_errors(vec![FieldError::new("query", "INVALID", detail)])
             })
@@ -279,7 +293,8 @@ mod tests {
     #[test]
     fn digest_ignores_key_order_and_whitespace() {
         let a: Value = serde_json::from_str(r#"{"b":1,"a":{"y":[1,2],"x":"s"}}"#).expect("json");
-        let b: Value = serde_json::from_str(r#"{ "a": {"x":"s", "y":[1, 2]}, "b": 1 }"#).expect("json");
+        let b: Value =
+            serde_json::from_str(r#"{ "a": {"x":"s", "y":[1, 2]}, "b": 1 }"#).expect("json");
         assert_eq!(digest(&a), digest(&b));
         let c: Value = serde_json::from_str(r#"{"b":2,"a":{"y":[1,2],"x":"s"}}"#).expect("json");
         assert_ne!(digest(&a), digest(&c));
@@ -287,7 +302,8 @@ mod tests {
 
     #[test]
     fn type_errors_point_at_the_field() {
-        let err = parse_json::<Body>(br#"{"items":[{"quantity":1},{"quantity":"x"}]}"#).expect_err("bad type");
+        let err = parse_json::<Body>(br#"{"items":[{"quantity":1},{"quantity":"x"}]}"#)
+            .expect_err("bad type");
         let problem = err.to_problem();
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem.errors[0].field, "/items/1/quantity");
@@ -298,7 +314,8 @@ mod tests {
     fn unknown_fields_and_nul_are_refused() {
         let err = parse_json::<Body>(br#"{"items":[],"extra":1}"#).expect_err("unknown");
         assert_eq!(err.to_problem().errors[0].code, "UNKNOWN_FIELD");
-        let err = parse_json::<Body>(br#"{"items":[{"quantity":1,"x\u0000":1}]}"#).expect_err("nul");
+        let err =
+            parse_json::<Body>(br#"{"items":[{"quantity":1,"x\u0000":1}]}"#).expect_err("nul");
         assert_eq!(err.code(), codes::VALIDATION_FAILED);
     }
 
@@ -329,8 +346,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .and_then(crate::version::Version::from_if_match)
             .map(|v| Self(Some(v.get())))
             .ok_or_else(|| {
-                ApiError::bad_request(codes::INVALID_HEADER, "If-Match must name a version, e.g. \"3\"")
-                    .with_errors(vec![FieldError::new("header:If-Match", "INVALID", "expected a quoted positive integer")])
+                ApiError::bad_request(
+                    codes::INVALID_HEADER,
+                    "If-Match must name a version, e.g. \"3\"",
+                )
+                .with_errors(vec![FieldError::new(
+                    "header:If-Match",
+                    "INVALID",
+                    "expected a quoted positive integer",
+                )])
             })
     }
 }

@@ -57,7 +57,11 @@ pub async fn ready(State(state): State<HealthState>) -> Response {
     .await
     .map(|r| r.is_ok())
     .unwrap_or(false);
-    let cache = if state.cache.ping().await { "UP" } else { "DOWN" };
+    let cache = if state.cache.ping().await {
+        "UP"
+    } else {
+        "DOWN"
+    };
     let body = Health {
         status: if database_up { "UP" } else { "DOWN" },
         service: state.service,

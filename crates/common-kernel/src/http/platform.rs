@@ -40,7 +40,12 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
         .route("/metrics", get(super::metrics::render))
         .route(
             "/openapi.json",
-            get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi) }),
+            get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi,
+                )
+            }),
         )
         .route("/docs", get(move || async move { docs_page }));
 
@@ -51,29 +56,35 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
-        .layer(middleware::from_fn(move |req: Request, next: Next| enforce_timeout(timeout, req, next)))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                codes::INTERNAL_ERROR,
-                "An unexpected error occurred; quote the correlation id to support",
-            )
-            .into_response()
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            enforce_timeout(timeout, req, next)
         }))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    codes::INTERNAL_ERROR,
+                    "An unexpected error occurred; quote the correlation id to support",
+                )
+                .into_response()
+            },
+        ))
         .layer(middleware::from_fn(super::metrics::middleware))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let correlation_id = request
-                .extensions()
-                .get::<CorrelationId>()
-                .map(|c| c.0.as_str())
-                .unwrap_or_default();
-            tracing::info_span!(
-                "http_request",
-                method = %request.method(),
-                uri = %request.uri().path(),
-                correlation_id = %correlation_id,
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let correlation_id = request
+                    .extensions()
+                    .get::<CorrelationId>()
+                    .map(|c| c.0.as_str())
+                    .unwrap_or_default();
+                tracing::info_span!(
+                    "http_request",
+                    method = %request.method(),
+                    uri = %request.uri().path(),
+                    correlation_id = %correlation_id,
+                )
+            }),
+        )
         .layer(middleware::from_fn(correlation::middleware))
 }
 
@@ -90,7 +101,10 @@ async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Respo
 }
 
 async fn route_not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::not_found(codes::ROUTE_NOT_FOUND, format!("No route for {method} {}", uri.path()))
+    ApiError::not_found(
+        codes::ROUTE_NOT_FOUND,
+        format!("No route for {method} {}", uri.path()),
+    )
 }
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -1,6 +1,8 @@
 //! Errors of the catalog's application layer; mapped to problem+json once, in `http::error`.
 
-use crate::domain::lifecycle::{OfferingCommand, OfferingStatus, PriceBookCommand, PriceBookStatus, TransitionError};
+use crate::domain::lifecycle::{
+    OfferingCommand, OfferingStatus, PriceBookCommand, PriceBookStatus, TransitionError,
+};
 use crate::domain::violation::Violation;
 
 /// Why a catalog command or query failed.
@@ -65,7 +67,11 @@ pub type CatalogResult<T> = Result<T, CatalogError>;
 
 impl CatalogError {
     /// A single-field violation.
-    pub fn invalid(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self::Invalid(vec![Violation {
             field: field.into(),
             code,

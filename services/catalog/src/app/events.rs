@@ -47,7 +47,12 @@ pub mod price_book {
 pub const SPECIFICATION_CREATED: &str = "catalog.product-specification.created.v1";
 
 /// An offering event keyed by the offering id.
-pub fn offering_event(event_type: &'static str, offering_id: Uuid, aggregate_version: i64, payload: Value) -> NewEvent {
+pub fn offering_event(
+    event_type: &'static str,
+    offering_id: Uuid,
+    aggregate_version: i64,
+    payload: Value,
+) -> NewEvent {
     NewEvent {
         event_type,
         event_version: 1,
@@ -61,7 +66,12 @@ pub fn offering_event(event_type: &'static str, offering_id: Uuid, aggregate_ver
 }
 
 /// A price book event keyed by the price book id.
-pub fn price_book_event(event_type: &'static str, price_book_id: Uuid, aggregate_version: i64, payload: Value) -> NewEvent {
+pub fn price_book_event(
+    event_type: &'static str,
+    price_book_id: Uuid,
+    aggregate_version: i64,
+    payload: Value,
+) -> NewEvent {
     NewEvent {
         event_type,
         event_version: 1,
@@ -75,7 +85,14 @@ pub fn price_book_event(event_type: &'static str, price_book_id: Uuid, aggregate
 }
 
 /// Payload of an offering lifecycle event.
-pub fn lifecycle_payload(offering_id: Uuid, code: &str, version: i32, from: Option<&str>, to: &str, reason: Option<&str>) -> Value {
+pub fn lifecycle_payload(
+    offering_id: Uuid,
+    code: &str,
+    version: i32,
+    from: Option<&str>,
+    to: &str,
+    reason: Option<&str>,
+) -> Value {
     json!({
         "productOfferingId": offering_id,
         "code": code,

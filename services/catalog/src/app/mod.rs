@@ -17,14 +17,20 @@ use error::{CatalogError, CatalogResult};
 /// Refuses the command when the client's `If-Match` names an older aggregate version.
 pub fn check_expected_version(expected: Option<i64>, current: i64) -> CatalogResult<()> {
     match expected {
-        Some(expected) if expected != current => Err(CatalogError::VersionMismatch { expected, current }),
+        Some(expected) if expected != current => {
+            Err(CatalogError::VersionMismatch { expected, current })
+        }
         _ => Ok(()),
     }
 }
 
 /// Turns collected violations into an error.
 pub fn reject_if_any(violations: Vec<Violation>) -> CatalogResult<()> {
-    if violations.is_empty() { Ok(()) } else { Err(CatalogError::Invalid(violations)) }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(CatalogError::Invalid(violations))
+    }
 }
 
 /// Lifecycle commands carry an optional target version and reason.

@@ -68,7 +68,10 @@ fn version_not_found(id: Uuid, version: i32) -> CatalogError {
 
 /// Validates content and checks that the specification and relationship targets exist for the
 /// tenant, reporting every problem at once.
-#[expect(clippy::too_many_arguments, reason = "the content fields travel separately because create and patch assemble them differently")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the content fields travel separately because create and patch assemble them differently"
+)]
 async fn validated_content(
     conn: &mut PgConnection,
     tenant: &str,
@@ -79,15 +82,32 @@ async fn validated_content(
     relationships: &[RelationshipInput],
     mut violations: Violations,
 ) -> CatalogResult<OfferingContent> {
-    let content = validate_content(&mut violations, ProductOfferingId::from_uuid(owner), name, description, relationships);
-    if specifications::find(conn, tenant, specification_id).await?.is_none() {
-        violations.push("/productSpecificationId", "UNKNOWN_REFERENCE", "no such product specification for this tenant");
+    let content = validate_content(
+        &mut violations,
+        ProductOfferingId::from_uuid(owner),
+        name,
+        description,
+        relationships,
+    );
+    if specifications::find(conn, tenant, specification_id)
+        .await?
+        .is_none()
+    {
+        violations.push(
+            "/productSpecificationId",
+            "UNKNOWN_REFERENCE",
+            "no such product specification for this tenant",
+        );
     }
     let targets: Vec<Uuid> = relationships.iter().map(|r| r.target.as_uuid()).collect();
     let existing = repo::existing_ids(conn, tenant, &targets).await?;
     for (i, target) in targets.iter().enumerate() {
         if !existing.contains(target) && *target != owner {
-            violations.push(format!("/relationships/{i}/targetOfferingId"), "UNKNOWN_REFERENCE", "no such product offering for this tenant");
+            violations.push(
+                format!("/relationships/{i}/targetOfferingId"),
+                "UNKNOWN_REFERENCE",
+                "no such product offering for this tenant",
+            );
         }
     }
     reject_if_any(violations.into_vec())?;
@@ -95,7 +115,10 @@ async fn validated_content(
 }
 
 /// Writes the history row, outbox event and audit evidence of one change.
-#[expect(clippy::too_many_arguments, reason = "one call site per command; a struct would only rename the arguments")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per command; a struct would only rename the arguments"
+)]
 async fn record(
     conn: &mut PgConnection,
     ctx: &RequestContext,
@@ -107,7 +130,12 @@ async fn record(
     after: Option<Value>,
 ) -> CatalogResult<()> {
     history::append(conn, HistoryTable::Offering, ctx, change).await?;
-    outbox::append(conn, ctx, offering_event(event_type, change.id, change.aggregate_version, payload)).await?;
+    outbox::append(
+        conn,
+        ctx,
+        offering_event(event_type, change.id, change.aggregate_version, payload),
+    )
+    .await?;
     audit::record(
         conn,
         ctx,
@@ -118,7 +146,10 @@ async fn record(
                 resource_id: change.id.to_string(),
                 resource_version: change.aggregate_version,
             },
-            business_reason: change.reason.map(str::to_owned).or_else(|| Some(format!("{} {code} v{}", change.command, change.version))),
+            business_reason: change
+                .reason
+                .map(str::to_owned)
+                .or_else(|| Some(format!("{} {code} v{}", change.command, change.version))),
             before,
             after,
             policy: None,
@@ -132,7 +163,11 @@ async fn record(
 /// specification, relationships · checks: code unique per tenant, content rules, references
 /// exist for the tenant · transition: → v1 DRAFT · writes: root + version + relationships,
 /// history, `catalog.product-offering.created.v1`, audit · idempotent by key.
-pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewOffering) -> CatalogResult<OfferingView> {
+pub async fn create(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    input: NewOffering,
+) -> CatalogResult<OfferingView> {
     let tenant = ctx.tenant_id.as_str();
     let id = ProductOfferingId::generate().as_uuid();
     let mut violations = Violations::new();
@@ -164,7 +199,9 @@ pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewOff
         relationships: &content.relationships,
     };
     repo::insert_version(conn, tenant, id, 1, &fields, ctx.actor.actor_id.as_str()).await?;
-    let after = repo::content(conn, tenant, id, 1).await?.and_then(|c| serde_json::to_value(c).ok());
+    let after = repo::content(conn, tenant, id, 1)
+        .await?
+        .and_then(|c| serde_json::to_value(c).ok());
     record(
         conn,
         ctx,
@@ -184,7 +221,9 @@ pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewOff
         after.clone(),
     )
     .await?;
-    repo::find(conn, tenant, id).await?.ok_or_else(|| not_found(id))
+    repo::find(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// SubmitForReview / ReturnToDraft / Publish / Retire / Archive · aggregate: offering · source:
@@ -200,10 +239,14 @@ pub async fn transition(
     input: LifecycleInput,
 ) -> CatalogResult<OfferingVersionView> {
     let tenant = ctx.tenant_id.as_str();
-    let root = repo::lock_root(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let root = repo::lock_root(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     check_expected_version(input.expected_version, root.aggregate_version)?;
     let version = input.version.unwrap_or(root.latest_version);
-    let from = repo::version_status(conn, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+    let from = repo::version_status(conn, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
     let to = offering_transition(from, command)?;
     let event_type = match command {
         OfferingCommand::SubmitForReview => events::offering::SUBMITTED_FOR_REVIEW,
@@ -215,7 +258,10 @@ pub async fn transition(
             return Err(crate::domain::lifecycle::TransitionError { from, command }.into());
         }
     };
-    let code = repo::find(conn, tenant, id).await?.map(|o| o.code).unwrap_or_default();
+    let code = repo::find(conn, tenant, id)
+        .await?
+        .map(|o| o.code)
+        .unwrap_or_default();
     let reason = input.reason.as_deref();
 
     let mut aggregate_version = root.aggregate_version;
@@ -240,25 +286,46 @@ pub async fn transition(
             },
             events::offering::RETIRED,
             &code,
-            lifecycle_payload(id, &code, previous, Some("PUBLISHED"), retired.as_str(), Some(&why)),
+            lifecycle_payload(
+                id,
+                &code,
+                previous,
+                Some("PUBLISHED"),
+                retired.as_str(),
+                Some(&why),
+            ),
             Some(json!({ "status": "PUBLISHED" })),
             Some(json!({ "status": retired.as_str() })),
         )
         .await?;
     }
 
-    repo::set_status(conn, id, version, to).await.map_err(|e| match violated_constraint(&e) {
-        Some("offering_one_published_version" | "offering_one_working_version") => CatalogError::OfferingTransition(
-            crate::domain::lifecycle::TransitionError { from, command },
-        ),
-        _ => CatalogError::Database(e),
-    })?;
-    aggregate_version = repo::bump_root(conn, id).await.map(|v| v.max(aggregate_version))?;
-    let mut payload = lifecycle_payload(id, &code, version, Some(from.as_str()), to.as_str(), reason);
+    repo::set_status(conn, id, version, to)
+        .await
+        .map_err(|e| match violated_constraint(&e) {
+            Some("offering_one_published_version" | "offering_one_working_version") => {
+                CatalogError::OfferingTransition(crate::domain::lifecycle::TransitionError {
+                    from,
+                    command,
+                })
+            }
+            _ => CatalogError::Database(e),
+        })?;
+    aggregate_version = repo::bump_root(conn, id)
+        .await
+        .map(|v| v.max(aggregate_version))?;
+    let mut payload =
+        lifecycle_payload(id, &code, version, Some(from.as_str()), to.as_str(), reason);
     if command == OfferingCommand::Publish
-        && let (Some(content), Value::Object(map)) = (repo::content(conn, tenant, id, version).await?, &mut payload)
+        && let (Some(content), Value::Object(map)) = (
+            repo::content(conn, tenant, id, version).await?,
+            &mut payload,
+        )
     {
-        map.insert("content".into(), serde_json::to_value(content).unwrap_or_default());
+        map.insert(
+            "content".into(),
+            serde_json::to_value(content).unwrap_or_default(),
+        );
     }
     record(
         conn,
@@ -283,7 +350,10 @@ pub async fn transition(
 }
 
 /// Merges a patch over existing content.
-fn merged(base: &OfferingVersionContent, patch: ContentPatch) -> (String, Option<String>, Uuid, Vec<RelationshipInput>) {
+fn merged(
+    base: &OfferingVersionContent,
+    patch: ContentPatch,
+) -> (String, Option<String>, Uuid, Vec<RelationshipInput>) {
     let relationships = patch.relationships.unwrap_or_else(|| {
         base.relationships
             .iter()
@@ -297,8 +367,12 @@ fn merged(base: &OfferingVersionContent, patch: ContentPatch) -> (String, Option
     });
     (
         patch.name.unwrap_or_else(|| base.name.clone()),
-        patch.description.unwrap_or_else(|| base.description.clone()),
-        patch.specification_id.unwrap_or(base.product_specification_id),
+        patch
+            .description
+            .unwrap_or_else(|| base.description.clone()),
+        patch
+            .specification_id
+            .unwrap_or(base.product_specification_id),
         relationships,
     )
 }
@@ -315,20 +389,39 @@ pub async fn derive_version(
     expected_version: Option<i64>,
 ) -> CatalogResult<OfferingVersionView> {
     let tenant = ctx.tenant_id.as_str();
-    let root = repo::lock_root(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let root = repo::lock_root(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     check_expected_version(expected_version, root.aggregate_version)?;
     let latest = root.latest_version;
-    let status = repo::version_status(conn, id, latest).await?.ok_or_else(|| version_not_found(id, latest))?;
-    if matches!(status, OfferingStatus::Draft | OfferingStatus::ReadyForReview) {
+    let status = repo::version_status(conn, id, latest)
+        .await?
+        .ok_or_else(|| version_not_found(id, latest))?;
+    if matches!(
+        status,
+        OfferingStatus::Draft | OfferingStatus::ReadyForReview
+    ) {
         return Err(CatalogError::WorkingVersionExists {
             open_version: latest,
             status: status.as_str(),
         });
     }
     offering_transition(status, OfferingCommand::DeriveNewVersion)?;
-    let base = repo::content(conn, tenant, id, latest).await?.ok_or_else(|| version_not_found(id, latest))?;
+    let base = repo::content(conn, tenant, id, latest)
+        .await?
+        .ok_or_else(|| version_not_found(id, latest))?;
     let (name, description, specification_id, relationships) = merged(&base, patch);
-    let content = validated_content(conn, tenant, id, &name, description.as_deref(), specification_id, &relationships, Violations::new()).await?;
+    let content = validated_content(
+        conn,
+        tenant,
+        id,
+        &name,
+        description.as_deref(),
+        specification_id,
+        &relationships,
+        Violations::new(),
+    )
+    .await?;
     let version = latest + 1;
     let fields = repo::VersionFields {
         name: &content.name,
@@ -336,9 +429,19 @@ pub async fn derive_version(
         specification_id,
         relationships: &content.relationships,
     };
-    repo::insert_version(conn, tenant, id, version, &fields, ctx.actor.actor_id.as_str()).await?;
+    repo::insert_version(
+        conn,
+        tenant,
+        id,
+        version,
+        &fields,
+        ctx.actor.actor_id.as_str(),
+    )
+    .await?;
     let aggregate_version = repo::bump_root(conn, id).await?;
-    let after = repo::content(conn, tenant, id, version).await?.and_then(|c| serde_json::to_value(c).ok());
+    let after = repo::content(conn, tenant, id, version)
+        .await?
+        .and_then(|c| serde_json::to_value(c).ok());
     record(
         conn,
         ctx,
@@ -373,18 +476,34 @@ pub async fn edit_draft(
     expected_version: Option<i64>,
 ) -> CatalogResult<OfferingVersionView> {
     let tenant = ctx.tenant_id.as_str();
-    let root = repo::lock_root(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let root = repo::lock_root(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     check_expected_version(expected_version, root.aggregate_version)?;
-    let status = repo::version_status(conn, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+    let status = repo::version_status(conn, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
     if offering_transition(status, OfferingCommand::Edit).is_err() {
         return Err(CatalogError::VersionImmutable {
             version,
             status: status.as_str(),
         });
     }
-    let base = repo::content(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+    let base = repo::content(conn, tenant, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
     let (name, description, specification_id, relationships) = merged(&base, patch);
-    let content = validated_content(conn, tenant, id, &name, description.as_deref(), specification_id, &relationships, Violations::new()).await?;
+    let content = validated_content(
+        conn,
+        tenant,
+        id,
+        &name,
+        description.as_deref(),
+        specification_id,
+        &relationships,
+        Violations::new(),
+    )
+    .await?;
     let fields = repo::VersionFields {
         name: &content.name,
         description: content.description.as_deref(),
@@ -393,7 +512,9 @@ pub async fn edit_draft(
     };
     repo::update_draft(conn, tenant, id, version, &fields).await?;
     let aggregate_version = repo::bump_root(conn, id).await?;
-    let after = repo::content(conn, tenant, id, version).await?.and_then(|c| serde_json::to_value(c).ok());
+    let after = repo::content(conn, tenant, id, version)
+        .await?
+        .and_then(|c| serde_json::to_value(c).ok());
     record(
         conn,
         ctx,
@@ -416,9 +537,18 @@ pub async fn edit_draft(
     version_in_tx(conn, tenant, id, version).await
 }
 
-async fn version_in_tx(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> CatalogResult<OfferingVersionView> {
-    let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
-    let content = repo::content(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+async fn version_in_tx(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+) -> CatalogResult<OfferingVersionView> {
+    let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
+    let content = repo::content(conn, tenant, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
     Ok(OfferingVersionView {
         content,
         lifecycle,
@@ -427,8 +557,14 @@ async fn version_in_tx(conn: &mut PgConnection, tenant: &str, id: Uuid, version:
 }
 
 /// An offering of the caller's tenant.
-pub async fn get(conn: &mut PgConnection, ctx: &RequestContext, id: Uuid) -> CatalogResult<OfferingView> {
-    repo::find(conn, ctx.tenant_id.as_str(), id).await?.ok_or_else(|| not_found(id))
+pub async fn get(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+) -> CatalogResult<OfferingView> {
+    repo::find(conn, ctx.tenant_id.as_str(), id)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// A page of the tenant's offerings.
@@ -439,26 +575,48 @@ pub async fn list(
     code: Option<&str>,
     page: PageRequest,
 ) -> CatalogResult<(Vec<OfferingView>, i64)> {
-    Ok(repo::list(conn, ctx.tenant_id.as_str(), status, code, page.limit, page.offset).await?)
+    Ok(repo::list(
+        conn,
+        ctx.tenant_id.as_str(),
+        status,
+        code,
+        page.limit,
+        page.offset,
+    )
+    .await?)
 }
 
 /// One version. Its lifecycle is always read from the database; its content, once frozen, comes
 /// from the cache when present (the key is versioned and the content immutable, so a hit can
 /// never be stale) and is loaded and cached otherwise.
-pub async fn get_version(conn: &mut PgConnection, cache: &Cache, ctx: &RequestContext, id: Uuid, version: i32) -> CatalogResult<OfferingVersionView> {
+pub async fn get_version(
+    conn: &mut PgConnection,
+    cache: &Cache,
+    ctx: &RequestContext,
+    id: Uuid,
+    version: i32,
+) -> CatalogResult<OfferingVersionView> {
     let tenant = ctx.tenant_id.as_str();
-    let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
-    let frozen = OfferingStatus::parse(&lifecycle.status).is_some_and(OfferingStatus::is_content_frozen);
+    let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
+    let frozen =
+        OfferingStatus::parse(&lifecycle.status).is_some_and(OfferingStatus::is_content_frozen);
     let key = offering_cache_key(id, version);
     let cached = if frozen {
-        cache.get::<OfferingVersionContent>(&key).await.filter(|c| c.tenant_id == tenant && c.offering_id == id)
+        cache
+            .get::<OfferingVersionContent>(&key)
+            .await
+            .filter(|c| c.tenant_id == tenant && c.offering_id == id)
     } else {
         None
     };
     let content = match cached {
         Some(content) => content,
         None => {
-            let content = repo::content(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+            let content = repo::content(conn, tenant, id, version)
+                .await?
+                .ok_or_else(|| version_not_found(id, version))?;
             if frozen {
                 cache.put(&key, &content, CACHE_TTL).await;
             }

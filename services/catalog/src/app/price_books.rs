@@ -112,21 +112,38 @@ async fn validated_charges(
     mut violations: Violations,
 ) -> CatalogResult<Vec<Charge>> {
     if entries.is_empty() {
-        violations.push("/entries", "REQUIRED", "a price book prices at least one offering version");
+        violations.push(
+            "/entries",
+            "REQUIRED",
+            "a price book prices at least one offering version",
+        );
     }
     let charges = validate_price_book(&mut violations, name, currency, &flatten(entries));
-    let pairs: Vec<(Uuid, i32)> = entries.iter().map(|e| (e.offering_id, e.offering_version)).collect();
+    let pairs: Vec<(Uuid, i32)> = entries
+        .iter()
+        .map(|e| (e.offering_id, e.offering_version))
+        .collect();
     let found = repo::offering_version_statuses(conn, tenant, &pairs).await?;
     for (i, (id, version)) in pairs.iter().enumerate() {
         match found.iter().find(|(fid, fv, _)| fid == id && fv == version) {
-            None => violations.push(format!("/entries/{i}/offeringId"), "UNKNOWN_REFERENCE", "no such offering version for this tenant"),
-            Some((_, _, status)) if status == "ARCHIVED" => {
-                violations.push(format!("/entries/{i}/offeringVersion"), "ARCHIVED", "archived offering versions cannot be priced")
-            }
+            None => violations.push(
+                format!("/entries/{i}/offeringId"),
+                "UNKNOWN_REFERENCE",
+                "no such offering version for this tenant",
+            ),
+            Some((_, _, status)) if status == "ARCHIVED" => violations.push(
+                format!("/entries/{i}/offeringVersion"),
+                "ARCHIVED",
+                "archived offering versions cannot be priced",
+            ),
             Some(_) => {}
         }
         if entries[i].charges.is_empty() {
-            violations.push(format!("/entries/{i}/charges"), "REQUIRED", "an entry needs at least one charge");
+            violations.push(
+                format!("/entries/{i}/charges"),
+                "REQUIRED",
+                "an entry needs at least one charge",
+            );
         }
     }
     reject_if_any(violations.into_vec())?;
@@ -143,7 +160,12 @@ async fn record(
     after: Option<Value>,
 ) -> CatalogResult<()> {
     history::append(conn, HistoryTable::PriceBook, ctx, change).await?;
-    outbox::append(conn, ctx, price_book_event(event_type, change.id, change.aggregate_version, payload)).await?;
+    outbox::append(
+        conn,
+        ctx,
+        price_book_event(event_type, change.id, change.aggregate_version, payload),
+    )
+    .await?;
     audit::record(
         conn,
         ctx,
@@ -168,23 +190,52 @@ async fn record(
 /// entries · checks: code unique per tenant, ISO currency with minor units, charge rules,
 /// priced offering versions exist and are not archived · transition: → v1 DRAFT · writes:
 /// root + version + charges, history, `catalog.price-book.created.v1`, audit.
-pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewPriceBook) -> CatalogResult<PriceBookVersionView> {
+pub async fn create(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    input: NewPriceBook,
+) -> CatalogResult<PriceBookVersionView> {
     let tenant = ctx.tenant_id.as_str();
     let mut violations = Violations::new();
     check_code(&mut violations, "/code", &input.code);
-    let currency = Currency::parse(&input.currency).map_err(|e| CatalogError::invalid("/currency", "UNKNOWN_CURRENCY", e.to_string()))?;
-    let charges = validated_charges(conn, tenant, &input.name, currency, &input.entries, violations).await?;
+    let currency = Currency::parse(&input.currency)
+        .map_err(|e| CatalogError::invalid("/currency", "UNKNOWN_CURRENCY", e.to_string()))?;
+    let charges = validated_charges(
+        conn,
+        tenant,
+        &input.name,
+        currency,
+        &input.entries,
+        violations,
+    )
+    .await?;
     let id = PriceBookId::generate().as_uuid();
-    repo::insert_root(conn, tenant, id, &input.code, currency.code(), ctx.actor.actor_id.as_str())
-        .await
-        .map_err(|e| match violated_constraint(&e) {
-            Some("price_book_code_key") => CatalogError::CodeTaken {
-                resource: "price book",
-                code: input.code.clone(),
-            },
-            _ => CatalogError::Database(e),
-        })?;
-    repo::insert_version(conn, tenant, id, 1, input.name.trim(), &charges, ctx.actor.actor_id.as_str()).await?;
+    repo::insert_root(
+        conn,
+        tenant,
+        id,
+        &input.code,
+        currency.code(),
+        ctx.actor.actor_id.as_str(),
+    )
+    .await
+    .map_err(|e| match violated_constraint(&e) {
+        Some("price_book_code_key") => CatalogError::CodeTaken {
+            resource: "price book",
+            code: input.code.clone(),
+        },
+        _ => CatalogError::Database(e),
+    })?;
+    repo::insert_version(
+        conn,
+        tenant,
+        id,
+        1,
+        input.name.trim(),
+        &charges,
+        ctx.actor.actor_id.as_str(),
+    )
+    .await?;
     let view = version_in_tx(conn, tenant, id, 1).await?;
     let after = serde_json::to_value(&view.content).ok();
     record(
@@ -212,12 +263,21 @@ pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewPri
 /// by default), reason, If-Match · checks: priced offering versions not archived · the version
 /// in force is retired in the same transaction · writes: status + date, history,
 /// `catalog.price-book.published.v1` (with the full content) and `…retired.v1`, audit.
-pub async fn publish(conn: &mut PgConnection, ctx: &RequestContext, id: Uuid, input: LifecycleInput) -> CatalogResult<PriceBookVersionView> {
+pub async fn publish(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    input: LifecycleInput,
+) -> CatalogResult<PriceBookVersionView> {
     let tenant = ctx.tenant_id.as_str();
-    let root = repo::lock_root(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let root = repo::lock_root(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     check_expected_version(input.expected_version, root.aggregate_version)?;
     let version = input.version.unwrap_or(root.latest_version);
-    let from = repo::version_status(conn, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+    let from = repo::version_status(conn, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
     let to = price_book_transition(from, PriceBookCommand::Publish)?;
     let priced = repo::charged_offering_versions(conn, id, version).await?;
     let archived: Vec<String> = repo::offering_version_statuses(conn, tenant, &priced)
@@ -230,7 +290,10 @@ pub async fn publish(conn: &mut PgConnection, ctx: &RequestContext, id: Uuid, in
         return Err(CatalogError::invalid(
             "/version",
             "PRICES_ARCHIVED_OFFERING",
-            format!("the version prices archived offering versions: {}", archived.join(", ")),
+            format!(
+                "the version prices archived offering versions: {}",
+                archived.join(", ")
+            ),
         ));
     }
     let reason = input.reason.as_deref();
@@ -294,10 +357,14 @@ pub async fn derive_version(
     expected_version: Option<i64>,
 ) -> CatalogResult<PriceBookVersionView> {
     let tenant = ctx.tenant_id.as_str();
-    let root = repo::lock_root(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let root = repo::lock_root(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     check_expected_version(expected_version, root.aggregate_version)?;
     let latest = root.latest_version;
-    let status = repo::version_status(conn, id, latest).await?.ok_or_else(|| version_not_found(id, latest))?;
+    let status = repo::version_status(conn, id, latest)
+        .await?
+        .ok_or_else(|| version_not_found(id, latest))?;
     if status == PriceBookStatus::Draft {
         return Err(CatalogError::WorkingVersionExists {
             open_version: latest,
@@ -305,13 +372,26 @@ pub async fn derive_version(
         });
     }
     price_book_transition(status, PriceBookCommand::DeriveNewVersion)?;
-    let base = repo::content(conn, tenant, id, latest).await?.ok_or_else(|| version_not_found(id, latest))?;
-    let currency = Currency::parse(&root.currency).map_err(|e| CatalogError::invalid("/currency", "UNKNOWN_CURRENCY", e.to_string()))?;
+    let base = repo::content(conn, tenant, id, latest)
+        .await?
+        .ok_or_else(|| version_not_found(id, latest))?;
+    let currency = Currency::parse(&root.currency)
+        .map_err(|e| CatalogError::invalid("/currency", "UNKNOWN_CURRENCY", e.to_string()))?;
     let entries = entries.unwrap_or_else(|| entries_from(&base.charges));
     let name = name.unwrap_or_else(|| base.name.clone());
-    let charges = validated_charges(conn, tenant, &name, currency, &entries, Violations::new()).await?;
+    let charges =
+        validated_charges(conn, tenant, &name, currency, &entries, Violations::new()).await?;
     let version = latest + 1;
-    repo::insert_version(conn, tenant, id, version, name.trim(), &charges, ctx.actor.actor_id.as_str()).await?;
+    repo::insert_version(
+        conn,
+        tenant,
+        id,
+        version,
+        name.trim(),
+        &charges,
+        ctx.actor.actor_id.as_str(),
+    )
+    .await?;
     let aggregate_version = repo::bump_root(conn, id).await?;
     let view = version_in_tx(conn, tenant, id, version).await?;
     record(
@@ -355,10 +435,9 @@ fn entries_from(charges: &[ChargeView]) -> Vec<EntryInput> {
                     .collect()
             }),
         };
-        match entries
-            .iter_mut()
-            .find(|e| e.offering_id == charge.offering_id && e.offering_version == charge.offering_version)
-        {
+        match entries.iter_mut().find(|e| {
+            e.offering_id == charge.offering_id && e.offering_version == charge.offering_version
+        }) {
             Some(entry) => entry.charges.push(spec),
             None => entries.push(EntryInput {
                 offering_id: charge.offering_id,
@@ -370,10 +449,19 @@ fn entries_from(charges: &[ChargeView]) -> Vec<EntryInput> {
     entries
 }
 
-async fn version_in_tx(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> CatalogResult<PriceBookVersionView> {
+async fn version_in_tx(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+) -> CatalogResult<PriceBookVersionView> {
     let (status, published_at, retired_at, aggregate_version) =
-        repo::lifecycle(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
-    let content = repo::content(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+        repo::lifecycle(conn, tenant, id, version)
+            .await?
+            .ok_or_else(|| version_not_found(id, version))?;
+    let content = repo::content(conn, tenant, id, version)
+        .await?
+        .ok_or_else(|| version_not_found(id, version))?;
     Ok(PriceBookVersionView {
         content,
         status,
@@ -384,31 +472,55 @@ async fn version_in_tx(conn: &mut PgConnection, tenant: &str, id: Uuid, version:
 }
 
 /// A price book of the caller's tenant.
-pub async fn get(conn: &mut PgConnection, ctx: &RequestContext, id: Uuid) -> CatalogResult<PriceBookView> {
-    repo::find(conn, ctx.tenant_id.as_str(), id).await?.ok_or_else(|| not_found(id))
+pub async fn get(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+) -> CatalogResult<PriceBookView> {
+    repo::find(conn, ctx.tenant_id.as_str(), id)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// A page of the tenant's price books.
-pub async fn list(conn: &mut PgConnection, ctx: &RequestContext, code: Option<&str>, page: PageRequest) -> CatalogResult<(Vec<PriceBookView>, i64)> {
+pub async fn list(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    code: Option<&str>,
+    page: PageRequest,
+) -> CatalogResult<(Vec<PriceBookView>, i64)> {
     Ok(repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?)
 }
 
 /// One version; frozen content read through the cache.
-pub async fn get_version(conn: &mut PgConnection, cache: &Cache, ctx: &RequestContext, id: Uuid, version: i32) -> CatalogResult<PriceBookVersionView> {
+pub async fn get_version(
+    conn: &mut PgConnection,
+    cache: &Cache,
+    ctx: &RequestContext,
+    id: Uuid,
+    version: i32,
+) -> CatalogResult<PriceBookVersionView> {
     let tenant = ctx.tenant_id.as_str();
     let (status, published_at, retired_at, aggregate_version) =
-        repo::lifecycle(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+        repo::lifecycle(conn, tenant, id, version)
+            .await?
+            .ok_or_else(|| version_not_found(id, version))?;
     let frozen = status != PriceBookStatus::Draft.as_str();
     let key = price_book_cache_key(id, version);
     let cached = if frozen {
-        cache.get::<PriceBookVersionContent>(&key).await.filter(|c| c.tenant_id == tenant && c.price_book_id == id)
+        cache
+            .get::<PriceBookVersionContent>(&key)
+            .await
+            .filter(|c| c.tenant_id == tenant && c.price_book_id == id)
     } else {
         None
     };
     let content = match cached {
         Some(content) => content,
         None => {
-            let content = repo::content(conn, tenant, id, version).await?.ok_or_else(|| version_not_found(id, version))?;
+            let content = repo::content(conn, tenant, id, version)
+                .await?
+                .ok_or_else(|| version_not_found(id, version))?;
             if frozen {
                 cache.put(&key, &content, CACHE_TTL).await;
             }

@@ -32,14 +32,19 @@ pub struct NewSpecification {
 /// and uniqueness per tenant, every characteristic rule · writes: specification + definitions,
 /// `catalog.product-specification.created.v1`, audit evidence · idempotent by key · a taken code
 /// is 409 `CODE_ALREADY_EXISTS`.
-pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewSpecification) -> CatalogResult<SpecificationView> {
+pub async fn create(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    input: NewSpecification,
+) -> CatalogResult<SpecificationView> {
     let mut violations = Violations::new();
     check_code(&mut violations, "/code", &input.code);
     check_text(&mut violations, "/name", &input.name, 200, false);
     if let Some(description) = &input.description {
         check_text(&mut violations, "/description", description, 4000, true);
     }
-    let definitions = validate_characteristics(&mut violations, "/characteristics", &input.characteristics);
+    let definitions =
+        validate_characteristics(&mut violations, "/characteristics", &input.characteristics);
     super::reject_if_any(violations.into_vec())?;
 
     let id = ProductSpecificationId::generate().as_uuid();
@@ -64,10 +69,12 @@ pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewSpe
         },
         _ => CatalogError::Database(e),
     })?;
-    let view = repo::find(conn, tenant, id).await?.ok_or_else(|| CatalogError::NotFound {
-        resource: "product specification",
-        id: id.to_string(),
-    })?;
+    let view = repo::find(conn, tenant, id)
+        .await?
+        .ok_or_else(|| CatalogError::NotFound {
+            resource: "product specification",
+            id: id.to_string(),
+        })?;
     let after = serde_json::to_value(&view).ok();
     outbox::append(
         conn,
@@ -105,14 +112,25 @@ pub async fn create(conn: &mut PgConnection, ctx: &RequestContext, input: NewSpe
 }
 
 /// A specification of the caller's tenant.
-pub async fn get(conn: &mut PgConnection, ctx: &RequestContext, id: uuid::Uuid) -> CatalogResult<SpecificationView> {
-    repo::find(conn, ctx.tenant_id.as_str(), id).await?.ok_or_else(|| CatalogError::NotFound {
-        resource: "product specification",
-        id: id.to_string(),
-    })
+pub async fn get(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    id: uuid::Uuid,
+) -> CatalogResult<SpecificationView> {
+    repo::find(conn, ctx.tenant_id.as_str(), id)
+        .await?
+        .ok_or_else(|| CatalogError::NotFound {
+            resource: "product specification",
+            id: id.to_string(),
+        })
 }
 
 /// A page of the tenant's specifications.
-pub async fn list(conn: &mut PgConnection, ctx: &RequestContext, code: Option<&str>, page: PageRequest) -> CatalogResult<(Vec<SpecificationView>, i64)> {
+pub async fn list(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    code: Option<&str>,
+    page: PageRequest,
+) -> CatalogResult<(Vec<SpecificationView>, i64)> {
     Ok(repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?)
 }

@@ -67,8 +67,14 @@ impl CharacteristicValue {
         match (value_type, value) {
             (ValueType::String, Value::String(s)) => Some(Self::String(s.clone())),
             (ValueType::Integer, Value::Number(n)) => n.as_i64().map(Self::Integer),
-            (ValueType::Decimal, Value::String(s)) => s.trim().parse::<Decimal>().ok().map(|d| Self::Decimal(d.normalize())),
-            (ValueType::Decimal, Value::Number(n)) if n.is_i64() => n.as_i64().map(|i| Self::Decimal(Decimal::from(i))),
+            (ValueType::Decimal, Value::String(s)) => s
+                .trim()
+                .parse::<Decimal>()
+                .ok()
+                .map(|d| Self::Decimal(d.normalize())),
+            (ValueType::Decimal, Value::Number(n)) if n.is_i64() => {
+                n.as_i64().map(|i| Self::Decimal(Decimal::from(i)))
+            }
             (ValueType::Boolean, Value::Bool(b)) => Some(Self::Boolean(*b)),
             _ => None,
         }
@@ -157,7 +163,11 @@ pub fn validate_characteristics(
     inputs: &[CharacteristicInput],
 ) -> Vec<CharacteristicDefinition> {
     if inputs.len() > MAX_CHARACTERISTICS {
-        violations.push(field, "TOO_MANY", format!("at most {MAX_CHARACTERISTICS} characteristics"));
+        violations.push(
+            field,
+            "TOO_MANY",
+            format!("at most {MAX_CHARACTERISTICS} characteristics"),
+        );
         return Vec::new();
     }
     let mut names = HashSet::new();
@@ -165,7 +175,11 @@ pub fn validate_characteristics(
     for (index, input) in inputs.iter().enumerate() {
         let at = format!("{field}/{index}");
         if !names.insert(input.name.as_str()) {
-            violations.push(format!("{at}/name"), "DUPLICATE", format!("'{}' is defined twice", input.name));
+            violations.push(
+                format!("{at}/name"),
+                "DUPLICATE",
+                format!("'{}' is defined twice", input.name),
+            );
         }
         if let Some(definition) = validate_one(violations, &at, input) {
             definitions.push(definition);
@@ -181,35 +195,60 @@ fn valid_name(name: &str) -> bool {
         && name.len() <= 64
 }
 
-fn validate_one(violations: &mut Violations, at: &str, input: &CharacteristicInput) -> Option<CharacteristicDefinition> {
+fn validate_one(
+    violations: &mut Violations,
+    at: &str,
+    input: &CharacteristicInput,
+) -> Option<CharacteristicDefinition> {
     let before = violations.len();
     if !valid_name(&input.name) {
-        violations.push(format!("{at}/name"), "INVALID_NAME", "must be 1-64 letters, digits or '_', starting with a letter");
+        violations.push(
+            format!("{at}/name"),
+            "INVALID_NAME",
+            "must be 1-64 letters, digits or '_', starting with a letter",
+        );
     }
     let Some(value_type) = ValueType::parse(&input.value_type) else {
-        violations.push(format!("{at}/valueType"), "NOT_ALLOWED", "must be STRING, INTEGER, DECIMAL or BOOLEAN");
+        violations.push(
+            format!("{at}/valueType"),
+            "NOT_ALLOWED",
+            "must be STRING, INTEGER, DECIMAL or BOOLEAN",
+        );
         return None;
     };
 
     let range = input.range.as_ref().and_then(|(min, max)| {
         if !matches!(value_type, ValueType::Integer | ValueType::Decimal) {
-            violations.push(format!("{at}/range"), "NOT_APPLICABLE", "only INTEGER and DECIMAL characteristics have a range");
+            violations.push(
+                format!("{at}/range"),
+                "NOT_APPLICABLE",
+                "only INTEGER and DECIMAL characteristics have a range",
+            );
             return None;
         }
-        let bound = |raw: &Option<String>, name: &str, violations: &mut Violations| -> Option<Decimal> {
-            let text = raw.as_ref()?;
-            match text.trim().parse::<Decimal>() {
-                Ok(d) if value_type == ValueType::Integer && !d.fract().is_zero() => {
-                    violations.push(format!("{at}/range/{name}"), "INVALID_TYPE", "an INTEGER range needs whole bounds");
-                    None
+        let bound =
+            |raw: &Option<String>, name: &str, violations: &mut Violations| -> Option<Decimal> {
+                let text = raw.as_ref()?;
+                match text.trim().parse::<Decimal>() {
+                    Ok(d) if value_type == ValueType::Integer && !d.fract().is_zero() => {
+                        violations.push(
+                            format!("{at}/range/{name}"),
+                            "INVALID_TYPE",
+                            "an INTEGER range needs whole bounds",
+                        );
+                        None
+                    }
+                    Ok(d) => Some(d.normalize()),
+                    Err(_) => {
+                        violations.push(
+                            format!("{at}/range/{name}"),
+                            "INVALID_TYPE",
+                            "must be a decimal number in a string",
+                        );
+                        None
+                    }
                 }
-                Ok(d) => Some(d.normalize()),
-                Err(_) => {
-                    violations.push(format!("{at}/range/{name}"), "INVALID_TYPE", "must be a decimal number in a string");
-                    None
-                }
-            }
-        };
+            };
         let range = ValueRange {
             min: bound(min, "min", violations),
             max: bound(max, "max", violations),
@@ -217,20 +256,30 @@ fn validate_one(violations: &mut Violations, at: &str, input: &CharacteristicInp
         if let (Some(lo), Some(hi)) = (range.min, range.max)
             && lo > hi
         {
-            violations.push(format!("{at}/range"), "EMPTY_RANGE", "min must not exceed max");
+            violations.push(
+                format!("{at}/range"),
+                "EMPTY_RANGE",
+                "min must not exceed max",
+            );
         }
         Some(range)
     });
 
     if input.allowed_values.len() > MAX_ALLOWED_VALUES {
-        violations.push(format!("{at}/allowedValues"), "TOO_MANY", format!("at most {MAX_ALLOWED_VALUES} values"));
+        violations.push(
+            format!("{at}/allowedValues"),
+            "TOO_MANY",
+            format!("at most {MAX_ALLOWED_VALUES} values"),
+        );
     }
     let mut allowed = Vec::new();
     let mut seen = HashSet::new();
     for (i, raw) in input.allowed_values.iter().enumerate() {
         let path = format!("{at}/allowedValues/{i}");
         match check_value(violations, &path, value_type, raw, range.as_ref()) {
-            Some(value) if !seen.insert(value.clone()) => violations.push(path, "DUPLICATE", "listed twice"),
+            Some(value) if !seen.insert(value.clone()) => {
+                violations.push(path, "DUPLICATE", "listed twice")
+            }
             Some(value) => allowed.push(value),
             None => {}
         }
@@ -240,7 +289,11 @@ fn validate_one(violations: &mut Violations, at: &str, input: &CharacteristicInp
         let path = format!("{at}/defaultValue");
         let value = check_value(violations, &path, value_type, raw, range.as_ref())?;
         if !allowed.is_empty() && !allowed.contains(&value) {
-            violations.push(path, "NOT_ALLOWED", "the default must be one of the allowed values");
+            violations.push(
+                path,
+                "NOT_ALLOWED",
+                "the default must be one of the allowed values",
+            );
             return None;
         }
         Some(value)
@@ -249,12 +302,20 @@ fn validate_one(violations: &mut Violations, at: &str, input: &CharacteristicInp
     if let Some(unit) = &input.unit
         && (unit.chars().count() > 32 || unit.chars().any(char::is_control))
     {
-        violations.push(format!("{at}/unit"), "INVALID", "at most 32 characters without control characters");
+        violations.push(
+            format!("{at}/unit"),
+            "INVALID",
+            "at most 32 characters without control characters",
+        );
     }
     if let Some(description) = &input.description
         && description.chars().count() > 2000
     {
-        violations.push(format!("{at}/description"), "TOO_LONG", "at most 2000 characters");
+        violations.push(
+            format!("{at}/description"),
+            "TOO_LONG",
+            "at most 2000 characters",
+        );
     }
 
     (violations.len() == before).then(|| CharacteristicDefinition {
@@ -277,13 +338,21 @@ fn check_value(
     range: Option<&ValueRange>,
 ) -> Option<CharacteristicValue> {
     let Some(value) = CharacteristicValue::from_json(value_type, raw) else {
-        violations.push(path, "INVALID_TYPE", format!("must be a {} value", value_type.as_str()));
+        violations.push(
+            path,
+            "INVALID_TYPE",
+            format!("must be a {} value", value_type.as_str()),
+        );
         return None;
     };
     if let CharacteristicValue::String(s) = &value
         && (s.chars().count() > MAX_STRING_VALUE || s.chars().any(char::is_control))
     {
-        violations.push(path, "INVALID", format!("at most {MAX_STRING_VALUE} characters without control characters"));
+        violations.push(
+            path,
+            "INVALID",
+            format!("at most {MAX_STRING_VALUE} characters without control characters"),
+        );
         return None;
     }
     if let (Some(range), Some(number)) = (range, value.numeric())
@@ -319,7 +388,10 @@ mod tests {
         let defs = validate_characteristics(&mut v, "/characteristics", &[bandwidth()]);
         assert!(v.is_empty(), "{v:?}");
         assert_eq!(defs[0].allowed_values.len(), 3);
-        assert_eq!(defs[0].default_value, Some(CharacteristicValue::Integer(100)));
+        assert_eq!(
+            defs[0].default_value,
+            Some(CharacteristicValue::Integer(100))
+        );
     }
 
     #[test]
@@ -332,7 +404,11 @@ mod tests {
         };
         let mut v = Violations::new();
         validate_characteristics(&mut v, "/characteristics", &[bad.clone(), bad]);
-        let found: Vec<(String, &str)> = v.into_vec().into_iter().map(|x| (x.field, x.code)).collect();
+        let found: Vec<(String, &str)> = v
+            .into_vec()
+            .into_iter()
+            .map(|x| (x.field, x.code))
+            .collect();
         assert!(found.contains(&("/characteristics/1/name".into(), "DUPLICATE")));
         assert!(found.contains(&("/characteristics/0/range/min".into(), "INVALID_TYPE")));
         assert!(found.contains(&("/characteristics/0/allowedValues/1".into(), "INVALID_TYPE")));
@@ -358,7 +434,11 @@ mod tests {
         };
         validate_characteristics(&mut v, "/c", &[text, decimal]);
         let codes: Vec<&str> = v.into_vec().into_iter().map(|x| x.code).collect();
-        assert_eq!(codes, ["NOT_APPLICABLE", "EMPTY_RANGE", "INVALID_TYPE"], "floats are refused for DECIMAL");
+        assert_eq!(
+            codes,
+            ["NOT_APPLICABLE", "EMPTY_RANGE", "INVALID_TYPE"],
+            "floats are refused for DECIMAL"
+        );
     }
 
     #[test]
@@ -367,7 +447,13 @@ mod tests {
         let b = CharacteristicValue::from_json(ValueType::Decimal, &json!("1.5"));
         assert_eq!(a, b);
         assert_eq!(a.map(|v| v.to_json()), Some(json!("1.5")));
-        assert_eq!(CharacteristicValue::from_json(ValueType::Integer, &json!(1.5)), None);
-        assert_eq!(CharacteristicValue::from_json(ValueType::Boolean, &json!("true")), None);
+        assert_eq!(
+            CharacteristicValue::from_json(ValueType::Integer, &json!(1.5)),
+            None
+        );
+        assert_eq!(
+            CharacteristicValue::from_json(ValueType::Boolean, &json!("true")),
+            None
+        );
     }
 }

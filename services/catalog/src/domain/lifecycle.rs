@@ -39,7 +39,13 @@ pub enum OfferingCommand {
 
 impl OfferingStatus {
     /// Every status, for matrices and property tests.
-    pub const ALL: [Self; 5] = [Self::Draft, Self::ReadyForReview, Self::Published, Self::Retired, Self::Archived];
+    pub const ALL: [Self; 5] = [
+        Self::Draft,
+        Self::ReadyForReview,
+        Self::Published,
+        Self::Retired,
+        Self::Archived,
+    ];
 
     /// Wire and storage name.
     pub fn as_str(self) -> &'static str {
@@ -288,7 +294,11 @@ mod tests {
                     (S::Published | S::Retired, C::DeriveNewVersion) => Some(from),
                     _ => None,
                 };
-                assert_eq!(price_book_transition(from, command).ok(), expected, "{from} x {command}");
+                assert_eq!(
+                    price_book_transition(from, command).ok(),
+                    expected,
+                    "{from} x {command}"
+                );
             }
         }
     }

@@ -95,9 +95,17 @@ pub fn validate_content(
     }
 }
 
-fn validate_relationships(violations: &mut Violations, owner: ProductOfferingId, inputs: &[RelationshipInput]) -> Vec<Relationship> {
+fn validate_relationships(
+    violations: &mut Violations,
+    owner: ProductOfferingId,
+    inputs: &[RelationshipInput],
+) -> Vec<Relationship> {
     if inputs.len() > MAX_RELATIONSHIPS {
-        violations.push("/relationships", "TOO_MANY", format!("at most {MAX_RELATIONSHIPS} relationships"));
+        violations.push(
+            "/relationships",
+            "TOO_MANY",
+            format!("at most {MAX_RELATIONSHIPS} relationships"),
+        );
         return Vec::new();
     }
     let mut seen = HashSet::new();
@@ -105,19 +113,35 @@ fn validate_relationships(violations: &mut Violations, owner: ProductOfferingId,
     for (i, input) in inputs.iter().enumerate() {
         let at = format!("/relationships/{i}");
         let Some(relationship_type) = RelationshipType::parse(&input.relationship_type) else {
-            violations.push(format!("{at}/type"), "NOT_ALLOWED", "must be REQUIRES, EXCLUDES or ADD_ON_OF");
+            violations.push(
+                format!("{at}/type"),
+                "NOT_ALLOWED",
+                "must be REQUIRES, EXCLUDES or ADD_ON_OF",
+            );
             continue;
         };
         if input.target == owner {
-            violations.push(format!("{at}/targetOfferingId"), "SELF_REFERENCE", "an offering cannot relate to itself");
+            violations.push(
+                format!("{at}/targetOfferingId"),
+                "SELF_REFERENCE",
+                "an offering cannot relate to itself",
+            );
         }
         if !seen.insert((relationship_type, input.target)) {
             violations.push(at.clone(), "DUPLICATE", "the same rule is declared twice");
         }
         match input.max_cardinality {
-            Some(0) => violations.push(format!("{at}/maxCardinality"), "OUT_OF_RANGE", "must be at least 1"),
+            Some(0) => violations.push(
+                format!("{at}/maxCardinality"),
+                "OUT_OF_RANGE",
+                "must be at least 1",
+            ),
             Some(max) if max < input.min_cardinality => {
-                violations.push(format!("{at}/maxCardinality"), "OUT_OF_RANGE", "must not be below minCardinality");
+                violations.push(
+                    format!("{at}/maxCardinality"),
+                    "OUT_OF_RANGE",
+                    "must not be below minCardinality",
+                );
             }
             _ => {}
         }
@@ -135,7 +159,11 @@ fn validate_relationships(violations: &mut Violations, owner: ProductOfferingId,
         .collect();
     for (i, r) in out.iter().enumerate() {
         if r.relationship_type == RelationshipType::Excludes && requires.contains(&r.target) {
-            violations.push(format!("/relationships/{i}"), "CONTRADICTION", "an offering cannot both require and exclude the same target");
+            violations.push(
+                format!("/relationships/{i}"),
+                "CONTRADICTION",
+                "an offering cannot both require and exclude the same target",
+            );
         }
     }
     out.sort_by_key(|r| (r.relationship_type, r.target));
@@ -165,11 +193,18 @@ mod tests {
             owner,
             " Static IP ",
             None,
-            &[rel("ADD_ON_OF", internet, 0, Some(1)), rel("REQUIRES", internet, 1, Some(1))],
+            &[
+                rel("ADD_ON_OF", internet, 0, Some(1)),
+                rel("REQUIRES", internet, 1, Some(1)),
+            ],
         );
         assert!(v.is_empty(), "{v:?}");
         assert_eq!(content.name, "Static IP");
-        assert_eq!(content.relationships[0].relationship_type, RelationshipType::Requires, "sorted canonically");
+        assert_eq!(
+            content.relationships[0].relationship_type,
+            RelationshipType::Requires,
+            "sorted canonically"
+        );
     }
 
     #[test]
@@ -191,8 +226,16 @@ mod tests {
             ],
         );
         let codes: Vec<&str> = v.into_vec().into_iter().map(|x| x.code).collect();
-        for expected in ["SELF_REFERENCE", "OUT_OF_RANGE", "NOT_ALLOWED", "CONTRADICTION"] {
-            assert!(codes.contains(&expected), "{expected} missing from {codes:?}");
+        for expected in [
+            "SELF_REFERENCE",
+            "OUT_OF_RANGE",
+            "NOT_ALLOWED",
+            "CONTRADICTION",
+        ] {
+            assert!(
+                codes.contains(&expected),
+                "{expected} missing from {codes:?}"
+            );
         }
         assert_eq!(codes.iter().filter(|c| **c == "OUT_OF_RANGE").count(), 2);
     }

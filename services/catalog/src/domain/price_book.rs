@@ -129,28 +129,51 @@ pub struct ChargeInput {
 }
 
 /// Validates a price book version's name and charges in `currency`.
-pub fn validate_price_book(violations: &mut Violations, name: &str, currency: Currency, charges: &[(String, ChargeInput)]) -> Vec<Charge> {
+pub fn validate_price_book(
+    violations: &mut Violations,
+    name: &str,
+    currency: Currency,
+    charges: &[(String, ChargeInput)],
+) -> Vec<Charge> {
     check_text(violations, "/name", name, 200, false);
     if charges.len() > MAX_CHARGES {
-        violations.push("/entries", "TOO_MANY", format!("at most {MAX_CHARGES} charges"));
+        violations.push(
+            "/entries",
+            "TOO_MANY",
+            format!("at most {MAX_CHARGES} charges"),
+        );
         return Vec::new();
     }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(charges.len());
     for (at, input) in charges {
         if let Some(charge) = validate_charge(violations, at, currency, input) {
-            let key = (charge.offering_id, charge.offering_version, charge.charge_type, charge.period);
+            let key = (
+                charge.offering_id,
+                charge.offering_version,
+                charge.charge_type,
+                charge.period,
+            );
             if seen.insert(key) {
                 out.push(charge);
             } else {
-                violations.push(at.clone(), "DUPLICATE", "the offering version already has this charge type and period");
+                violations.push(
+                    at.clone(),
+                    "DUPLICATE",
+                    "the offering version already has this charge type and period",
+                );
             }
         }
     }
     out
 }
 
-fn price(violations: &mut Violations, at: &str, currency: Currency, amount: Decimal) -> Option<Money> {
+fn price(
+    violations: &mut Violations,
+    at: &str,
+    currency: Currency,
+    amount: Decimal,
+) -> Option<Money> {
     if amount.is_sign_negative() && !amount.is_zero() {
         violations.push(at, "NEGATIVE", "prices must not be negative");
         return None;
@@ -164,45 +187,80 @@ fn price(violations: &mut Violations, at: &str, currency: Currency, amount: Deci
     }
 }
 
-fn validate_charge(violations: &mut Violations, at: &str, currency: Currency, input: &ChargeInput) -> Option<Charge> {
+fn validate_charge(
+    violations: &mut Violations,
+    at: &str,
+    currency: Currency,
+    input: &ChargeInput,
+) -> Option<Charge> {
     let before = violations.len();
     if input.offering_version < 1 {
-        violations.push(format!("{at}/offeringVersion"), "OUT_OF_RANGE", "must be at least 1");
+        violations.push(
+            format!("{at}/offeringVersion"),
+            "OUT_OF_RANGE",
+            "must be at least 1",
+        );
     }
     let charge_type = ChargeType::parse(&input.charge_type);
     if charge_type.is_none() {
-        violations.push(format!("{at}/chargeType"), "NOT_ALLOWED", "must be ONE_TIME or RECURRING");
+        violations.push(
+            format!("{at}/chargeType"),
+            "NOT_ALLOWED",
+            "must be ONE_TIME or RECURRING",
+        );
     }
     let period = match (&input.period, charge_type) {
         (Some(raw), Some(ChargeType::Recurring)) => {
             let parsed = Period::parse(raw);
             if parsed.is_none() {
-                violations.push(format!("{at}/period"), "NOT_ALLOWED", "must be MONTH, QUARTER or YEAR");
+                violations.push(
+                    format!("{at}/period"),
+                    "NOT_ALLOWED",
+                    "must be MONTH, QUARTER or YEAR",
+                );
             }
             parsed
         }
         (None, Some(ChargeType::Recurring)) => {
-            violations.push(format!("{at}/period"), "REQUIRED", "a recurring charge needs a period");
+            violations.push(
+                format!("{at}/period"),
+                "REQUIRED",
+                "a recurring charge needs a period",
+            );
             None
         }
         (Some(_), Some(ChargeType::OneTime)) => {
-            violations.push(format!("{at}/period"), "NOT_APPLICABLE", "a one-time charge has no period");
+            violations.push(
+                format!("{at}/period"),
+                "NOT_APPLICABLE",
+                "a one-time charge has no period",
+            );
             None
         }
         _ => None,
     };
     let pricing = match (input.unit_price, &input.tier_mode, &input.tiers) {
-        (Some(amount), None, None) => price(violations, &format!("{at}/unitPrice"), currency, amount).map(Pricing::Flat),
+        (Some(amount), None, None) => {
+            price(violations, &format!("{at}/unitPrice"), currency, amount).map(Pricing::Flat)
+        }
         (None, Some(mode), Some(tiers)) => {
             let mode = TierMode::parse(mode).or_else(|| {
-                violations.push(format!("{at}/tierMode"), "NOT_ALLOWED", "must be RANGE or SLAB");
+                violations.push(
+                    format!("{at}/tierMode"),
+                    "NOT_ALLOWED",
+                    "must be RANGE or SLAB",
+                );
                 None
             });
             let tiers = validate_tiers(violations, at, currency, tiers);
             mode.zip(tiers).map(|(m, t)| Pricing::Tiered(m, t))
         }
         _ => {
-            violations.push(at, "PRICING_SHAPE", "give either unitPrice, or tierMode with tiers");
+            violations.push(
+                at,
+                "PRICING_SHAPE",
+                "give either unitPrice, or tierMode with tiers",
+            );
             None
         }
     };
@@ -218,10 +276,19 @@ fn validate_charge(violations: &mut Violations, at: &str, currency: Currency, in
     })
 }
 
-fn validate_tiers(violations: &mut Violations, at: &str, currency: Currency, tiers: &[TierInput]) -> Option<Vec<Tier>> {
+fn validate_tiers(
+    violations: &mut Violations,
+    at: &str,
+    currency: Currency,
+    tiers: &[TierInput],
+) -> Option<Vec<Tier>> {
     let before = violations.len();
     if tiers.is_empty() || tiers.len() > MAX_TIERS {
-        violations.push(format!("{at}/tiers"), "OUT_OF_RANGE", format!("between 1 and {MAX_TIERS} tiers"));
+        violations.push(
+            format!("{at}/tiers"),
+            "OUT_OF_RANGE",
+            format!("between 1 and {MAX_TIERS} tiers"),
+        );
         return None;
     }
     let mut expected_from = 1u64;
@@ -237,15 +304,34 @@ fn validate_tiers(violations: &mut Violations, at: &str, currency: Currency, tie
             );
         }
         match tier.to_quantity {
-            None if !last => violations.push(format!("{path}/toQuantity"), "REQUIRED", "only the last tier is open-ended"),
-            Some(_) if last => violations.push(format!("{path}/toQuantity"), "MUST_BE_OPEN", "the last tier must be open-ended (null)"),
+            None if !last => violations.push(
+                format!("{path}/toQuantity"),
+                "REQUIRED",
+                "only the last tier is open-ended",
+            ),
+            Some(_) if last => violations.push(
+                format!("{path}/toQuantity"),
+                "MUST_BE_OPEN",
+                "the last tier must be open-ended (null)",
+            ),
             Some(to) if to < tier.from_quantity => {
-                violations.push(format!("{path}/toQuantity"), "OUT_OF_RANGE", "must not be below fromQuantity");
+                violations.push(
+                    format!("{path}/toQuantity"),
+                    "OUT_OF_RANGE",
+                    "must not be below fromQuantity",
+                );
             }
             _ => {}
         }
-        expected_from = tier.to_quantity.map_or(expected_from, |to| to.saturating_add(1));
-        if let Some(unit_price) = price(violations, &format!("{path}/unitPrice"), currency, tier.unit_price) {
+        expected_from = tier
+            .to_quantity
+            .map_or(expected_from, |to| to.saturating_add(1));
+        if let Some(unit_price) = price(
+            violations,
+            &format!("{path}/unitPrice"),
+            currency,
+            tier.unit_price,
+        ) {
             out.push(Tier {
                 from_quantity: tier.from_quantity,
                 to_quantity: tier.to_quantity,
@@ -295,7 +381,10 @@ mod tests {
             &mut v,
             "List",
             usd(),
-            &[("/entries/0/charges/0".into(), charge("ONE_TIME", None)), ("/entries/1/charges/0".into(), tiered)],
+            &[
+                ("/entries/0/charges/0".into(), charge("ONE_TIME", None)),
+                ("/entries/1/charges/0".into(), tiered),
+            ],
         );
         assert!(v.is_empty(), "{v:?}");
         assert!(matches!(&charges[1].pricing, Pricing::Tiered(TierMode::Slab, t) if t.len() == 2));
@@ -306,11 +395,24 @@ mod tests {
         let mut c = charge("RECURRING", Some("MONTH"));
         c.unit_price = None;
         c.tier_mode = Some("RANGE".into());
-        c.tiers = Some(vec![tier(2, Some(4), "15.00"), tier(4, None, "12.00"), tier(9, Some(10), "1")]);
+        c.tiers = Some(vec![
+            tier(2, Some(4), "15.00"),
+            tier(4, None, "12.00"),
+            tier(9, Some(10), "1"),
+        ]);
         let mut v = Violations::new();
         validate_price_book(&mut v, "List", usd(), &[("/e".into(), c)]);
         let codes: Vec<&str> = v.into_vec().into_iter().map(|x| x.code).collect();
-        assert_eq!(codes, ["NOT_CONTIGUOUS", "NOT_CONTIGUOUS", "REQUIRED", "NOT_CONTIGUOUS", "MUST_BE_OPEN"]);
+        assert_eq!(
+            codes,
+            [
+                "NOT_CONTIGUOUS",
+                "NOT_CONTIGUOUS",
+                "REQUIRED",
+                "NOT_CONTIGUOUS",
+                "MUST_BE_OPEN"
+            ]
+        );
     }
 
     #[test]
@@ -322,9 +424,28 @@ mod tests {
         let mut precise = charge("ONE_TIME", None);
         precise.unit_price = Some("1.001".parse().expect("decimal"));
         let mut v = Violations::new();
-        validate_price_book(&mut v, "", usd(), &[("/a".into(), both), ("/b".into(), negative), ("/c".into(), precise)]);
+        validate_price_book(
+            &mut v,
+            "",
+            usd(),
+            &[
+                ("/a".into(), both),
+                ("/b".into(), negative),
+                ("/c".into(), precise),
+            ],
+        );
         let codes: Vec<&str> = v.into_vec().into_iter().map(|x| x.code).collect();
-        assert_eq!(codes, ["REQUIRED", "NOT_APPLICABLE", "PRICING_SHAPE", "REQUIRED", "NEGATIVE", "TOO_PRECISE"]);
+        assert_eq!(
+            codes,
+            [
+                "REQUIRED",
+                "NOT_APPLICABLE",
+                "PRICING_SHAPE",
+                "REQUIRED",
+                "NEGATIVE",
+                "TOO_PRECISE"
+            ]
+        );
     }
 
     #[test]
@@ -333,7 +454,12 @@ mod tests {
         let mut second = charge("RECURRING", Some("MONTH"));
         second.offering_id = first.offering_id;
         let mut v = Violations::new();
-        validate_price_book(&mut v, "List", usd(), &[("/a".into(), first), ("/b".into(), second)]);
+        validate_price_book(
+            &mut v,
+            "List",
+            usd(),
+            &[("/a".into(), first), ("/b".into(), second)],
+        );
         assert_eq!(v.into_vec()[0].code, "DUPLICATE");
     }
 }

@@ -23,7 +23,12 @@ impl Violations {
     }
 
     /// Records a violation.
-    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
         self.0.push(Violation {
             field: field.into(),
             code,
@@ -43,7 +48,11 @@ impl Violations {
 
     /// `Ok(value)` when nothing was found, else every violation.
     pub fn into_result<T>(self, value: T) -> Result<T, Vec<Violation>> {
-        if self.0.is_empty() { Ok(value) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
     }
 
     /// The violations found.
@@ -55,27 +64,48 @@ impl Violations {
 /// Checks a catalog code: 1–64 of `A–Z 0–9 _ -`, starting with a letter or digit.
 pub fn check_code(violations: &mut Violations, field: &str, code: &str) {
     let mut chars = code.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if !first_ok || !rest_ok || code.len() > 64 {
-        violations.push(field, "INVALID_CODE", "must be 1-64 characters of A-Z, 0-9, '_' or '-', starting with a letter or digit");
+        violations.push(
+            field,
+            "INVALID_CODE",
+            "must be 1-64 characters of A-Z, 0-9, '_' or '-', starting with a letter or digit",
+        );
     }
 }
 
 /// Checks a display text: trimmed length within bounds and no control characters other than
 /// line breaks and tabs (which only multi-line texts allow).
-pub fn check_text(violations: &mut Violations, field: &str, text: &str, max: usize, multiline: bool) {
+pub fn check_text(
+    violations: &mut Violations,
+    field: &str,
+    text: &str,
+    max: usize,
+    multiline: bool,
+) {
     let length = text.chars().count();
     if text.trim().is_empty() {
         violations.push(field, "REQUIRED", "must not be blank");
     } else if length > max {
-        violations.push(field, "TOO_LONG", format!("must be at most {max} characters"));
+        violations.push(
+            field,
+            "TOO_LONG",
+            format!("must be at most {max} characters"),
+        );
     }
     let bad_control = text
         .chars()
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
     if bad_control {
-        violations.push(field, "INVALID_CHARACTER", "must not contain control characters");
+        violations.push(
+            field,
+            "INVALID_CHARACTER",
+            "must not contain control characters",
+        );
     }
 }
 
@@ -96,6 +126,15 @@ mod tests {
         check_text(&mut v, "/name", "tab\there", 200, false);
         check_text(&mut v, "/name", &"x".repeat(201), 200, false);
         let codes: Vec<_> = v.into_vec().into_iter().map(|x| x.code).collect();
-        assert_eq!(codes, ["INVALID_CODE", "INVALID_CODE", "REQUIRED", "INVALID_CHARACTER", "TOO_LONG"]);
+        assert_eq!(
+            codes,
+            [
+                "INVALID_CODE",
+                "INVALID_CODE",
+                "REQUIRED",
+                "INVALID_CHARACTER",
+                "TOO_LONG"
+            ]
+        );
     }
 }

@@ -171,7 +171,9 @@ pub struct OfferingContentPatch {
     pub relationships: Option<Vec<RelationshipRequest>>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
@@ -181,7 +183,9 @@ impl From<OfferingContentPatch> for ContentPatch {
             name: p.name,
             description: p.description,
             specification_id: p.product_specification_id,
-            relationships: p.relationships.map(|r| r.into_iter().map(Into::into).collect()),
+            relationships: p
+                .relationships
+                .map(|r| r.into_iter().map(Into::into).collect()),
         }
     }
 }
@@ -350,7 +354,10 @@ pub struct ListByCodeQuery {
 /// Request context headers (until authentication derives them from a token).
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
-#[expect(dead_code, reason = "documents headers read by the RequestContext extractor")]
+#[expect(
+    dead_code,
+    reason = "documents headers read by the RequestContext extractor"
+)]
 pub struct ContextHeaders {
     /// Tenant the request acts for.
     #[param(rename = "X-Tenant-Id", example = "demo")]

@@ -40,14 +40,27 @@ impl From<CatalogError> for ApiError {
                 };
                 ApiError::not_found(code, format!("No {resource} {id}"))
             }
-            CatalogError::CodeTaken { resource, code } => {
-                ApiError::conflict(codes::CODE_ALREADY_EXISTS, format!("A {resource} with code {code} already exists"))
-                    .with_errors(vec![FieldError::new("/code", "DUPLICATE", "already used in this tenant")])
+            CatalogError::CodeTaken { resource, code } => ApiError::conflict(
+                codes::CODE_ALREADY_EXISTS,
+                format!("A {resource} with code {code} already exists"),
+            )
+            .with_errors(vec![FieldError::new(
+                "/code",
+                "DUPLICATE",
+                "already used in this tenant",
+            )]),
+            CatalogError::OfferingTransition(e) => {
+                ApiError::conflict(codes::ILLEGAL_TRANSITION, e.to_string())
             }
-            CatalogError::OfferingTransition(e) => ApiError::conflict(codes::ILLEGAL_TRANSITION, e.to_string()),
-            CatalogError::PriceBookTransition(e) => ApiError::conflict(codes::ILLEGAL_TRANSITION, e.to_string()),
-            error @ CatalogError::WorkingVersionExists { .. } => ApiError::conflict(codes::WORKING_VERSION_EXISTS, error.to_string()),
-            error @ CatalogError::VersionImmutable { .. } => ApiError::conflict(codes::VERSION_IMMUTABLE, error.to_string()),
+            CatalogError::PriceBookTransition(e) => {
+                ApiError::conflict(codes::ILLEGAL_TRANSITION, e.to_string())
+            }
+            error @ CatalogError::WorkingVersionExists { .. } => {
+                ApiError::conflict(codes::WORKING_VERSION_EXISTS, error.to_string())
+            }
+            error @ CatalogError::VersionImmutable { .. } => {
+                ApiError::conflict(codes::VERSION_IMMUTABLE, error.to_string())
+            }
             error @ CatalogError::VersionMismatch { .. } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 common_kernel::error::codes::VERSION_MISMATCH,
@@ -61,13 +74,23 @@ impl From<CatalogError> for ApiError {
 /// Maps guard and constraint violations the database caught (the last line of defence) to the
 /// same codes the application uses.
 fn database(error: sqlx::Error) -> ApiError {
-    let foreign_key = matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503"));
+    let foreign_key =
+        matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503"));
     match violated_constraint(&error) {
         Some(name) if name.ends_with("_immutable") || name.ends_with("_append_only") => {
-            ApiError::conflict(codes::VERSION_IMMUTABLE, "The resource's content is frozen").with_source(error)
+            ApiError::conflict(codes::VERSION_IMMUTABLE, "The resource's content is frozen")
+                .with_source(error)
         }
-        Some(name) if name.ends_with("_transition") || name.starts_with("offering_one_") || name.starts_with("price_book_one_") => {
-            ApiError::conflict(codes::ILLEGAL_TRANSITION, "The lifecycle does not allow this change").with_source(error)
+        Some(name)
+            if name.ends_with("_transition")
+                || name.starts_with("offering_one_")
+                || name.starts_with("price_book_one_") =>
+        {
+            ApiError::conflict(
+                codes::ILLEGAL_TRANSITION,
+                "The lifecycle does not allow this change",
+            )
+            .with_source(error)
         }
         Some(_) if foreign_key => ApiError::validation(vec![FieldError::new(
             "/",

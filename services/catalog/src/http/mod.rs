@@ -48,22 +48,43 @@ pub fn routes(state: AppState) -> Router {
             post(specifications::create).get(specifications::list),
         )
         .route("/product-specifications/{id}", get(specifications::get))
-        .route("/product-offerings", post(offerings::create).get(offerings::list))
+        .route(
+            "/product-offerings",
+            post(offerings::create).get(offerings::list),
+        )
         .route("/product-offerings/{id}", get(offerings::get))
-        .route("/product-offerings/{id}/submit-for-review", post(offerings::submit_for_review))
-        .route("/product-offerings/{id}/return-to-draft", post(offerings::return_to_draft))
+        .route(
+            "/product-offerings/{id}/submit-for-review",
+            post(offerings::submit_for_review),
+        )
+        .route(
+            "/product-offerings/{id}/return-to-draft",
+            post(offerings::return_to_draft),
+        )
         .route("/product-offerings/{id}/publish", post(offerings::publish))
         .route("/product-offerings/{id}/retire", post(offerings::retire))
         .route("/product-offerings/{id}/archive", post(offerings::archive))
-        .route("/product-offerings/{id}/versions", post(offerings::create_version))
+        .route(
+            "/product-offerings/{id}/versions",
+            post(offerings::create_version),
+        )
         .route(
             "/product-offerings/{id}/versions/{version}",
             get(offerings::get_version).patch(offerings::edit_version),
         )
-        .route("/price-books", post(price_books::create).get(price_books::list))
+        .route(
+            "/price-books",
+            post(price_books::create).get(price_books::list),
+        )
         .route("/price-books/{id}", get(price_books::get))
         .route("/price-books/{id}/publish", post(price_books::publish))
-        .route("/price-books/{id}/versions", post(price_books::create_version))
-        .route("/price-books/{id}/versions/{version}", get(price_books::get_version))
+        .route(
+            "/price-books/{id}/versions",
+            post(price_books::create_version),
+        )
+        .route(
+            "/price-books/{id}/versions/{version}",
+            get(price_books::get_version),
+        )
         .with_state(state)
 }

@@ -10,19 +10,28 @@ use common_kernel::pagination::{Page, PageRequest};
 use common_kernel::version::Version;
 use uuid::Uuid;
 
-use super::dto::{CommandHeaders, ContextHeaders, CreateOfferingRequest, LifecycleRequest, ListOfferingsQuery, OfferingContentPatch};
+use super::dto::{
+    CommandHeaders, ContextHeaders, CreateOfferingRequest, LifecycleRequest, ListOfferingsQuery,
+    OfferingContentPatch,
+};
 use super::{AppState, to_json};
 use crate::app::offerings;
 use crate::app::views::{OfferingVersionView, OfferingView};
 use crate::domain::lifecycle::{OfferingCommand, OfferingStatus};
 
-fn version_response(view: &OfferingVersionView, status_created: bool) -> Result<CommandResponse, ApiError> {
+fn version_response(
+    view: &OfferingVersionView,
+    status_created: bool,
+) -> Result<CommandResponse, ApiError> {
     let body = to_json(view)?;
     let etag = Version::new(view.aggregate_version).etag();
     let response = if status_created {
         CommandResponse::created(
             body,
-            format!("/product-offerings/{}/versions/{}", view.content.offering_id, view.content.version),
+            format!(
+                "/product-offerings/{}/versions/{}",
+                view.content.offering_id, view.content.version
+            ),
         )
     } else {
         CommandResponse::ok(body)
@@ -38,7 +47,11 @@ fn version_response(view: &OfferingVersionView, status_created: bool) -> Result<
         (status = 409, description = "Code already used", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "Invalid content or unknown references", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(state): State<AppState>, ctx: RequestContext, body: ValidJson<CreateOfferingRequest>) -> Result<CommandResponse, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    body: ValidJson<CreateOfferingRequest>,
+) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("catalog.CreateProductOffering", "", &body.digest);
     let input = body.body.into();
     let command_ctx = ctx.clone();
@@ -47,8 +60,11 @@ pub async fn create(State(state): State<AppState>, ctx: RequestContext, body: Va
         .run(&ctx, fingerprint, move |mut tx| async move {
             let result = offerings::create(&mut tx, &command_ctx, input).await;
             let response = result.map_err(ApiError::from).and_then(|view| {
-                Ok(CommandResponse::created(to_json(&view)?, format!("/product-offerings/{}", view.id))
-                    .with_etag(Version::new(view.aggregate_version).etag()))
+                Ok(CommandResponse::created(
+                    to_json(&view)?,
+                    format!("/product-offerings/{}", view.id),
+                )
+                .with_etag(Version::new(view.aggregate_version).etag()))
             });
             (tx, response)
         })
@@ -59,7 +75,11 @@ pub async fn create(State(state): State<AppState>, ctx: RequestContext, body: Va
 #[utoipa::path(get, path = "/product-offerings/{id}", tag = "offerings",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Offering id")),
     responses((status = 200, body = OfferingView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
-pub async fn get(State(state): State<AppState>, ctx: RequestContext, ApiPath(id): ApiPath<Uuid>) -> Result<Json<OfferingView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<OfferingView>, ApiError> {
     let mut conn = state.conn().await?;
     Ok(Json(offerings::get(&mut conn, &ctx, id).await?))
 }
@@ -71,20 +91,27 @@ pub async fn get(State(state): State<AppState>, ctx: RequestContext, ApiPath(id)
         (status = 200, body = Page<OfferingView>, headers(("X-Total-Count" = i64, description = "Matching items"))),
         (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
-pub async fn list(State(state): State<AppState>, ctx: RequestContext, ApiQuery(query): ApiQuery<ListOfferingsQuery>) -> Result<Page<OfferingView>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiQuery(query): ApiQuery<ListOfferingsQuery>,
+) -> Result<Page<OfferingView>, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
     let status = match query.status.as_deref() {
         None => None,
         Some(raw) => Some(OfferingStatus::parse(raw).ok_or_else(|| {
-            ApiError::bad_request(codes::INVALID_QUERY, "Unknown status filter").with_errors(vec![FieldError::new(
-                "query:status",
-                "NOT_ALLOWED",
-                "must be DRAFT, READY_FOR_REVIEW, PUBLISHED, RETIRED or ARCHIVED",
-            )])
+            ApiError::bad_request(codes::INVALID_QUERY, "Unknown status filter").with_errors(vec![
+                FieldError::new(
+                    "query:status",
+                    "NOT_ALLOWED",
+                    "must be DRAFT, READY_FOR_REVIEW, PUBLISHED, RETIRED or ARCHIVED",
+                ),
+            ])
         })?),
     };
     let mut conn = state.conn().await?;
-    let (items, total) = offerings::list(&mut conn, &ctx, status, query.code.as_deref(), page).await?;
+    let (items, total) =
+        offerings::list(&mut conn, &ctx, status, query.code.as_deref(), page).await?;
     Ok(Page::new(items, page, total))
 }
 
@@ -98,7 +125,9 @@ pub async fn get_version(
     ApiPath((id, version)): ApiPath<(Uuid, i32)>,
 ) -> Result<Json<OfferingVersionView>, ApiError> {
     let mut conn = state.conn().await?;
-    Ok(Json(offerings::get_version(&mut conn, &state.cache, &ctx, id, version).await?))
+    Ok(Json(
+        offerings::get_version(&mut conn, &state.cache, &ctx, id, version).await?,
+    ))
 }
 
 async fn lifecycle(
@@ -117,7 +146,9 @@ async fn lifecycle(
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
             let result = offerings::transition(&mut tx, &command_ctx, id, command, input).await;
-            let response = result.map_err(ApiError::from).and_then(|view| version_response(&view, false));
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| version_response(&view, false));
             (tx, response)
         })
         .await
@@ -147,16 +178,41 @@ macro_rules! lifecycle_endpoint {
     };
 }
 
-lifecycle_endpoint!(submit_for_review, "/product-offerings/{id}/submit-for-review", OfferingCommand::SubmitForReview,
-    "catalog.SubmitOfferingForReview", "DRAFT → READY_FOR_REVIEW.");
-lifecycle_endpoint!(return_to_draft, "/product-offerings/{id}/return-to-draft", OfferingCommand::ReturnToDraft,
-    "catalog.ReturnOfferingToDraft", "READY_FOR_REVIEW → DRAFT, for rework.");
-lifecycle_endpoint!(publish, "/product-offerings/{id}/publish", OfferingCommand::Publish,
-    "catalog.PublishOffering", "READY_FOR_REVIEW → PUBLISHED; the previously published version is retired in the same transaction.");
-lifecycle_endpoint!(retire, "/product-offerings/{id}/retire", OfferingCommand::Retire,
-    "catalog.RetireOffering", "PUBLISHED → RETIRED: no longer sold new.");
-lifecycle_endpoint!(archive, "/product-offerings/{id}/archive", OfferingCommand::Archive,
-    "catalog.ArchiveOffering", "RETIRED → ARCHIVED: historical reconstruction only.");
+lifecycle_endpoint!(
+    submit_for_review,
+    "/product-offerings/{id}/submit-for-review",
+    OfferingCommand::SubmitForReview,
+    "catalog.SubmitOfferingForReview",
+    "DRAFT → READY_FOR_REVIEW."
+);
+lifecycle_endpoint!(
+    return_to_draft,
+    "/product-offerings/{id}/return-to-draft",
+    OfferingCommand::ReturnToDraft,
+    "catalog.ReturnOfferingToDraft",
+    "READY_FOR_REVIEW → DRAFT, for rework."
+);
+lifecycle_endpoint!(
+    publish,
+    "/product-offerings/{id}/publish",
+    OfferingCommand::Publish,
+    "catalog.PublishOffering",
+    "READY_FOR_REVIEW → PUBLISHED; the previously published version is retired in the same transaction."
+);
+lifecycle_endpoint!(
+    retire,
+    "/product-offerings/{id}/retire",
+    OfferingCommand::Retire,
+    "catalog.RetireOffering",
+    "PUBLISHED → RETIRED: no longer sold new."
+);
+lifecycle_endpoint!(
+    archive,
+    "/product-offerings/{id}/archive",
+    OfferingCommand::Archive,
+    "catalog.ArchiveOffering",
+    "RETIRED → ARCHIVED: historical reconstruction only."
+);
 
 /// Opens a new DRAFT version copied from the latest (PUBLISHED or RETIRED) one, with optional
 /// changes applied.
@@ -175,14 +231,21 @@ pub async fn create_version(
     IfMatch(expected): IfMatch,
     body: OptionalJson<OfferingContentPatch>,
 ) -> Result<CommandResponse, ApiError> {
-    let fingerprint = CommandFingerprint::new("catalog.CreateOfferingVersion", &id.to_string(), &body.digest);
+    let fingerprint = CommandFingerprint::new(
+        "catalog.CreateOfferingVersion",
+        &id.to_string(),
+        &body.digest,
+    );
     let patch = body.body.unwrap_or_default().into();
     let command_ctx = ctx.clone();
     state
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = offerings::derive_version(&mut tx, &command_ctx, id, patch, expected).await;
-            let response = result.map_err(ApiError::from).and_then(|view| version_response(&view, true));
+            let result =
+                offerings::derive_version(&mut tx, &command_ctx, id, patch, expected).await;
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| version_response(&view, true));
             (tx, response)
         })
         .await
@@ -205,14 +268,21 @@ pub async fn edit_version(
     IfMatch(expected): IfMatch,
     body: ValidJson<OfferingContentPatch>,
 ) -> Result<CommandResponse, ApiError> {
-    let fingerprint = CommandFingerprint::new("catalog.EditOfferingDraft", &format!("{id}/{version}"), &body.digest);
+    let fingerprint = CommandFingerprint::new(
+        "catalog.EditOfferingDraft",
+        &format!("{id}/{version}"),
+        &body.digest,
+    );
     let patch = body.body.into();
     let command_ctx = ctx.clone();
     state
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = offerings::edit_draft(&mut tx, &command_ctx, id, version, patch, expected).await;
-            let response = result.map_err(ApiError::from).and_then(|view| version_response(&view, false));
+            let result =
+                offerings::edit_draft(&mut tx, &command_ctx, id, version, patch, expected).await;
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| version_response(&view, false));
             (tx, response)
         })
         .await

@@ -10,17 +10,26 @@ use common_kernel::pagination::{Page, PageRequest};
 use common_kernel::version::Version;
 use uuid::Uuid;
 
-use super::dto::{CommandHeaders, ContextHeaders, CreatePriceBookRequest, LifecycleRequest, ListByCodeQuery, PriceBookVersionRequest};
+use super::dto::{
+    CommandHeaders, ContextHeaders, CreatePriceBookRequest, LifecycleRequest, ListByCodeQuery,
+    PriceBookVersionRequest,
+};
 use super::{AppState, to_json};
 use crate::app::price_books;
 use crate::app::views::{PriceBookVersionView, PriceBookView};
 
-fn version_response(view: &PriceBookVersionView, created: bool) -> Result<CommandResponse, ApiError> {
+fn version_response(
+    view: &PriceBookVersionView,
+    created: bool,
+) -> Result<CommandResponse, ApiError> {
     let body = to_json(view)?;
     let response = if created {
         CommandResponse::created(
             body,
-            format!("/price-books/{}/versions/{}", view.content.price_book_id, view.content.version),
+            format!(
+                "/price-books/{}/versions/{}",
+                view.content.price_book_id, view.content.version
+            ),
         )
     } else {
         CommandResponse::ok(body)
@@ -36,7 +45,11 @@ fn version_response(view: &PriceBookVersionView, created: bool) -> Result<Comman
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(state): State<AppState>, ctx: RequestContext, body: ValidJson<CreatePriceBookRequest>) -> Result<CommandResponse, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    body: ValidJson<CreatePriceBookRequest>,
+) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("catalog.CreatePriceBook", "", &body.digest);
     let input = body.body.into();
     let command_ctx = ctx.clone();
@@ -44,7 +57,9 @@ pub async fn create(State(state): State<AppState>, ctx: RequestContext, body: Va
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
             let result = price_books::create(&mut tx, &command_ctx, input).await;
-            let response = result.map_err(ApiError::from).and_then(|view| version_response(&view, true));
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| version_response(&view, true));
             (tx, response)
         })
         .await
@@ -66,14 +81,17 @@ pub async fn publish(
     IfMatch(expected): IfMatch,
     body: OptionalJson<LifecycleRequest>,
 ) -> Result<CommandResponse, ApiError> {
-    let fingerprint = CommandFingerprint::new("catalog.PublishPriceBook", &id.to_string(), &body.digest);
+    let fingerprint =
+        CommandFingerprint::new("catalog.PublishPriceBook", &id.to_string(), &body.digest);
     let input = body.body.unwrap_or_default().into_input(expected);
     let command_ctx = ctx.clone();
     state
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
             let result = price_books::publish(&mut tx, &command_ctx, id, input).await;
-            let response = result.map_err(ApiError::from).and_then(|view| version_response(&view, false));
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| version_response(&view, false));
             (tx, response)
         })
         .await
@@ -95,16 +113,26 @@ pub async fn create_version(
     IfMatch(expected): IfMatch,
     body: OptionalJson<PriceBookVersionRequest>,
 ) -> Result<CommandResponse, ApiError> {
-    let fingerprint = CommandFingerprint::new("catalog.CreatePriceBookVersion", &id.to_string(), &body.digest);
+    let fingerprint = CommandFingerprint::new(
+        "catalog.CreatePriceBookVersion",
+        &id.to_string(),
+        &body.digest,
+    );
     let request = body.body.unwrap_or_default();
-    let entries = request.entries.map(|e| e.into_iter().map(Into::into).collect());
+    let entries = request
+        .entries
+        .map(|e| e.into_iter().map(Into::into).collect());
     let name = request.name;
     let command_ctx = ctx.clone();
     state
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = price_books::derive_version(&mut tx, &command_ctx, id, name, entries, expected).await;
-            let response = result.map_err(ApiError::from).and_then(|view| version_response(&view, true));
+            let result =
+                price_books::derive_version(&mut tx, &command_ctx, id, name, entries, expected)
+                    .await;
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| version_response(&view, true));
             (tx, response)
         })
         .await
@@ -114,7 +142,11 @@ pub async fn create_version(
 #[utoipa::path(get, path = "/price-books/{id}", tag = "price-books",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Price book id")),
     responses((status = 200, body = PriceBookView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
-pub async fn get(State(state): State<AppState>, ctx: RequestContext, ApiPath(id): ApiPath<Uuid>) -> Result<Json<PriceBookView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<PriceBookView>, ApiError> {
     let mut conn = state.conn().await?;
     Ok(Json(price_books::get(&mut conn, &ctx, id).await?))
 }
@@ -123,7 +155,11 @@ pub async fn get(State(state): State<AppState>, ctx: RequestContext, ApiPath(id)
 #[utoipa::path(get, path = "/price-books", tag = "price-books",
     params(ContextHeaders, ListByCodeQuery),
     responses((status = 200, body = Page<PriceBookView>, headers(("X-Total-Count" = i64, description = "Matching items")))))]
-pub async fn list(State(state): State<AppState>, ctx: RequestContext, ApiQuery(query): ApiQuery<ListByCodeQuery>) -> Result<Page<PriceBookView>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiQuery(query): ApiQuery<ListByCodeQuery>,
+) -> Result<Page<PriceBookView>, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
     let mut conn = state.conn().await?;
     let (items, total) = price_books::list(&mut conn, &ctx, query.code.as_deref(), page).await?;
@@ -140,5 +176,7 @@ pub async fn get_version(
     ApiPath((id, version)): ApiPath<(Uuid, i32)>,
 ) -> Result<Json<PriceBookVersionView>, ApiError> {
     let mut conn = state.conn().await?;
-    Ok(Json(price_books::get_version(&mut conn, &state.cache, &ctx, id, version).await?))
+    Ok(Json(
+        price_books::get_version(&mut conn, &state.cache, &ctx, id, version).await?,
+    ))
 }

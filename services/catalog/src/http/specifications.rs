@@ -27,16 +27,20 @@ pub async fn create(
     ctx: RequestContext,
     body: ValidJson<CreateSpecificationRequest>,
 ) -> Result<CommandResponse, ApiError> {
-    let fingerprint = CommandFingerprint::new("catalog.CreateProductSpecification", "", &body.digest);
+    let fingerprint =
+        CommandFingerprint::new("catalog.CreateProductSpecification", "", &body.digest);
     let input = body.body.into();
     let command_ctx = ctx.clone();
     state
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
             let result = specifications::create(&mut tx, &command_ctx, input).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| Ok(CommandResponse::created(to_json(&view)?, format!("/product-specifications/{}", view.id))));
+            let response = result.map_err(ApiError::from).and_then(|view| {
+                Ok(CommandResponse::created(
+                    to_json(&view)?,
+                    format!("/product-specifications/{}", view.id),
+                ))
+            });
             (tx, response)
         })
         .await
@@ -49,7 +53,11 @@ pub async fn create(
         (status = 200, body = SpecificationView),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
-pub async fn get(State(state): State<AppState>, ctx: RequestContext, ApiPath(id): ApiPath<Uuid>) -> Result<Json<SpecificationView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<SpecificationView>, ApiError> {
     let mut conn = state.conn().await?;
     Ok(Json(specifications::get(&mut conn, &ctx, id).await?))
 }
@@ -58,7 +66,11 @@ pub async fn get(State(state): State<AppState>, ctx: RequestContext, ApiPath(id)
 #[utoipa::path(get, path = "/product-specifications", tag = "specifications",
     params(ContextHeaders, ListByCodeQuery),
     responses((status = 200, body = Page<SpecificationView>, headers(("X-Total-Count" = i64, description = "Matching items")))))]
-pub async fn list(State(state): State<AppState>, ctx: RequestContext, ApiQuery(query): ApiQuery<ListByCodeQuery>) -> Result<Page<SpecificationView>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ApiQuery(query): ApiQuery<ListByCodeQuery>,
+) -> Result<Page<SpecificationView>, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
     let mut conn = state.conn().await?;
     let (items, total) = specifications::list(&mut conn, &ctx, query.code.as_deref(), page).await?;

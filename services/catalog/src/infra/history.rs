@@ -33,7 +33,12 @@ pub enum HistoryTable {
 }
 
 /// Appends a history row.
-pub async fn append(conn: &mut PgConnection, table: HistoryTable, ctx: &RequestContext, change: Change<'_>) -> Result<(), sqlx::Error> {
+pub async fn append(
+    conn: &mut PgConnection,
+    table: HistoryTable,
+    ctx: &RequestContext,
+    change: Change<'_>,
+) -> Result<(), sqlx::Error> {
     let sql = match table {
         HistoryTable::Offering => {
             "INSERT INTO product_offering_history (product_offering_id, version, tenant_id, command, from_status, to_status, \

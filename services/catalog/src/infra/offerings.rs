@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::app::views::{OfferingLifecycleView, OfferingVersionContent, OfferingView, RelationshipView, VersionSummary};
+use crate::app::views::{
+    OfferingLifecycleView, OfferingVersionContent, OfferingView, RelationshipView, VersionSummary,
+};
 use crate::domain::lifecycle::OfferingStatus;
 use crate::domain::offering::Relationship;
 
@@ -19,7 +21,13 @@ pub struct LockedRoot {
 }
 
 /// Inserts a new offering root.
-pub async fn insert_root(conn: &mut PgConnection, tenant: &str, id: Uuid, code: &str, actor: &str) -> Result<(), sqlx::Error> {
+pub async fn insert_root(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    code: &str,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO product_offering (product_offering_id, tenant_id, code, created_by) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(tenant)
@@ -31,7 +39,11 @@ pub async fn insert_root(conn: &mut PgConnection, tenant: &str, id: Uuid, code: 
 }
 
 /// Locks a tenant's offering root so commands on one offering run one at a time.
-pub async fn lock_root(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<LockedRoot>, sqlx::Error> {
+pub async fn lock_root(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<LockedRoot>, sqlx::Error> {
     sqlx::query_as(
         "SELECT o.aggregate_version, (SELECT max(version) FROM product_offering_version v WHERE v.product_offering_id = o.product_offering_id) AS latest_version \
          FROM product_offering o WHERE o.tenant_id = $1 AND o.product_offering_id = $2 FOR UPDATE",
@@ -117,7 +129,13 @@ async fn insert_relationships(
 }
 
 /// Replaces a DRAFT version's content (the database refuses it for any other status).
-pub async fn update_draft(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32, fields: &VersionFields<'_>) -> Result<(), sqlx::Error> {
+pub async fn update_draft(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+    fields: &VersionFields<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE product_offering_version SET name = $3, description = $4, product_specification_id = $5 \
          WHERE product_offering_id = $1 AND version = $2",
@@ -129,16 +147,23 @@ pub async fn update_draft(conn: &mut PgConnection, tenant: &str, id: Uuid, versi
     .bind(fields.specification_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM offering_relationship WHERE product_offering_id = $1 AND version = $2")
-        .bind(id)
-        .bind(version)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM offering_relationship WHERE product_offering_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
     insert_relationships(conn, tenant, id, version, fields.relationships).await
 }
 
 /// Moves a version to `to`, stamping the matching lifecycle date.
-pub async fn set_status(conn: &mut PgConnection, id: Uuid, version: i32, to: OfferingStatus) -> Result<(), sqlx::Error> {
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+    to: OfferingStatus,
+) -> Result<(), sqlx::Error> {
     let stamp = match to {
         OfferingStatus::ReadyForReview => "submitted_at = now(),",
         OfferingStatus::Published => "published_at = now(),",
@@ -146,7 +171,9 @@ pub async fn set_status(conn: &mut PgConnection, id: Uuid, version: i32, to: Off
         OfferingStatus::Archived => "archived_at = now(),",
         OfferingStatus::Draft => "",
     };
-    let sql = format!("UPDATE product_offering_version SET {stamp} status = $3 WHERE product_offering_id = $1 AND version = $2");
+    let sql = format!(
+        "UPDATE product_offering_version SET {stamp} status = $3 WHERE product_offering_id = $1 AND version = $2"
+    );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(version)
@@ -157,7 +184,11 @@ pub async fn set_status(conn: &mut PgConnection, id: Uuid, version: i32, to: Off
 }
 
 /// Status of one version.
-pub async fn version_status(conn: &mut PgConnection, id: Uuid, version: i32) -> Result<Option<OfferingStatus>, sqlx::Error> {
+pub async fn version_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<OfferingStatus>, sqlx::Error> {
     let status: Option<String> = sqlx::query_scalar(
         "SELECT status FROM product_offering_version WHERE product_offering_id = $1 AND version = $2",
     )
@@ -169,7 +200,10 @@ pub async fn version_status(conn: &mut PgConnection, id: Uuid, version: i32) -> 
 }
 
 /// The version currently on sale, if any.
-pub async fn published_version(conn: &mut PgConnection, id: Uuid) -> Result<Option<i32>, sqlx::Error> {
+pub async fn published_version(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<i32>, sqlx::Error> {
     sqlx::query_scalar("SELECT version FROM product_offering_version WHERE product_offering_id = $1 AND status = 'PUBLISHED'")
         .bind(id)
         .fetch_optional(conn)
@@ -177,7 +211,11 @@ pub async fn published_version(conn: &mut PgConnection, id: Uuid) -> Result<Opti
 }
 
 /// Which of `ids` are offerings of `tenant`.
-pub async fn existing_ids(conn: &mut PgConnection, tenant: &str, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn existing_ids(
+    conn: &mut PgConnection,
+    tenant: &str,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar("SELECT product_offering_id FROM product_offering WHERE tenant_id = $1 AND product_offering_id = ANY($2)")
         .bind(tenant)
         .bind(ids)
@@ -196,7 +234,12 @@ struct LifecycleRow {
 }
 
 /// Lifecycle of a tenant's offering version plus the aggregate version; `None` if absent.
-pub async fn lifecycle(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> Result<Option<(OfferingLifecycleView, i64)>, sqlx::Error> {
+pub async fn lifecycle(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<(OfferingLifecycleView, i64)>, sqlx::Error> {
     let row: Option<LifecycleRow> = sqlx::query_as(
         "SELECT v.status, v.submitted_at, v.published_at, v.retired_at, v.archived_at, o.aggregate_version \
          FROM product_offering_version v JOIN product_offering o USING (product_offering_id) \
@@ -242,7 +285,12 @@ struct RelationshipRow {
 }
 
 /// The content of a tenant's offering version, characteristics resolved.
-pub async fn content(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> Result<Option<OfferingVersionContent>, sqlx::Error> {
+pub async fn content(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<OfferingVersionContent>, sqlx::Error> {
     let row: Option<ContentRow> = sqlx::query_as(
         "SELECT o.code, v.name, v.description, v.product_specification_id, s.code AS specification_code, v.created_at, v.created_by \
          FROM product_offering_version v \
@@ -265,7 +313,8 @@ pub async fn content(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i
     .bind(version)
     .fetch_all(&mut *conn)
     .await?;
-    let characteristics = super::specifications::characteristics(conn, row.product_specification_id).await?;
+    let characteristics =
+        super::specifications::characteristics(conn, row.product_specification_id).await?;
     Ok(Some(OfferingVersionContent {
         offering_id: id,
         tenant_id: tenant.to_owned(),
@@ -308,14 +357,21 @@ const OFFERING_SELECT: &str = "SELECT o.product_offering_id, o.code, o.aggregate
 
 fn offering_view(row: OfferingRow) -> OfferingView {
     let versions = row.versions.0;
-    let (latest_version, status, name) = versions.last().cloned().unwrap_or((0, String::new(), String::new()));
+    let (latest_version, status, name) =
+        versions
+            .last()
+            .cloned()
+            .unwrap_or((0, String::new(), String::new()));
     OfferingView {
         id: row.product_offering_id,
         code: row.code,
         name,
         status,
         latest_version,
-        published_version: versions.iter().find(|(_, s, _)| s == "PUBLISHED").map(|(v, _, _)| *v),
+        published_version: versions
+            .iter()
+            .find(|(_, s, _)| s == "PUBLISHED")
+            .map(|(v, _, _)| *v),
         aggregate_version: row.aggregate_version,
         versions: versions
             .into_iter()
@@ -327,7 +383,11 @@ fn offering_view(row: OfferingRow) -> OfferingView {
 }
 
 /// A tenant's offering with its versions.
-pub async fn find(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<OfferingView>, sqlx::Error> {
+pub async fn find(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<OfferingView>, sqlx::Error> {
     let sql = format!("{OFFERING_SELECT} WHERE o.tenant_id = $1 AND o.product_offering_id = $2");
     let row: Option<OfferingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant)
@@ -350,19 +410,23 @@ pub async fn list(
     let filter = "WHERE o.tenant_id = $1 AND ($2::text IS NULL OR o.code = $2) AND ($3::text IS NULL OR EXISTS \
         (SELECT 1 FROM product_offering_version f WHERE f.product_offering_id = o.product_offering_id AND f.status = $3))";
     let status = status.map(OfferingStatus::as_str);
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM product_offering o {filter}")))
-        .bind(tenant)
-        .bind(code)
-        .bind(status)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows: Vec<OfferingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{OFFERING_SELECT} {filter} ORDER BY o.code LIMIT $4 OFFSET $5")))
-        .bind(tenant)
-        .bind(code)
-        .bind(status)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM product_offering o {filter}"
+    )))
+    .bind(tenant)
+    .bind(code)
+    .bind(status)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows: Vec<OfferingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{OFFERING_SELECT} {filter} ORDER BY o.code LIMIT $4 OFFSET $5"
+    )))
+    .bind(tenant)
+    .bind(code)
+    .bind(status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
     Ok((rows.into_iter().map(offering_view).collect(), total))
 }

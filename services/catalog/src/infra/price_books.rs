@@ -7,7 +7,9 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::app::views::{ChargeView, PriceBookVersionContent, PriceBookView, TierView, VersionSummary};
+use crate::app::views::{
+    ChargeView, PriceBookVersionContent, PriceBookView, TierView, VersionSummary,
+};
 use crate::domain::lifecycle::PriceBookStatus;
 use crate::domain::price_book::{Charge, Pricing};
 
@@ -23,7 +25,14 @@ pub struct LockedRoot {
 }
 
 /// Inserts a price book root.
-pub async fn insert_root(conn: &mut PgConnection, tenant: &str, id: Uuid, code: &str, currency: &str, actor: &str) -> Result<(), sqlx::Error> {
+pub async fn insert_root(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    code: &str,
+    currency: &str,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO price_book (price_book_id, tenant_id, code, currency, created_by) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(tenant)
@@ -36,7 +45,11 @@ pub async fn insert_root(conn: &mut PgConnection, tenant: &str, id: Uuid, code: 
 }
 
 /// Locks a tenant's price book root.
-pub async fn lock_root(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<LockedRoot>, sqlx::Error> {
+pub async fn lock_root(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<LockedRoot>, sqlx::Error> {
     sqlx::query_as(
         "SELECT b.aggregate_version, b.currency, (SELECT max(version) FROM price_book_version v WHERE v.price_book_id = b.price_book_id) AS latest_version \
          FROM price_book b WHERE b.tenant_id = $1 AND b.price_book_id = $2 FOR UPDATE",
@@ -114,13 +127,20 @@ pub async fn insert_version(
 }
 
 /// Moves a version to `to`, stamping the matching date.
-pub async fn set_status(conn: &mut PgConnection, id: Uuid, version: i32, to: PriceBookStatus) -> Result<(), sqlx::Error> {
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+    to: PriceBookStatus,
+) -> Result<(), sqlx::Error> {
     let stamp = match to {
         PriceBookStatus::Published => "published_at = now(),",
         PriceBookStatus::Retired => "retired_at = now(),",
         PriceBookStatus::Draft => "",
     };
-    let sql = format!("UPDATE price_book_version SET {stamp} status = $3 WHERE price_book_id = $1 AND version = $2");
+    let sql = format!(
+        "UPDATE price_book_version SET {stamp} status = $3 WHERE price_book_id = $1 AND version = $2"
+    );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(version)
@@ -131,21 +151,32 @@ pub async fn set_status(conn: &mut PgConnection, id: Uuid, version: i32, to: Pri
 }
 
 /// Status of one version.
-pub async fn version_status(conn: &mut PgConnection, id: Uuid, version: i32) -> Result<Option<PriceBookStatus>, sqlx::Error> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM price_book_version WHERE price_book_id = $1 AND version = $2")
-        .bind(id)
-        .bind(version)
-        .fetch_optional(conn)
-        .await?;
+pub async fn version_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<PriceBookStatus>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM price_book_version WHERE price_book_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
     Ok(status.and_then(|s| PriceBookStatus::parse(&s)))
 }
 
 /// The version in force, if any.
-pub async fn published_version(conn: &mut PgConnection, id: Uuid) -> Result<Option<i32>, sqlx::Error> {
-    sqlx::query_scalar("SELECT version FROM price_book_version WHERE price_book_id = $1 AND status = 'PUBLISHED'")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+pub async fn published_version(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT version FROM price_book_version WHERE price_book_id = $1 AND status = 'PUBLISHED'",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Status of each `(offering, version)` pair that exists for the tenant.
@@ -169,7 +200,11 @@ pub async fn offering_version_statuses(
 }
 
 /// Offering versions a price book version charges for.
-pub async fn charged_offering_versions(conn: &mut PgConnection, id: Uuid, version: i32) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
+pub async fn charged_offering_versions(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
     sqlx::query_as("SELECT DISTINCT product_offering_id, offering_version FROM price_book_charge WHERE price_book_id = $1 AND version = $2")
         .bind(id)
         .bind(version)
@@ -198,7 +233,12 @@ struct ChargeRow {
 }
 
 /// The content of a tenant's price book version.
-pub async fn content(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i32) -> Result<Option<PriceBookVersionContent>, sqlx::Error> {
+pub async fn content(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<PriceBookVersionContent>, sqlx::Error> {
     let header: Option<HeaderRow> = sqlx::query_as(
         "SELECT b.code, b.currency, v.name, v.created_at, v.created_by FROM price_book_version v JOIN price_book b USING (price_book_id) \
          WHERE b.tenant_id = $1 AND v.price_book_id = $2 AND v.version = $3",
@@ -208,7 +248,9 @@ pub async fn content(conn: &mut PgConnection, tenant: &str, id: Uuid, version: i
     .bind(version)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(header) = header else { return Ok(None) };
+    let Some(header) = header else {
+        return Ok(None);
+    };
     let charges: Vec<ChargeRow> = sqlx::query_as(
         "SELECT product_offering_id, offering_version, charge_type, period, unit_price, tier_mode, tiers \
          FROM price_book_charge WHERE price_book_id = $1 AND version = $2 ORDER BY position",
@@ -276,7 +318,11 @@ const BOOK_SELECT: &str = "SELECT b.price_book_id, b.code, b.currency, b.aggrega
 
 fn book_view(row: BookRow) -> PriceBookView {
     let versions = row.versions.0;
-    let (latest_version, status, name) = versions.last().cloned().unwrap_or((0, String::new(), String::new()));
+    let (latest_version, status, name) =
+        versions
+            .last()
+            .cloned()
+            .unwrap_or((0, String::new(), String::new()));
     PriceBookView {
         id: row.price_book_id,
         code: row.code,
@@ -284,37 +330,59 @@ fn book_view(row: BookRow) -> PriceBookView {
         name,
         status,
         latest_version,
-        published_version: versions.iter().find(|(_, s, _)| s == "PUBLISHED").map(|(v, _, _)| *v),
+        published_version: versions
+            .iter()
+            .find(|(_, s, _)| s == "PUBLISHED")
+            .map(|(v, _, _)| *v),
         aggregate_version: row.aggregate_version,
-        versions: versions.into_iter().map(|(version, status, _)| VersionSummary { version, status }).collect(),
+        versions: versions
+            .into_iter()
+            .map(|(version, status, _)| VersionSummary { version, status })
+            .collect(),
         created_at: row.created_at,
     }
 }
 
 /// A tenant's price book.
-pub async fn find(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<PriceBookView>, sqlx::Error> {
-    let row: Option<BookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{BOOK_SELECT} WHERE b.tenant_id = $1 AND b.price_book_id = $2")))
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+pub async fn find(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<PriceBookView>, sqlx::Error> {
+    let row: Option<BookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOK_SELECT} WHERE b.tenant_id = $1 AND b.price_book_id = $2"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(book_view))
 }
 
 /// A page of a tenant's price books (optionally one code) with the total count.
-pub async fn list(conn: &mut PgConnection, tenant: &str, code: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<PriceBookView>, i64), sqlx::Error> {
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant: &str,
+    code: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<PriceBookView>, i64), sqlx::Error> {
     let filter = "WHERE b.tenant_id = $1 AND ($2::text IS NULL OR b.code = $2)";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM price_book b {filter}")))
-        .bind(tenant)
-        .bind(code)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows: Vec<BookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{BOOK_SELECT} {filter} ORDER BY b.code LIMIT $3 OFFSET $4")))
-        .bind(tenant)
-        .bind(code)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM price_book b {filter}"
+    )))
+    .bind(tenant)
+    .bind(code)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows: Vec<BookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOK_SELECT} {filter} ORDER BY b.code LIMIT $3 OFFSET $4"
+    )))
+    .bind(tenant)
+    .bind(code)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
     Ok((rows.into_iter().map(book_view).collect(), total))
 }

@@ -29,7 +29,10 @@ pub struct NewSpecificationRow<'a> {
 }
 
 /// Inserts a specification and its characteristic definitions.
-pub async fn insert(conn: &mut PgConnection, spec: NewSpecificationRow<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut PgConnection,
+    spec: NewSpecificationRow<'_>,
+) -> Result<(), sqlx::Error> {
     let NewSpecificationRow {
         tenant,
         id,
@@ -121,7 +124,10 @@ impl From<CharacteristicRow> for CharacteristicView {
 }
 
 /// Characteristic definitions of a specification, in declaration order.
-pub async fn characteristics(conn: &mut PgConnection, spec_id: Uuid) -> Result<Vec<CharacteristicView>, sqlx::Error> {
+pub async fn characteristics(
+    conn: &mut PgConnection,
+    spec_id: Uuid,
+) -> Result<Vec<CharacteristicView>, sqlx::Error> {
     let rows: Vec<CharacteristicRow> = sqlx::query_as(
         "SELECT name, value_type, required, allowed_values, min_value, max_value, default_value, unit, description \
          FROM characteristic_definition WHERE product_specification_id = $1 ORDER BY position",
@@ -133,7 +139,11 @@ pub async fn characteristics(conn: &mut PgConnection, spec_id: Uuid) -> Result<V
 }
 
 /// A tenant's specification by id.
-pub async fn find(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<Option<SpecificationView>, sqlx::Error> {
+pub async fn find(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<SpecificationView>, sqlx::Error> {
     let row: Option<SpecRow> = sqlx::query_as(
         "SELECT product_specification_id, code, name, description, created_at FROM product_specification \
          WHERE tenant_id = $1 AND product_specification_id = $2",
