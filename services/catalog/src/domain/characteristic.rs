@@ -399,7 +399,7 @@ mod tests {
         let bad = CharacteristicInput {
             allowed_values: vec![json!(100), json!("fast"), json!(100), json!(20000)],
             default_value: Some(json!(250)),
-            range: Some((Some("10.5".into()), Some("5".into()))),
+            range: Some((Some("10.5".into()), Some("5000".into()))),
             ..bandwidth()
         };
         let mut v = Violations::new();
@@ -413,6 +413,7 @@ mod tests {
         assert!(found.contains(&("/characteristics/0/range/min".into(), "INVALID_TYPE")));
         assert!(found.contains(&("/characteristics/0/allowedValues/1".into(), "INVALID_TYPE")));
         assert!(found.contains(&("/characteristics/0/allowedValues/2".into(), "DUPLICATE")));
+        assert!(found.contains(&("/characteristics/0/allowedValues/3".into(), "OUT_OF_RANGE")));
         assert!(found.contains(&("/characteristics/0/defaultValue".into(), "NOT_ALLOWED")));
     }
 

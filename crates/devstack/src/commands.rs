@@ -1,0 +1,259 @@
+//! `devstack up` and `devstack seed`.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::database::{self, DatabaseState};
+use crate::say;
+use crate::seed::{self, CatalogClient};
+use crate::services::{self, Probe};
+use crate::settings::{self, Service, Settings};
+use crate::supervisor::{READY_TIMEOUT, Shutdown, ShutdownSignals, Stack};
+
+/// The service that owns the demo data.
+const CATALOG: &str = "catalog";
+
+/// A plain-HTTP client for probes and the loader; local calls never go through a proxy.
+fn http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .context("could not build the HTTP client")
+}
+
+/// Runs the stack in the foreground until a signal arrives or a service dies.
+pub async fn up() -> Result<ExitCode> {
+    let began = Instant::now();
+    let mut signals = ShutdownSignals::install()?;
+    let settings = Settings::from_env()?;
+    let http = http_client()?;
+    let mut stack = Stack::new();
+
+    let started = {
+        let bring_up = bring_up(&settings, &http, &mut stack);
+        tokio::select! {
+            result = bring_up => Some(result),
+            name = signals.recv() => {
+                say(&format!("==> {name} received during start-up; stopping"));
+                None
+            }
+        }
+    };
+    match started {
+        Some(Ok(())) => {}
+        Some(Err(error)) => {
+            if !stack.is_empty() {
+                say("==> start-up failed; stopping the services started so far");
+                stack.shutdown(&mut signals).await;
+            }
+            return Err(error);
+        }
+        None => {
+            stack.shutdown(&mut signals).await;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+
+    print_urls(&settings);
+    say(&format!(
+        "==> stack ready in {:.1} s. {}",
+        began.elapsed().as_secs_f64(),
+        if stack.is_empty() {
+            "Nothing was started by this devstack; Ctrl-C to exit."
+        } else {
+            "Ctrl-C stops the services started here."
+        }
+    ));
+
+    let code = tokio::select! {
+        name = signals.recv() => {
+            say(&format!("==> {name} received; stopping"));
+            ExitCode::SUCCESS
+        }
+        exit = stack.next_exit() => {
+            say(&format!(
+                "==> {} exited by itself ({}); stopping everything",
+                exit.name, exit.status
+            ));
+            ExitCode::FAILURE
+        }
+    };
+    let started_any = !stack.is_empty();
+    match stack.shutdown(&mut signals).await {
+        Shutdown::Complete => {
+            if started_any {
+                say("==> every service this devstack started has stopped");
+            }
+            Ok(code)
+        }
+        Shutdown::Forced => Ok(ExitCode::FAILURE),
+    }
+}
+
+/// Checks infrastructure, prepares the database, starts what is not running and loads demo data.
+async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack) -> Result<()> {
+    check_postgres(settings).await?;
+    check_redis(settings).await;
+
+    say(&format!("==> database {}", settings.database.database()));
+    match database::ensure_database(&settings.database).await? {
+        DatabaseState::Existed => say("    exists"),
+        DatabaseState::Created => say("    created"),
+    }
+
+    // Probe everything before starting anything, so a foreign process on a port or a missing
+    // binary fails the run before any service is up.
+    let mut to_start = Vec::new();
+    for service in &settings.services {
+        let name = service.spec.name;
+        match services::probe(http, name, &service.base_url()).await {
+            Probe::AlreadyRunning => say(&format!(
+                "==> {name} already running on port {}; leaving it alone",
+                service.port
+            )),
+            Probe::Foreign(what) => bail!(
+                "port {} is taken by something other than {name}: {what}. Stop it, or move \
+                 {name} with {}=<port>",
+                service.port,
+                service.spec.port_env
+            ),
+            Probe::Free => {
+                let binary = settings.binary_path(service.spec.binary);
+                if !binary.is_file() {
+                    bail!(
+                        "the {name} binary is missing at {}; build it with `cargo build --bin {}` \
+                         (./dev up builds it for you)",
+                        binary.display(),
+                        service.spec.binary
+                    );
+                }
+                to_start.push((*service, binary));
+            }
+        }
+    }
+
+    for (service, binary) in to_start {
+        let name = service.spec.name;
+        say(&format!("==> starting {name} on port {}", service.port));
+        let env = [
+            ("APP__SERVER__PORT", service.port.to_string()),
+            ("DATABASE_URL", settings.database_url.clone()),
+            ("REDIS_URL", settings.redis_url.clone()),
+        ];
+        let spawned_at = Instant::now();
+        let pid = stack.spawn(name, &binary, &settings.workspace_root, &env)?;
+        say(&format!(
+            "    pid {pid}; waiting up to {} s for /health/ready",
+            READY_TIMEOUT.as_secs()
+        ));
+        let took = stack
+            .wait_ready(http, name, &service.base_url(), spawned_at)
+            .await?;
+        say(&format!(
+            "    {name} ready in {:.2} s (start to ready)",
+            took.as_secs_f64()
+        ));
+    }
+
+    load_demo_data(http, settings.service(CATALOG)?).await
+}
+
+/// PostgreSQL holds the truth: without it nothing can start.
+async fn check_postgres(settings: &Settings) -> Result<()> {
+    let shown = settings::redact(&settings.database_url);
+    match settings.database.endpoint() {
+        Some(endpoint) => {
+            say(&format!(
+                "==> PostgreSQL at {endpoint} (DATABASE_URL={shown})"
+            ));
+            if let Err(why) = database::check_tcp(endpoint).await {
+                bail!(
+                    "PostgreSQL is not reachable at {endpoint} ({why}). Start it, or set \
+                     DATABASE_URL to a running server (currently {shown})"
+                );
+            }
+            say("    reachable");
+        }
+        None => say(&format!(
+            "==> PostgreSQL via a Unix socket (DATABASE_URL={shown}); psql will check it"
+        )),
+    }
+    Ok(())
+}
+
+/// Redis only accelerates: when it is down the services run slower, so this only warns.
+async fn check_redis(settings: &Settings) {
+    let shown = settings::redact(&settings.redis_url);
+    match settings::redis_endpoint(&settings.redis_url) {
+        Ok(Some(endpoint)) => {
+            say(&format!("==> Redis at {endpoint} (REDIS_URL={shown})"));
+            match database::check_tcp(&endpoint).await {
+                Ok(()) => say("    reachable"),
+                Err(why) => say(&format!(
+                    "    warning: Redis is not reachable ({why}); services will run without \
+                     their cache"
+                )),
+            }
+        }
+        Ok(None) => say(&format!(
+            "==> Redis at REDIS_URL={shown}: not a TCP URL, not checked"
+        )),
+        Err(error) => say(&format!("    warning: {error:#}; not checked")),
+    }
+}
+
+/// Loads the demo catalog and prints the summary line.
+async fn load_demo_data(http: &reqwest::Client, catalog: Service) -> Result<()> {
+    say(&format!(
+        "==> loading demo data through {}",
+        catalog.base_url()
+    ));
+    let client = CatalogClient::new(http.clone(), catalog.base_url());
+    let summary = seed::load_demo_catalog(&client)
+        .await
+        .context("loading demo data failed")?;
+    say(&format!("==> demo data: {summary}"));
+    Ok(())
+}
+
+/// Where to look next: every service's entry points and one request to try.
+fn print_urls(settings: &Settings) {
+    say("==> services");
+    for service in &settings.services {
+        let base = service.base_url();
+        say(&format!("    {}  {base}", service.spec.name));
+        for (label, path) in [
+            ("docs", "/docs"),
+            ("openapi", "/openapi.json"),
+            ("metrics", "/metrics"),
+            ("ready", "/health/ready"),
+        ] {
+            say(&format!("      {label:<8} {base}{path}"));
+        }
+        say(&format!(
+            "      try      curl -s -H 'X-Tenant-Id: demo' -H 'X-Actor-Id: demo-user' '{base}{}'",
+            service.spec.example_path
+        ));
+    }
+}
+
+/// Loads demo data into an already running catalog.
+pub async fn seed() -> Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let http = http_client()?;
+    let catalog = settings.service(CATALOG)?;
+    match services::probe(&http, CATALOG, &catalog.base_url()).await {
+        Probe::AlreadyRunning => {}
+        Probe::Free => bail!(
+            "catalog is not running at {} (start the stack with ./dev up, or set {} if it runs \
+             on another port)",
+            catalog.base_url(),
+            catalog.spec.port_env
+        ),
+        Probe::Foreign(what) => bail!("port {} does not belong to catalog: {what}", catalog.port),
+    }
+    load_demo_data(&http, catalog).await?;
+    Ok(ExitCode::SUCCESS)
+}

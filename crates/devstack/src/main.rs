@@ -1,0 +1,83 @@
+//! `devstack`: runs the cpq-oms services on this machine without Docker.
+//!
+//! `devstack up` checks PostgreSQL and Redis, creates the database, starts every service that is
+//! not already running, waits for readiness, loads the demo catalog through the HTTP API, prints
+//! where everything is, and on Ctrl-C stops exactly the processes it started.
+//! `devstack seed` only loads the demo catalog into services that are already running.
+#![expect(
+    clippy::print_stdout,
+    reason = "devstack is a terminal tool: its progress lines on stdout are the interface"
+)]
+
+mod commands;
+mod database;
+mod seed;
+mod services;
+mod settings;
+mod supervisor;
+
+use std::process::ExitCode;
+
+/// What `devstack help` (and any unknown command) prints.
+const USAGE: &str = "\
+usage: devstack <command>
+
+commands:
+  up     check PostgreSQL/Redis, create the database, start the services that are not running,
+         load demo data, and stay in the foreground until Ctrl-C
+  seed   load the demo data into already running services
+  help   show this text
+
+environment:
+  DATABASE_URL   default postgres://postgres@127.0.0.1:5432/cpq_oms_platform
+  REDIS_URL      default redis://127.0.0.1:6379
+  CATALOG_PORT   default 8081
+  CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)";
+
+/// Prints one progress line.
+pub(crate) fn say(line: &str) {
+    println!("{line}");
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match args.as_slice() {
+        [command] => command.as_str(),
+        _ => "",
+    };
+    match command {
+        "up" | "seed" => {}
+        "help" | "-h" | "--help" => {
+            say(USAGE);
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("devstack: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        if command == "up" {
+            commands::up().await
+        } else {
+            commands::seed().await
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("devstack: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The table of services devstack runs, and the probe that keeps it from starting one twice.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// How a service is found, started and reached. Adding a service to the local stack is adding one
+/// row to [`SERVICES`].
+#[derive(Debug)]
+pub struct ServiceSpec {
+    /// The name the service reports in `/health/live` (`{"service": name}`).
+    pub name: &'static str,
+    /// The binary cargo builds for it, looked up under `<target>/debug/`.
+    pub binary: &'static str,
+    /// The port it listens on unless [`ServiceSpec::port_env`] says otherwise.
+    pub default_port: u16,
+    /// The environment variable that moves it to another port.
+    pub port_env: &'static str,
+    /// A read-only request worth showing in the example curl.
+    pub example_path: &'static str,
+}
+
+/// Every service, in start order. Ports follow the table in `services/README.md`.
+pub const SERVICES: &[ServiceSpec] = &[
+    ServiceSpec {
+        name: "catalog",
+        binary: "catalog",
+        default_port: 8081,
+        port_env: "CATALOG_PORT",
+        example_path: "/product-offerings?code=INTERNET-BUSINESS",
+    },
+    // Later: cpq 8082, approval 8083, order 8084, integration 8085, audit 8086, ops 8087.
+];
+
+impl ServiceSpec {
+    /// The port for this run: the override variable if set, else the default.
+    pub fn port(&self) -> Result<u16> {
+        match std::env::var(self.port_env) {
+            Ok(value) if !value.trim().is_empty() => value
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|port| *port != 0)
+                .with_context(|| {
+                    format!("{}={value:?} is not a TCP port (1-65535)", self.port_env)
+                }),
+            _ => Ok(self.default_port),
+        }
+    }
+}
+
+/// What answered on a service's port before devstack started anything.
+#[derive(Debug)]
+pub enum Probe {
+    /// Nothing accepted the connection: the port is free to use.
+    Free,
+    /// The expected service answered its liveness check; it must be left alone.
+    AlreadyRunning,
+    /// Something else holds the port; starting the service would fail or, worse, half-work.
+    Foreign(String),
+}
+
+/// The liveness body every cpq-oms service returns.
+#[derive(Debug, Deserialize)]
+struct Liveness {
+    status: String,
+    service: String,
+}
+
+/// Asks `GET /health/live` who is on the port.
+pub async fn probe(http: &reqwest::Client, name: &str, base_url: &str) -> Probe {
+    let url = format!("{base_url}/health/live");
+    let response = match http.get(&url).timeout(Duration::from_secs(3)).send().await {
+        Ok(response) => response,
+        Err(error) if error.is_connect() => return Probe::Free,
+        Err(error) => {
+            return Probe::Foreign(format!(
+                "something accepts connections there but does not answer HTTP ({error})"
+            ));
+        }
+    };
+    let status = response.status();
+    let body = response.bytes().await.unwrap_or_default();
+    match serde_json::from_slice::<Liveness>(&body) {
+        Ok(live) if status.is_success() && live.status == "UP" && live.service == name => {
+            Probe::AlreadyRunning
+        }
+        Ok(live) if status.is_success() => Probe::Foreign(format!(
+            "it answers /health/live as service {:?} with status {:?}",
+            live.service, live.status
+        )),
+        _ => Probe::Foreign(format!(
+            "it answers GET /health/live with HTTP {status}, not a cpq-oms liveness document"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_binaries_and_ports_are_unique() {
+        for (index, spec) in SERVICES.iter().enumerate() {
+            for other in &SERVICES[index + 1..] {
+                assert_ne!(spec.name, other.name);
+                assert_ne!(spec.binary, other.binary);
+                assert_ne!(spec.default_port, other.default_port);
+                assert_ne!(spec.port_env, other.port_env);
+            }
+            assert!(spec.example_path.starts_with('/'));
+        }
+    }
+}
