@@ -12,6 +12,8 @@
     reason = "test infrastructure fails loudly by design"
 )]
 
+#[cfg(feature = "docker")]
+mod docker;
 mod postgres;
 mod redis;
 

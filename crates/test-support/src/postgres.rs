@@ -21,8 +21,13 @@ pub fn admin_url() -> String {
             return LOCAL_ADMIN_URL.to_owned();
         }
         #[cfg(feature = "docker")]
-        if let Some(url) = docker::postgres() {
-            return url;
+        if let Some(port) = crate::docker::start(
+            "postgres",
+            "15",
+            5432,
+            "database system is ready to accept connections",
+        ) {
+            return format!("postgres://postgres@127.0.0.1:{port}/postgres");
         }
         panic!(
             "No PostgreSQL for tests: set DATABASE_URL, start PostgreSQL on 127.0.0.1:5432 \
@@ -180,33 +185,6 @@ fn fingerprint(dir: &Path) -> String {
         hasher.update(std::fs::read(&file).unwrap_or_default());
     }
     hex::encode(hasher.finalize())[..12].to_owned()
-}
-
-#[cfg(feature = "docker")]
-mod docker {
-    use std::sync::OnceLock;
-
-    use testcontainers::core::{IntoContainerPort, WaitFor};
-    use testcontainers::runners::SyncRunner;
-    use testcontainers::{Container, GenericImage, ImageExt};
-
-    static CONTAINER: OnceLock<Option<Container<GenericImage>>> = OnceLock::new();
-
-    /// Starts PostgreSQL 15 in a container when a Docker engine answers.
-    pub fn postgres() -> Option<String> {
-        let container = CONTAINER.get_or_init(|| {
-            GenericImage::new("postgres", "15")
-                .with_exposed_port(5432.tcp())
-                .with_wait_for(WaitFor::message_on_stderr(
-                    "database system is ready to accept connections",
-                ))
-                .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
-                .start()
-                .ok()
-        });
-        let port = container.as_ref()?.get_host_port_ipv4(5432).ok()?;
-        Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,13 @@ pub fn redis_url() -> String {
     if crate::port_open(6379) {
         return "redis://127.0.0.1:6379".to_owned();
     }
-    panic!("No Redis for tests: set REDIS_URL or start redis-server on 127.0.0.1:6379")
+    #[cfg(feature = "docker")]
+    if let Some(port) = crate::docker::start("redis", "7", 6379, "Ready to accept connections") {
+        return format!("redis://127.0.0.1:{port}");
+    }
+    panic!(
+        "No Redis for tests: set REDIS_URL, start redis-server on 127.0.0.1:6379, or build test-support with the `docker` feature on a machine with Docker"
+    )
 }
 
 /// A private Redis server on a free port, killed on [`RedisProcess::stop`] or drop.
