@@ -210,7 +210,17 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .get::<CorrelationId>()
             .map(|c| c.0.clone())
             .unwrap_or_else(|| CorrelationId::generate().0);
-        Self::from_headers(&parts.headers, correlation_id)
+        let ctx = Self::from_headers(&parts.headers, correlation_id)?;
+        // The request span was opened before the context existed; fill in its fields so every
+        // log line of the request carries them.
+        let span = tracing::Span::current();
+        span.record("tenant_id", ctx.tenant_id.as_str());
+        span.record("actor_id", ctx.actor.actor_id.as_str());
+        span.record("command_id", tracing::field::display(ctx.command_id));
+        if let Some(key) = &ctx.idempotency_key {
+            span.record("idempotency_key", key.as_str());
+        }
+        Ok(ctx)
     }
 }
 

@@ -57,6 +57,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: PgPool,
+    runner: CommandRunner,
 }
 
 impl Application {
@@ -66,10 +67,11 @@ impl Application {
         db::migrate(&db, SCHEMA, &MIGRATOR).await?;
         let cache = Cache::new(&settings.redis);
         common_kernel::http::metrics::recorder();
+        let runner = CommandRunner::new(db.clone(), settings.idempotency_ttl);
         let state = http::AppState {
             db: db.clone(),
             cache: cache.clone(),
-            runner: CommandRunner::new(db.clone(), settings.idempotency_ttl),
+            runner: runner.clone(),
         };
         let router = platform::assemble(
             ServiceRoutes {
@@ -91,6 +93,7 @@ impl Application {
             listener,
             router,
             db,
+            runner,
         })
     }
 
@@ -103,13 +106,31 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and closes the pool.
+    /// Expired idempotency records are purged in the background meanwhile.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let purger = tokio::spawn(purge_idempotency_records(self.runner.clone()));
         let result = server::serve(self.listener, self.router, shutdown).await;
+        purger.abort();
         self.db.close().await;
         result
+    }
+}
+
+/// How often expired idempotency records are deleted.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+async fn purge_idempotency_records(runner: CommandRunner) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match runner.purge_expired().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency records deleted"),
+            Err(error) => tracing::warn!(%error, "idempotency purge failed; retrying later"),
+        }
     }
 }
 

@@ -82,6 +82,10 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
                     method = %request.method(),
                     uri = %request.uri().path(),
                     correlation_id = %correlation_id,
+                    tenant_id = tracing::field::Empty,
+                    actor_id = tracing::field::Empty,
+                    command_id = tracing::field::Empty,
+                    idempotency_key = tracing::field::Empty,
                 )
             }),
         )

@@ -199,3 +199,44 @@ async fn validation_failures_release_nothing_and_store_the_refusal() {
     assert_eq!(app.count("product_offering").await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn expired_records_are_claimed_afresh_and_purged() {
+    let app = TestApp::spawn().await;
+    let spec = app.create_spec("EXPIRY").await;
+    let first = create_with_key(
+        &app,
+        "old-key",
+        &json!({"code": "OLD", "name": "Old", "productSpecificationId": spec}),
+    )
+    .await;
+    expect_status(first, StatusCode::CREATED).await;
+    sqlx::query("UPDATE idempotency_record SET expires_at = now() - interval '1 minute' WHERE idempotency_key = 'old-key'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    // Past its expiry the key no longer binds: a different request under it executes.
+    let reused = create_with_key(
+        &app,
+        "old-key",
+        &json!({"code": "NEW", "name": "New", "productSpecificationId": spec}),
+    )
+    .await;
+    assert_eq!(
+        expect_status(reused, StatusCode::CREATED).await["code"],
+        "NEW"
+    );
+
+    sqlx::query("UPDATE idempotency_record SET expires_at = now() - interval '1 minute'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let runner = common_kernel::idempotency::CommandRunner::new(
+        app.db.clone(),
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(runner.purge_expired().await.unwrap(), 1);
+    assert_eq!(app.count("idempotency_record").await, 0);
+    app.stop().await;
+}
