@@ -2,6 +2,7 @@
 //! failure is a miss, so with Redis stopped the service answers correctly, only slower.
 //! Values are immutable snapshots under versioned keys; nothing here needs invalidation.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,6 +115,31 @@ impl Cache {
             metrics::counter!("cache_requests_total", "result" => "error").increment(1);
             inner.forget().await;
         }
+    }
+
+    /// Read-through for immutable values: with a `key`, returns the cached value when present
+    /// and `accept`ed (callers check ownership), else loads it and caches it for `ttl`. Without a
+    /// key (the value is not immutable yet) it only loads.
+    pub async fn read_through<T, E, Fut>(
+        &self,
+        key: Option<&str>,
+        ttl: Duration,
+        accept: impl Fn(&T) -> bool,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let Some(key) = key else {
+            return load().await;
+        };
+        if let Some(hit) = self.get::<T>(key).await.filter(|value| accept(value)) {
+            return Ok(hit);
+        }
+        let value = load().await?;
+        self.put(key, &value, ttl).await;
+        Ok(value)
     }
 
     /// Whether Redis answers a PING right now (reported by readiness, never required).

@@ -349,6 +349,30 @@ pub async fn transition(
     version_in_tx(conn, tenant, id, version).await
 }
 
+/// Applies a patch to existing content and validates the result; returns it with the
+/// specification it uses.
+async fn patched_content(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+    base: &OfferingVersionContent,
+    patch: ContentPatch,
+) -> CatalogResult<(OfferingContent, Uuid)> {
+    let (name, description, specification_id, relationships) = merged(base, patch);
+    let content = validated_content(
+        conn,
+        tenant,
+        id,
+        &name,
+        description.as_deref(),
+        specification_id,
+        &relationships,
+        Violations::new(),
+    )
+    .await?;
+    Ok((content, specification_id))
+}
+
 /// Merges a patch over existing content.
 fn merged(
     base: &OfferingVersionContent,
@@ -410,18 +434,7 @@ pub async fn derive_version(
     let base = repo::content(conn, tenant, id, latest)
         .await?
         .ok_or_else(|| version_not_found(id, latest))?;
-    let (name, description, specification_id, relationships) = merged(&base, patch);
-    let content = validated_content(
-        conn,
-        tenant,
-        id,
-        &name,
-        description.as_deref(),
-        specification_id,
-        &relationships,
-        Violations::new(),
-    )
-    .await?;
+    let (content, specification_id) = patched_content(conn, tenant, id, &base, patch).await?;
     let version = latest + 1;
     let fields = repo::VersionFields {
         name: &content.name,
@@ -492,18 +505,7 @@ pub async fn edit_draft(
     let base = repo::content(conn, tenant, id, version)
         .await?
         .ok_or_else(|| version_not_found(id, version))?;
-    let (name, description, specification_id, relationships) = merged(&base, patch);
-    let content = validated_content(
-        conn,
-        tenant,
-        id,
-        &name,
-        description.as_deref(),
-        specification_id,
-        &relationships,
-        Violations::new(),
-    )
-    .await?;
+    let (content, specification_id) = patched_content(conn, tenant, id, &base, patch).await?;
     let fields = repo::VersionFields {
         name: &content.name,
         description: content.description.as_deref(),
@@ -602,27 +604,19 @@ pub async fn get_version(
         .ok_or_else(|| version_not_found(id, version))?;
     let frozen =
         OfferingStatus::parse(&lifecycle.status).is_some_and(OfferingStatus::is_content_frozen);
-    let key = offering_cache_key(id, version);
-    let cached = if frozen {
-        cache
-            .get::<OfferingVersionContent>(&key)
-            .await
-            .filter(|c| c.tenant_id == tenant && c.offering_id == id)
-    } else {
-        None
-    };
-    let content = match cached {
-        Some(content) => content,
-        None => {
-            let content = repo::content(conn, tenant, id, version)
-                .await?
-                .ok_or_else(|| version_not_found(id, version))?;
-            if frozen {
-                cache.put(&key, &content, CACHE_TTL).await;
-            }
-            content
-        }
-    };
+    let key = frozen.then(|| offering_cache_key(id, version));
+    let content = cache
+        .read_through(
+            key.as_deref(),
+            CACHE_TTL,
+            |c: &OfferingVersionContent| c.tenant_id == tenant && c.offering_id == id,
+            || async {
+                repo::content(conn, tenant, id, version)
+                    .await?
+                    .ok_or_else(|| version_not_found(id, version))
+            },
+        )
+        .await?;
     Ok(OfferingVersionView {
         content,
         lifecycle,

@@ -506,27 +506,19 @@ pub async fn get_version(
             .await?
             .ok_or_else(|| version_not_found(id, version))?;
     let frozen = status != PriceBookStatus::Draft.as_str();
-    let key = price_book_cache_key(id, version);
-    let cached = if frozen {
-        cache
-            .get::<PriceBookVersionContent>(&key)
-            .await
-            .filter(|c| c.tenant_id == tenant && c.price_book_id == id)
-    } else {
-        None
-    };
-    let content = match cached {
-        Some(content) => content,
-        None => {
-            let content = repo::content(conn, tenant, id, version)
-                .await?
-                .ok_or_else(|| version_not_found(id, version))?;
-            if frozen {
-                cache.put(&key, &content, CACHE_TTL).await;
-            }
-            content
-        }
-    };
+    let key = frozen.then(|| price_book_cache_key(id, version));
+    let content = cache
+        .read_through(
+            key.as_deref(),
+            CACHE_TTL,
+            |c: &PriceBookVersionContent| c.tenant_id == tenant && c.price_book_id == id,
+            || async {
+                repo::content(conn, tenant, id, version)
+                    .await?
+                    .ok_or_else(|| version_not_found(id, version))
+            },
+        )
+        .await?;
     Ok(PriceBookVersionView {
         content,
         status,
