@@ -9,7 +9,13 @@ pub mod price_books;
 pub mod specifications;
 pub mod views;
 
+use common_kernel::audit::{self, AuditResource, Evidence};
+use common_kernel::context::RequestContext;
+use common_kernel::outbox::{self, NewEvent};
+use serde_json::Value;
 use sqlx::PgConnection;
+
+use crate::infra::history::{self, Change, HistoryTable};
 
 use crate::domain::violation::Violation;
 use error::{CatalogError, CatalogResult};
@@ -46,3 +52,59 @@ pub struct LifecycleInput {
 
 /// Holds a connection for queries.
 pub type Conn = PgConnection;
+
+/// Everything one state change leaves behind.
+#[derive(Debug)]
+pub struct ChangeRecord<'a> {
+    /// Which history table.
+    pub table: HistoryTable,
+    /// The history row.
+    pub change: Change<'a>,
+    /// The business event (its aggregate type names the audited resource).
+    pub event: NewEvent,
+    /// Why, as the actor or the system states it.
+    pub business_reason: Option<String>,
+    /// State before, for the evidence.
+    pub before: Option<Value>,
+    /// State after, for the evidence.
+    pub after: Option<Value>,
+}
+
+/// Writes the history row, the outbox event and the audit evidence of one change in the
+/// caller's transaction, so the three exist exactly when the change commits.
+pub async fn record_change(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    record: ChangeRecord<'_>,
+) -> CatalogResult<()> {
+    let ChangeRecord {
+        table,
+        change,
+        event,
+        business_reason,
+        before,
+        after,
+    } = record;
+    history::append(conn, table, ctx, change).await?;
+    let resource_type = event.aggregate_type;
+    let audited = event.event_type.trim_end_matches(".v1");
+    outbox::append(conn, ctx, event).await?;
+    audit::record(
+        conn,
+        ctx,
+        Evidence {
+            event_type: audited,
+            resource: AuditResource {
+                resource_type,
+                resource_id: change.id.to_string(),
+                resource_version: change.aggregate_version,
+            },
+            business_reason,
+            before,
+            after,
+            policy: None,
+        },
+    )
+    .await?;
+    Ok(())
+}

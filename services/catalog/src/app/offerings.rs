@@ -1,10 +1,8 @@
 //! Product offering commands and queries.
 
-use common_kernel::audit::{self, AuditResource, Evidence};
 use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
-use common_kernel::outbox;
 use common_kernel::pagination::PageRequest;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -13,12 +11,12 @@ use uuid::Uuid;
 use super::error::{CatalogError, CatalogResult};
 use super::events::{self, lifecycle_payload, offering_event};
 use super::views::{OfferingVersionContent, OfferingVersionView, OfferingView};
-use super::{LifecycleInput, check_expected_version, reject_if_any};
+use super::{ChangeRecord, LifecycleInput, check_expected_version, record_change, reject_if_any};
 use crate::domain::ProductOfferingId;
 use crate::domain::lifecycle::{OfferingCommand, OfferingStatus, offering_transition};
 use crate::domain::offering::{OfferingContent, RelationshipInput, validate_content};
 use crate::domain::violation::{Violations, check_code};
-use crate::infra::history::{self, Change, HistoryTable};
+use crate::infra::history::{Change, HistoryTable};
 use crate::infra::{offering_cache_key, offerings as repo, specifications};
 
 /// How long frozen offering content stays cached (it never changes; the TTL only bounds memory).
@@ -114,7 +112,7 @@ async fn validated_content(
     Ok(content)
 }
 
-/// Writes the history row, outbox event and audit evidence of one change.
+/// Records one offering change, explaining it by its command when no reason was given.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site per command; a struct would only rename the arguments"
@@ -129,34 +127,20 @@ async fn record(
     before: Option<Value>,
     after: Option<Value>,
 ) -> CatalogResult<()> {
-    history::append(conn, HistoryTable::Offering, ctx, change).await?;
-    outbox::append(
-        conn,
-        ctx,
-        offering_event(event_type, change.id, change.aggregate_version, payload),
-    )
-    .await?;
-    audit::record(
-        conn,
-        ctx,
-        Evidence {
-            event_type: event_type.trim_end_matches(".v1"),
-            resource: AuditResource {
-                resource_type: "ProductOffering",
-                resource_id: change.id.to_string(),
-                resource_version: change.aggregate_version,
-            },
-            business_reason: change
-                .reason
-                .map(str::to_owned)
-                .or_else(|| Some(format!("{} {code} v{}", change.command, change.version))),
-            before,
-            after,
-            policy: None,
-        },
-    )
-    .await?;
-    Ok(())
+    let event = offering_event(event_type, change.id, change.aggregate_version, payload);
+    let business_reason = change
+        .reason
+        .map(str::to_owned)
+        .or_else(|| Some(format!("{} {code} v{}", change.command, change.version)));
+    let record = ChangeRecord {
+        table: HistoryTable::Offering,
+        change,
+        event,
+        business_reason,
+        before,
+        after,
+    };
+    record_change(conn, ctx, record).await
 }
 
 /// CreateProductOffering · aggregate: offering · source: none · input: code, name, description,

@@ -1,11 +1,9 @@
 //! Price book commands and queries.
 
-use common_kernel::audit::{self, AuditResource, Evidence};
 use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
 use common_kernel::money::Currency;
-use common_kernel::outbox;
 use common_kernel::pagination::PageRequest;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -14,12 +12,12 @@ use uuid::Uuid;
 use super::error::{CatalogError, CatalogResult};
 use super::events::{self, price_book_event};
 use super::views::{ChargeView, PriceBookVersionContent, PriceBookVersionView, PriceBookView};
-use super::{LifecycleInput, check_expected_version, reject_if_any};
+use super::{ChangeRecord, LifecycleInput, check_expected_version, record_change, reject_if_any};
 use crate::domain::lifecycle::{PriceBookCommand, PriceBookStatus, price_book_transition};
 use crate::domain::price_book::{Charge, ChargeInput, TierInput, validate_price_book};
 use crate::domain::violation::{Violations, check_code};
 use crate::domain::{PriceBookId, ProductOfferingId};
-use crate::infra::history::{self, Change, HistoryTable};
+use crate::infra::history::{Change, HistoryTable};
 use crate::infra::{price_book_cache_key, price_books as repo};
 
 /// How long frozen price book content stays cached.
@@ -159,31 +157,16 @@ async fn record(
     before: Option<Value>,
     after: Option<Value>,
 ) -> CatalogResult<()> {
-    history::append(conn, HistoryTable::PriceBook, ctx, change).await?;
-    outbox::append(
-        conn,
-        ctx,
-        price_book_event(event_type, change.id, change.aggregate_version, payload),
-    )
-    .await?;
-    audit::record(
-        conn,
-        ctx,
-        Evidence {
-            event_type: event_type.trim_end_matches(".v1"),
-            resource: AuditResource {
-                resource_type: "PriceBook",
-                resource_id: change.id.to_string(),
-                resource_version: change.aggregate_version,
-            },
-            business_reason: change.reason.map(str::to_owned),
-            before,
-            after,
-            policy: None,
-        },
-    )
-    .await?;
-    Ok(())
+    let event = price_book_event(event_type, change.id, change.aggregate_version, payload);
+    let record = ChangeRecord {
+        table: HistoryTable::PriceBook,
+        change,
+        event,
+        business_reason: change.reason.map(str::to_owned),
+        before,
+        after,
+    };
+    record_change(conn, ctx, record).await
 }
 
 /// CreatePriceBook · aggregate: price book · source: none · input: code, name, currency,
