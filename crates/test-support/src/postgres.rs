@@ -115,6 +115,7 @@ impl TestDatabase {
             )
             .await;
         }
+        drop_abandoned_databases(&mut conn, prefix).await;
         let name = format!("{prefix}_test_{}", uuid::Uuid::now_v7().simple());
         let created = sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
@@ -157,6 +158,41 @@ impl Drop for TestDatabase {
             })
         });
         let _ = dropped.join();
+    }
+}
+
+/// Drops test databases a killed test run left behind: names carry a UUID v7, whose timestamp
+/// tells their age; anything older than an hour is abandoned. Runs once per process.
+async fn drop_abandoned_databases(conn: &mut PgConnection, prefix: &str) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    if DONE.set(()).is_err() {
+        return;
+    }
+    let pattern = format!("{prefix}_test_%");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind(&pattern)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for name in names {
+        let created = name
+            .rsplit('_')
+            .next()
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp())
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos)
+            });
+        if created.is_some_and(|at| at < cutoff) {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut *conn)
+            .await;
+        }
     }
 }
 
