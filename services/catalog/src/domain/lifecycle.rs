@@ -63,9 +63,10 @@ impl OfferingStatus {
         Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
-    /// Whether the version's content is frozen (every state after DRAFT).
+    /// Whether the version's content can never change again (PUBLISHED and later; a
+    /// READY_FOR_REVIEW version may still return to DRAFT and be edited).
     pub fn is_content_frozen(self) -> bool {
-        self != Self::Draft
+        matches!(self, Self::Published | Self::Retired | Self::Archived)
     }
 }
 

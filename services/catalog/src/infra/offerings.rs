@@ -306,7 +306,7 @@ pub async fn content(
     let Some(row) = row else { return Ok(None) };
     let relationships: Vec<RelationshipRow> = sqlx::query_as(
         "SELECT r.relationship_type, r.target_offering_id, t.code AS target_code, r.min_cardinality, r.max_cardinality \
-         FROM offering_relationship r JOIN product_offering t ON t.product_offering_id = r.target_offering_id \
+         FROM offering_relationship r JOIN product_offering t ON t.product_offering_id = r.target_offering_id AND t.tenant_id = r.tenant_id \
          WHERE r.product_offering_id = $1 AND r.version = $2 ORDER BY r.relationship_type, r.target_offering_id",
     )
     .bind(id)

@@ -2,6 +2,7 @@
 //! their charges.
 
 use chrono::{DateTime, Utc};
+use common_kernel::money::Currency;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -232,6 +233,13 @@ struct ChargeRow {
     tiers: Option<Json<Vec<TierView>>>,
 }
 
+/// An amount at the currency's minor units (storage keeps four decimals; validation already
+/// refused anything finer than the currency allows, so this never rounds).
+fn at_scale(mut amount: Decimal, scale: u32) -> Decimal {
+    amount.rescale(scale);
+    amount
+}
+
 /// The content of a tenant's price book version.
 pub async fn content(
     conn: &mut PgConnection,
@@ -251,6 +259,7 @@ pub async fn content(
     let Some(header) = header else {
         return Ok(None);
     };
+    let scale = Currency::parse(&header.currency).map_or(4, Currency::minor_units);
     let charges: Vec<ChargeRow> = sqlx::query_as(
         "SELECT product_offering_id, offering_version, charge_type, period, unit_price, tier_mode, tiers \
          FROM price_book_charge WHERE price_book_id = $1 AND version = $2 ORDER BY position",
@@ -273,9 +282,16 @@ pub async fn content(
                 offering_version: c.offering_version,
                 charge_type: c.charge_type,
                 period: c.period,
-                unit_price: c.unit_price,
+                unit_price: c.unit_price.map(|p| at_scale(p, scale)),
                 tier_mode: c.tier_mode,
-                tiers: c.tiers.map(|t| t.0),
+                tiers: c.tiers.map(|t| {
+                    t.0.into_iter()
+                        .map(|tier| TierView {
+                            unit_price: at_scale(tier.unit_price, scale),
+                            ..tier
+                        })
+                        .collect()
+                }),
             })
             .collect(),
         created_at: header.created_at,

@@ -14,3 +14,9 @@
 )]
 #[path = "../api/harness.rs"]
 mod harness;
+
+mod bad_input;
+mod cache;
+mod database;
+mod price_books;
+mod queries;
