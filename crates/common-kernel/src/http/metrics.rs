@@ -9,11 +9,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// Latency buckets in seconds: fine below 100 ms where a healthy API lives, coarse above.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the global recorder once per process (tests start many apps in one process) and
@@ -22,7 +17,10 @@ pub fn recorder() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
-                .set_buckets(LATENCY_BUCKETS)
+                .set_buckets(&[
+                    // Latency buckets in seconds: fine below 100 ms where a healthy API lives.
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
                 .map_err(|e| tracing::warn!(error = %e, "invalid metric buckets"))
                 .ok()?;
             builder
