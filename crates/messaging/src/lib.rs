@@ -1,0 +1,8 @@
+//! The event backbone: the outbox relay that publishes each service's committed events to Kafka,
+//! the consumer runtime that applies other services' events exactly once in effect through an
+//! inbox, and the declared topic list every environment creates.
+//!
+//! Nothing here depends on a particular broker: the same code runs against the local
+//! Kafka-protocol broker and a production Kafka cluster (`KAFKA_BROKERS`).
+
+pub mod topics;

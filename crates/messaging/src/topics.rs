@@ -1,0 +1,1 @@
+//! Declared topics (being written).
