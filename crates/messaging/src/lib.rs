@@ -6,3 +6,6 @@
 //! Kafka-protocol broker and a production Kafka cluster (`KAFKA_BROKERS`).
 
 pub mod topics;
+pub mod producer;
+pub mod relay;
+pub mod consumer;

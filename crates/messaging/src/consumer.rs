@@ -1,0 +1,377 @@
+//! The consumer runtime: applies other services' events exactly once in effect.
+//!
+//! Each message is handled in one database transaction that first inserts into the inbox
+//! (a duplicate delivery finds its row and is acknowledged with no side effect), optionally checks
+//! the aggregate version (an event older than what was applied is recorded as STALE and ignored,
+//! never applied over newer state), then calls the handler — an application command — and
+//! commits. The Kafka offset is committed only after the database commit. Retryable failures are
+//! retried with back-off; after the last attempt, or on a permanent failure or an unreadable
+//! message, the message goes to `consumer_dead_letter` and the partition keeps flowing.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// How a consumer group reads.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Consumer group: one per (service, purpose), e.g. `ops.order-timeline`.
+    pub group_id: String,
+    /// Topics to read.
+    pub topics: Vec<String>,
+    /// Kafka bootstrap servers.
+    pub brokers: String,
+    /// Attempts for a retryable failure before the message is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay (doubles per attempt).
+    pub base_backoff: Duration,
+    /// Ignore events whose aggregate version is not newer than the last one applied for the same
+    /// aggregate (use when the handler projects aggregate state).
+    pub version_guard: bool,
+}
+
+impl ConsumerConfig {
+    /// Defaults: 5 attempts from 100 ms, version guard on.
+    pub fn new(group_id: impl Into<String>, topics: Vec<String>, brokers: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            topics,
+            brokers: brokers.into(),
+            max_attempts: 5,
+            base_backoff: Duration::from_millis(100),
+            version_guard: true,
+        }
+    }
+}
+
+/// A consumed event, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    /// Event id (the inbox key).
+    pub event_id: Uuid,
+    /// Event type with version suffix.
+    pub event_type: String,
+    /// Aggregate type.
+    pub aggregate_type: String,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Aggregate version after the event.
+    pub aggregate_version: i64,
+    /// The whole envelope.
+    pub envelope: Value,
+    /// Where it was read.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+}
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying (a lock timeout, an unavailable dependency).
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// Will never succeed (a contract violation): dead-letter at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Retryable(error.to_string())
+    }
+}
+
+/// An application command driven by events. Runs inside the inbox transaction; it must not
+/// commit, and must not call out to other systems it cannot roll back.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Applies one event.
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a IncomingEvent,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Applied once.
+    Applied,
+    /// Seen before (same event id): acknowledged without effect.
+    Duplicate,
+    /// Older than the state already applied: recorded and ignored.
+    Stale,
+    /// Given up on: in `consumer_dead_letter`.
+    DeadLettered,
+}
+
+/// A running consumer.
+#[derive(Debug)]
+pub struct ConsumerHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    lag: Arc<Mutex<HashMap<(String, i32), i64>>>,
+}
+
+impl ConsumerHandle {
+    /// Messages behind the high watermark, per (topic, partition), as last measured.
+    pub fn lag(&self) -> HashMap<(String, i32), i64> {
+        self.lag.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Stops after the current message, commits, leaves the group and closes.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Subscribes and starts consuming.
+pub fn spawn<H: EventHandler>(pool: PgPool, config: ConsumerConfig, handler: H) -> Result<ConsumerHandle, KafkaError> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create()?;
+    let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+    let (stop, stopped) = watch::channel(false);
+    let lag = Arc::new(Mutex::new(HashMap::new()));
+    let task = tokio::spawn(run(pool, consumer, config, handler, stopped, Arc::clone(&lag)));
+    Ok(ConsumerHandle { stop, task, lag })
+}
+
+async fn run<H: EventHandler>(
+    pool: PgPool,
+    consumer: StreamConsumer,
+    config: ConsumerConfig,
+    handler: H,
+    mut stopped: watch::Receiver<bool>,
+    lag: Arc<Mutex<HashMap<(String, i32), i64>>>,
+) {
+    let mut lag_tick = tokio::time::interval(Duration::from_secs(5));
+    while !*stopped.borrow() {
+        tokio::select! {
+            _ = stopped.changed() => {}
+            _ = lag_tick.tick() => measure_lag(&consumer, &config.group_id, &lag),
+            received = consumer.recv() => match received {
+                Ok(message) => {
+                    let started = Instant::now();
+                    let disposition = process(&pool, &config, &handler, &message).await;
+                    metrics::histogram!("consumer_handler_duration_seconds", "group" => config.group_id.clone())
+                        .record(started.elapsed().as_secs_f64());
+                    metrics::counter!("consumer_messages_total", "group" => config.group_id.clone(), "disposition" => format!("{disposition:?}"))
+                        .increment(1);
+                    if let Err(error) = consumer.commit_message(&message, CommitMode::Async) {
+                        tracing::warn!(%error, group = %config.group_id, "offset commit failed; the inbox absorbs the redelivery");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, group = %config.group_id, "consumer error");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            },
+        }
+    }
+    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(%error, "final offset commit had nothing to commit");
+    }
+    consumer.unsubscribe();
+    drop(consumer);
+    tracing::info!(group = %config.group_id, "consumer closed");
+}
+
+fn measure_lag(consumer: &StreamConsumer, group: &str, lag: &Mutex<HashMap<(String, i32), i64>>) {
+    let Ok(positions) = consumer.position() else { return };
+    let mut measured = HashMap::new();
+    for element in positions.elements() {
+        let Some(position) = element.offset().to_raw() else { continue };
+        if let Ok((_, high)) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_millis(500)) {
+            let behind = (high - position.max(0)).max(0);
+            metrics::gauge!("consumer_lag", "group" => group.to_owned(), "topic" => element.topic().to_owned(), "partition" => element.partition().to_string())
+                .set(behind as f64);
+            measured.insert((element.topic().to_owned(), element.partition()), behind);
+        }
+    }
+    if let Ok(mut shared) = lag.lock() {
+        *shared = measured;
+    }
+}
+
+/// Reads the envelope of a message; `Err` names why it is unreadable.
+fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
+    let payload = message.payload().ok_or("message has no payload")?;
+    let envelope: Value = serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+    let text = |field: &str| envelope.get(field).and_then(Value::as_str).map(str::to_owned);
+    let event_id = text("eventId")
+        .and_then(|id| Uuid::parse_str(&id).ok())
+        .ok_or("envelope has no valid eventId")?;
+    Ok(IncomingEvent {
+        event_id,
+        event_type: text("eventType").ok_or("envelope has no eventType")?,
+        aggregate_type: text("aggregateType").unwrap_or_default(),
+        aggregate_id: text("aggregateId").unwrap_or_default(),
+        aggregate_version: envelope.get("aggregateVersion").and_then(Value::as_i64).unwrap_or(0),
+        topic: message.topic().to_owned(),
+        partition: message.partition(),
+        offset: message.offset(),
+        envelope,
+    })
+}
+
+/// Handles one message to a final disposition (never leaves it half-done).
+pub(crate) async fn process<H: EventHandler>(
+    pool: &PgPool,
+    config: &ConsumerConfig,
+    handler: &H,
+    message: &BorrowedMessage<'_>,
+) -> Disposition {
+    let event = match parse(message) {
+        Ok(event) => event,
+        Err(reason) => {
+            let raw = message.payload().map(|p| String::from_utf8_lossy(p).into_owned());
+            return dead_letter(pool, config, message.topic(), message.partition(), message.offset(), None, raw, &reason, 1).await;
+        }
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match apply_once(pool, config, handler, &event).await {
+            Ok(disposition) => return disposition,
+            Err(HandlerError::Retryable(reason)) if attempt < config.max_attempts => {
+                let delay = config.base_backoff.saturating_mul(2u32.saturating_pow(attempt - 1));
+                tracing::warn!(group = %config.group_id, event_id = %event.event_id, attempt, %reason, "handler failed; retrying");
+                tokio::time::sleep(delay).await;
+            }
+            Err(HandlerError::Retryable(reason) | HandlerError::Permanent(reason)) => {
+                let raw = Some(event.envelope.to_string());
+                return dead_letter(pool, config, &event.topic, event.partition, event.offset, Some(event.event_id), raw, &reason, attempt)
+                    .await;
+            }
+        }
+    }
+}
+
+/// One transaction: inbox insert, version check, handler, commit.
+async fn apply_once<H: EventHandler>(
+    pool: &PgPool,
+    config: &ConsumerConfig,
+    handler: &H,
+    event: &IncomingEvent,
+) -> Result<Disposition, HandlerError> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO inbox_message (consumer_group, message_id, event_type, topic, kafka_partition, kafka_offset, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'APPLIED') ON CONFLICT (consumer_group, message_id) DO NOTHING",
+    )
+    .bind(&config.group_id)
+    .bind(event.event_id)
+    .bind(&event.event_type)
+    .bind(&event.topic)
+    .bind(event.partition)
+    .bind(event.offset)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        tx.commit().await?;
+        return Ok(Disposition::Duplicate);
+    }
+    if config.version_guard {
+        let newer: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO inbox_aggregate_version AS v (consumer_group, aggregate_type, aggregate_id, aggregate_version) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (consumer_group, aggregate_type, aggregate_id) DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version \
+             WHERE v.aggregate_version < EXCLUDED.aggregate_version RETURNING aggregate_version",
+        )
+        .bind(&config.group_id)
+        .bind(&event.aggregate_type)
+        .bind(&event.aggregate_id)
+        .bind(event.aggregate_version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if newer.is_none() {
+            sqlx::query("UPDATE inbox_message SET outcome = 'STALE' WHERE consumer_group = $1 AND message_id = $2")
+                .bind(&config.group_id)
+                .bind(event.event_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(group = %config.group_id, event_id = %event.event_id, aggregate_version = event.aggregate_version, "stale event ignored");
+            return Ok(Disposition::Stale);
+        }
+    }
+    handler.handle(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(Disposition::Applied)
+}
+
+#[expect(clippy::too_many_arguments, reason = "the coordinates of a message that may not even parse")]
+async fn dead_letter(
+    pool: &PgPool,
+    config: &ConsumerConfig,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    message_id: Option<Uuid>,
+    payload: Option<String>,
+    reason: &str,
+    attempts: u32,
+) -> Disposition {
+    let stored = async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO consumer_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, message_id, payload, reason, attempts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consumer_group, topic, kafka_partition, kafka_offset) DO NOTHING",
+        )
+        .bind(&config.group_id)
+        .bind(topic)
+        .bind(partition)
+        .bind(offset)
+        .bind(message_id)
+        .bind(payload)
+        .bind(reason)
+        .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = message_id {
+            sqlx::query(
+                "INSERT INTO inbox_message (consumer_group, message_id, event_type, topic, kafka_partition, kafka_offset, outcome) \
+                 VALUES ($1, $2, '', $3, $4, $5, 'DEAD_LETTERED') ON CONFLICT (consumer_group, message_id) DO NOTHING",
+            )
+            .bind(&config.group_id)
+            .bind(id)
+            .bind(topic)
+            .bind(partition)
+            .bind(offset)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(error) = stored {
+        tracing::error!(%error, group = %config.group_id, topic, partition, offset, "could not store a dead letter");
+    }
+    metrics::counter!("consumer_dead_letters_total", "group" => config.group_id.clone()).increment(1);
+    tracing::error!(group = %config.group_id, topic, partition, offset, reason, "message dead-lettered");
+    Disposition::DeadLettered
+}

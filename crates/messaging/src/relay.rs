@@ -1,0 +1,443 @@
+//! The outbox relay: publishes committed outbox rows to Kafka, at least once, in order per key.
+//!
+//! One cycle: claim a batch in a short transaction (advisory lock + `FOR UPDATE SKIP LOCKED`,
+//! then a lease), enqueue every message on the idempotent producer in commit order, await the
+//! acknowledgements, and record the outcome per row: published only after the broker
+//! acknowledged; a transient failure backs off exponentially and holds back the later rows of
+//! the same key only; a poison row (unreadable, or rejected by the broker) is dead-lettered and
+//! never blocks the rows behind it. Relays are woken by `LISTEN/NOTIFY` and poll as a fallback.
+//! Several relays on one schema never claim the same row while its lease runs, so in the normal
+//! path no row is published twice; after a crash a row may be sent again with the same event id,
+//! which consumers' inboxes absorb.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::producer::{MESSAGE_TIMEOUT, idempotent_producer};
+
+/// Relay tuning; the defaults suit a service-embedded relay.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Schema whose `outbox_event` table is relayed (also names the NOTIFY channel).
+    pub schema: String,
+    /// Kafka bootstrap servers.
+    pub brokers: String,
+    /// Rows claimed per cycle.
+    pub batch_size: i64,
+    /// How long a claim is exclusive; longer than the producer's message timeout.
+    pub lease: Duration,
+    /// Poll interval when no notification arrives.
+    pub poll_interval: Duration,
+    /// First retry delay after a failure (doubles per attempt).
+    pub base_backoff: Duration,
+    /// Longest retry delay.
+    pub max_backoff: Duration,
+    /// How long published rows are kept before pruning.
+    pub retention: Duration,
+}
+
+impl RelayConfig {
+    /// Defaults for `schema` and `brokers`.
+    pub fn new(schema: impl Into<String>, brokers: impl Into<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            brokers: brokers.into(),
+            batch_size: 500,
+            lease: MESSAGE_TIMEOUT + Duration::from_secs(10),
+            poll_interval: Duration::from_millis(500),
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            retention: Duration::from_secs(72 * 3600),
+        }
+    }
+}
+
+/// Why the relay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The producer could not be created.
+    #[error("cannot create the Kafka producer")]
+    Producer(#[from] KafkaError),
+    /// The database failed.
+    #[error("database error in the relay")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A running relay.
+#[derive(Debug)]
+pub struct RelayHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RelayHandle {
+    /// Stops after the current cycle, flushes the producer and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Claimed {
+    outbox_seq: i64,
+    topic: String,
+    partition_key: String,
+    envelope: Value,
+    attempts: i32,
+    occurred_at: DateTime<Utc>,
+}
+
+/// What happened to one row.
+#[derive(Debug)]
+enum Outcome {
+    Published,
+    Failed(String),
+    Poison(String),
+}
+
+/// Starts a relay on the service's pool.
+pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    let producer = idempotent_producer(&config.brokers)?;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(pool, producer, config, stopped));
+    Ok(RelayHandle { stop, task })
+}
+
+async fn run(pool: PgPool, producer: FutureProducer, config: RelayConfig, mut stopped: watch::Receiver<bool>) {
+    let channel = format!("{}_outbox", config.schema);
+    let mut listener = listen(&pool, &channel).await;
+    let mut last_prune = Instant::now();
+    tracing::info!(schema = %config.schema, brokers = %config.brokers, "outbox relay started");
+    while !*stopped.borrow() {
+        let worked = match cycle(&pool, &producer, &config).await {
+            Ok(count) => count > 0,
+            Err(error) => {
+                metrics::counter!("outbox_relay_errors_total", "kind" => "database").increment(1);
+                tracing::warn!(%error, "outbox relay cycle failed; retrying");
+                false
+            }
+        };
+        if last_prune.elapsed() > Duration::from_secs(600) {
+            prune(&pool, config.retention).await;
+            last_prune = Instant::now();
+        }
+        if worked {
+            continue;
+        }
+        report_backlog(&pool, &config.schema).await;
+        tokio::select! {
+            _ = stopped.changed() => {}
+            () = wait_for_notification(&mut listener, &pool, &channel, config.poll_interval) => {}
+        }
+    }
+    if let Err(error) = producer.flush(Duration::from_secs(5)) {
+        tracing::warn!(%error, "producer flush at shutdown failed");
+    }
+    tracing::info!(schema = %config.schema, "outbox relay stopped");
+}
+
+async fn listen(pool: &PgPool, channel: &str) -> Option<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await.ok()?;
+    listener.listen(channel).await.ok()?;
+    Some(listener)
+}
+
+/// Resolves on a notification or after `poll`, whichever comes first; reconnects a lost
+/// listener on the next call.
+async fn wait_for_notification(listener: &mut Option<PgListener>, pool: &PgPool, channel: &str, poll: Duration) {
+    match listener {
+        Some(active) => match tokio::time::timeout(poll, active.try_recv()).await {
+            Ok(Ok(Some(_))) | Err(_) => {}
+            Ok(Ok(None) | Err(_)) => *listener = None,
+        },
+        None => {
+            tokio::time::sleep(poll).await;
+            *listener = listen(pool, channel).await;
+        }
+    }
+}
+
+/// One claim → publish → record cycle; returns how many rows it handled.
+async fn cycle(pool: &PgPool, producer: &FutureProducer, config: &RelayConfig) -> Result<usize, sqlx::Error> {
+    let rows = claim(pool, config).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let outcomes = publish(producer, &rows).await;
+    record(pool, config, &rows, outcomes).await?;
+    Ok(rows.len())
+}
+
+/// Claims the oldest live rows whose key has no earlier row leased elsewhere or backing off.
+/// The advisory lock serialises claims (they take milliseconds), which closes the window in
+/// which two relays could split one key between them; `SKIP LOCKED` keeps writers unblocked.
+async fn claim(pool: &PgPool, config: &RelayConfig) -> Result<Vec<Claimed>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox_claim'))")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<Claimed> = sqlx::query_as(
+        "WITH candidates AS ( \
+           SELECT o.outbox_seq FROM outbox_event o \
+           WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL \
+             AND (o.locked_until IS NULL OR o.locked_until < now()) AND o.next_attempt_at <= now() \
+             AND NOT EXISTS ( \
+               SELECT 1 FROM outbox_event e \
+               WHERE e.topic = o.topic AND e.partition_key = o.partition_key AND e.outbox_seq < o.outbox_seq \
+                 AND e.published_at IS NULL AND e.dead_lettered_at IS NULL \
+                 AND (e.locked_until >= now() OR e.next_attempt_at > now())) \
+           ORDER BY o.outbox_seq LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         UPDATE outbox_event SET locked_until = now() + make_interval(secs => $2), attempts = attempts + 1 \
+         FROM candidates WHERE outbox_event.outbox_seq = candidates.outbox_seq \
+         RETURNING outbox_event.outbox_seq, outbox_event.topic, outbox_event.partition_key, outbox_event.envelope, \
+                   outbox_event.attempts, outbox_event.occurred_at",
+    )
+    .bind(config.batch_size)
+    .bind(config.lease.as_secs_f64())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut rows = rows;
+    rows.sort_by_key(|r| r.outbox_seq);
+    Ok(rows)
+}
+
+/// The Kafka headers of an envelope; `Err` when the envelope is unreadable (poison).
+fn headers(envelope: &Value) -> Result<OwnedHeaders, String> {
+    let text = |field: &str| envelope.get(field).and_then(Value::as_str);
+    let event_type = text("eventType").ok_or("envelope has no eventType")?;
+    let event_id = text("eventId").ok_or("envelope has no eventId")?;
+    let event_version = envelope
+        .get("eventVersion")
+        .and_then(Value::as_i64)
+        .ok_or("envelope has no eventVersion")?
+        .to_string();
+    let mut headers = OwnedHeaders::new()
+        .insert(Header { key: "eventId", value: Some(event_id) })
+        .insert(Header { key: "eventType", value: Some(event_type) })
+        .insert(Header { key: "eventVersion", value: Some(event_version.as_str()) });
+    for (key, field) in [("correlationId", "correlationId"), ("causationId", "causationId"), ("traceparent", "traceparent")] {
+        if let Some(value) = text(field) {
+            headers = headers.insert(Header { key, value: Some(value) });
+        }
+    }
+    Ok(headers)
+}
+
+/// Whether the broker refused this message for what it is (not for the broker's state).
+fn is_poison(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::InvalidTopic
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::BadMessage
+        )
+    )
+}
+
+/// Enqueues every row in commit order (the idempotent producer keeps that order per partition),
+/// then awaits the acknowledgements.
+async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> Vec<Outcome> {
+    let mut deliveries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let prepared = headers(&row.envelope).and_then(|headers| {
+            serde_json::to_vec(&row.envelope)
+                .map(|payload| (headers, payload))
+                .map_err(|e| format!("cannot serialise envelope: {e}"))
+        });
+        let delivery = match prepared {
+            Err(reason) => Err(Outcome::Poison(reason)),
+            Ok((headers, payload)) => {
+                let record = FutureRecord::to(&row.topic)
+                    .key(row.partition_key.as_bytes())
+                    .payload(&payload)
+                    .headers(headers);
+                producer.send_result(record).map_err(|(error, _)| {
+                    if is_poison(&error) {
+                        Outcome::Poison(error.to_string())
+                    } else {
+                        Outcome::Failed(error.to_string())
+                    }
+                })
+            }
+        };
+        deliveries.push(delivery);
+    }
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for (row, delivery) in rows.iter().zip(deliveries) {
+        let outcome = match delivery {
+            Err(outcome) => outcome,
+            Ok(future) => match future.await {
+                Ok(Ok(_)) => {
+                    let latency = (Utc::now() - row.occurred_at).to_std().unwrap_or_default();
+                    metrics::histogram!("outbox_publish_latency_seconds").record(latency.as_secs_f64());
+                    Outcome::Published
+                }
+                Ok(Err((error, _))) if is_poison(&error) => Outcome::Poison(error.to_string()),
+                Ok(Err((error, _))) => Outcome::Failed(error.to_string()),
+                Err(_) => Outcome::Failed("producer dropped the delivery".to_owned()),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn backoff(config: &RelayConfig, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
+    config.base_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(config.max_backoff)
+}
+
+/// Records outcomes: published rows are marked; within a key, the first transient failure backs
+/// off and the later rows of that key are released untouched, so order per key holds; poison
+/// rows are dead-lettered and do not hold anything back.
+async fn record(pool: &PgPool, config: &RelayConfig, rows: &[Claimed], outcomes: Vec<Outcome>) -> Result<(), sqlx::Error> {
+    let mut published = Vec::new();
+    let mut released = Vec::new();
+    let mut failed: Vec<(i64, Duration, String)> = Vec::new();
+    let mut poison: Vec<(&Claimed, String)> = Vec::new();
+    let mut blocked_keys: HashMap<(&str, &str), ()> = HashMap::new();
+    for (row, outcome) in rows.iter().zip(outcomes) {
+        let key = (row.topic.as_str(), row.partition_key.as_str());
+        if blocked_keys.contains_key(&key) {
+            released.push(row.outbox_seq);
+            continue;
+        }
+        match outcome {
+            Outcome::Published => published.push(row.outbox_seq),
+            Outcome::Poison(reason) => poison.push((row, reason)),
+            Outcome::Failed(reason) => {
+                blocked_keys.insert(key, ());
+                failed.push((row.outbox_seq, backoff(config, row.attempts), reason));
+            }
+        }
+    }
+    let mut tx = pool.begin().await?;
+    if !published.is_empty() {
+        sqlx::query("UPDATE outbox_event SET published_at = now(), locked_until = NULL, last_error = NULL WHERE outbox_seq = ANY($1)")
+            .bind(&published)
+            .execute(&mut *tx)
+            .await?;
+        metrics::counter!("outbox_published_total").increment(published.len() as u64);
+    }
+    if !released.is_empty() {
+        sqlx::query("UPDATE outbox_event SET locked_until = NULL, attempts = attempts - 1 WHERE outbox_seq = ANY($1)")
+            .bind(&released)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (seq, delay, reason) in &failed {
+        sqlx::query(
+            "UPDATE outbox_event SET locked_until = NULL, next_attempt_at = now() + make_interval(secs => $2), last_error = $3 \
+             WHERE outbox_seq = $1",
+        )
+        .bind(seq)
+        .bind(delay.as_secs_f64())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !failed.is_empty() {
+        metrics::counter!("outbox_relay_errors_total", "kind" => "publish").increment(failed.len() as u64);
+        tracing::warn!(failed = failed.len(), first_error = %failed[0].2, "outbox rows will be retried with back-off");
+    }
+    for (row, reason) in &poison {
+        let event_id = row
+            .envelope
+            .get("eventId")
+            .and_then(Value::as_str)
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO outbox_dead_letter (outbox_seq, event_id, topic, partition_key, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (outbox_seq) DO NOTHING",
+        )
+        .bind(row.outbox_seq)
+        .bind(event_id)
+        .bind(&row.topic)
+        .bind(&row.partition_key)
+        .bind(reason)
+        .bind(row.attempts)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE outbox_event SET dead_lettered_at = now(), locked_until = NULL, last_error = $2 WHERE outbox_seq = $1")
+            .bind(row.outbox_seq)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        metrics::counter!("outbox_dead_letters_total").increment(1);
+        tracing::error!(outbox_seq = row.outbox_seq, topic = %row.topic, %reason, "outbox row dead-lettered");
+    }
+    tx.commit().await
+}
+
+async fn report_backlog(pool: &PgPool, schema: &str) {
+    let backlog: Result<(i64, Option<f64>), _> = sqlx::query_as(
+        "SELECT count(*), EXTRACT(EPOCH FROM now() - min(occurred_at))::float8 FROM outbox_event \
+         WHERE published_at IS NULL AND dead_lettered_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await;
+    if let Ok((count, oldest)) = backlog {
+        metrics::gauge!("outbox_backlog", "schema" => schema.to_owned()).set(count as f64);
+        metrics::gauge!("outbox_oldest_unpublished_age_seconds", "schema" => schema.to_owned()).set(oldest.unwrap_or(0.0));
+    }
+}
+
+async fn prune(pool: &PgPool, retention: Duration) {
+    let pruned = sqlx::query(
+        "DELETE FROM outbox_event WHERE published_at < now() - make_interval(secs => $1) \
+         AND outbox_seq NOT IN (SELECT outbox_seq FROM outbox_dead_letter)",
+    )
+    .bind(retention.as_secs_f64())
+    .execute(pool)
+    .await;
+    match pruned {
+        Ok(done) if done.rows_affected() > 0 => tracing::info!(rows = done.rows_affected(), "published outbox rows pruned"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "outbox pruning failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = RelayConfig::new("s", "b");
+        assert_eq!(backoff(&config, 1), Duration::from_millis(200));
+        assert_eq!(backoff(&config, 2), Duration::from_millis(400));
+        assert_eq!(backoff(&config, 4), Duration::from_millis(1600));
+        assert_eq!(backoff(&config, 40), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn unreadable_envelopes_are_poison() {
+        assert!(headers(&json!({"eventId": "x"})).is_err());
+        assert!(headers(&json!({"eventId": "x", "eventType": "t.v1", "eventVersion": 1, "correlationId": "c"})).is_ok());
+    }
+
+    #[test]
+    fn lease_outlives_the_message_timeout() {
+        assert!(RelayConfig::new("s", "b").lease > MESSAGE_TIMEOUT);
+    }
+}
