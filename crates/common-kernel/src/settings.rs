@@ -3,7 +3,7 @@
 //! Variables: `DATABASE_URL`, `REDIS_URL` (empty or `disabled` turns the cache off),
 //! `APP__SERVER__HOST`, `APP__SERVER__PORT`, `APP__DATABASE__MAX_CONNECTIONS`,
 //! `APP__DATABASE__ACQUIRE_TIMEOUT_MS`, `APP__REDIS__TIMEOUT_MS`, `APP__HTTP__MAX_BODY_BYTES`,
-//! `APP__HTTP__REQUEST_TIMEOUT_MS`, `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
+//! `APP__HTTP__REQUEST_TIMEOUT_MS`, `KAFKA_BROKERS` (`disabled` keeps events in the outbox), `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
 //! (`json` | `pretty`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`.
 
 use std::fmt;
@@ -15,6 +15,9 @@ use std::time::Duration;
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/cpq_oms_platform";
 /// Default Redis when `REDIS_URL` is unset.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Default Kafka bootstrap servers when `KAFKA_BROKERS` is unset.
+pub const DEFAULT_KAFKA_BROKERS: &str = "127.0.0.1:9092";
 
 /// A value that must never appear in logs (connection strings carry passwords).
 #[derive(Clone, PartialEq, Eq)]
@@ -88,6 +91,13 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
 }
 
+/// The Kafka cluster events are relayed to.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// Bootstrap servers; `None` (`KAFKA_BROKERS=disabled`) keeps events in the outbox.
+    pub brokers: Option<String>,
+}
+
 /// Log output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -110,6 +120,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// HTTP limits.
     pub http: HttpSettings,
+    /// Event backbone.
+    pub kafka: KafkaSettings,
     /// How long an idempotency record is kept (business-risk based; 24 h by default).
     pub idempotency_ttl: Duration,
     /// Log format.
@@ -143,6 +155,11 @@ impl Settings {
             None => Some(DEFAULT_REDIS_URL.to_owned()),
             Some(v) if v.trim().is_empty() || v.trim() == "disabled" => None,
             Some(v) => Some(v),
+        };
+        let kafka_brokers = match lookup("KAFKA_BROKERS") {
+            None => Some(DEFAULT_KAFKA_BROKERS.to_owned()),
+            Some(v) if v.trim().is_empty() || v.trim() == "disabled" => None,
+            Some(v) => Some(v.trim().to_owned()),
         };
         let log_format = match get("APP__LOG__FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
@@ -181,6 +198,9 @@ impl Settings {
                     "APP__HTTP__REQUEST_TIMEOUT_MS",
                     30_000,
                 )?),
+            },
+            kafka: KafkaSettings {
+                brokers: kafka_brokers,
             },
             idempotency_ttl: Duration::from_secs(
                 3600 * parse::<u64>(&get, "APP__IDEMPOTENCY__TTL_HOURS", 24)?,

@@ -43,7 +43,11 @@ pub struct ConsumerConfig {
 
 impl ConsumerConfig {
     /// Defaults: 5 attempts from 100 ms, version guard on.
-    pub fn new(group_id: impl Into<String>, topics: Vec<String>, brokers: impl Into<String>) -> Self {
+    pub fn new(
+        group_id: impl Into<String>,
+        topics: Vec<String>,
+        brokers: impl Into<String>,
+    ) -> Self {
         Self {
             group_id: group_id.into(),
             topics,
@@ -141,7 +145,11 @@ impl ConsumerHandle {
 }
 
 /// Subscribes and starts consuming.
-pub fn spawn<H: EventHandler>(pool: PgPool, config: ConsumerConfig, handler: H) -> Result<ConsumerHandle, KafkaError> {
+pub fn spawn<H: EventHandler>(
+    pool: PgPool,
+    config: ConsumerConfig,
+    handler: H,
+) -> Result<ConsumerHandle, KafkaError> {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.brokers)
         .set("group.id", &config.group_id)
@@ -155,7 +163,14 @@ pub fn spawn<H: EventHandler>(pool: PgPool, config: ConsumerConfig, handler: H) 
     consumer.subscribe(&topics)?;
     let (stop, stopped) = watch::channel(false);
     let lag = Arc::new(Mutex::new(HashMap::new()));
-    let task = tokio::spawn(run(pool, consumer, config, handler, stopped, Arc::clone(&lag)));
+    let task = tokio::spawn(run(
+        pool,
+        consumer,
+        config,
+        handler,
+        stopped,
+        Arc::clone(&lag),
+    ));
     Ok(ConsumerHandle { stop, task, lag })
 }
 
@@ -200,11 +215,19 @@ async fn run<H: EventHandler>(
 }
 
 fn measure_lag(consumer: &StreamConsumer, group: &str, lag: &Mutex<HashMap<(String, i32), i64>>) {
-    let Ok(positions) = consumer.position() else { return };
+    let Ok(positions) = consumer.position() else {
+        return;
+    };
     let mut measured = HashMap::new();
     for element in positions.elements() {
-        let Some(position) = element.offset().to_raw() else { continue };
-        if let Ok((_, high)) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_millis(500)) {
+        let Some(position) = element.offset().to_raw() else {
+            continue;
+        };
+        if let Ok((_, high)) = consumer.fetch_watermarks(
+            element.topic(),
+            element.partition(),
+            Duration::from_millis(500),
+        ) {
             let behind = (high - position.max(0)).max(0);
             metrics::gauge!("consumer_lag", "group" => group.to_owned(), "topic" => element.topic().to_owned(), "partition" => element.partition().to_string())
                 .set(behind as f64);
@@ -219,8 +242,14 @@ fn measure_lag(consumer: &StreamConsumer, group: &str, lag: &Mutex<HashMap<(Stri
 /// Reads the envelope of a message; `Err` names why it is unreadable.
 fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
     let payload = message.payload().ok_or("message has no payload")?;
-    let envelope: Value = serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let text = |field: &str| envelope.get(field).and_then(Value::as_str).map(str::to_owned);
+    let envelope: Value =
+        serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+    let text = |field: &str| {
+        envelope
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let event_id = text("eventId")
         .and_then(|id| Uuid::parse_str(&id).ok())
         .ok_or("envelope has no valid eventId")?;
@@ -229,7 +258,10 @@ fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
         event_type: text("eventType").ok_or("envelope has no eventType")?,
         aggregate_type: text("aggregateType").unwrap_or_default(),
         aggregate_id: text("aggregateId").unwrap_or_default(),
-        aggregate_version: envelope.get("aggregateVersion").and_then(Value::as_i64).unwrap_or(0),
+        aggregate_version: envelope
+            .get("aggregateVersion")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
         topic: message.topic().to_owned(),
         partition: message.partition(),
         offset: message.offset(),
@@ -247,8 +279,21 @@ pub(crate) async fn process<H: EventHandler>(
     let event = match parse(message) {
         Ok(event) => event,
         Err(reason) => {
-            let raw = message.payload().map(|p| String::from_utf8_lossy(p).into_owned());
-            return dead_letter(pool, config, message.topic(), message.partition(), message.offset(), None, raw, &reason, 1).await;
+            let raw = message
+                .payload()
+                .map(|p| String::from_utf8_lossy(p).into_owned());
+            return dead_letter(
+                pool,
+                config,
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                None,
+                raw,
+                &reason,
+                1,
+            )
+            .await;
         }
     };
     let mut attempt = 0;
@@ -257,14 +302,26 @@ pub(crate) async fn process<H: EventHandler>(
         match apply_once(pool, config, handler, &event).await {
             Ok(disposition) => return disposition,
             Err(HandlerError::Retryable(reason)) if attempt < config.max_attempts => {
-                let delay = config.base_backoff.saturating_mul(2u32.saturating_pow(attempt - 1));
+                let delay = config
+                    .base_backoff
+                    .saturating_mul(2u32.saturating_pow(attempt - 1));
                 tracing::warn!(group = %config.group_id, event_id = %event.event_id, attempt, %reason, "handler failed; retrying");
                 tokio::time::sleep(delay).await;
             }
             Err(HandlerError::Retryable(reason) | HandlerError::Permanent(reason)) => {
                 let raw = Some(event.envelope.to_string());
-                return dead_letter(pool, config, &event.topic, event.partition, event.offset, Some(event.event_id), raw, &reason, attempt)
-                    .await;
+                return dead_letter(
+                    pool,
+                    config,
+                    &event.topic,
+                    event.partition,
+                    event.offset,
+                    Some(event.event_id),
+                    raw,
+                    &reason,
+                    attempt,
+                )
+                .await;
             }
         }
     }
@@ -324,7 +381,10 @@ async fn apply_once<H: EventHandler>(
     Ok(Disposition::Applied)
 }
 
-#[expect(clippy::too_many_arguments, reason = "the coordinates of a message that may not even parse")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the coordinates of a message that may not even parse"
+)]
 async fn dead_letter(
     pool: &PgPool,
     config: &ConsumerConfig,
@@ -371,7 +431,8 @@ async fn dead_letter(
     if let Err(error) = stored {
         tracing::error!(%error, group = %config.group_id, topic, partition, offset, "could not store a dead letter");
     }
-    metrics::counter!("consumer_dead_letters_total", "group" => config.group_id.clone()).increment(1);
+    metrics::counter!("consumer_dead_letters_total", "group" => config.group_id.clone())
+        .increment(1);
     tracing::error!(group = %config.group_id, topic, partition, offset, reason, "message dead-lettered");
     Disposition::DeadLettered
 }

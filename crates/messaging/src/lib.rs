@@ -5,7 +5,8 @@
 //! Nothing here depends on a particular broker: the same code runs against the local
 //! Kafka-protocol broker and a production Kafka cluster (`KAFKA_BROKERS`).
 
-pub mod topics;
+pub mod consumer;
+pub mod ops;
 pub mod producer;
 pub mod relay;
-pub mod consumer;
+pub mod topics;

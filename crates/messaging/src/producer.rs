@@ -16,7 +16,10 @@ pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, rdkafka::err
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("message.timeout.ms", MESSAGE_TIMEOUT.as_millis().to_string())
+        .set(
+            "message.timeout.ms",
+            MESSAGE_TIMEOUT.as_millis().to_string(),
+        )
         .set("linger.ms", "2")
         .set("queue.buffering.max.messages", "200000")
         .set("reconnect.backoff.max.ms", "2000")

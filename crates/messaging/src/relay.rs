@@ -115,7 +115,12 @@ pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayErro
     Ok(RelayHandle { stop, task })
 }
 
-async fn run(pool: PgPool, producer: FutureProducer, config: RelayConfig, mut stopped: watch::Receiver<bool>) {
+async fn run(
+    pool: PgPool,
+    producer: FutureProducer,
+    config: RelayConfig,
+    mut stopped: watch::Receiver<bool>,
+) {
     let channel = format!("{}_outbox", config.schema);
     let mut listener = listen(&pool, &channel).await;
     let mut last_prune = Instant::now();
@@ -156,7 +161,12 @@ async fn listen(pool: &PgPool, channel: &str) -> Option<PgListener> {
 
 /// Resolves on a notification or after `poll`, whichever comes first; reconnects a lost
 /// listener on the next call.
-async fn wait_for_notification(listener: &mut Option<PgListener>, pool: &PgPool, channel: &str, poll: Duration) {
+async fn wait_for_notification(
+    listener: &mut Option<PgListener>,
+    pool: &PgPool,
+    channel: &str,
+    poll: Duration,
+) {
     match listener {
         Some(active) => match tokio::time::timeout(poll, active.try_recv()).await {
             Ok(Ok(Some(_))) | Err(_) => {}
@@ -170,7 +180,11 @@ async fn wait_for_notification(listener: &mut Option<PgListener>, pool: &PgPool,
 }
 
 /// One claim → publish → record cycle; returns how many rows it handled.
-async fn cycle(pool: &PgPool, producer: &FutureProducer, config: &RelayConfig) -> Result<usize, sqlx::Error> {
+async fn cycle(
+    pool: &PgPool,
+    producer: &FutureProducer,
+    config: &RelayConfig,
+) -> Result<usize, sqlx::Error> {
     let rows = claim(pool, config).await?;
     if rows.is_empty() {
         return Ok(0);
@@ -225,12 +239,28 @@ fn headers(envelope: &Value) -> Result<OwnedHeaders, String> {
         .ok_or("envelope has no eventVersion")?
         .to_string();
     let mut headers = OwnedHeaders::new()
-        .insert(Header { key: "eventId", value: Some(event_id) })
-        .insert(Header { key: "eventType", value: Some(event_type) })
-        .insert(Header { key: "eventVersion", value: Some(event_version.as_str()) });
-    for (key, field) in [("correlationId", "correlationId"), ("causationId", "causationId"), ("traceparent", "traceparent")] {
+        .insert(Header {
+            key: "eventId",
+            value: Some(event_id),
+        })
+        .insert(Header {
+            key: "eventType",
+            value: Some(event_type),
+        })
+        .insert(Header {
+            key: "eventVersion",
+            value: Some(event_version.as_str()),
+        });
+    for (key, field) in [
+        ("correlationId", "correlationId"),
+        ("causationId", "causationId"),
+        ("traceparent", "traceparent"),
+    ] {
         if let Some(value) = text(field) {
-            headers = headers.insert(Header { key, value: Some(value) });
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
         }
     }
     Ok(headers)
@@ -287,7 +317,8 @@ async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> Vec<Outcome> {
             Ok(future) => match future.await {
                 Ok(Ok(_)) => {
                     let latency = (Utc::now() - row.occurred_at).to_std().unwrap_or_default();
-                    metrics::histogram!("outbox_publish_latency_seconds").record(latency.as_secs_f64());
+                    metrics::histogram!("outbox_publish_latency_seconds")
+                        .record(latency.as_secs_f64());
                     Outcome::Published
                 }
                 Ok(Err((error, _))) if is_poison(&error) => Outcome::Poison(error.to_string()),
@@ -302,13 +333,21 @@ async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> Vec<Outcome> {
 
 fn backoff(config: &RelayConfig, attempts: i32) -> Duration {
     let exponent = u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
-    config.base_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(config.max_backoff)
+    config
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(config.max_backoff)
 }
 
 /// Records outcomes: published rows are marked; within a key, the first transient failure backs
 /// off and the later rows of that key are released untouched, so order per key holds; poison
 /// rows are dead-lettered and do not hold anything back.
-async fn record(pool: &PgPool, config: &RelayConfig, rows: &[Claimed], outcomes: Vec<Outcome>) -> Result<(), sqlx::Error> {
+async fn record(
+    pool: &PgPool,
+    config: &RelayConfig,
+    rows: &[Claimed],
+    outcomes: Vec<Outcome>,
+) -> Result<(), sqlx::Error> {
     let mut published = Vec::new();
     let mut released = Vec::new();
     let mut failed: Vec<(i64, Duration, String)> = Vec::new();
@@ -355,7 +394,8 @@ async fn record(pool: &PgPool, config: &RelayConfig, rows: &[Claimed], outcomes:
         .await?;
     }
     if !failed.is_empty() {
-        metrics::counter!("outbox_relay_errors_total", "kind" => "publish").increment(failed.len() as u64);
+        metrics::counter!("outbox_relay_errors_total", "kind" => "publish")
+            .increment(failed.len() as u64);
         tracing::warn!(failed = failed.len(), first_error = %failed[0].2, "outbox rows will be retried with back-off");
     }
     for (row, reason) in &poison {
@@ -397,7 +437,8 @@ async fn report_backlog(pool: &PgPool, schema: &str) {
     .await;
     if let Ok((count, oldest)) = backlog {
         metrics::gauge!("outbox_backlog", "schema" => schema.to_owned()).set(count as f64);
-        metrics::gauge!("outbox_oldest_unpublished_age_seconds", "schema" => schema.to_owned()).set(oldest.unwrap_or(0.0));
+        metrics::gauge!("outbox_oldest_unpublished_age_seconds", "schema" => schema.to_owned())
+            .set(oldest.unwrap_or(0.0));
     }
 }
 
@@ -410,7 +451,9 @@ async fn prune(pool: &PgPool, retention: Duration) {
     .execute(pool)
     .await;
     match pruned {
-        Ok(done) if done.rows_affected() > 0 => tracing::info!(rows = done.rows_affected(), "published outbox rows pruned"),
+        Ok(done) if done.rows_affected() > 0 => {
+            tracing::info!(rows = done.rows_affected(), "published outbox rows pruned")
+        }
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "outbox pruning failed"),
     }

@@ -18,6 +18,7 @@ use common_kernel::http::platform::{self, ServiceRoutes};
 use common_kernel::http::server;
 use common_kernel::idempotency::CommandRunner;
 use common_kernel::settings::Settings;
+use messaging::relay::{self, RelayConfig};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
@@ -58,6 +59,7 @@ pub struct Application {
     router: Router,
     db: PgPool,
     runner: CommandRunner,
+    relay: Option<RelayConfig>,
 }
 
 impl Application {
@@ -75,7 +77,12 @@ impl Application {
         };
         let router = platform::assemble(
             ServiceRoutes {
-                api: http::routes(state),
+                api: http::routes(state).merge(messaging::ops::router(
+                    messaging::ops::MessagingOps {
+                        pool: db.clone(),
+                        consumers: std::sync::Arc::new(Vec::new()),
+                    },
+                )),
                 openapi_json: http::openapi::openapi_json(),
                 health: HealthState {
                     service: SERVICE,
@@ -89,11 +96,17 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .map_err(|source| StartupError::Bind { address, source })?;
+        let relay = settings
+            .kafka
+            .brokers
+            .as_deref()
+            .map(|brokers| RelayConfig::new(SCHEMA, brokers));
         Ok(Self {
             listener,
             router,
             db,
             runner,
+            relay,
         })
     }
 
@@ -106,14 +119,28 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and closes the pool.
-    /// Expired idempotency records are purged in the background meanwhile.
+    /// Meanwhile the outbox relay publishes committed events (unless `KAFKA_BROKERS=disabled`)
+    /// and expired idempotency records are purged.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let purger = tokio::spawn(purge_idempotency_records(self.runner.clone()));
+        let relay = match self.relay {
+            Some(config) => match relay::spawn(self.db.clone(), config) {
+                Ok(handle) => Some(handle),
+                Err(error) => {
+                    tracing::error!(%error, "outbox relay not started; events stay in the outbox");
+                    None
+                }
+            },
+            None => None,
+        };
         let result = server::serve(self.listener, self.router, shutdown).await;
         purger.abort();
+        if let Some(relay) = relay {
+            relay.shutdown().await;
+        }
         self.db.close().await;
         result
     }

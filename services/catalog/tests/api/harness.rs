@@ -54,6 +54,8 @@ fn settings(
         ),
         ("APP__SERVER__PORT", "0".to_owned()),
         ("APP__DATABASE__MAX_CONNECTIONS", "8".to_owned()),
+        // Tests that need the relay turn it on with KAFKA_BROKERS in `extra`.
+        ("KAFKA_BROKERS", "disabled".to_owned()),
     ]);
     vars.extend(extra);
     Settings::from_lookup(catalog::SERVICE, 0, |name| vars.get(name).cloned())
