@@ -1,5 +1,6 @@
 //! Edge-case integration tests of the catalog: bad input, database guards, price books, the
-//! cache with Redis stopped, tenancy and paging. Shares the harness of the `api` test crate.
+//! cache with Redis stopped, tenancy and paging, event contracts. Shares the harness of the `api`
+//! test crate.
 
 #![expect(
     clippy::unwrap_used,
@@ -17,6 +18,7 @@ mod harness;
 
 mod bad_input;
 mod cache;
+mod contracts;
 mod database;
 mod price_books;
 mod queries;
