@@ -1,4 +1,4 @@
-//! `devstack up` and `devstack seed`.
+//! `devstack up`, `devstack seed` and `devstack topics`.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::database::{self, DatabaseState};
+use crate::kafka;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{self, Probe};
@@ -102,6 +103,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         DatabaseState::Existed => say("    exists"),
         DatabaseState::Created => say("    created"),
     }
+    ensure_kafka_topics(settings).await;
 
     // Probe everything before starting anything, so a foreign process on a port or a missing
     // binary fails the run before any service is up.
@@ -141,6 +143,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
             ("APP__SERVER__PORT", service.port.to_string()),
             ("DATABASE_URL", settings.database_url.clone()),
             ("REDIS_URL", settings.redis_url.clone()),
+            ("KAFKA_BROKERS", settings.kafka_brokers.clone()),
         ];
         let spawned_at = Instant::now();
         let pid = stack.spawn(name, &binary, &settings.workspace_root, &env)?;
@@ -204,6 +207,18 @@ async fn check_redis(settings: &Settings) {
     }
 }
 
+/// Services commit their events to their outbox and a relay publishes them later, so the stack
+/// runs while Kafka is down; this only warns, and events wait until Kafka and the topics exist.
+async fn ensure_kafka_topics(settings: &Settings) {
+    if let Err(error) = kafka::ensure_topics(&settings.kafka_brokers, kafka::Report::Changes).await
+    {
+        say(&format!(
+            "    warning: {error:#}; services will start, and their events wait in the outbox \
+             until Kafka is reachable and `devstack topics` has run"
+        ));
+    }
+}
+
 /// Loads the demo catalog and prints the summary line.
 async fn load_demo_data(http: &reqwest::Client, catalog: Service) -> Result<()> {
     say(&format!(
@@ -237,6 +252,21 @@ fn print_urls(settings: &Settings) {
             service.spec.example_path
         ));
     }
+}
+
+/// Creates the declared Kafka topics that are missing; fails when Kafka cannot be reached.
+pub async fn topics() -> Result<ExitCode> {
+    let brokers = settings::env_or("KAFKA_BROKERS", settings::DEFAULT_KAFKA_BROKERS);
+    let states = kafka::ensure_topics(&brokers, kafka::Report::EveryTopic).await?;
+    let created = states
+        .iter()
+        .filter(|(_, state)| *state == kafka::TopicState::Created)
+        .count();
+    say(&format!(
+        "==> topics: {created} created, {} already present",
+        states.len() - created
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads demo data into an already running catalog.

@@ -1,9 +1,10 @@
 //! `devstack`: runs the cpq-oms services on this machine without Docker.
 //!
-//! `devstack up` checks PostgreSQL and Redis, creates the database, starts every service that is
+//! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, starts every service that is
 //! not already running, waits for readiness, loads the demo catalog through the HTTP API, prints
 //! where everything is, and on Ctrl-C stops exactly the processes it started.
 //! `devstack seed` only loads the demo catalog into services that are already running.
+//! `devstack topics` creates the declared Kafka topics that are missing.
 #![expect(
     clippy::print_stdout,
     reason = "devstack is a terminal tool: its progress lines on stdout are the interface"
@@ -11,6 +12,7 @@
 
 mod commands;
 mod database;
+mod kafka;
 mod seed;
 mod services;
 mod settings;
@@ -23,14 +25,17 @@ const USAGE: &str = "\
 usage: devstack <command>
 
 commands:
-  up     check PostgreSQL/Redis, create the database, start the services that are not running,
-         load demo data, and stay in the foreground until Ctrl-C
+  up     check PostgreSQL/Redis, create the database and the Kafka topics, start the services
+         that are not running, load demo data, and stay in the foreground until Ctrl-C
+         (Ctrl-C stops only the services; PostgreSQL, Redis and Kafka keep running)
   seed   load the demo data into already running services
+  topics create the Kafka topics declared in contracts/topics.json that are missing
   help   show this text
 
 environment:
   DATABASE_URL   default postgres://postgres@127.0.0.1:5432/cpq_oms_platform
   REDIS_URL      default redis://127.0.0.1:6379
+  KAFKA_BROKERS  default 127.0.0.1:9092 (comma-separated bootstrap servers)
   CATALOG_PORT   default 8081
   CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)";
 
@@ -46,7 +51,7 @@ fn main() -> ExitCode {
         _ => "",
     };
     match command {
-        "up" | "seed" => {}
+        "up" | "seed" | "topics" => {}
         "help" | "-h" | "--help" => {
             say(USAGE);
             return ExitCode::SUCCESS;
@@ -67,10 +72,10 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        if command == "up" {
-            commands::up().await
-        } else {
-            commands::seed().await
+        match command {
+            "up" => commands::up().await,
+            "topics" => commands::topics().await,
+            _ => commands::seed().await,
         }
     });
     match result {

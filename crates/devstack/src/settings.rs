@@ -16,6 +16,9 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/cpq_o
 /// Used when `REDIS_URL` is unset: a local Redis, which only accelerates and may be absent.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
+/// Used when `KAFKA_BROKERS` is unset: the local Kafka-protocol broker `./dev` starts.
+pub const DEFAULT_KAFKA_BROKERS: &str = "127.0.0.1:9092";
+
 /// The database `psql` connects to when it needs to create the application database.
 const MAINTENANCE_DATABASE: &str = "postgres";
 
@@ -145,6 +148,17 @@ pub fn redis_endpoint(raw: &str) -> Result<Option<Endpoint>> {
     parse_authority(&rest[..authority_end], 6379).context("REDIS_URL has a malformed host")
 }
 
+/// The first bootstrap server of a `KAFKA_BROKERS` list (`host:port[,host:port...]`), for a
+/// reachability check; librdkafka itself gets the whole list. An optional `scheme://` prefix
+/// (`PLAINTEXT://`, as some tools write it) is ignored.
+pub fn kafka_endpoint(raw: &str) -> Result<Endpoint> {
+    let first = raw.split(',').next().unwrap_or_default().trim();
+    let first = first.split_once("://").map_or(first, |(_, rest)| rest);
+    parse_authority(first, 9092)
+        .context("KAFKA_BROKERS has a malformed host")?
+        .context("KAFKA_BROKERS names no broker (expected host:port)")
+}
+
 /// Extracts the first host and its port from `user:pass@host:port[,host2...]`.
 fn parse_authority(authority: &str, default_port: u16) -> Result<Option<Endpoint>> {
     let host_port = authority
@@ -226,6 +240,8 @@ pub struct Settings {
     pub database: DatabaseUrl,
     /// `REDIS_URL` as given (or defaulted); passed to the services verbatim.
     pub redis_url: String,
+    /// `KAFKA_BROKERS` as given (or defaulted); passed to the services verbatim.
+    pub kafka_brokers: String,
     /// The workspace root; services run with it as their working directory.
     pub workspace_root: PathBuf,
     /// Where cargo puts binaries: `CARGO_TARGET_DIR` or `<workspace>/target`.
@@ -240,6 +256,8 @@ impl Settings {
         let database_url = env_or("DATABASE_URL", DEFAULT_DATABASE_URL);
         let database = DatabaseUrl::parse(&database_url)?;
         let redis_url = env_or("REDIS_URL", DEFAULT_REDIS_URL);
+        let kafka_brokers = env_or("KAFKA_BROKERS", DEFAULT_KAFKA_BROKERS);
+        kafka_endpoint(&kafka_brokers)?;
         let workspace_root = workspace_root();
         let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
@@ -258,6 +276,7 @@ impl Settings {
             database_url,
             database,
             redis_url,
+            kafka_brokers,
             workspace_root,
             target_dir,
             services,
@@ -374,6 +393,28 @@ mod tests {
             Some("cache:7000".into())
         );
         assert_eq!(redis_endpoint("unix:///tmp/redis.sock")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn kafka_endpoints() -> Result<()> {
+        assert_eq!(
+            kafka_endpoint(DEFAULT_KAFKA_BROKERS)?,
+            Endpoint {
+                host: "127.0.0.1".into(),
+                port: 9092
+            }
+        );
+        assert_eq!(
+            kafka_endpoint("kafka-1:19092, kafka-2:19092")?.to_string(),
+            "kafka-1:19092"
+        );
+        assert_eq!(
+            kafka_endpoint("PLAINTEXT://kafka")?.to_string(),
+            "kafka:9092"
+        );
+        assert!(kafka_endpoint("").is_err());
+        assert!(kafka_endpoint("kafka:port").is_err());
         Ok(())
     }
 

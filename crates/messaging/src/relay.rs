@@ -117,7 +117,7 @@ pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayErro
 
 async fn run(
     pool: PgPool,
-    producer: FutureProducer,
+    mut producer: FutureProducer,
     config: RelayConfig,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -126,14 +126,30 @@ async fn run(
     let mut last_prune = Instant::now();
     tracing::info!(schema = %config.schema, brokers = %config.brokers, "outbox relay started");
     while !*stopped.borrow() {
-        let worked = match cycle(&pool, &producer, &config).await {
-            Ok(count) => count > 0,
+        let (worked, producer_broken) = match cycle(&pool, &producer, &config).await {
+            Ok((count, broken)) => (count > 0, broken),
             Err(error) => {
                 metrics::counter!("outbox_relay_errors_total", "kind" => "database").increment(1);
                 tracing::warn!(%error, "outbox relay cycle failed; retrying");
-                false
+                (false, false)
             }
         };
+        // An idempotent producer whose epoch could not be bumped after timeouts (e.g. fenced) is
+        // unusable for good; a new one gets a new producer id and the failed rows go out again.
+        let fatal = producer.client().fatal_error();
+        if producer_broken || fatal.is_some() {
+            metrics::counter!("outbox_relay_errors_total", "kind" => "producer_fatal").increment(1);
+            tracing::warn!(
+                ?fatal,
+                "producer lost its identity (fenced or fatal); replacing it"
+            );
+            match idempotent_producer(&config.brokers) {
+                Ok(fresh) => producer = fresh,
+                Err(error) => {
+                    tracing::error!(%error, "cannot replace the producer; retrying next cycle")
+                }
+            }
+        }
         if last_prune.elapsed() > Duration::from_secs(600) {
             prune(&pool, config.retention).await;
             last_prune = Instant::now();
@@ -179,19 +195,20 @@ async fn wait_for_notification(
     }
 }
 
-/// One claim → publish → record cycle; returns how many rows it handled.
+/// One claim → publish → record cycle; returns how many rows it handled and whether the
+/// producer must be replaced.
 async fn cycle(
     pool: &PgPool,
     producer: &FutureProducer,
     config: &RelayConfig,
-) -> Result<usize, sqlx::Error> {
+) -> Result<(usize, bool), sqlx::Error> {
     let rows = claim(pool, config).await?;
     if rows.is_empty() {
-        return Ok(0);
+        return Ok((0, false));
     }
-    let outcomes = publish(producer, &rows).await;
+    let (outcomes, producer_broken) = publish(producer, &rows).await;
     record(pool, config, &rows, outcomes).await?;
-    Ok(rows.len())
+    Ok((rows.len(), producer_broken))
 }
 
 /// Claims the oldest live rows whose key has no earlier row leased elsewhere or backing off.
@@ -284,7 +301,7 @@ fn is_poison(error: &KafkaError) -> bool {
 
 /// Enqueues every row in commit order (the idempotent producer keeps that order per partition),
 /// then awaits the acknowledgements.
-async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> Vec<Outcome> {
+async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> (Vec<Outcome>, bool) {
     let mut deliveries = Vec::with_capacity(rows.len());
     for row in rows {
         let prepared = headers(&row.envelope).and_then(|headers| {
@@ -311,6 +328,7 @@ async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> Vec<Outcome> {
         deliveries.push(delivery);
     }
     let mut outcomes = Vec::with_capacity(rows.len());
+    let mut producer_broken = false;
     for (row, delivery) in rows.iter().zip(deliveries) {
         let outcome = match delivery {
             Err(outcome) => outcome,
@@ -322,13 +340,31 @@ async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> Vec<Outcome> {
                     Outcome::Published
                 }
                 Ok(Err((error, _))) if is_poison(&error) => Outcome::Poison(error.to_string()),
-                Ok(Err((error, _))) => Outcome::Failed(error.to_string()),
+                Ok(Err((error, _))) => {
+                    producer_broken |= breaks_producer(&error);
+                    Outcome::Failed(error.to_string())
+                }
                 Err(_) => Outcome::Failed("producer dropped the delivery".to_owned()),
             },
         };
         outcomes.push(outcome);
     }
-    outcomes
+    (outcomes, producer_broken)
+}
+
+/// Whether the producer's identity is gone (its epoch could not be bumped after timeouts), so
+/// every later send would fail the same way until a new producer is created.
+fn breaks_producer(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::UnknownProducerId
+                | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                | RDKafkaErrorCode::Fatal
+        )
+    )
 }
 
 fn backoff(config: &RelayConfig, attempts: i32) -> Duration {

@@ -5,6 +5,9 @@
 //! built with the `docker` feature and a Docker engine answers; otherwise a panic that says what
 //! is missing. Each test gets a fresh database cloned from a migrated template, so tests run in
 //! parallel without seeing each other's rows, and the database is dropped when the test ends.
+//!
+//! Kafka comes from `KAFKA_BROKERS` or the broker `./dev` runs on 127.0.0.1:9092. Fault tests start
+//! a private broker ([`KafkaProcess`]) and cut the network to it with a [`TcpProxy`].
 
 #![expect(
     clippy::expect_used,
@@ -14,10 +17,14 @@
 
 #[cfg(feature = "docker")]
 mod docker;
+mod kafka;
 mod postgres;
+mod proxy;
 mod redis;
 
+pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};
 pub use postgres::{TestDatabase, admin_url};
+pub use proxy::TcpProxy;
 pub use redis::{RedisProcess, redis_url};
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.

@@ -1,0 +1,253 @@
+//! Relay throughput against a raw producer, and end-to-end lag at a steady rate, in one run on
+//! the same broker and database. Prints figures; run with `cargo bench -p messaging --bench relay`
+//! (needs PostgreSQL and the broker `./dev test` starts, or `KAFKA_BROKERS`).
+//!
+//! 1. raw: the idempotent producer sends N messages (the envelope size the relay sends) and
+//!    awaits every acknowledgement — the ceiling.
+//! 2. relay: N committed outbox rows are drained by one relay (claim, publish, mark) — events/s,
+//!    reported as a ratio of the raw figure.
+//! 3. lag: a writer commits events at a steady rate for a fixed time while the relay runs and a
+//!    consumer reads them; lag = consumer receive time − event `occurredAt`; p50/p99.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a benchmark binary"
+)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common_kernel::context::{Actor, ActorType, RequestContext};
+use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::outbox::{self, NewEvent};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::FutureRecord;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+const EVENTS: usize = 20_000;
+const RATE_PER_SECOND: usize = 1_000;
+const LAG_SECONDS: u64 = 10;
+
+fn context() -> RequestContext {
+    RequestContext {
+        tenant_id: TenantId::parse("bench").unwrap(),
+        actor: Actor {
+            actor_id: ActorId::parse("bench").unwrap(),
+            actor_type: ActorType::BatchProcess,
+        },
+        channel: "BENCH".into(),
+        correlation_id: "bench".into(),
+        command_id: CommandId::generate(),
+        causation_id: None,
+        business_transaction_id: "bench".into(),
+        traceparent: None,
+        idempotency_key: None,
+    }
+}
+
+async fn topic(brokers: &str, name: &str) -> &'static str {
+    let topic = format!("bench.{name}.{}.v1", uuid::Uuid::now_v7().simple());
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    for result in admin
+        .create_topics(
+            &[NewTopic::new(&topic, 3, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .unwrap()
+    {
+        result.unwrap();
+    }
+    Box::leak(topic.into_boxed_str())
+}
+
+fn event(topic: &'static str, n: usize) -> NewEvent {
+    let key = format!("order-{}", n % 100);
+    NewEvent {
+        event_type: "bench.order.changed.v1",
+        event_version: 1,
+        topic,
+        aggregate_type: "Order",
+        aggregate_id: key.clone(),
+        aggregate_version: i64::try_from(n + 1).unwrap(),
+        partition_key: key,
+        payload: json!({"n": n, "status": "IN_PROGRESS", "items": [{"sku": "INTERNET-1G", "quantity": 1}]}),
+    }
+}
+
+async fn write(pool: &PgPool, topic: &'static str, from: usize, count: usize) {
+    let ctx = context();
+    let mut tx = pool.begin().await.unwrap();
+    for n in from..from + count {
+        outbox::append(&mut tx, &ctx, event(topic, n))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn pending(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let brokers = test_support::kafka_brokers();
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
+    let database =
+        test_support::TestDatabase::from_template("catalog", &migrations, |url| async move {
+            let settings = settings(&url);
+            let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
+                .await
+                .unwrap();
+            common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+                .await
+                .unwrap();
+            pool.close().await;
+        })
+        .await;
+    let pool = common_kernel::db::connect(&settings(&database.url).database, catalog::SCHEMA)
+        .await
+        .unwrap();
+
+    // 1. Raw producer ceiling, with the same envelope bytes the relay sends.
+    let raw_topic = topic(&brokers, "raw").await;
+    let ctx = context();
+    let envelopes: Vec<(String, Vec<u8>)> = (0..EVENTS)
+        .map(|n| {
+            let e = outbox::envelope(&ctx, event(raw_topic, n), Utc::now());
+            (e.partition_key.clone(), serde_json::to_vec(&e).unwrap())
+        })
+        .collect();
+    let producer = messaging::producer::idempotent_producer(&brokers).unwrap();
+    let started = Instant::now();
+    let mut deliveries = Vec::with_capacity(EVENTS);
+    for (key, body) in &envelopes {
+        loop {
+            match producer.send_result(
+                FutureRecord::to(raw_topic)
+                    .key(key.as_bytes())
+                    .payload(body),
+            ) {
+                Ok(delivery) => {
+                    deliveries.push(delivery);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            }
+        }
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+    let raw = EVENTS as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "raw idempotent producer: {EVENTS} events in {:.2} s = {raw:.0} events/s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // 2. Relay draining committed rows.
+    let relay_topic = topic(&brokers, "relay").await;
+    for chunk in 0..EVENTS / 1000 {
+        write(&pool, relay_topic, chunk * 1000, 1000).await;
+    }
+    let mut config = messaging::relay::RelayConfig::new(catalog::SCHEMA, &brokers);
+    config.batch_size = 1000;
+    let started = Instant::now();
+    let relay = messaging::relay::spawn(pool.clone(), config.clone()).unwrap();
+    while pending(&pool).await > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let relayed = EVENTS as f64 / elapsed.as_secs_f64();
+    println!(
+        "outbox relay:            {EVENTS} events in {:.2} s = {relayed:.0} events/s = {:.2}x raw",
+        elapsed.as_secs_f64(),
+        relayed / raw
+    );
+
+    // 3. End-to-end lag at a steady rate.
+    let lag_topic = topic(&brokers, "lag").await;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", format!("bench-{}", uuid::Uuid::now_v7()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[lag_topic]).unwrap();
+    let total = RATE_PER_SECOND * usize::try_from(LAG_SECONDS).unwrap();
+    let writer_pool = pool.clone();
+    let writer = tokio::spawn(async move {
+        let per_tick = RATE_PER_SECOND / 100;
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        for step in 0..total / per_tick {
+            tick.tick().await;
+            write(&writer_pool, lag_topic, step * per_tick, per_tick).await;
+        }
+    });
+    let mut lags = Vec::with_capacity(total);
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(LAG_SECONDS + 60);
+    while seen.len() < total && Instant::now() < deadline {
+        let Ok(Ok(message)) = tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await
+        else {
+            continue;
+        };
+        let received = Utc::now();
+        let Some(body) = message
+            .payload()
+            .and_then(|p| serde_json::from_slice::<Value>(p).ok())
+        else {
+            continue;
+        };
+        let id = body["eventId"].as_str().unwrap_or_default().to_owned();
+        if seen.insert(id, ()).is_none()
+            && let Some(occurred) = body["occurredAt"]
+                .as_str()
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+        {
+            lags.push((received - occurred).to_std().unwrap_or_default());
+        }
+    }
+    writer.await.unwrap();
+    relay.shutdown().await;
+    lags.sort();
+    println!(
+        "end-to-end lag at {RATE_PER_SECOND} events/s for {LAG_SECONDS} s: {} events, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lags.len(),
+        percentile(&lags, 0.50).as_secs_f64() * 1000.0,
+        percentile(&lags, 0.99).as_secs_f64() * 1000.0,
+        lags.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
+    );
+    pool.close().await;
+}
+
+fn settings(url: &str) -> common_kernel::settings::Settings {
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", url.to_owned()),
+        ("REDIS_URL", "disabled".to_owned()),
+        ("APP__DATABASE__MAX_CONNECTIONS", "8".to_owned()),
+    ]);
+    common_kernel::settings::Settings::from_lookup("relay-bench", 0, |k| vars.get(k).cloned())
+        .unwrap()
+}

@@ -1,0 +1,10 @@
+//! The event backbone over real connections: PostgreSQL (a fresh migrated database per test)
+//! and the Kafka-protocol broker (`KAFKA_BROKERS` or the local one `./dev test` starts).
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod support;
+
+mod consumer;
+mod outage;
+mod relay;

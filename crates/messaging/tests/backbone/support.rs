@@ -1,0 +1,249 @@
+//! Test fixtures: a migrated database, outbox rows written the way services write them, unique
+//! topics, and a reader that collects what reached the broker.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common_kernel::context::{Actor, ActorType, RequestContext};
+use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::outbox::{self, NewEvent};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use test_support::TestDatabase;
+
+/// A database with the catalog schema (which carries the platform outbox and inbox tables).
+pub struct Db {
+    pub pool: PgPool,
+    pub settings: common_kernel::settings::Settings,
+    _database: TestDatabase,
+}
+
+pub async fn database() -> Db {
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
+    let database = TestDatabase::from_template("catalog", &migrations, |url| async move {
+        let settings = settings(&url);
+        let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
+            .await
+            .unwrap();
+        common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+            .await
+            .unwrap();
+        pool.close().await;
+    })
+    .await;
+    let settings = settings(&database.url);
+    let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
+        .await
+        .unwrap();
+    Db {
+        pool,
+        settings,
+        _database: database,
+    }
+}
+
+pub fn settings(url: &str) -> common_kernel::settings::Settings {
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", url.to_owned()),
+        ("REDIS_URL", "disabled".to_owned()),
+        ("KAFKA_BROKERS", brokers()),
+        ("APP__SERVER__PORT", "0".to_owned()),
+        ("APP__DATABASE__MAX_CONNECTIONS", "16".to_owned()),
+    ]);
+    common_kernel::settings::Settings::from_lookup("backbone-test", 0, |k| vars.get(k).cloned())
+        .unwrap()
+}
+
+pub fn brokers() -> String {
+    test_support::kafka_brokers()
+}
+
+/// A fresh topic for one test, so tests never read each other's messages.
+pub async fn topic(name: &str, partitions: i32) -> String {
+    let topic = format!("test.{name}.{}.v1", uuid::Uuid::now_v7().simple());
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .unwrap();
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(
+                &topic,
+                partitions,
+                TopicReplication::Fixed(1),
+            )],
+            &AdminOptions::new(),
+        )
+        .await
+        .unwrap();
+    for result in results {
+        result.unwrap();
+    }
+    topic
+}
+
+pub fn context(correlation: &str) -> RequestContext {
+    RequestContext {
+        tenant_id: TenantId::parse("acme").unwrap(),
+        actor: Actor {
+            actor_id: ActorId::parse("relay-test").unwrap(),
+            actor_type: ActorType::InternalService,
+        },
+        channel: "TEST".into(),
+        correlation_id: correlation.into(),
+        command_id: CommandId::generate(),
+        causation_id: None,
+        business_transaction_id: correlation.into(),
+        traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+        idempotency_key: None,
+    }
+}
+
+/// Writes `count` events for `keys` keys (round robin, versions increasing per key) into the
+/// outbox in transactions of `per_tx`; returns their event ids in commit order.
+pub async fn write_events(
+    pool: &PgPool,
+    topic: &str,
+    keys: usize,
+    count: usize,
+    per_tx: usize,
+) -> Vec<String> {
+    let topic: &'static str = Box::leak(topic.to_owned().into_boxed_str());
+    let ctx = context("corr-backbone");
+    let mut ids = Vec::with_capacity(count);
+    let mut versions = vec![0i64; keys];
+    let mut written = 0;
+    while written < count {
+        let mut tx = pool.begin().await.unwrap();
+        for _ in 0..per_tx.min(count - written) {
+            let key = written % keys;
+            versions[key] += 1;
+            let id = outbox::append(
+                &mut tx,
+                &ctx,
+                NewEvent {
+                    event_type: "test.thing.changed.v1",
+                    event_version: 1,
+                    topic,
+                    aggregate_type: "Thing",
+                    aggregate_id: format!("thing-{key}"),
+                    aggregate_version: versions[key],
+                    partition_key: format!("thing-{key}"),
+                    payload: json!({"n": written, "key": key, "version": versions[key]}),
+                },
+            )
+            .await
+            .unwrap();
+            ids.push(id.to_string());
+            written += 1;
+        }
+        tx.commit().await.unwrap();
+    }
+    ids
+}
+
+/// A message as it arrived.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub key: String,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+}
+
+impl Received {
+    pub fn event_id(&self) -> String {
+        self.body["eventId"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// Reads `topic` from the beginning with a fresh group until `done` says enough or `timeout`.
+pub async fn read_until(
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    read_from(&brokers(), topic, timeout, done).await
+}
+
+/// [`read_until`] on a given broker.
+pub async fn read_from(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("reader-{}", uuid::Uuid::now_v7()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while !done(&out) && Instant::now() < deadline {
+        let Ok(Ok(message)) =
+            tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await
+        else {
+            continue;
+        };
+        let mut headers = HashMap::new();
+        if let Some(h) = message.headers() {
+            for header in h.iter() {
+                headers.insert(
+                    header.key.to_owned(),
+                    header
+                        .value
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        out.push(Received {
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default(),
+            headers,
+            body: message
+                .payload()
+                .and_then(|p| serde_json::from_slice(p).ok())
+                .unwrap_or(Value::Null),
+        });
+    }
+    consumer.unsubscribe();
+    out
+}
+
+/// Waits until the outbox has no live rows left.
+pub async fn drained(pool: &PgPool, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NULL AND dead_lettered_at IS NULL")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if pending == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A relay config with short timings for tests.
+pub fn relay_config(lease: Duration) -> messaging::relay::RelayConfig {
+    let mut config = messaging::relay::RelayConfig::new(catalog::SCHEMA, brokers());
+    config.lease = lease;
+    config.poll_interval = Duration::from_millis(100);
+    config.base_backoff = Duration::from_millis(100);
+    config.max_backoff = Duration::from_secs(2);
+    config
+}
