@@ -352,13 +352,16 @@ async fn publish(producer: &FutureProducer, rows: &[Claimed]) -> (Vec<Outcome>, 
     (outcomes, producer_broken)
 }
 
-/// Whether the producer's identity is gone (its epoch could not be bumped after timeouts), so
-/// every later send would fail the same way until a new producer is created.
+/// Whether the producer must be replaced: its identity is gone (its epoch could not be bumped
+/// after timeouts), or its sends time out — after a broker restart an old producer only ever
+/// times out while a new one works at once. Replacing a producer while the broker is down costs
+/// nothing.
 fn breaks_producer(error: &KafkaError) -> bool {
     matches!(
         error.rdkafka_error_code(),
         Some(
             RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::MessageTimedOut
                 | RDKafkaErrorCode::InvalidProducerEpoch
                 | RDKafkaErrorCode::UnknownProducerId
                 | RDKafkaErrorCode::OutOfOrderSequenceNumber
