@@ -103,12 +103,20 @@ async fn operational_endpoints_answer() {
 
     // The relay is off in these tests, so every event waits in the outbox and shows as backlog.
     let status = expect_status(
-        app.client.get(format!("{}/ops/messaging", app.base)).send().await.unwrap(),
+        app.client
+            .get(format!("{}/ops/messaging", app.base))
+            .send()
+            .await
+            .unwrap(),
         StatusCode::OK,
     )
     .await;
     assert_eq!(status["outbox"]["backlog"], app.count("outbox_event").await);
-    assert!(status["outbox"]["oldestUnpublishedAgeSeconds"].as_f64().is_some());
+    assert!(
+        status["outbox"]["oldestUnpublishedAgeSeconds"]
+            .as_f64()
+            .is_some()
+    );
     assert_eq!(status["outbox"]["deadLetters"], 0);
     app.stop().await;
 }
