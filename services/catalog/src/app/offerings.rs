@@ -87,10 +87,7 @@ async fn validated_content(
         description,
         relationships,
     );
-    if specifications::find(conn, tenant, specification_id)
-        .await?
-        .is_none()
-    {
+    if !specifications::exists(conn, tenant, specification_id).await? {
         violations.push(
             "/productSpecificationId",
             "UNKNOWN_REFERENCE",
@@ -242,10 +239,7 @@ pub async fn transition(
             return Err(crate::domain::lifecycle::TransitionError { from, command }.into());
         }
     };
-    let code = repo::find(conn, tenant, id)
-        .await?
-        .map(|o| o.code)
-        .unwrap_or_default();
+    let code = root.code.clone();
     let reason = input.reason.as_deref();
 
     let mut aggregate_version = root.aggregate_version;

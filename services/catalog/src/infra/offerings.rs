@@ -18,6 +18,8 @@ pub struct LockedRoot {
     pub aggregate_version: i64,
     /// Highest version number.
     pub latest_version: i32,
+    /// The offering's code (immutable), for events and evidence.
+    pub code: String,
 }
 
 /// Inserts a new offering root.
@@ -45,7 +47,7 @@ pub async fn lock_root(
     id: Uuid,
 ) -> Result<Option<LockedRoot>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT o.aggregate_version, (SELECT max(version) FROM product_offering_version v WHERE v.product_offering_id = o.product_offering_id) AS latest_version \
+        "SELECT o.aggregate_version, o.code, (SELECT max(version) FROM product_offering_version v WHERE v.product_offering_id = o.product_offering_id) AS latest_version \
          FROM product_offering o WHERE o.tenant_id = $1 AND o.product_offering_id = $2 FOR UPDATE",
     )
     .bind(tenant)

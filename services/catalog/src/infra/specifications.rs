@@ -138,6 +138,17 @@ pub async fn characteristics(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// Whether the tenant has this specification (without loading it).
+pub async fn exists(conn: &mut PgConnection, tenant: &str, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM product_specification WHERE tenant_id = $1 AND product_specification_id = $2)",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
 /// A tenant's specification by id.
 pub async fn find(
     conn: &mut PgConnection,
