@@ -1,0 +1,1 @@
+//! CPQ configuration engine (work in progress).

@@ -1,0 +1,1 @@
+//! Deterministic CPQ pricing engine (work in progress).
