@@ -1,0 +1,368 @@
+//! Discount arithmetic: validating a discount, applying it to a running amount, choosing the
+//! term-policy row for a term, and splitting a quote-level amount over lines.
+//!
+//! Discounts compound: each applies to the amount left by the previous one, in a fixed order
+//! (term, then line discounts in request order, then quote discounts in request order). Nothing
+//! here rounds; the engine rounds once per charge after the last discount.
+
+use std::cmp::Ordering;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::error::DiscountProblem;
+use crate::model::{Discount, DiscountValue, TermDiscountRule};
+
+const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+
+/// Why a discount could not be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApplyError {
+    /// The discount does not fit the amount.
+    Problem(DiscountProblem),
+    /// The arithmetic overflowed.
+    Overflow,
+}
+
+/// Checks a discount's own shape and returns its value in canonical form (percent normalised,
+/// amount at the currency's scale), so equal values always trace identically.
+pub(crate) fn check_discount(
+    discount: &Discount,
+    scale: u32,
+) -> Result<DiscountValue, DiscountProblem> {
+    if discount.rule_id.is_empty() {
+        return Err(DiscountProblem::EmptyRuleId);
+    }
+    match discount.value {
+        DiscountValue::Percent(p) => check_percent(p).map(DiscountValue::Percent),
+        DiscountValue::Amount(a) => {
+            if discount.applies_to.is_none() {
+                return Err(DiscountProblem::AmountNeedsTarget);
+            }
+            check_amount(a, scale).map(DiscountValue::Amount)
+        }
+    }
+}
+
+/// A percentage in 0..=100, normalised.
+pub(crate) fn check_percent(percent: Decimal) -> Result<Decimal, DiscountProblem> {
+    if percent < Decimal::ZERO {
+        Err(DiscountProblem::NegativePercent)
+    } else if percent > HUNDRED {
+        Err(DiscountProblem::PercentAbove100)
+    } else {
+        Ok(percent.normalize())
+    }
+}
+
+/// A non-negative amount expressible in minor units, rescaled to them.
+pub(crate) fn check_amount(amount: Decimal, scale: u32) -> Result<Decimal, DiscountProblem> {
+    if amount < Decimal::ZERO {
+        return Err(DiscountProblem::NegativeAmount);
+    }
+    to_scale(amount, scale).ok_or(DiscountProblem::AmountTooPrecise)
+}
+
+/// `amount` at exactly `scale` decimals, or `None` when that would lose digits.
+pub(crate) fn to_scale(amount: Decimal, scale: u32) -> Option<Decimal> {
+    let normal = amount.normalize();
+    if normal.scale() > scale {
+        return None;
+    }
+    let mut scaled = normal;
+    scaled.rescale(scale);
+    Some(scaled)
+}
+
+/// The running amount after a discount. A percentage takes that share of the running amount;
+/// an amount larger than the running amount is refused rather than clamped, because silently
+/// granting less than was approved is worse than asking again.
+pub(crate) fn apply(running: Decimal, value: DiscountValue) -> Result<Decimal, ApplyError> {
+    match value {
+        DiscountValue::Percent(p) => running
+            .checked_mul(HUNDRED - p)
+            .and_then(|x| x.checked_div(HUNDRED))
+            .ok_or(ApplyError::Overflow),
+        DiscountValue::Amount(a) => {
+            if a > running {
+                Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
+            } else {
+                running.checked_sub(a).ok_or(ApplyError::Overflow)
+            }
+        }
+    }
+}
+
+/// The term-discount policy, checked and ordered for lookup.
+#[derive(Debug)]
+pub(crate) struct TermPolicy<'a> {
+    /// Rows by descending threshold.
+    rows: Vec<(&'a TermDiscountRule, Decimal)>,
+}
+
+impl<'a> TermPolicy<'a> {
+    /// Checks every row, returning each problem found.
+    pub(crate) fn new(
+        rules: &'a [TermDiscountRule],
+    ) -> Result<Self, Vec<(String, DiscountProblem)>> {
+        let mut problems = Vec::new();
+        let mut rows = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let checked = if rule.rule_id.is_empty() {
+                Err(DiscountProblem::EmptyRuleId)
+            } else if rule.min_term_months == 0 {
+                Err(DiscountProblem::ZeroThreshold)
+            } else {
+                check_percent(rule.percent)
+            };
+            match checked {
+                Ok(percent) => rows.push((rule, percent)),
+                Err(problem) => problems.push((rule.rule_id.clone(), problem)),
+            }
+        }
+        rows.sort_by(|(a, _), (b, _)| {
+            b.min_term_months
+                .cmp(&a.min_term_months)
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
+        for pair in rows.windows(2) {
+            if let [(a, _), (b, _)] = pair
+                && a.min_term_months == b.min_term_months
+            {
+                problems.push((b.rule_id.clone(), DiscountProblem::DuplicateThreshold));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self { rows })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The row with the highest threshold `term_months` reaches, and its normalised percent.
+    pub(crate) fn select(&self, term_months: u32) -> Option<(&'a TermDiscountRule, Decimal)> {
+        self.rows
+            .iter()
+            .find(|(rule, _)| rule.min_term_months <= term_months)
+            .copied()
+    }
+}
+
+/// Splits a quote-level `amount` over `bases` (the running amounts of the charges in scope, in
+/// canonical order) pro rata, in whole minor units: each share is first rounded down, then the
+/// minor units left over go one each to the largest remainders (ties to the earlier charge).
+/// Shares never exceed their base and always sum to `amount` exactly, so the quote's total
+/// falls by exactly `amount` (rounding half-up is translation-invariant for non-negative
+/// amounts). Only when bases carry sub-minor fractions and the amount eats nearly all of them
+/// can a remainder not fit in whole units; it then goes, unrounded, to the first charges with
+/// room, still never below zero.
+pub(crate) fn allocate(
+    amount: Decimal,
+    bases: &[Decimal],
+    scale: u32,
+) -> Result<Vec<Decimal>, ApplyError> {
+    let mut total = Decimal::ZERO;
+    for base in bases {
+        total = total.checked_add(*base).ok_or(ApplyError::Overflow)?;
+    }
+    if amount > total {
+        return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
+    }
+    let mut shares = vec![Decimal::new(0, scale); bases.len()];
+    if amount.is_zero() {
+        return Ok(shares);
+    }
+    let mut remainders = Vec::with_capacity(bases.len());
+    let mut allocated = Decimal::ZERO;
+    for (i, base) in bases.iter().enumerate() {
+        let raw = base
+            .checked_div(total)
+            .and_then(|ratio| ratio.checked_mul(amount))
+            .ok_or(ApplyError::Overflow)?;
+        let mut floor = raw
+            .round_dp_with_strategy(scale, RoundingStrategy::ToZero)
+            .min(*base);
+        floor.rescale(scale);
+        remainders.push((i, raw - floor));
+        allocated += floor;
+        shares[i] = floor;
+    }
+    let unit = Decimal::new(1, scale);
+    let mut left = amount - allocated;
+    remainders.sort_by(|(ia, ra), (ib, rb)| match rb.cmp(ra) {
+        Ordering::Equal => ia.cmp(ib),
+        other => other,
+    });
+    for (i, _) in &remainders {
+        if left < unit {
+            break;
+        }
+        if shares[*i] + unit <= bases[*i] {
+            shares[*i] += unit;
+            left -= unit;
+        }
+    }
+    for (share, base) in shares.iter_mut().zip(bases) {
+        if left.is_zero() {
+            break;
+        }
+        let take = (*base - *share).min(left);
+        if take > Decimal::ZERO {
+            *share += take;
+            left -= take;
+        }
+    }
+    if left > Decimal::ZERO {
+        return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
+    }
+    Ok(shares)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn percent_and_amount_discounts() {
+        assert_eq!(
+            apply(dec("200.00"), DiscountValue::Percent(dec("12.5"))),
+            Ok(dec("175"))
+        );
+        assert_eq!(
+            apply(dec("200.00"), DiscountValue::Amount(dec("25.00"))),
+            Ok(dec("175.00"))
+        );
+        assert_eq!(
+            apply(dec("20.00"), DiscountValue::Amount(dec("25.00"))),
+            Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
+        );
+        assert_eq!(
+            apply(dec("20.00"), DiscountValue::Percent(dec("100"))),
+            Ok(Decimal::ZERO)
+        );
+    }
+
+    #[test]
+    fn discount_shape_is_checked() {
+        let d = |value, applies_to| Discount {
+            rule_id: "r".into(),
+            reason: String::new(),
+            value,
+            applies_to,
+        };
+        let one_time = Some(crate::model::ChargeKind::OneTime);
+        assert_eq!(
+            check_discount(&d(DiscountValue::Percent(dec("-1")), None), 2),
+            Err(DiscountProblem::NegativePercent)
+        );
+        assert_eq!(
+            check_discount(&d(DiscountValue::Percent(dec("100.01")), None), 2),
+            Err(DiscountProblem::PercentAbove100)
+        );
+        assert_eq!(
+            check_discount(&d(DiscountValue::Amount(dec("5")), None), 2),
+            Err(DiscountProblem::AmountNeedsTarget)
+        );
+        assert_eq!(
+            check_discount(&d(DiscountValue::Amount(dec("5.001")), one_time), 2),
+            Err(DiscountProblem::AmountTooPrecise)
+        );
+        assert_eq!(
+            check_discount(&d(DiscountValue::Amount(dec("-5")), one_time), 2),
+            Err(DiscountProblem::NegativeAmount)
+        );
+        assert_eq!(
+            check_discount(&d(DiscountValue::Amount(dec("5.0")), one_time), 2)
+                .map(|v| format!("{v:?}")),
+            Ok("Amount(5.00)".to_owned())
+        );
+        let mut empty = d(DiscountValue::Percent(dec("1")), None);
+        empty.rule_id.clear();
+        assert_eq!(check_discount(&empty, 2), Err(DiscountProblem::EmptyRuleId));
+    }
+
+    #[test]
+    fn term_policy_picks_the_highest_threshold_reached() {
+        let rule = |id: &str, months, pct: &str| TermDiscountRule {
+            rule_id: id.into(),
+            min_term_months: months,
+            percent: dec(pct),
+        };
+        let rules = [
+            rule("t24", 24, "10"),
+            rule("t12", 12, "5"),
+            rule("t36", 36, "15"),
+        ];
+        let policy = TermPolicy::new(&rules).unwrap();
+        assert_eq!(policy.select(11).map(|r| r.0.rule_id.as_str()), None);
+        assert_eq!(policy.select(12).map(|r| r.0.rule_id.as_str()), Some("t12"));
+        assert_eq!(policy.select(35).map(|r| r.0.rule_id.as_str()), Some("t24"));
+        assert_eq!(policy.select(60).map(|r| r.0.rule_id.as_str()), Some("t36"));
+        let bad = [
+            rule("a", 12, "5"),
+            rule("b", 12, "6"),
+            rule("c", 0, "1"),
+            rule("d", 6, "101"),
+        ];
+        let problems = TermPolicy::new(&bad).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                ("c".to_owned(), DiscountProblem::ZeroThreshold),
+                ("d".to_owned(), DiscountProblem::PercentAbove100),
+                ("b".to_owned(), DiscountProblem::DuplicateThreshold),
+            ]
+        );
+    }
+
+    #[test]
+    fn allocation_by_largest_remainder() {
+        let shares = allocate(
+            dec("500.00"),
+            &[dec("300.00"), dec("300.00"), dec("300.00")],
+            2,
+        )
+        .unwrap();
+        assert_eq!(shares, [dec("166.67"), dec("166.67"), dec("166.66")]);
+        let shares = allocate(dec("2.00"), &[dec("1.00"), dec("3.00")], 2).unwrap();
+        assert_eq!(shares, [dec("0.50"), dec("1.50")]);
+        assert_eq!(
+            allocate(dec("10.01"), &[dec("10.00")], 2),
+            Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
+        );
+        assert_eq!(allocate(dec("0"), &[dec("0")], 0).unwrap(), [dec("0")]);
+    }
+
+    #[test]
+    fn allocation_of_everything_over_fractional_bases_stays_non_negative() {
+        let bases = [dec("1.005"), dec("1.005"), dec("0.99")];
+        let shares = allocate(dec("3.00"), &bases, 2).unwrap();
+        assert_eq!(shares.iter().copied().sum::<Decimal>(), dec("3.00"));
+        for (s, b) in shares.iter().zip(&bases) {
+            assert!(s <= b && *s >= Decimal::ZERO, "{s} of {b}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_sums_exactly_and_never_exceeds_a_base(
+            cents in proptest::collection::vec(0i64..1_000_000, 1..20),
+            fraction in 0u32..=100,
+        ) {
+            let bases: Vec<Decimal> = cents.iter().map(|c| Decimal::new(*c, 2)).collect();
+            let total: Decimal = bases.iter().copied().sum();
+            let amount = (total * Decimal::from(fraction) / HUNDRED)
+                .round_dp_with_strategy(2, RoundingStrategy::ToZero);
+            let shares = allocate(amount, &bases, 2).unwrap();
+            prop_assert_eq!(shares.iter().copied().sum::<Decimal>(), amount);
+            for (s, b) in shares.iter().zip(&bases) {
+                prop_assert!(*s >= Decimal::ZERO && s <= b);
+                prop_assert!(s.normalize().scale() <= 2, "whole minor units");
+            }
+        }
+    }
+}
