@@ -390,3 +390,346 @@ pub fn check_expire(now: SystemTime, valid_until: SystemTime) -> Result<(), Guar
         Vec::new()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use QuoteCommand as C;
+    use QuoteStatus as S;
+    use proptest::prelude::*;
+
+    /// The spec's table, written out independently of `QUOTE_TRANSITIONS`.
+    const EXPECTED: [(S, C, S); 30] = [
+        (S::Draft, C::ConfigureItems, S::Configured),
+        (S::Draft, C::EditItems, S::Draft),
+        (S::Configured, C::EditItems, S::Draft),
+        (S::Priced, C::EditItems, S::Draft),
+        (S::Configured, C::Price, S::Priced),
+        (S::Priced, C::Price, S::Priced),
+        (S::Priced, C::Submit, S::Submitted),
+        (S::Submitted, C::PolicyRequiresApproval, S::ApprovalPending),
+        (S::Submitted, C::PolicyNoApprovalNeeded, S::Approved),
+        (S::ApprovalPending, C::Approve, S::Approved),
+        (S::ApprovalPending, C::Reject, S::Rejected),
+        (S::Submitted, C::Revise, S::Draft),
+        (S::ApprovalPending, C::Revise, S::Draft),
+        (S::Approved, C::Revise, S::Draft),
+        (S::Rejected, C::Revise, S::Draft),
+        (S::Approved, C::Accept, S::Accepted),
+        (S::Accepted, C::ConvertToOrder, S::Converted),
+        (S::Draft, C::Expire, S::Expired),
+        (S::Configured, C::Expire, S::Expired),
+        (S::Priced, C::Expire, S::Expired),
+        (S::Submitted, C::Expire, S::Expired),
+        (S::ApprovalPending, C::Expire, S::Expired),
+        (S::Approved, C::Expire, S::Expired),
+        (S::Rejected, C::Expire, S::Expired),
+        (S::Draft, C::Cancel, S::Cancelled),
+        (S::Configured, C::Cancel, S::Cancelled),
+        (S::Priced, C::Cancel, S::Cancelled),
+        (S::Submitted, C::Cancel, S::Cancelled),
+        (S::ApprovalPending, C::Cancel, S::Cancelled),
+        (S::Approved, C::Cancel, S::Cancelled),
+    ];
+
+    fn expected(from: S, command: C) -> Option<S> {
+        EXPECTED
+            .iter()
+            .find(|(f, c, _)| *f == from && *c == command)
+            .map(|(_, _, to)| *to)
+    }
+
+    #[test]
+    fn transition_matrix() {
+        let mut pairs = 0;
+        let mut allowed = 0;
+        for from in S::ALL {
+            for command in C::ALL {
+                pairs += 1;
+                match (transition(from, command), expected(from, command)) {
+                    (Ok(to), Some(want)) => {
+                        assert_eq!(to, want, "{from} x {command}");
+                        allowed += 1;
+                    }
+                    (Err(error), None) => {
+                        assert_eq!(error, TransitionError { from, command });
+                        assert_eq!(error.code(), "ILLEGAL_TRANSITION");
+                        assert_eq!(
+                            error.to_string(),
+                            format!("{command} is not allowed in state {from}")
+                        );
+                    }
+                    (got, want) => panic!("{from} x {command}: got {got:?}, expected {want:?}"),
+                }
+            }
+        }
+        assert_eq!(pairs, 143);
+        assert_eq!(allowed, EXPECTED.len());
+        assert_eq!(QUOTE_TRANSITIONS.len(), EXPECTED.len(), "no duplicate rows");
+    }
+
+    #[test]
+    fn helpers_agree_with_the_table() {
+        for from in S::ALL {
+            let outgoing = C::ALL
+                .into_iter()
+                .filter(|c| transition(from, *c).is_ok())
+                .count();
+            assert_eq!(from.is_terminal(), outgoing == 0, "{from}");
+            assert_eq!(
+                from.is_editable(),
+                transition(from, C::EditItems).is_ok(),
+                "{from}"
+            );
+            assert_eq!(
+                from.is_expirable(),
+                transition(from, C::Expire).is_ok(),
+                "{from}"
+            );
+        }
+        assert!(!S::Accepted.is_terminal() && !S::Accepted.is_expirable());
+        assert!(!S::Rejected.is_terminal() && S::Rejected.is_expirable());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+        }
+        for c in C::ALL {
+            assert_eq!(C::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(S::parse("Draft"), None);
+        assert_eq!(S::ApprovalPending.as_str(), "APPROVAL_PENDING");
+        assert_eq!(
+            C::PolicyNoApprovalNeeded.as_str(),
+            "POLICY_NO_APPROVAL_NEEDED"
+        );
+        assert!(C::Revise.opens_revision());
+        assert_eq!(C::ALL.iter().filter(|c| c.opens_revision()).count(), 1);
+    }
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    fn facts<'a>(
+        now: u64,
+        frozen: bool,
+        approved: &'a str,
+        current: &'a str,
+    ) -> AcceptanceFacts<'a> {
+        AcceptanceFacts {
+            now: at(now),
+            valid_until: at(100),
+            price_frozen: frozen,
+            approved_price_hash: approved,
+            current_price_hash: current,
+        }
+    }
+
+    #[test]
+    fn acceptance_needs_time_frozen_price_and_the_approved_hash() {
+        assert_eq!(check_accept(&facts(99, true, "aa", "aa")), Ok(()));
+
+        let codes = |f: AcceptanceFacts<'_>| -> Vec<&'static str> {
+            check_accept(&f)
+                .err()
+                .map(|e| e.reasons.iter().map(GuardError::code).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            codes(facts(100, true, "aa", "aa")),
+            ["QUOTE_EXPIRED"],
+            "valid_until is exclusive"
+        );
+        assert_eq!(codes(facts(1, false, "aa", "aa")), ["PRICE_NOT_FROZEN"]);
+        assert_eq!(
+            codes(facts(1, true, "aa", "AA")),
+            ["PRICE_HASH_MISMATCH"],
+            "compared byte for byte"
+        );
+        assert_eq!(
+            codes(facts(500, false, "aa", "bb")),
+            ["QUOTE_EXPIRED", "PRICE_NOT_FROZEN", "PRICE_HASH_MISMATCH"],
+            "every failed condition is reported"
+        );
+        let refused = check_accept(&facts(500, false, "aa", "bb")).unwrap_err();
+        assert_eq!(refused.code(), "QUOTE_EXPIRED");
+        assert_eq!(
+            refused.to_string(),
+            "guard refused: QUOTE_EXPIRED, PRICE_NOT_FROZEN, PRICE_HASH_MISMATCH"
+        );
+    }
+
+    #[test]
+    fn expiry_is_the_complement_of_acceptance_time() {
+        for now in [0, 99, 100, 101] {
+            let expirable = check_expire(at(now), at(100)).is_ok();
+            let acceptable = check_accept(&facts(now, true, "x", "x")).is_ok();
+            assert_ne!(expirable, acceptable, "now = {now}");
+        }
+        assert_eq!(
+            check_expire(at(5), at(100)).unwrap_err().code(),
+            "QUOTE_NOT_EXPIRED"
+        );
+    }
+
+    #[test]
+    fn configure_needs_a_fully_valid_report() {
+        let empty = ValidationReport {
+            quote_violations: Vec::new(),
+            items: Vec::new(),
+        };
+        assert_eq!(check_configure(&empty), Ok(()));
+        let no_items = ValidationReport {
+            quote_violations: vec![crate::violation::Violation {
+                item_id: None,
+                code: crate::violation::ViolationCode::NoItems,
+                path: "/items".into(),
+                message: String::new(),
+                details: serde_json::Value::Null,
+            }],
+            items: Vec::new(),
+        };
+        let refused = check_configure(&no_items).unwrap_err();
+        assert_eq!(refused.code(), "CONFIGURATION_INVALID");
+        assert_eq!(
+            refused.reasons,
+            [GuardError::ConfigurationInvalid {
+                invalid_items: 0,
+                quote_violations: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn the_happy_paths_reach_conversion() {
+        let run = |commands: &[C]| {
+            commands
+                .iter()
+                .try_fold(S::Draft, |state, command| transition(state, *command))
+        };
+        use C::*;
+        let direct = [
+            ConfigureItems,
+            Price,
+            Submit,
+            PolicyNoApprovalNeeded,
+            Accept,
+            ConvertToOrder,
+        ];
+        assert_eq!(run(&direct), Ok(S::Converted));
+        let reviewed = [
+            ConfigureItems,
+            Price,
+            Price,
+            Submit,
+            PolicyRequiresApproval,
+            Reject,
+            Revise,
+            EditItems,
+            ConfigureItems,
+            Price,
+            Submit,
+            PolicyRequiresApproval,
+            Approve,
+            Accept,
+        ];
+        assert_eq!(run(&reviewed), Ok(S::Accepted));
+    }
+
+    /// Turns a random byte into a command: a quarter of the time any command (mostly illegal
+    /// ones, to exercise refusals), otherwise one the state allows, preferring forward moves
+    /// so walks regularly get as far as ACCEPTED and CONVERTED.
+    fn steer(state: S, choice: u8) -> C {
+        let backward = |c: &C| matches!(c, C::EditItems | C::Revise | C::Expire | C::Cancel);
+        let pick = |options: Vec<C>| -> Option<C> {
+            (!options.is_empty()).then(|| options[usize::from(choice / 8) % options.len()])
+        };
+        if choice.is_multiple_of(4) {
+            return C::ALL[usize::from(choice / 4) % C::ALL.len()];
+        }
+        let allowed: Vec<C> = C::ALL
+            .into_iter()
+            .filter(|c| transition(state, *c).is_ok())
+            .collect();
+        let forward: Vec<C> = allowed
+            .iter()
+            .copied()
+            .filter(|c| choice % 8 == 1 || !backward(c))
+            .collect();
+        pick(forward).or_else(|| pick(allowed)).unwrap_or(C::Accept)
+    }
+
+    proptest! {
+        /// Random command sequences from DRAFT: terminal states never change, ACCEPTED is only
+        /// entered from APPROVED (reached since the latest DRAFT), and once submitted the only
+        /// way back to editing is a revision.
+        #[test]
+        fn lifecycle_invariants(choices in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let mut state = S::Draft;
+            let mut approved_in_revision = false;
+            let mut submitted_in_revision = false;
+            for choice in choices {
+                let command = steer(state, choice);
+                let before = state;
+                let Ok(next) = transition(state, command) else {
+                    continue;
+                };
+                prop_assert!(!before.is_terminal(), "{before} accepted {command}");
+                if command == C::EditItems {
+                    prop_assert!(before.is_editable(), "edited in {before}");
+                    prop_assert!(!submitted_in_revision, "edited after submission without a revision");
+                }
+                if next == S::Draft && before != S::Draft {
+                    prop_assert!(
+                        command == C::Revise || !submitted_in_revision,
+                        "{before} returned to DRAFT by {command}"
+                    );
+                }
+                if next == S::Accepted {
+                    prop_assert_eq!(before, S::Approved);
+                    prop_assert!(approved_in_revision);
+                }
+                if next == S::Converted {
+                    prop_assert_eq!(before, S::Accepted);
+                }
+                if command.opens_revision() || next == S::Draft {
+                    approved_in_revision = false;
+                    submitted_in_revision = false;
+                }
+                approved_in_revision |= next == S::Approved;
+                submitted_in_revision |= next == S::Submitted;
+                state = next;
+            }
+        }
+
+        /// A service that consults the guard before Accept never holds an ACCEPTED quote whose
+        /// price is not frozen, expired, or different from the approved one.
+        #[test]
+        fn accepted_quotes_hold_the_approved_frozen_price(
+            steps in proptest::collection::vec(
+                (any::<u8>(), any::<bool>(), any::<bool>(), any::<bool>()),
+                0..80,
+            )
+        ) {
+            let mut state = S::Draft;
+            for (choice, in_time, frozen, same_hash) in steps {
+                let command = steer(state, choice);
+                let f = facts(if in_time { 50 } else { 150 }, frozen, "approved", if same_hash { "approved" } else { "other" });
+                if command == C::Accept && check_accept(&f).is_err() {
+                    continue;
+                }
+                if let Ok(next) = transition(state, command) {
+                    if next == S::Accepted {
+                        prop_assert!(in_time && frozen && same_hash);
+                    }
+                    state = next;
+                }
+            }
+        }
+    }
+}
