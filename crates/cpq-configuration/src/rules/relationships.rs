@@ -73,6 +73,8 @@ fn requires(items: &[QuoteItem], index: &QuoteIndex<'_>, findings: &mut Findings
                 .unwrap_or(0);
             let (min, max) = bounds(rule, own);
             if present == 0 {
+                let mut details = cardinality_details(rule, own, present);
+                details["expectedMin"] = json!(min.max(1));
                 findings.item(
                     i,
                     Code::RequiresMissing,
@@ -81,7 +83,7 @@ fn requires(items: &[QuoteItem], index: &QuoteIndex<'_>, findings: &mut Findings
                         "offering {} requires offering {} in the quote",
                         item.offering_id, rule.target
                     ),
-                    cardinality_details(rule, own, present),
+                    details,
                 );
             } else if own > 0 && present < min {
                 findings.item(

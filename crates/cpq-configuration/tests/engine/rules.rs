@@ -230,6 +230,7 @@ fn requires_missing() {
         ViolationCode::RequiresMissing,
         "REQUIRES with min 0 still needs the target in the quote"
     );
+    assert_eq!(v.details["expectedMin"], json!(1));
 }
 
 #[test]
