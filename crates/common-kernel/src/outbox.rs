@@ -1,8 +1,9 @@
 //! The transactional outbox writer: events are rows inserted in the caller's transaction, so a
-//! fact is published if and only if the state change that produced it committed. A relay
-//! (the event-backbone issue) publishes the rows to Kafka later.
+//! fact is published if and only if the state change that produced it committed. The relay
+//! (`messaging::relay`) publishes them to Kafka later.
 //!
-//! Every service schema has the same `outbox_event` table (see its first migration).
+//! Every service schema has the same `outbox_event` log and `outbox_pending` queue (ADR 0012):
+//! each event is one row of each, written by one statement.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -115,9 +116,10 @@ pub(crate) async fn insert(
 ) -> Result<(), sqlx::Error> {
     let body = serde_json::to_value(envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
-        "INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, \
+        "WITH event AS (INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, \
          aggregate_type, aggregate_id, aggregate_version, tenant_id, envelope, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING outbox_seq, topic, partition_key) \
+         INSERT INTO outbox_pending (outbox_seq, topic, partition_key) SELECT outbox_seq, topic, partition_key FROM event",
     )
     .bind(envelope.event_id.as_uuid())
     .bind(topic)

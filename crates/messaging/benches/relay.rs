@@ -98,7 +98,7 @@ async fn write(pool: &PgPool, topic: &'static str, from: usize, count: usize) {
 }
 
 async fn pending(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NULL")
+    sqlx::query_scalar("SELECT count(*) FROM outbox_pending")
         .fetch_one(pool)
         .await
         .unwrap()
@@ -179,7 +179,12 @@ async fn main() {
     // 2. Relay draining committed rows: a warm relay, then EVENTS rows committed at once.
     let relay_topic = topic(&brokers, "relay").await;
     let mut config = messaging::relay::RelayConfig::new(catalog::SCHEMA, &brokers);
-    config.batch_size = 1000;
+    if let Some(size) = std::env::var("RELAY_BATCH_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.batch_size = size;
+    }
     let relay = messaging::relay::spawn(pool.clone(), config.clone()).unwrap();
     write(&pool, relay_topic, 0, 1).await;
     while pending(&pool).await > 0 {

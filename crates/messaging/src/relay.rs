@@ -1,16 +1,17 @@
 //! The outbox relay: publishes committed outbox rows to Kafka, at least once, in order per key.
 //!
-//! One cycle: claim a batch in a short transaction (advisory lock + `FOR UPDATE SKIP LOCKED`,
-//! then a lease), enqueue every message on the idempotent producer in commit order, await the
-//! acknowledgements, and record the outcome per row: published only after the broker
-//! acknowledged; a transient failure backs off exponentially and holds back the later rows of
-//! the same key only; a poison row (unreadable, or rejected by the broker) is dead-lettered and
-//! never blocks the rows behind it. Relays are woken by `LISTEN/NOTIFY` and poll as a fallback.
-//! Several relays on one schema never claim the same row while its lease runs, so in the normal
-//! path no row is published twice; after a crash a row may be sent again with the same event id,
-//! which consumers' inboxes absorb.
+//! One cycle is one transaction, which is also the claim's lease (ADR 0012): lock the key
+//! buckets of the oldest pending rows (`FOR UPDATE SKIP LOCKED`), read those buckets' pending
+//! rows in commit order, enqueue every message on the idempotent producer, await the
+//! acknowledgements, and record the outcome per row before committing: a row leaves the queue
+//! only after the broker acknowledged it; a transient failure backs off exponentially and holds
+//! back the later rows of the same key only; a poison row (unreadable, or rejected by the
+//! broker) is dead-lettered and never blocks the rows behind it. Relays are woken by
+//! `LISTEN/NOTIFY` and poll as a fallback. Several relays on one schema never hold the same
+//! bucket, so in the normal path no row is published twice; after a crash a row may be sent
+//! again with the same event id, which consumers' inboxes absorb.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -202,24 +203,32 @@ async fn wait_for_notification(
     }
 }
 
-/// One claim → publish → record cycle; returns how many rows it handled and whether the
-/// producer must be replaced.
+/// One claim → publish → record cycle in one transaction; returns how many rows it handled and
+/// whether the producer must be replaced.
 async fn cycle(
     pool: &PgPool,
     producer: &FutureProducer,
     config: &RelayConfig,
 ) -> Result<(usize, bool), sqlx::Error> {
     let started = Instant::now();
-    let rows = claim(pool, config).await?;
+    let mut tx = pool.begin().await?;
+    lease_transaction(&mut tx, config.lease).await?;
+    let buckets = claim_buckets(&mut tx, config.batch_size).await?;
+    if buckets.is_empty() {
+        return Ok((0, false));
+    }
+    let rows = claimed_rows(&mut tx, &buckets, config.batch_size).await?;
     if rows.is_empty() {
         return Ok((0, false));
     }
     let claimed = started.elapsed();
     let (outcomes, producer_broken) = publish(producer, &rows).await;
     let published = started.elapsed();
-    record(pool, config, &rows, outcomes).await?;
+    record(&mut tx, config, &rows, outcomes).await?;
+    tx.commit().await?;
     tracing::debug!(
         rows = rows.len(),
+        buckets = buckets.len(),
         claim_ms = claimed.as_millis() as u64,
         publish_ms = (published - claimed).as_millis() as u64,
         record_ms = (started.elapsed() - published).as_millis() as u64,
@@ -228,57 +237,81 @@ async fn cycle(
     Ok((rows.len(), producer_broken))
 }
 
-/// The in-flight keys are computed once per claim (`MATERIALIZED`): they are few, and an inlined
-/// subquery re-scanned per candidate turned a 20 000-row burst into 20-second claims whenever
-/// the planner's statistics lagged behind the burst.
+/// The claim is this transaction, and the transaction is the lease: PostgreSQL ends a session
+/// that sits idle inside it for longer than the lease (a hung relay), and a crashed relay's
+/// locks go with its connection, so its rows are free again at once. The lease outlives the
+/// producer's message timeout, so a publish still in flight never loses its claim.
 ///
-/// Claims the oldest live rows of keys that have no row leased elsewhere or backing off (a later
-/// row of a key is only ever leased after its earlier rows were published, so "no leased row of
-/// the key" is the same as "no earlier row in flight", and much cheaper to ask).
-/// The advisory lock serialises claims (they take milliseconds), which closes the window in
-/// which two relays could split one key between them; `SKIP LOCKED` keeps writers unblocked.
-async fn claim(pool: &PgPool, config: &RelayConfig) -> Result<Vec<Claimed>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    relaxed_commit(&mut tx).await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox_claim'))")
-        .execute(&mut *tx)
-        .await?;
-    let rows: Vec<Claimed> = sqlx::query_as(
-        "WITH blocked AS MATERIALIZED ( \
-           SELECT DISTINCT topic, partition_key FROM outbox_event \
-           WHERE published_at IS NULL AND dead_lettered_at IS NULL \
-             AND (locked_until >= now() OR next_attempt_at > now())) \
-         UPDATE outbox_event SET locked_until = now() + make_interval(secs => $2), attempts = attempts + 1 \
-         WHERE outbox_seq = ANY(ARRAY( \
-           SELECT o.outbox_seq FROM outbox_event o \
-           WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL \
-             AND (o.locked_until IS NULL OR o.locked_until < now()) AND o.next_attempt_at <= now() \
-             AND NOT EXISTS (SELECT 1 FROM blocked b WHERE b.topic = o.topic AND b.partition_key = o.partition_key) \
-           ORDER BY o.outbox_seq LIMIT $1 FOR UPDATE SKIP LOCKED)) \
-         RETURNING outbox_seq, event_id, topic, partition_key, envelope::text AS envelope, \
-                   envelope->>'eventId' AS envelope_event_id, envelope->>'eventType' AS envelope_event_type, \
-                   envelope->>'eventVersion' AS envelope_event_version, envelope->>'correlationId' AS correlation_id, \
-                   envelope->>'causationId' AS causation_id, envelope->>'traceparent' AS traceparent, \
-                   attempts, occurred_at",
+/// The queue is always read in commit order through its primary key, and only a batch's worth
+/// of it; statistics lag behind bursts, and a planner that believed them sorted the whole queue
+/// and joined every envelope per cycle, so sequential scans and sorts are off for this
+/// transaction.
+///
+/// The relay's bookkeeping also need not wait for the WAL flush: if PostgreSQL crashed before
+/// flushing, the rows would be pending again and be sent again with the same event id — the
+/// at-least-once contract already covers that — while every cycle saves a flush.
+async fn lease_transaction(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    lease: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT set_config('synchronous_commit', 'off', true), \
+                set_config('idle_in_transaction_session_timeout', $1, true), \
+                set_config('enable_seqscan', 'off', true), \
+                set_config('enable_sort', 'off', true)",
     )
-    .bind(config.batch_size)
-    .bind(config.lease.as_secs_f64())
-    .fetch_all(&mut *tx)
+    .bind(format!("{}ms", lease.as_millis()))
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    let mut rows = rows;
-    rows.sort_by_key(|r| r.outbox_seq);
-    Ok(rows)
+    Ok(())
 }
 
-/// The relay's own bookkeeping need not wait for the WAL flush: if PostgreSQL crashed before
-/// flushing, the rows would look unpublished or unclaimed again and be sent again with the same
-/// event id — the at-least-once contract already covers that — while every cycle saves a flush.
-async fn relaxed_commit(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), sqlx::Error> {
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Claims the key buckets of the oldest pending rows that no other relay holds (`FOR UPDATE
+/// SKIP LOCKED` on `outbox_key_bucket`). Until this transaction ends, every pending row of those
+/// buckets is this relay's alone: no other relay publishes them, and no key is split between
+/// relays, so order per key holds.
+async fn claim_buckets(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    batch_size: i64,
+) -> Result<Vec<i16>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT bucket FROM outbox_key_bucket WHERE bucket IN ( \
+           SELECT key_bucket FROM outbox_pending WHERE next_attempt_at <= now() \
+           ORDER BY outbox_seq LIMIT $1) \
+         ORDER BY bucket FOR UPDATE SKIP LOCKED",
+    )
+    .bind(batch_size)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The oldest pending rows of the claimed buckets, in commit order, without the keys that are
+/// backing off after a failure (their later rows wait behind the failed one). Read after the
+/// buckets were locked, so it sees everything the previous holder of a bucket committed.
+async fn claimed_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    buckets: &[i16],
+    batch_size: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH next AS ( \
+           SELECT outbox_seq, topic, partition_key, attempts FROM outbox_pending \
+           WHERE key_bucket = ANY($1) AND next_attempt_at <= now() \
+             AND (topic, partition_key) NOT IN ( \
+               SELECT topic, partition_key FROM outbox_pending WHERE attempts > 0 AND next_attempt_at > now()) \
+           ORDER BY outbox_seq LIMIT $2) \
+         SELECT p.outbox_seq, e.event_id, p.topic, p.partition_key, e.envelope::text AS envelope, \
+                e.envelope->>'eventId' AS envelope_event_id, e.envelope->>'eventType' AS envelope_event_type, \
+                e.envelope->>'eventVersion' AS envelope_event_version, e.envelope->>'correlationId' AS correlation_id, \
+                e.envelope->>'causationId' AS causation_id, e.envelope->>'traceparent' AS traceparent, \
+                p.attempts, e.occurred_at \
+         FROM next p JOIN outbox_event e ON e.outbox_seq = p.outbox_seq \
+         ORDER BY p.outbox_seq",
+    )
+    .bind(buckets)
+    .bind(batch_size)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// The Kafka headers of an envelope; `Err` when the envelope is unreadable (poison).
@@ -413,94 +446,101 @@ fn backoff(config: &RelayConfig, attempts: i32) -> Duration {
         .min(config.max_backoff)
 }
 
-/// Records outcomes: published rows are marked; within a key, the first transient failure backs
-/// off and the later rows of that key are released untouched, so order per key holds; poison
-/// rows are dead-lettered and do not hold anything back.
+/// Records outcomes in the claiming transaction: acknowledged rows leave the queue; within a
+/// key, the first transient failure backs off and the later rows of that key stay untouched, so
+/// order per key holds; poison rows are dead-lettered and do not hold anything back.
 async fn record(
-    pool: &PgPool,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     config: &RelayConfig,
     rows: &[Claimed],
     outcomes: Vec<Outcome>,
 ) -> Result<(), sqlx::Error> {
     let mut published = Vec::new();
-    let mut released = Vec::new();
-    let mut failed: Vec<(i64, Duration, String)> = Vec::new();
+    let mut failed_seqs = Vec::new();
+    let mut failed_delays = Vec::new();
+    let mut failed_reasons = Vec::new();
     let mut poison: Vec<(&Claimed, String)> = Vec::new();
-    let mut blocked_keys: HashMap<(&str, &str), ()> = HashMap::new();
+    let mut blocked_keys: HashSet<(&str, &str)> = HashSet::new();
     for (row, outcome) in rows.iter().zip(outcomes) {
         let key = (row.topic.as_str(), row.partition_key.as_str());
-        if blocked_keys.contains_key(&key) {
-            released.push(row.outbox_seq);
+        if blocked_keys.contains(&key) {
             continue;
         }
         match outcome {
             Outcome::Published => published.push(row.outbox_seq),
             Outcome::Poison(reason) => poison.push((row, reason)),
             Outcome::Failed(reason) => {
-                blocked_keys.insert(key, ());
-                failed.push((row.outbox_seq, backoff(config, row.attempts), reason));
+                blocked_keys.insert(key);
+                failed_seqs.push(row.outbox_seq);
+                failed_delays.push(backoff(config, row.attempts + 1).as_secs_f64());
+                failed_reasons.push(reason);
             }
         }
     }
-    let mut tx = pool.begin().await?;
-    relaxed_commit(&mut tx).await?;
     if !published.is_empty() {
-        sqlx::query("UPDATE outbox_event SET published_at = now(), locked_until = NULL, last_error = NULL WHERE outbox_seq = ANY($1)")
+        sqlx::query("DELETE FROM outbox_pending WHERE outbox_seq = ANY($1)")
             .bind(&published)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         metrics::counter!("outbox_published_total").increment(published.len() as u64);
     }
-    if !released.is_empty() {
-        sqlx::query("UPDATE outbox_event SET locked_until = NULL, attempts = attempts - 1 WHERE outbox_seq = ANY($1)")
-            .bind(&released)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for (seq, delay, reason) in &failed {
+    if !failed_seqs.is_empty() {
         sqlx::query(
-            "UPDATE outbox_event SET locked_until = NULL, next_attempt_at = now() + make_interval(secs => $2), last_error = $3 \
-             WHERE outbox_seq = $1",
+            "UPDATE outbox_pending p SET attempts = p.attempts + 1, \
+                    next_attempt_at = now() + make_interval(secs => f.delay), last_error = f.reason \
+             FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS f(seq, delay, reason) \
+             WHERE p.outbox_seq = f.seq",
         )
-        .bind(seq)
-        .bind(delay.as_secs_f64())
-        .bind(reason)
-        .execute(&mut *tx)
+        .bind(&failed_seqs)
+        .bind(&failed_delays)
+        .bind(&failed_reasons)
+        .execute(&mut **tx)
         .await?;
-    }
-    if !failed.is_empty() {
         metrics::counter!("outbox_relay_errors_total", "kind" => "publish")
-            .increment(failed.len() as u64);
-        tracing::warn!(failed = failed.len(), first_error = %failed[0].2, "outbox rows will be retried with back-off");
+            .increment(failed_seqs.len() as u64);
+        tracing::warn!(failed = failed_seqs.len(), first_error = %failed_reasons[0], "outbox rows will be retried with back-off");
     }
     for (row, reason) in &poison {
-        sqlx::query(
-            "INSERT INTO outbox_dead_letter (outbox_seq, event_id, topic, partition_key, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (outbox_seq) DO NOTHING",
-        )
-        .bind(row.outbox_seq)
-        .bind(row.event_id)
-        .bind(&row.topic)
-        .bind(&row.partition_key)
-        .bind(reason)
-        .bind(row.attempts)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE outbox_event SET dead_lettered_at = now(), locked_until = NULL, last_error = $2 WHERE outbox_seq = $1")
-            .bind(row.outbox_seq)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        metrics::counter!("outbox_dead_letters_total").increment(1);
-        tracing::error!(outbox_seq = row.outbox_seq, topic = %row.topic, %reason, "outbox row dead-lettered");
+        dead_letter(tx, row, reason).await?;
     }
-    tx.commit().await
+    Ok(())
+}
+
+/// Moves a poison row out of the queue, keeping it in the log with the reason.
+async fn dead_letter(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    row: &Claimed,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox_dead_letter (outbox_seq, event_id, topic, partition_key, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (outbox_seq) DO NOTHING",
+    )
+    .bind(row.outbox_seq)
+    .bind(row.event_id)
+    .bind(&row.topic)
+    .bind(&row.partition_key)
+    .bind(reason)
+    .bind(row.attempts + 1)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM outbox_pending WHERE outbox_seq = $1")
+        .bind(row.outbox_seq)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE outbox_event SET dead_lettered_at = now() WHERE outbox_seq = $1")
+        .bind(row.outbox_seq)
+        .execute(&mut **tx)
+        .await?;
+    metrics::counter!("outbox_dead_letters_total").increment(1);
+    tracing::error!(outbox_seq = row.outbox_seq, topic = %row.topic, %reason, "outbox row dead-lettered");
+    Ok(())
 }
 
 async fn report_backlog(pool: &PgPool, schema: &str) {
     let backlog: Result<(i64, Option<f64>), _> = sqlx::query_as(
-        "SELECT count(*), EXTRACT(EPOCH FROM now() - min(occurred_at))::float8 FROM outbox_event \
-         WHERE published_at IS NULL AND dead_lettered_at IS NULL",
+        "SELECT count(*), EXTRACT(EPOCH FROM now() - min(e.occurred_at))::float8 \
+         FROM outbox_pending p JOIN outbox_event e ON e.outbox_seq = p.outbox_seq",
     )
     .fetch_one(pool)
     .await;
@@ -511,20 +551,49 @@ async fn report_backlog(pool: &PgPool, schema: &str) {
     }
 }
 
+/// Rows pruned per statement, so pruning never holds long locks or builds a huge transaction.
+const PRUNE_CHUNK: i64 = 5_000;
+
+/// Deletes published events older than the retention, walking the log in commit order in
+/// chunks; pending and dead-lettered rows stay. Stops at the first chunk that reaches rows
+/// younger than the retention.
 async fn prune(pool: &PgPool, retention: Duration) {
-    let pruned = sqlx::query(
-        "DELETE FROM outbox_event WHERE published_at < now() - make_interval(secs => $1) \
-         AND outbox_seq NOT IN (SELECT outbox_seq FROM outbox_dead_letter)",
-    )
-    .bind(retention.as_secs_f64())
-    .execute(pool)
-    .await;
-    match pruned {
-        Ok(done) if done.rows_affected() > 0 => {
-            tracing::info!(rows = done.rows_affected(), "published outbox rows pruned")
+    let mut after = 0_i64;
+    let mut total = 0_u64;
+    loop {
+        let chunk: Result<(Option<i64>, Option<bool>, i64), _> = sqlx::query_as(
+            "WITH chunk AS ( \
+               SELECT outbox_seq, created_at < now() - make_interval(secs => $2) AS expired \
+               FROM outbox_event WHERE outbox_seq > $1 ORDER BY outbox_seq LIMIT $3), \
+             gone AS ( \
+               DELETE FROM outbox_event e USING chunk c \
+               WHERE e.outbox_seq = c.outbox_seq AND c.expired AND e.dead_lettered_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.outbox_seq = e.outbox_seq) \
+               RETURNING 1) \
+             SELECT max(outbox_seq), bool_and(expired), (SELECT count(*) FROM gone) FROM chunk",
+        )
+        .bind(after)
+        .bind(retention.as_secs_f64())
+        .bind(PRUNE_CHUNK)
+        .fetch_one(pool)
+        .await;
+        match chunk {
+            Ok((Some(last), Some(all_expired), deleted)) => {
+                total += u64::try_from(deleted).unwrap_or(0);
+                if !all_expired {
+                    break;
+                }
+                after = last;
+            }
+            Ok(_) => break,
+            Err(error) => {
+                tracing::warn!(%error, "outbox pruning failed");
+                break;
+            }
         }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "outbox pruning failed"),
+    }
+    if total > 0 {
+        tracing::info!(rows = total, "published outbox rows pruned");
     }
 }
 

@@ -195,11 +195,10 @@ async fn with_the_broker_unreachable_for_30_seconds_commands_succeed_and_the_bac
         published_during += 1;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let backlog: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NULL")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let backlog: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_pending")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert!(
         backlog > 0,
         "events wait in the outbox while the broker is unreachable"
@@ -212,7 +211,7 @@ async fn with_the_broker_unreachable_for_30_seconds_commands_succeed_and_the_bac
 
     let drained = crate::support::drained(&db.pool, Duration::from_secs(90)).await;
     let pending: Vec<(Option<String>, i32)> = sqlx::query_as(
-        "SELECT last_error, attempts FROM outbox_event WHERE published_at IS NULL ORDER BY outbox_seq LIMIT 3",
+        "SELECT last_error, attempts FROM outbox_pending ORDER BY outbox_seq LIMIT 3",
     )
     .fetch_all(&db.pool)
     .await

@@ -42,14 +42,10 @@ async fn relayed_events_carry_key_headers_and_the_envelope() {
     }
     let got: HashSet<String> = received.iter().map(|r| r.event_id()).collect();
     assert_eq!(got, ids.into_iter().collect());
-    let published: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NOT NULL")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let published: i64 = crate::support::published_count(&db.pool).await;
     assert_eq!(
         published, 6,
-        "rows are marked published after the acknowledgement"
+        "rows leave the queue after the acknowledgement"
     );
 }
 
@@ -131,11 +127,7 @@ async fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_only_by_event_id(
     // Kill it hard once it has published some but not all rows.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let published: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NOT NULL")
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
+        let published: i64 = crate::support::published_count(&db.pool).await;
         if published > 0 || std::time::Instant::now() > deadline {
             break;
         }
@@ -143,11 +135,7 @@ async fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_only_by_event_id(
     }
     relay.kill().unwrap();
     relay.wait().unwrap();
-    let published_at_kill: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NOT NULL")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let published_at_kill: i64 = crate::support::published_count(&db.pool).await;
     assert!(
         published_at_kill < 4000,
         "the relay was killed mid-way ({published_at_kill} published)"
@@ -214,9 +202,11 @@ async fn a_poison_row_is_dead_lettered_and_the_key_keeps_flowing() {
     tx.commit().await.unwrap();
     // And a row whose envelope cannot be read.
     sqlx::query(
-        "INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, aggregate_type, aggregate_id, \
+        "WITH e AS (INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, aggregate_type, aggregate_id, \
          aggregate_version, tenant_id, envelope, occurred_at) \
-         VALUES (gen_random_uuid(), $1, 'thing-0', 'test.thing.changed.v1', 1, 'Thing', 'thing-0', 3, 'acme', '{\"garbage\": true}', now())",
+         VALUES (gen_random_uuid(), $1, 'thing-0', 'test.thing.changed.v1', 1, 'Thing', 'thing-0', 3, 'acme', '{\"garbage\": true}', now()) \
+         RETURNING outbox_seq, topic, partition_key) \
+         INSERT INTO outbox_pending (outbox_seq, topic, partition_key) SELECT * FROM e",
     )
     .bind(&topic)
     .execute(&db.pool)

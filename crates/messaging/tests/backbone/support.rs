@@ -222,11 +222,22 @@ pub async fn read_from(
     out
 }
 
+/// Events the broker acknowledged: in the log, no longer pending, not dead-lettered.
+pub async fn published_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM outbox_event e WHERE e.dead_lettered_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.outbox_seq = e.outbox_seq)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
 /// Waits until the outbox has no live rows left.
 pub async fn drained(pool: &PgPool, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_event WHERE published_at IS NULL AND dead_lettered_at IS NULL")
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_pending")
             .fetch_one(pool)
             .await
             .unwrap();
