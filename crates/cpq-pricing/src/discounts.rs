@@ -73,23 +73,44 @@ pub(crate) fn to_scale(amount: Decimal, scale: u32) -> Option<Decimal> {
     Some(scaled)
 }
 
-/// The running amount after a discount. A percentage takes that share of the running amount;
-/// an amount larger than the running amount is refused rather than clamped, because silently
-/// granting less than was approved is worse than asking again.
-pub(crate) fn apply(running: Decimal, value: DiscountValue) -> Result<Decimal, ApplyError> {
+/// The running amount after a discount. A percentage takes that share of the running amount.
+/// An amount may be as large as the running amount *as it would be charged* (rounded to minor
+/// units); past that it is refused rather than clamped, because silently granting less than was
+/// approved is worse than asking again. When it eats the sub-minor fraction as well, the result
+/// is 0, never negative — so the rounded result is always exactly the rounded running amount
+/// minus the amount.
+pub(crate) fn apply(
+    running: Decimal,
+    value: DiscountValue,
+    scale: u32,
+) -> Result<Decimal, ApplyError> {
     match value {
         DiscountValue::Percent(p) => running
             .checked_mul(HUNDRED - p)
             .and_then(|x| x.checked_div(HUNDRED))
             .ok_or(ApplyError::Overflow),
         DiscountValue::Amount(a) => {
-            if a > running {
-                Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
-            } else {
-                running.checked_sub(a).ok_or(ApplyError::Overflow)
+            if a > charged(running, scale) {
+                return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
             }
+            Ok(subtract_floored(running, a))
         }
     }
+}
+
+/// `running - amount`, or 0 when the amount eats the sub-minor fraction too.
+pub(crate) fn subtract_floored(running: Decimal, amount: Decimal) -> Decimal {
+    let after = running - amount;
+    if after < Decimal::ZERO {
+        Decimal::new(0, after.scale())
+    } else {
+        after
+    }
+}
+
+/// What an amount would be charged as: rounded to minor units with the engine's rule.
+fn charged(amount: Decimal, scale: u32) -> Decimal {
+    amount.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// The term-discount policy, checked and ordered for lookup.
@@ -148,20 +169,19 @@ impl<'a> TermPolicy<'a> {
 }
 
 /// Splits a quote-level `amount` over `bases` (the running amounts of the charges in scope, in
-/// canonical order) pro rata, in whole minor units: each share is first rounded down, then the
-/// minor units left over go one each to the largest remainders (ties to the earlier charge).
-/// Shares never exceed their base and always sum to `amount` exactly, so the quote's total
-/// falls by exactly `amount` (rounding half-up is translation-invariant for non-negative
-/// amounts). Only when bases carry sub-minor fractions and the amount eats nearly all of them
-/// can a remainder not fit in whole units; it then goes, unrounded, to the first charges with
-/// room, still never below zero.
+/// canonical order) pro rata to what each would be charged (its base rounded to minor units),
+/// in whole minor units: each share is first rounded down, then the units left over go one each
+/// to the largest remainders (ties to the earlier charge). A share never exceeds its rounded
+/// base and the shares sum to `amount` exactly; subtracting with [`subtract_floored`] and
+/// rounding half-up then lowers the quote total by exactly `amount`.
 pub(crate) fn allocate(
     amount: Decimal,
     bases: &[Decimal],
     scale: u32,
 ) -> Result<Vec<Decimal>, ApplyError> {
+    let rounded: Vec<Decimal> = bases.iter().map(|b| charged(*b, scale)).collect();
     let mut total = Decimal::ZERO;
-    for base in bases {
+    for base in &rounded {
         total = total.checked_add(*base).ok_or(ApplyError::Overflow)?;
     }
     if amount > total {
@@ -172,8 +192,8 @@ pub(crate) fn allocate(
         return Ok(shares);
     }
     let mut remainders = Vec::with_capacity(bases.len());
-    let mut allocated = Decimal::ZERO;
-    for (i, base) in bases.iter().enumerate() {
+    let mut left = amount;
+    for (i, base) in rounded.iter().enumerate() {
         let raw = base
             .checked_div(total)
             .and_then(|ratio| ratio.checked_mul(amount))
@@ -183,36 +203,30 @@ pub(crate) fn allocate(
             .min(*base);
         floor.rescale(scale);
         remainders.push((i, raw - floor));
-        allocated += floor;
+        left -= floor;
         shares[i] = floor;
     }
-    let unit = Decimal::new(1, scale);
-    let mut left = amount - allocated;
     remainders.sort_by(|(ia, ra), (ib, rb)| match rb.cmp(ra) {
         Ordering::Equal => ia.cmp(ib),
         other => other,
     });
-    for (i, _) in &remainders {
-        if left < unit {
-            break;
+    // One pass normally suffices (fewer units are left than charges with a remainder); further
+    // passes only absorb decimal-precision noise in `raw`.
+    let unit = Decimal::new(1, scale);
+    while left >= unit {
+        let before = left;
+        for (i, _) in &remainders {
+            if left < unit {
+                break;
+            }
+            if shares[*i] + unit <= rounded[*i] {
+                shares[*i] += unit;
+                left -= unit;
+            }
         }
-        if shares[*i] + unit <= bases[*i] {
-            shares[*i] += unit;
-            left -= unit;
+        if left == before {
+            return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
         }
-    }
-    for (share, base) in shares.iter_mut().zip(bases) {
-        if left.is_zero() {
-            break;
-        }
-        let take = (*base - *share).min(left);
-        if take > Decimal::ZERO {
-            *share += take;
-            left -= take;
-        }
-    }
-    if left > Decimal::ZERO {
-        return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
     }
     Ok(shares)
 }
@@ -229,20 +243,29 @@ mod tests {
     #[test]
     fn percent_and_amount_discounts() {
         assert_eq!(
-            apply(dec("200.00"), DiscountValue::Percent(dec("12.5"))),
+            apply(dec("200.00"), DiscountValue::Percent(dec("12.5")), 2),
             Ok(dec("175"))
         );
         assert_eq!(
-            apply(dec("200.00"), DiscountValue::Amount(dec("25.00"))),
+            apply(dec("200.00"), DiscountValue::Amount(dec("25.00")), 2),
             Ok(dec("175.00"))
         );
         assert_eq!(
-            apply(dec("20.00"), DiscountValue::Amount(dec("25.00"))),
+            apply(dec("20.00"), DiscountValue::Amount(dec("25.00")), 2),
             Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
         );
         assert_eq!(
-            apply(dec("20.00"), DiscountValue::Percent(dec("100"))),
+            apply(dec("20.00"), DiscountValue::Percent(dec("100")), 2),
             Ok(Decimal::ZERO)
+        );
+        // 10.005 is charged as 10.01, so 10.01 off is allowed and leaves 0, not -0.005.
+        assert_eq!(
+            apply(dec("10.005"), DiscountValue::Amount(dec("10.01")), 2).map(|d| d.to_string()),
+            Ok("0.000".to_owned())
+        );
+        assert_eq!(
+            apply(dec("10.004"), DiscountValue::Amount(dec("10.01")), 2),
+            Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
         );
     }
 
@@ -338,31 +361,47 @@ mod tests {
     }
 
     #[test]
-    fn allocation_of_everything_over_fractional_bases_stays_non_negative() {
+    fn allocation_over_fractional_bases_follows_what_they_are_charged() {
+        // Charged as 1.01 + 1.01 + 0.99 = 3.01: the whole of it may be granted.
         let bases = [dec("1.005"), dec("1.005"), dec("0.99")];
-        let shares = allocate(dec("3.00"), &bases, 2).unwrap();
-        assert_eq!(shares.iter().copied().sum::<Decimal>(), dec("3.00"));
-        for (s, b) in shares.iter().zip(&bases) {
-            assert!(s <= b && *s >= Decimal::ZERO, "{s} of {b}");
-        }
+        let shares = allocate(dec("3.01"), &bases, 2).unwrap();
+        assert_eq!(shares, [dec("1.01"), dec("1.01"), dec("0.99")]);
+        let nets: Vec<_> = bases
+            .iter()
+            .zip(&shares)
+            .map(|(b, s)| subtract_floored(*b, *s))
+            .collect();
+        assert!(
+            nets.iter().all(|n| n.is_zero() && !n.is_sign_negative()),
+            "{nets:?}"
+        );
+        assert_eq!(
+            allocate(dec("3.02"), &bases, 2),
+            Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice))
+        );
     }
 
     proptest! {
         #[test]
-        fn allocation_sums_exactly_and_never_exceeds_a_base(
-            cents in proptest::collection::vec(0i64..1_000_000, 1..20),
+        fn allocation_sums_exactly_and_never_exceeds_a_rounded_base(
+            mills in proptest::collection::vec(0i64..10_000_000, 1..20),
             fraction in 0u32..=100,
         ) {
-            let bases: Vec<Decimal> = cents.iter().map(|c| Decimal::new(*c, 2)).collect();
-            let total: Decimal = bases.iter().copied().sum();
+            let bases: Vec<Decimal> = mills.iter().map(|c| Decimal::new(*c, 3)).collect();
+            let total: Decimal = bases.iter().map(|b| charged(*b, 2)).sum();
             let amount = (total * Decimal::from(fraction) / HUNDRED)
                 .round_dp_with_strategy(2, RoundingStrategy::ToZero);
             let shares = allocate(amount, &bases, 2).unwrap();
             prop_assert_eq!(shares.iter().copied().sum::<Decimal>(), amount);
+            let mut net_total = Decimal::ZERO;
             for (s, b) in shares.iter().zip(&bases) {
-                prop_assert!(*s >= Decimal::ZERO && s <= b);
+                prop_assert!(*s >= Decimal::ZERO && *s <= charged(*b, 2));
                 prop_assert!(s.normalize().scale() <= 2, "whole minor units");
+                let net = subtract_floored(*b, *s);
+                prop_assert!(net >= Decimal::ZERO);
+                net_total += charged(net, 2);
             }
+            prop_assert_eq!(net_total, total - amount, "the total falls by exactly the amount");
         }
     }
 }

@@ -173,6 +173,8 @@ impl WorkLine<'_> {
 /// A charge between the line phase and rounding.
 struct WorkCharge {
     kind: ChargeKind,
+    /// The currency's minor units.
+    scale: u32,
     list: Decimal,
     tiers: Option<TierComputation>,
     discounts: Vec<AppliedDiscount>,
@@ -181,7 +183,9 @@ struct WorkCharge {
 }
 
 impl WorkCharge {
+    /// Records a step; the output is written in canonical form (see [`canonical`]).
     fn step(&mut self, line_id: &str, rule: StepRule, output: Decimal, detail: StepDetail) {
+        let output = canonical(output, self.scale);
         self.steps.push(TraceStep {
             index: 0,
             rule,
@@ -202,6 +206,7 @@ impl WorkCharge {
             allocated,
             after,
         } = applied;
+        let after = canonical(after, self.scale);
         self.discounts.push(AppliedDiscount {
             rule,
             rule_id: rule_id.to_owned(),
@@ -218,6 +223,18 @@ impl WorkCharge {
         };
         self.step(line_id, rule, after, detail);
     }
+}
+
+/// The one written form of an amount: trailing zeros dropped, but never fewer decimals than
+/// the currency has (`1267.500` → `1267.50`, `12.18750` → `12.1875`, `1350` → `1350.00`).
+/// Arithmetic alone would make the scale depend on the path taken; this makes the trace
+/// depend only on values.
+fn canonical(amount: Decimal, scale: u32) -> Decimal {
+    let mut normal = amount.normalize();
+    if normal.scale() < scale {
+        normal.rescale(scale);
+    }
+    normal
 }
 
 /// What one discount did to one charge.
@@ -326,6 +343,7 @@ fn price_line<'a>(
         })?;
         let mut wc = WorkCharge {
             kind: charge.kind,
+            scale,
             list: list.amount,
             tiers: None,
             discounts: Vec::new(),
@@ -361,7 +379,7 @@ fn price_line<'a>(
         if let (ChargeKind::Recurring(_), Some((term, (rule, percent)))) = (charge.kind, term_rule)
         {
             let value = DiscountValue::Percent(percent);
-            let after = discounts::apply(wc.running, value)
+            let after = discounts::apply(wc.running, value, scale)
                 .map_err(|e| vec![line_error(line, e, &rule.rule_id)])?;
             let reason = format!(
                 "term of {term} months reaches the {}-month threshold",
@@ -384,7 +402,7 @@ fn price_line<'a>(
             if discount.applies_to.is_some_and(|kind| kind != charge.kind) {
                 continue;
             }
-            match discounts::apply(wc.running, *value) {
+            match discounts::apply(wc.running, *value, scale) {
                 Ok(after) => {
                     let applied = Applied {
                         rule_id: &discount.rule_id,
@@ -484,19 +502,13 @@ fn apply_quote_discount(
         for charge in line.charges.iter_mut().filter(|c| in_scope(c)) {
             let (after, allocated) = match &shares {
                 None => (
-                    discounts::apply(charge.running, value).map_err(quote_error)?,
+                    discounts::apply(charge.running, value, scale).map_err(quote_error)?,
                     None,
                 ),
                 Some(shares) => {
                     let share = shares.get(share_index).copied().unwrap_or_default();
                     share_index += 1;
-                    let after =
-                        charge
-                            .running
-                            .checked_sub(share)
-                            .ok_or(PricingError::Overflow {
-                                line_id: Some(id.to_owned()),
-                            })?;
+                    let after = discounts::subtract_floored(charge.running, share);
                     (after, Some(share))
                 }
             };
