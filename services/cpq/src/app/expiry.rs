@@ -1,0 +1,55 @@
+//! The expiry job: quotes whose validity ended move to EXPIRED with history, event and audit,
+//! in batches, one transaction per batch. Two service instances never expire one quote twice:
+//! the batch locks its rows `FOR UPDATE SKIP LOCKED`.
+
+use common_kernel::context::{Actor, ActorType, RequestContext};
+use common_kernel::ids::{ActorId, CommandId, TenantId};
+use sqlx::PgPool;
+
+use super::error::{CpqError, CpqResult};
+use super::quotes;
+use crate::infra::quotes as repo;
+
+/// Quotes expired per transaction.
+const BATCH: i64 = 100;
+/// The actor the job acts as.
+pub const EXPIRY_ACTOR: &str = "cpq-expiry-job";
+
+/// The context of one expiry: the system actor, in the quote's tenant.
+fn system_context(tenant: &str) -> CpqResult<RequestContext> {
+    let correlation = uuid::Uuid::now_v7().to_string();
+    Ok(RequestContext {
+        tenant_id: TenantId::parse(tenant).map_err(|e| CpqError::Corrupt(e.to_string()))?,
+        actor: Actor {
+            actor_id: ActorId::parse(EXPIRY_ACTOR).map_err(|e| CpqError::Corrupt(e.to_string()))?,
+            actor_type: ActorType::BatchProcess,
+        },
+        channel: "SYSTEM".to_owned(),
+        business_transaction_id: correlation.clone(),
+        correlation_id: correlation,
+        command_id: CommandId::generate(),
+        causation_id: None,
+        traceparent: None,
+        idempotency_key: None,
+    })
+}
+
+/// Expires every quote past its validity; returns how many.
+#[tracing::instrument(skip_all, err)]
+pub async fn expire_due(pool: &PgPool) -> CpqResult<u64> {
+    let mut expired = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let due = repo::lock_expired(&mut tx, BATCH).await?;
+        let batch = due.len();
+        for quote in due {
+            let ctx = system_context(&quote.tenant_id)?;
+            quotes::expire_locked(&mut tx, &ctx, quote).await?;
+        }
+        tx.commit().await?;
+        expired += batch as u64;
+        if batch < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+            return Ok(expired);
+        }
+    }
+}

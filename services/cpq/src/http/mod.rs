@@ -1,0 +1,60 @@
+//! HTTP edge of CPQ: request DTOs, handlers, error mapping and the OpenAPI document.
+
+pub mod dto;
+pub mod error;
+pub mod openapi;
+pub mod quotes;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use common_kernel::error::ApiError;
+use common_kernel::idempotency::CommandRunner;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+
+use crate::infra::catalog_client::CatalogClient;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The CPQ schema's pool.
+    pub db: PgPool,
+    /// Runs commands in transactions, idempotently.
+    pub runner: CommandRunner,
+    /// The catalog, behind its cache.
+    pub catalog: CatalogClient,
+}
+
+impl AppState {
+    /// A pooled connection for a query.
+    pub async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>, ApiError> {
+        Ok(self.db.acquire().await?)
+    }
+}
+
+/// Serialises a view for a command response.
+pub fn to_json<T: Serialize>(value: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(ApiError::internal)
+}
+
+/// CPQ's business routes.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/quotes", post(quotes::create).get(quotes::list))
+        .route("/quotes/{id}", get(quotes::get))
+        .route("/quotes/{id}/items", put(quotes::replace_items))
+        .route("/quotes/{id}/price", post(quotes::price))
+        .route(
+            "/quotes/{id}/items/{item_id}/price-override",
+            post(quotes::override_price),
+        )
+        .route("/quotes/{id}/submit", post(quotes::submit))
+        .route("/quotes/{id}/revise", post(quotes::revise))
+        .route("/quotes/{id}/accept", post(quotes::accept))
+        .route("/quotes/{id}/cancel", post(quotes::cancel))
+        .route("/quotes/{id}/price-trace", get(quotes::price_trace))
+        .route("/quotes/{id}/convert-to-order", post(quotes::convert))
+        .with_state(state)
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI 3.1 contract, generated from the handlers and committed under
+//! `contracts/openapi/cpq-api.json` (a test fails when the two differ).
+
+use utoipa::OpenApi;
+
+use super::{dto, quotes};
+use crate::app::views;
+
+/// The CPQ API document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "cpq-oms CPQ API",
+        description = "Quotes with revisions: items configured against pinned catalog offering versions, pricing with a full trace and a price hash, \
+an approval policy on submit, acceptance with evidence, and exactly one conversion to an order. \
+Errors are RFC 9457 application/problem+json with a stable `code`, `correlationId`, `retryable` and field `errors`. \
+Commands accept `Idempotency-Key` and `If-Match`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        quotes::create, quotes::get, quotes::list, quotes::replace_items, quotes::price, quotes::override_price,
+        quotes::submit, quotes::revise, quotes::accept, quotes::cancel, quotes::price_trace, quotes::convert,
+    ),
+    components(schemas(
+        common_kernel::error::ProblemDetails, common_kernel::error::FieldError,
+        dto::CreateQuoteRequest, dto::ItemRequest, dto::ReplaceItemsRequest, dto::PriceOverrideRequest,
+        dto::ReasonRequest, dto::AcceptRequest,
+        views::QuoteView, views::QuoteSummary, views::ItemView, views::ViolationView, views::PriceBookPin,
+        views::ApprovalView, views::AcceptanceView, views::PriceTraceView, views::ConversionView,
+    )),
+    tags((name = "quotes", description = "Quotes, their lifecycle and conversion"))
+)]
+pub struct ApiDoc;
+
+/// The contract as pretty JSON with a trailing newline, exactly as committed.
+pub fn openapi_json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}

@@ -1,0 +1,435 @@
+//! Access to the catalog service over HTTP, with a Redis read-through for frozen content.
+//!
+//! Offering and price-book *content* is immutable once a version leaves DRAFT, so it is cached
+//! under a key that names tenant, id and version. *Lifecycle* (is the version still sellable?)
+//! changes, so it is always read live from the offering root, one call per distinct offering.
+//! Redis down ⇒ every read goes to the catalog: correct, only slower. Catalog down ⇒
+//! [`CatalogError::Unavailable`] (503, retryable).
+
+use std::time::Duration;
+
+use common_kernel::cache::Cache;
+use common_kernel::context::RequestContext;
+use common_kernel::money::Currency;
+use cpq_configuration::{
+    CharacteristicDefinition, OfferingId, OfferingSnapshot, OfferingStatus, Relationship,
+    RelationshipType, ValueRange, ValueType, values::CharacteristicValue,
+};
+use cpq_pricing::{Charge, ChargeKind, PriceBook, Pricing, Tier, TierMode};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// How long frozen catalog content stays cached (it never changes; the TTL bounds memory).
+const CONTENT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Upper bound of one catalog call.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the catalog could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Unreachable, timed out or failing (5xx): retry later.
+    #[error("the catalog is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An answer this client cannot use (unexpected status or shape).
+    #[error("unexpected catalog answer: {0}")]
+    Unexpected(String),
+}
+
+/// An answer with a status the client does not expect.
+#[derive(Debug, thiserror::Error)]
+#[error("catalog answered {0}")]
+struct StatusError(StatusCode);
+
+/// One version number and its lifecycle status, from the offering root.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionStatus {
+    /// Version number.
+    pub version: i32,
+    /// Lifecycle status.
+    pub status: String,
+}
+
+/// The live lifecycle of an offering.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferingLifecycle {
+    /// Offering id.
+    pub id: Uuid,
+    /// Version on sale, if any.
+    pub published_version: Option<i32>,
+    /// Every version with its status.
+    pub versions: Vec<VersionStatus>,
+}
+
+impl OfferingLifecycle {
+    /// Status of `version`, if it exists.
+    pub fn status_of(&self, version: i32) -> Option<OfferingStatus> {
+        self.versions
+            .iter()
+            .find(|v| v.version == version)
+            .and_then(|v| OfferingStatus::parse(&v.status))
+    }
+}
+
+/// Catalog JSON of a characteristic (only what configuration needs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogCharacteristic {
+    name: String,
+    value_type: String,
+    required: bool,
+    #[serde(default)]
+    allowed_values: Vec<Value>,
+    range: Option<CatalogRange>,
+    default_value: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CatalogRange {
+    #[serde(with = "rust_decimal::serde::str_option", default)]
+    min: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option", default)]
+    max: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogRelationship {
+    #[serde(rename = "type")]
+    relationship_type: String,
+    target_offering_id: Uuid,
+    min_cardinality: i32,
+    max_cardinality: Option<i32>,
+}
+
+/// The frozen content of an offering version, as cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferingContent {
+    offering_id: Uuid,
+    tenant_id: String,
+    /// Offering code (for snapshots people read).
+    pub code: String,
+    version: i32,
+    /// Offering name at that version.
+    pub name: String,
+    characteristics: Vec<CatalogCharacteristic>,
+    relationships: Vec<CatalogRelationship>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OfferingVersionAnswer {
+    #[serde(flatten)]
+    content: OfferingContent,
+}
+
+impl OfferingContent {
+    /// The engine's view of this version in `status`; `None` when the catalog sent a value the
+    /// engine has no type for (reported as an unexpected answer).
+    pub fn to_snapshot(&self, status: OfferingStatus) -> Result<OfferingSnapshot, CatalogError> {
+        let unexpected = |what: String| CatalogError::Unexpected(what);
+        let mut characteristics = Vec::with_capacity(self.characteristics.len());
+        for c in &self.characteristics {
+            let value_type = ValueType::parse(&c.value_type)
+                .ok_or_else(|| unexpected(format!("value type {}", c.value_type)))?;
+            let read = |v: &Value| {
+                CharacteristicValue::from_json(value_type, v)
+                    .ok_or_else(|| unexpected(format!("value {v} of {}", c.name)))
+            };
+            let mut definition = CharacteristicDefinition::new(c.name.clone(), value_type);
+            definition.required = c.required;
+            definition.allowed_values = c
+                .allowed_values
+                .iter()
+                .map(read)
+                .collect::<Result<_, _>>()?;
+            definition.range = c.range.as_ref().map(|r| ValueRange {
+                min: r.min,
+                max: r.max,
+            });
+            definition.default_value = c.default_value.as_ref().map(read).transpose()?;
+            characteristics.push(definition);
+        }
+        let mut relationships = Vec::with_capacity(self.relationships.len());
+        for r in &self.relationships {
+            relationships.push(Relationship {
+                relationship_type: RelationshipType::parse(&r.relationship_type)
+                    .ok_or_else(|| unexpected(format!("relationship {}", r.relationship_type)))?,
+                target: OfferingId::from_uuid(r.target_offering_id),
+                min_cardinality: u32::try_from(r.min_cardinality).unwrap_or(0),
+                max_cardinality: r.max_cardinality.and_then(|m| u32::try_from(m).ok()),
+            });
+        }
+        Ok(OfferingSnapshot {
+            offering_id: OfferingId::from_uuid(self.offering_id),
+            version: self.version,
+            status,
+            characteristics,
+            relationships,
+        })
+    }
+}
+
+/// The live state of a price book.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceBookLifecycle {
+    /// Currency of every version.
+    pub currency: String,
+    /// Version in force, if any.
+    pub published_version: Option<i32>,
+    /// Every version with its status.
+    pub versions: Vec<VersionStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogTier {
+    from_quantity: u64,
+    to_quantity: Option<u64>,
+    #[serde(with = "rust_decimal::serde::str")]
+    unit_price: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogCharge {
+    offering_id: Uuid,
+    offering_version: i32,
+    charge_type: String,
+    period: Option<String>,
+    #[serde(with = "rust_decimal::serde::str_option", default)]
+    unit_price: Option<Decimal>,
+    tier_mode: Option<String>,
+    tiers: Option<Vec<CatalogTier>>,
+}
+
+/// The frozen content of a price-book version, as cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceBookContent {
+    price_book_id: Uuid,
+    tenant_id: String,
+    /// ISO-4217 currency.
+    pub currency: String,
+    version: i32,
+    charges: Vec<CatalogCharge>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PriceBookVersionAnswer {
+    #[serde(flatten)]
+    content: PriceBookContent,
+    status: String,
+}
+
+impl PriceBookContent {
+    /// The pricing engine's price book.
+    pub fn to_price_book(&self) -> Result<PriceBook, CatalogError> {
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| CatalogError::Unexpected(format!("currency: {e}")))?;
+        let mut charges = Vec::with_capacity(self.charges.len());
+        for c in &self.charges {
+            let kind = ChargeKind::from_catalog(&c.charge_type, c.period.as_deref())
+                .ok_or_else(|| CatalogError::Unexpected(format!("charge {}", c.charge_type)))?;
+            let pricing = match (c.unit_price, c.tier_mode.as_deref(), &c.tiers) {
+                (Some(unit_price), _, _) => Pricing::Flat { unit_price },
+                (None, Some(mode), Some(tiers)) => Pricing::Tiered {
+                    mode: match mode {
+                        "RANGE" => TierMode::Range,
+                        "SLAB" => TierMode::Slab,
+                        other => {
+                            return Err(CatalogError::Unexpected(format!("tier mode {other}")));
+                        }
+                    },
+                    tiers: tiers
+                        .iter()
+                        .map(|t| Tier {
+                            from_quantity: t.from_quantity,
+                            to_quantity: t.to_quantity,
+                            unit_price: t.unit_price,
+                        })
+                        .collect(),
+                },
+                _ => return Err(CatalogError::Unexpected("charge without a price".into())),
+            };
+            charges.push(Charge {
+                offering_id: c.offering_id.to_string(),
+                offering_version: c.offering_version,
+                kind,
+                pricing,
+            });
+        }
+        Ok(PriceBook {
+            id: self.price_book_id.to_string(),
+            version: self.version,
+            currency,
+            charges,
+        })
+    }
+}
+
+/// A price-book version with its live status.
+#[derive(Debug, Clone)]
+pub struct PriceBookVersion {
+    /// Content (possibly from the cache).
+    pub content: PriceBookContent,
+    /// Status at the time of the call; `None` when the content came from the cache.
+    pub status: Option<String>,
+}
+
+/// The catalog client: base URL, HTTP client and the cache.
+#[derive(Debug, Clone)]
+pub struct CatalogClient {
+    base: String,
+    http: reqwest::Client,
+    cache: Cache,
+}
+
+impl CatalogClient {
+    /// A client for the catalog at `base` (no trailing slash needed).
+    pub fn new(base: &str, cache: Cache) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(2))
+            .build()?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            cache,
+        })
+    }
+
+    /// GETs `path` as the caller; `Ok(None)` on 404.
+    #[tracing::instrument(skip_all, fields(path = %path), err)]
+    async fn get<T: DeserializeOwned>(
+        &self,
+        ctx: &RequestContext,
+        path: &str,
+    ) -> Result<Option<T>, CatalogError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("x-tenant-id", ctx.tenant_id.as_str())
+            .header("x-actor-id", ctx.actor.actor_id.as_str())
+            .header("x-actor-type", ctx.actor.actor_type.as_str())
+            .header("x-correlation-id", &ctx.correlation_id)
+            .header("x-channel", &ctx.channel)
+            .send()
+            .await
+            .map_err(|e| CatalogError::Unavailable(Box::new(e)))?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if status.is_server_error() {
+            return Err(CatalogError::Unavailable(Box::new(StatusError(status))));
+        }
+        if !status.is_success() {
+            return Err(CatalogError::Unexpected(format!(
+                "status {status} for {path}"
+            )));
+        }
+        response
+            .json::<T>()
+            .await
+            .map(Some)
+            .map_err(|e| CatalogError::Unexpected(format!("{path}: {e}")))
+    }
+
+    /// The live lifecycle of an offering (never cached: versions get retired).
+    pub async fn offering(
+        &self,
+        ctx: &RequestContext,
+        id: Uuid,
+    ) -> Result<Option<OfferingLifecycle>, CatalogError> {
+        self.get(ctx, &format!("/product-offerings/{id}")).await
+    }
+
+    /// The content of an offering version; read through the cache unless the version is still
+    /// a DRAFT (whose content may change).
+    pub async fn offering_content(
+        &self,
+        ctx: &RequestContext,
+        id: Uuid,
+        version: i32,
+        status: OfferingStatus,
+    ) -> Result<Option<OfferingContent>, CatalogError> {
+        let tenant = ctx.tenant_id.as_str();
+        let key = (status != OfferingStatus::Draft)
+            .then(|| format!("cpq:catalog:{tenant}:offering:{id}:v{version}"));
+        let path = format!("/product-offerings/{id}/versions/{version}");
+        self.cache
+            .read_through(
+                key.as_deref(),
+                CONTENT_TTL,
+                |c: &Option<OfferingContent>| {
+                    c.as_ref().is_some_and(|c| {
+                        c.tenant_id == tenant && c.offering_id == id && c.version == version
+                    })
+                },
+                || async {
+                    let answer: Option<OfferingVersionAnswer> = self.get(ctx, &path).await?;
+                    Ok(answer.map(|a| a.content))
+                },
+            )
+            .await
+    }
+
+    /// The live state of a price book.
+    pub async fn price_book(
+        &self,
+        ctx: &RequestContext,
+        id: Uuid,
+    ) -> Result<Option<PriceBookLifecycle>, CatalogError> {
+        self.get(ctx, &format!("/price-books/{id}")).await
+    }
+
+    /// A price-book version. `live` asks for its current status (a call to the catalog even
+    /// when the content is cached); otherwise a cached copy of the frozen content is enough.
+    pub async fn price_book_version(
+        &self,
+        ctx: &RequestContext,
+        id: Uuid,
+        version: i32,
+        live: bool,
+    ) -> Result<Option<PriceBookVersion>, CatalogError> {
+        let tenant = ctx.tenant_id.as_str();
+        let key = format!("cpq:catalog:{tenant}:price-book:{id}:v{version}");
+        let accept = |c: &PriceBookContent| {
+            c.tenant_id == tenant && c.price_book_id == id && c.version == version
+        };
+        if !live
+            && let Some(content) = self
+                .cache
+                .get::<PriceBookContent>(&key)
+                .await
+                .filter(|c| accept(c))
+        {
+            return Ok(Some(PriceBookVersion {
+                content,
+                status: None,
+            }));
+        }
+        let answer: Option<PriceBookVersionAnswer> = self
+            .get(ctx, &format!("/price-books/{id}/versions/{version}"))
+            .await?;
+        let Some(answer) = answer else {
+            return Ok(None);
+        };
+        if answer.status != "DRAFT" {
+            self.cache.put(&key, &answer.content, CONTENT_TTL).await;
+        }
+        Ok(Some(PriceBookVersion {
+            content: answer.content,
+            status: Some(answer.status),
+        }))
+    }
+}

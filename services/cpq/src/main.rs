@@ -1,0 +1,8 @@
+//! The CPQ service binary: settings, telemetry, then [`cpq::Application`].
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    cpq::run_main().await
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the CPQ service: the real service on a random port against a fresh
+//! migrated PostgreSQL database per test, real Redis, and a real catalog started in-process on
+//! its own database and seeded through its HTTP API. One test crate, many modules, so the
+//! services link once.
+
+#![expect(clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+
+mod harness;
+
+mod bad_input;
+mod lifecycle;
+mod openapi;
+mod scenarios;
