@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 14] = [
+const EVENT_TYPES: [&str; 24] = [
     "audit.evidence-submitted.v1",
     "catalog.price-book.created.v1",
     "catalog.price-book.published.v1",
@@ -17,6 +17,16 @@ const EVENT_TYPES: [&str; 14] = [
     "catalog.product-offering.submitted-for-review.v1",
     "catalog.product-offering.version-created.v1",
     "catalog.product-specification.created.v1",
+    "cpq.quote.accepted.v1",
+    "cpq.quote.cancelled.v1",
+    "cpq.quote.converted.v1",
+    "cpq.quote.created.v1",
+    "cpq.quote.expired.v1",
+    "cpq.quote.items-replaced.v1",
+    "cpq.quote.price-overridden.v1",
+    "cpq.quote.priced.v1",
+    "cpq.quote.revised.v1",
+    "cpq.quote.submitted.v1",
 ];
 
 const BOOK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a01";
@@ -94,6 +104,7 @@ fn every_embedded_schema_loads_and_every_catalog_event_has_one() {
         "envelope.v1.schema.json",
         "common.v1.schema.json",
         "catalog.v1.schema.json",
+        "cpq.v1.schema.json",
     ] {
         assert!(schema_files().iter().any(|(name, _)| *name == support));
     }

@@ -3,11 +3,18 @@
 //! its own database and seeded through its HTTP API. One test crate, many modules, so the
 //! services link once.
 
-#![expect(clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod harness;
 
 mod bad_input;
+mod contracts;
 mod lifecycle;
 mod openapi;
+mod properties;
 mod scenarios;
