@@ -10,4 +10,7 @@
 //! * [`timer`] parses ISO-8601 durations and date-times and computes due instants;
 //! * [`mapping`] applies `zeebe:ioMapping` input and output mappings with Zeebe semantics.
 
+pub mod bpmn;
 pub mod feel;
+pub mod mapping;
+pub mod timer;

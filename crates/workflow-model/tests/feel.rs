@@ -39,18 +39,27 @@ fn comparison_and_logic() {
     assert_eq!(eval("not(flag)", v.clone()), json!(false));
     assert_eq!(eval("x in [1..3]", v.clone()), json!(true));
     assert_eq!(eval("x between 1 and 3", v.clone()), json!(true));
-    assert_eq!(eval("if x > 1 then \"big\" else \"small\"", v), json!("big"));
+    assert_eq!(
+        eval("if x > 1 then \"big\" else \"small\"", v),
+        json!("big")
+    );
 }
 
 #[test]
 fn string_functions() {
     let v = json!({"firstName": "ann", "lastName": "Lee"});
     assert_eq!(eval("upper case(firstName)", v.clone()), json!("ANN"));
-    assert_eq!(eval("firstName + \" \" + lastName", v.clone()), json!("ann Lee"));
+    assert_eq!(
+        eval("firstName + \" \" + lastName", v.clone()),
+        json!("ann Lee")
+    );
     assert_eq!(eval("string length(lastName)", v.clone()), json!(3));
     assert_eq!(eval("substring(\"foobar\", 3)", v.clone()), json!("obar"));
     assert_eq!(eval("contains(lastName, \"e\")", v.clone()), json!(true));
-    assert_eq!(eval("starts with(firstName, \"a\")", v.clone()), json!(true));
+    assert_eq!(
+        eval("starts with(firstName, \"a\")", v.clone()),
+        json!(true)
+    );
     assert_eq!(eval("string(12)", v), json!("12"));
 }
 
@@ -61,7 +70,10 @@ fn contexts_and_paths() {
     assert_eq!(eval("order.customer.tier", v.clone()), json!("gold"));
     assert_eq!(eval("order.lines[1].sku", v.clone()), json!("A"));
     assert_eq!(eval("order.lines.sku", v.clone()), json!(["A", "B"]));
-    assert_eq!(eval("{a: order.total, b: [true, null]}", v.clone()), json!({"a": 150, "b": [true, null]}));
+    assert_eq!(
+        eval("{a: order.total, b: [true, null]}", v.clone()),
+        json!({"a": 150, "b": [true, null]})
+    );
     assert_eq!(eval("get value(order, \"total\")", v), json!(150));
 }
 
@@ -71,10 +83,19 @@ fn lists() {
     assert_eq!(eval("count(items)", v.clone()), json!(3));
     assert_eq!(eval("sum(items)", v.clone()), json!(6));
     assert_eq!(eval("items[item > 1]", v.clone()), json!([3, 2]));
-    assert_eq!(eval("for i in items return i * 2", v.clone()), json!([6, 2, 4]));
-    assert_eq!(eval("some i in items satisfies i > 2", v.clone()), json!(true));
+    assert_eq!(
+        eval("for i in items return i * 2", v.clone()),
+        json!([6, 2, 4])
+    );
+    assert_eq!(
+        eval("some i in items satisfies i > 2", v.clone()),
+        json!(true)
+    );
     assert_eq!(eval("list contains(items, 2)", v.clone()), json!(true));
-    assert_eq!(eval("sort(items, function(a, b) a < b)", v), json!([1, 2, 3]));
+    assert_eq!(
+        eval("sort(items, function(a, b) a < b)", v),
+        json!([1, 2, 3])
+    );
 }
 
 #[test]
@@ -91,14 +112,41 @@ fn null_handling() {
 #[test]
 fn temporal_literals_become_iso_strings() {
     let v = json!({});
-    assert_eq!(eval("date(\"2024-01-02\") + duration(\"P1D\")", v.clone()), json!("2024-01-03"));
-    assert_eq!(eval("date and time(\"2024-01-02T10:00:00Z\") + duration(\"PT90M\")", v.clone()), json!("2024-01-02T11:30:00Z"));
-    assert_eq!(eval("@\"2024-01-02T10:00:00Z\"", v.clone()), json!("2024-01-02T10:00:00Z"));
+    assert_eq!(
+        eval("date(\"2024-01-02\") + duration(\"P1D\")", v.clone()),
+        json!("2024-01-03")
+    );
+    assert_eq!(
+        eval(
+            "date and time(\"2024-01-02T10:00:00Z\") + duration(\"PT90M\")",
+            v.clone()
+        ),
+        json!("2024-01-02T11:30:00Z")
+    );
+    assert_eq!(
+        eval("@\"2024-01-02T10:00:00Z\"", v.clone()),
+        json!("2024-01-02T10:00:00Z")
+    );
     assert_eq!(eval("duration(\"PT10S\")", v.clone()), json!("PT10S"));
     assert_eq!(eval("duration(\"P1Y2M\")", v.clone()), json!("P1Y2M"));
-    assert_eq!(eval("date(\"2024-03-01\") > date(\"2024-02-29\")", v.clone()), json!(true));
-    assert_eq!(eval("date(due) - date(\"2024-01-01\")", json!({"due": "2024-01-11"})), json!("P10D"));
-    assert_eq!(eval("years and months duration(date(\"2024-01-01\"), date(\"2025-03-01\"))", v), json!("P1Y2M"));
+    assert_eq!(
+        eval("date(\"2024-03-01\") > date(\"2024-02-29\")", v.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        eval(
+            "date(due) - date(\"2024-01-01\")",
+            json!({"due": "2024-01-11"})
+        ),
+        json!("P10D")
+    );
+    assert_eq!(
+        eval(
+            "years and months duration(date(\"2024-01-01\"), date(\"2025-03-01\"))",
+            v
+        ),
+        json!("P1Y2M")
+    );
 }
 
 #[test]
@@ -115,15 +163,27 @@ fn parse_errors_are_reported_at_compile_time() {
 fn conditions_accept_only_booleans() {
     let v = vars(json!({"order": {"total": 150}}));
     let cond = |s: &str| Expression::parse(s).unwrap_or_else(|e| panic!("{e}"));
-    assert!(cond("order.total > 100").evaluate_condition(&v).unwrap_or(false));
+    assert!(
+        cond("order.total > 100")
+            .evaluate_condition(&v)
+            .unwrap_or(false)
+    );
     assert_eq!(cond("order.total < 100").evaluate_condition(&v), Ok(false));
     let err = cond("order.total").evaluate_condition(&v).err();
     assert_eq!(
         err.map(|e| e.to_string()),
-        Some("Expected result of the expression 'order.total' to be 'BOOLEAN', but was 'NUMBER'.".to_owned())
+        Some(
+            "Expected result of the expression 'order.total' to be 'BOOLEAN', but was 'NUMBER'."
+                .to_owned()
+        )
     );
     match cond("missing > 1").evaluate_condition(&v) {
-        Err(FeelError::UnexpectedType { expected: "BOOLEAN", found: "NULL", detail, .. }) => {
+        Err(FeelError::UnexpectedType {
+            expected: "BOOLEAN",
+            found: "NULL",
+            detail,
+            ..
+        }) => {
             assert!(detail.contains("warnings"), "{detail}");
         }
         other => panic!("{other:?}"),
@@ -137,20 +197,36 @@ fn static_values_and_expressions() {
     assert_eq!(st, StaticOrExpression::Static("payment-service".to_owned()));
     let ex = StaticOrExpression::parse("=\"payment-\" + kind").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ex.evaluate_string(&v), Ok("payment-credit".to_owned()));
-    assert!(matches!(StaticOrExpression::parse("=1 +"), Err(FeelError::Parse { .. })));
+    assert!(matches!(
+        StaticOrExpression::parse("=1 +"),
+        Err(FeelError::Parse { .. })
+    ));
     let num = StaticOrExpression::parse("=3").unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(num.evaluate_string(&v), Err(FeelError::UnexpectedType { expected: "STRING", found: "NUMBER", .. })));
+    assert!(matches!(
+        num.evaluate_string(&v),
+        Err(FeelError::UnexpectedType {
+            expected: "STRING",
+            found: "NUMBER",
+            ..
+        })
+    ));
 }
 
 #[test]
 fn variables_must_be_an_object() {
     let e = Expression::parse("1").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(e.evaluate(&json!([1])), Err(FeelError::VariablesNotAnObject { found: "an array" }));
+    assert_eq!(
+        e.evaluate(&json!([1])),
+        Err(FeelError::VariablesNotAnObject { found: "an array" })
+    );
     assert_eq!(e.evaluate(&json!(null)), Ok(json!(1)));
 }
 
 #[test]
 fn functions_cannot_be_variables() {
     let e = Expression::parse("function(a) a + 1").unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(e.evaluate(&json!({})), Err(FeelError::UnsupportedResult { .. })));
+    assert!(matches!(
+        e.evaluate(&json!({})),
+        Err(FeelError::UnsupportedResult { .. })
+    ));
 }

@@ -20,12 +20,17 @@ pub fn json_to_feel(json: &Json) -> Result<Value, FeelError> {
         Json::Bool(b) => Value::Boolean(*b),
         Json::Number(n) => {
             let text = n.to_string();
-            let number = FeelNumber::from_str(&text)
-                .map_err(|e| FeelError::UnrepresentableNumber { number: text, reason: e.to_string() })?;
+            let number =
+                FeelNumber::from_str(&text).map_err(|e| FeelError::UnrepresentableNumber {
+                    number: text,
+                    reason: e.to_string(),
+                })?;
             Value::Number(number)
         }
         Json::String(s) => Value::String(s.clone()),
-        Json::Array(items) => Value::List(items.iter().map(json_to_feel).collect::<Result<_, _>>()?),
+        Json::Array(items) => {
+            Value::List(items.iter().map(json_to_feel).collect::<Result<_, _>>()?)
+        }
         Json::Object(map) => Value::Context(object_to_context(map)?),
     })
 }
@@ -46,7 +51,9 @@ pub fn feel_to_json(value: &Value) -> Result<Json, FeelError> {
         Value::Boolean(b) => Json::Bool(*b),
         Value::Number(n) => number_to_json(n)?,
         Value::String(s) => Json::String(s.clone()),
-        Value::List(items) => Json::Array(items.iter().map(feel_to_json).collect::<Result<_, _>>()?),
+        Value::List(items) => {
+            Json::Array(items.iter().map(feel_to_json).collect::<Result<_, _>>()?)
+        }
         Value::Context(context) => {
             let mut map = Map::new();
             for (name, entry) in context.iter() {
@@ -59,7 +66,11 @@ pub fn feel_to_json(value: &Value) -> Result<Json, FeelError> {
         | Value::Time(_)
         | Value::DaysAndTimeDuration(_)
         | Value::YearsAndMonthsDuration(_) => Json::String(value.to_string()),
-        other => return Err(FeelError::UnsupportedResult { kind: result_type(other).to_owned() }),
+        other => {
+            return Err(FeelError::UnsupportedResult {
+                kind: result_type(other).to_owned(),
+            });
+        }
     })
 }
 
@@ -76,7 +87,10 @@ fn number_to_json(n: &FeelNumber) -> Result<Json, FeelError> {
         .ok()
         .and_then(Number::from_f64)
         .map(Json::Number)
-        .ok_or(FeelError::UnrepresentableNumber { number: text, reason: "not a finite JSON number".to_owned() })
+        .ok_or(FeelError::UnrepresentableNumber {
+            number: text,
+            reason: "not a finite JSON number".to_owned(),
+        })
 }
 
 /// Zeebe's `ResultType` name for a FEEL value, used in its incident messages.

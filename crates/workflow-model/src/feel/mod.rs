@@ -54,7 +54,9 @@ pub enum FeelError {
     },
     /// The result has the wrong type for its use (Zeebe raises an EXTRACT_VALUE_ERROR
     /// incident with this message).
-    #[error("Expected result of the expression '{expression}' to be '{expected}', but was '{found}'.{detail}")]
+    #[error(
+        "Expected result of the expression '{expression}' to be '{expected}', but was '{found}'.{detail}"
+    )]
     UnexpectedType {
         /// The expression text.
         expression: String,
@@ -90,13 +92,20 @@ impl Expression {
     /// Parses FEEL text (without Zeebe's `=` marker) so syntax errors surface at deploy time.
     pub fn parse(source: &str) -> Result<Self, FeelError> {
         let text = source.trim();
-        let parse_error = |reason: String| FeelError::Parse { expression: text.to_owned(), reason };
+        let parse_error = |reason: String| FeelError::Parse {
+            expression: text.to_owned(),
+            reason,
+        };
         if text.is_empty() {
             return Err(parse_error("the expression is empty".to_owned()));
         }
         let scope = names::parsing_scope(text);
-        let ast = dsntk_feel_parser::parse_expression(&scope, text, false).map_err(|e| parse_error(e.to_string()))?;
-        Ok(Self { source: Arc::from(text), evaluator: Arc::new(dsntk_feel_evaluator::prepare(&ast)) })
+        let ast = dsntk_feel_parser::parse_expression(&scope, text, false)
+            .map_err(|e| parse_error(e.to_string()))?;
+        Ok(Self {
+            source: Arc::from(text),
+            evaluator: Arc::new(dsntk_feel_evaluator::prepare(&ast)),
+        })
     }
 
     /// The expression text, for incident messages.
@@ -109,7 +118,9 @@ impl Expression {
         match variables {
             Json::Object(map) => self.evaluate_in(map),
             Json::Null => self.evaluate_in(&Map::new()),
-            other => Err(FeelError::VariablesNotAnObject { found: json_type(other) }),
+            other => Err(FeelError::VariablesNotAnObject {
+                found: json_type(other),
+            }),
         }
     }
 
@@ -142,10 +153,17 @@ impl Expression {
 
     fn unexpected(&self, expected: &'static str, found: &Value) -> FeelError {
         let detail = match found {
-            Value::Null(Some(trace)) => format!(" The evaluation reported the following warnings: {trace}"),
+            Value::Null(Some(trace)) => {
+                format!(" The evaluation reported the following warnings: {trace}")
+            }
             _ => String::new(),
         };
-        FeelError::UnexpectedType { expression: self.source.to_string(), expected, found: result_type(found), detail }
+        FeelError::UnexpectedType {
+            expression: self.source.to_string(),
+            expected,
+            found: result_type(found),
+            detail,
+        }
     }
 }
 

@@ -16,8 +16,26 @@ use dsntk_feel::{FeelScope, Name};
 
 /// FEEL keywords; declaring them as names would hide the operators they stand for.
 const KEYWORDS: &[&str] = &[
-    "and", "or", "in", "between", "instance", "of", "if", "then", "else", "for", "return", "some",
-    "every", "satisfies", "true", "false", "null", "function", "external", "item",
+    "and",
+    "or",
+    "in",
+    "between",
+    "instance",
+    "of",
+    "if",
+    "then",
+    "else",
+    "for",
+    "return",
+    "some",
+    "every",
+    "satisfies",
+    "true",
+    "false",
+    "null",
+    "function",
+    "external",
+    "item",
 ];
 
 /// Temporal constructors that the lexer turns into literals only when they are not scope names.
@@ -34,7 +52,9 @@ pub(crate) fn parsing_scope(source: &str) -> FeelScope {
             }
             // multi-word built-ins have at most four words ("years and months duration")
             for len in 2..=4 {
-                let Some(parts) = run.get(start..start + len) else { break };
+                let Some(parts) = run.get(start..start + len) else {
+                    break;
+                };
                 let joined = parts.join(" ");
                 if is_built_in_function_name(&joined) && !TEMPORAL.contains(&joined.as_str()) {
                     context.set_entry(&Name::from(joined.as_str()), Value::Null(None));
@@ -89,7 +109,10 @@ fn identifier_runs(source: &str) -> Vec<Vec<String>> {
             }
         } else if c.is_ascii_digit() {
             break_run(&mut runs);
-            while chars.get(i).is_some_and(|&s| s.is_ascii_alphanumeric() || s == '.') {
+            while chars
+                .get(i)
+                .is_some_and(|&s| s.is_ascii_alphanumeric() || s == '.')
+            {
                 i += 1;
             }
         } else {
@@ -117,14 +140,17 @@ mod tests {
 
     #[test]
     fn runs_skip_strings_numbers_and_comments() {
-        let runs = identifier_runs(r#"upper case(name) + "a \" b" // c d
-            + x1 /* y */ and 12e3"#);
+        let runs = identifier_runs(
+            r#"upper case(name) + "a \" b" // c d
+            + x1 /* y */ and 12e3"#,
+        );
         assert_eq!(
             runs,
             vec![
                 vec!["upper".to_owned(), "case".to_owned()],
                 vec!["name".to_owned()],
-                vec!["x1".to_owned(), "and".to_owned()],
+                vec!["x1".to_owned()],
+                vec!["and".to_owned()],
             ]
         );
     }
