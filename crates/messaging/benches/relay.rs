@@ -179,6 +179,18 @@ async fn main() {
     // 2. Relay draining committed rows: a warm relay, then EVENTS rows committed at once.
     let relay_topic = topic(&brokers, "relay").await;
     let mut config = messaging::relay::RelayConfig::new(catalog::SCHEMA, &brokers);
+    if let Some(workers) = std::env::var("RELAY_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.workers = workers;
+    }
+    if let Some(buckets) = std::env::var("RELAY_BUCKETS_PER_CYCLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.buckets_per_cycle = buckets;
+    }
     if let Some(size) = std::env::var("RELAY_BATCH_SIZE")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -44,6 +44,12 @@ pub struct RelayConfig {
     pub max_backoff: Duration,
     /// How long published rows are kept before pruning.
     pub retention: Duration,
+    /// Cycles running at once, each with its own producer and transaction, on disjoint key
+    /// buckets: one cycle's database work overlaps another's wait for acknowledgements.
+    pub workers: usize,
+    /// Most key buckets one cycle claims, so that concurrent cycles find work when events
+    /// spread over few keys.
+    pub buckets_per_cycle: i64,
 }
 
 impl RelayConfig {
@@ -58,6 +64,8 @@ impl RelayConfig {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             retention: Duration::from_secs(72 * 3600),
+            workers: 1,
+            buckets_per_cycle: 256,
         }
     }
 }
@@ -77,14 +85,16 @@ pub enum RelayError {
 #[derive(Debug)]
 pub struct RelayHandle {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl RelayHandle {
-    /// Stops after the current cycle, flushes the producer and waits.
+    /// Stops after the current cycles, flushes the producers and waits.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
 }
 
@@ -115,25 +125,81 @@ enum Outcome {
     Poison(String),
 }
 
-/// Starts a relay on the service's pool.
+/// Starts a relay on the service's pool: `workers` cycle loops and one listener that wakes
+/// them when a transaction that wrote events commits.
 pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayError> {
-    let producer = idempotent_producer(&config.brokers)?;
+    let workers = config.workers.max(1);
+    let mut producers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        producers.push(idempotent_producer(&config.brokers)?);
+    }
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(pool, producer, config, stopped));
-    Ok(RelayHandle { stop, task })
+    let (wake, woken) = watch::channel(0_u64);
+    let config = std::sync::Arc::new(config);
+    let mut tasks = vec![tokio::spawn(listen_for_commits(
+        pool.clone(),
+        format!("{}_outbox", config.schema),
+        config.poll_interval,
+        wake,
+        stopped.clone(),
+    ))];
+    for (index, producer) in producers.into_iter().enumerate() {
+        tasks.push(tokio::spawn(work(
+            Worker {
+                index,
+                pool: pool.clone(),
+                config: config.clone(),
+            },
+            producer,
+            woken.clone(),
+            stopped.clone(),
+        )));
+    }
+    tracing::info!(schema = %config.schema, brokers = %config.brokers, workers, "outbox relay started");
+    Ok(RelayHandle { stop, tasks })
 }
 
-async fn run(
+/// What one cycle loop needs.
+struct Worker {
+    index: usize,
     pool: PgPool,
-    mut producer: FutureProducer,
-    config: RelayConfig,
+    config: std::sync::Arc<RelayConfig>,
+}
+
+/// Counts commit notifications into `wake` (every worker watches it); without a listener it
+/// ticks every poll interval instead, and reconnects.
+async fn listen_for_commits(
+    pool: PgPool,
+    channel: String,
+    poll: Duration,
+    wake: watch::Sender<u64>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let channel = format!("{}_outbox", config.schema);
     let mut listener = listen(&pool, &channel).await;
-    let mut last_prune = Instant::now();
-    tracing::info!(schema = %config.schema, brokers = %config.brokers, "outbox relay started");
     while !*stopped.borrow() {
+        tokio::select! {
+            _ = stopped.changed() => {}
+            () = wait_for_notification(&mut listener, &pool, &channel, poll) => {
+                wake.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
+    }
+}
+
+async fn work(
+    worker: Worker,
+    mut producer: FutureProducer,
+    mut woken: watch::Receiver<u64>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let Worker {
+        index,
+        pool,
+        config,
+    } = worker;
+    let mut last_prune = Instant::now();
+    while !*stopped.borrow() {
+        woken.borrow_and_update();
         let (worked, producer_broken) = match cycle(&pool, &producer, &config).await {
             Ok((count, broken)) => (count > 0, broken),
             Err(error) => {
@@ -158,23 +224,29 @@ async fn run(
                 }
             }
         }
-        if last_prune.elapsed() > Duration::from_secs(600) {
+        // Housekeeping is the first worker's job.
+        if index == 0 && last_prune.elapsed() > Duration::from_secs(600) {
             prune(&pool, config.retention).await;
             last_prune = Instant::now();
         }
         if worked {
             continue;
         }
-        report_backlog(&pool, &config.schema).await;
+        if index == 0 {
+            report_backlog(&pool, &config.schema).await;
+        }
         tokio::select! {
             _ = stopped.changed() => {}
-            () = wait_for_notification(&mut listener, &pool, &channel, config.poll_interval) => {}
+            _ = woken.changed() => {}
+            () = tokio::time::sleep(config.poll_interval) => {}
         }
     }
     if let Err(error) = producer.flush(Duration::from_secs(5)) {
         tracing::warn!(%error, "producer flush at shutdown failed");
     }
-    tracing::info!(schema = %config.schema, "outbox relay stopped");
+    if index == 0 {
+        tracing::info!(schema = %config.schema, "outbox relay stopped");
+    }
 }
 
 async fn listen(pool: &PgPool, channel: &str) -> Option<PgListener> {
@@ -213,7 +285,7 @@ async fn cycle(
     let started = Instant::now();
     let mut tx = pool.begin().await?;
     lease_transaction(&mut tx, config.lease).await?;
-    let buckets = claim_buckets(&mut tx, config.batch_size).await?;
+    let buckets = claim_buckets(&mut tx, config).await?;
     if buckets.is_empty() {
         return Ok((0, false));
     }
@@ -266,21 +338,25 @@ async fn lease_transaction(
     Ok(())
 }
 
-/// Claims the key buckets of the oldest pending rows that no other relay holds (`FOR UPDATE
-/// SKIP LOCKED` on `outbox_key_bucket`). Until this transaction ends, every pending row of those
+/// Claims the key buckets of the oldest pending rows that no other relay or worker holds
+/// (`FOR UPDATE SKIP LOCKED` on `outbox_key_bucket`), oldest first, at most
+/// `buckets_per_cycle`. Until this transaction ends, every pending row of those
 /// buckets is this relay's alone: no other relay publishes them, and no key is split between
 /// relays, so order per key holds.
 async fn claim_buckets(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    batch_size: i64,
+    config: &RelayConfig,
 ) -> Result<Vec<i16>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT bucket FROM outbox_key_bucket WHERE bucket IN ( \
-           SELECT key_bucket FROM outbox_pending WHERE next_attempt_at <= now() \
-           ORDER BY outbox_seq LIMIT $1) \
-         ORDER BY bucket FOR UPDATE SKIP LOCKED",
+        "SELECT b.bucket FROM outbox_key_bucket b JOIN ( \
+           SELECT key_bucket, min(outbox_seq) AS oldest FROM ( \
+             SELECT key_bucket, outbox_seq FROM outbox_pending WHERE next_attempt_at <= now() \
+             ORDER BY outbox_seq LIMIT $1) candidate \
+           GROUP BY key_bucket) c ON c.key_bucket = b.bucket \
+         ORDER BY c.oldest LIMIT $2 FOR UPDATE OF b SKIP LOCKED",
     )
-    .bind(batch_size)
+    .bind(config.batch_size)
+    .bind(config.buckets_per_cycle)
     .fetch_all(&mut **tx)
     .await
 }

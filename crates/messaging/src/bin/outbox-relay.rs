@@ -2,7 +2,7 @@
 //! the services (and for the fault tests that kill one mid-batch).
 //!
 //! Environment: `DATABASE_URL`, `RELAY_SCHEMA` (e.g. `catalog_schema`), `KAFKA_BROKERS`,
-//! optional `RELAY_LEASE_SECS`, `RELAY_BATCH_SIZE`, `RELAY_POLL_MS`.
+//! optional `RELAY_LEASE_SECS`, `RELAY_BATCH_SIZE`, `RELAY_POLL_MS`, `RELAY_WORKERS`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,6 +44,9 @@ async fn main() -> ExitCode {
     }
     if let Some(size) = number("RELAY_BATCH_SIZE") {
         config.batch_size = i64::try_from(size).unwrap_or(500);
+    }
+    if let Some(workers) = number("RELAY_WORKERS") {
+        config.workers = usize::try_from(workers).unwrap_or(1);
     }
     if let Some(ms) = number("RELAY_POLL_MS") {
         config.poll_interval = Duration::from_millis(ms);

@@ -109,6 +109,7 @@ fn spawn_relay_process(database_url: &str) -> Child {
         .env("REDIS_URL", "disabled")
         .env("RELAY_LEASE_SECS", "3")
         .env("RELAY_BATCH_SIZE", "200")
+        .env("RELAY_WORKERS", "2")
         .env("RELAY_POLL_MS", "100")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

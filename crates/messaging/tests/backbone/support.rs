@@ -256,5 +256,8 @@ pub fn relay_config(lease: Duration) -> messaging::relay::RelayConfig {
     config.poll_interval = Duration::from_millis(100);
     config.base_backoff = Duration::from_millis(100);
     config.max_backoff = Duration::from_secs(2);
+    // Two cycle loops on few buckets each, so every test also exercises workers splitting keys.
+    config.workers = 2;
+    config.buckets_per_cycle = 8;
     config
 }
