@@ -136,6 +136,8 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         }
     }
 
+    // Services start in table order, so CPQ finds the catalog it reads offerings from.
+    let catalog_url = settings.service(CATALOG)?.base_url();
     for (service, binary) in to_start {
         let name = service.spec.name;
         say(&format!("==> starting {name} on port {}", service.port));
@@ -144,6 +146,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
             ("DATABASE_URL", settings.database_url.clone()),
             ("REDIS_URL", settings.redis_url.clone()),
             ("KAFKA_BROKERS", settings.kafka_brokers.clone()),
+            ("CATALOG_URL", catalog_url.clone()),
         ];
         let spawned_at = Instant::now();
         let pid = stack.spawn(name, &binary, &settings.workspace_root, &env)?;

@@ -37,6 +37,7 @@ environment:
   REDIS_URL      default redis://127.0.0.1:6379
   KAFKA_BROKERS  default 127.0.0.1:9092 (comma-separated bootstrap servers)
   CATALOG_PORT   default 8081
+  CPQ_PORT       default 8082 (CPQ reads the catalog at the catalog port)
   CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)";
 
 /// Prints one progress line.

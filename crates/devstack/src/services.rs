@@ -30,7 +30,14 @@ pub const SERVICES: &[ServiceSpec] = &[
         port_env: "CATALOG_PORT",
         example_path: "/product-offerings?code=INTERNET-BUSINESS",
     },
-    // Later: cpq 8082, approval 8083, order 8084, integration 8085, audit 8086, ops 8087.
+    ServiceSpec {
+        name: "cpq",
+        binary: "cpq",
+        default_port: 8082,
+        port_env: "CPQ_PORT",
+        example_path: "/quotes?status=DRAFT",
+    },
+    // Later: approval 8083, order 8084, integration 8085, audit 8086, ops 8087.
 ];
 
 impl ServiceSpec {
