@@ -1,0 +1,75 @@
+//! Command handlers: each gRPC command runs in one transaction, locks the process instance it
+//! touches, applies the pure stepping rules of `engine` and writes through `store`.
+
+mod activate;
+mod commands;
+mod definitions;
+mod notifier;
+mod run;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+pub use activate::{ActivateRequest, ActivatedJob};
+pub use commands::{CreateInstance, Deployed, InstanceCreated, InstanceResult};
+pub use notifier::{Notifier, Wake};
+
+use definitions::Definitions;
+
+/// Tuning of the engine, with Zeebe's defaults where Zeebe has one.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Long-poll duration when a request says `requestTimeout = 0` (Zeebe's gateway: 10 s).
+    pub default_long_poll: Duration,
+    /// Safety re-check of waiting long polls, in case a notification was lost while the
+    /// listener reconnected; wake-ups normally come from NOTIFY.
+    pub fallback_poll: Duration,
+    /// CreateProcessInstanceWithResult wait when the request gives none.
+    pub default_result_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            default_long_poll: Duration::from_secs(10),
+            fallback_poll: Duration::from_secs(5),
+            default_result_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The engine: a pool, the parsed-definition cache and the notification fan-out. Cheap to
+/// clone; holds no process state (that is all in PostgreSQL).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pool: PgPool,
+    definitions: Arc<Definitions>,
+    notifier: Notifier,
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// Wires the engine over a migrated pool and a running notifier.
+    pub fn new(pool: PgPool, notifier: Notifier, config: EngineConfig) -> Self {
+        Self {
+            pool,
+            definitions: Arc::new(Definitions::default()),
+            notifier,
+            config,
+        }
+    }
+
+    /// The pool (operator views and tests read through it).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Engine {
+    /// The tuning in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+}

@@ -1,0 +1,311 @@
+//! Steps tokens through a locked process instance inside the command's transaction until every
+//! token waits (job, join, incident) or is consumed; completes the instance when none is left.
+
+use std::collections::VecDeque;
+
+use serde_json::{Map, Value as Json};
+use sqlx::PgConnection;
+use workflow_model::bpmn::{ElementId, NodeKind, ProcessDefinition};
+
+use crate::engine::{self, Activation, IncidentType};
+use crate::error::EngineError;
+use crate::store::{self, incidents::NewIncident, instances::InstanceRow, jobs::NewJob};
+
+/// Work left for this command.
+enum Work {
+    /// A token travels along a sequence flow.
+    Take(ElementId),
+    /// A token enters an element (`Some(key)` when re-activating an element held by an incident).
+    Enter(ElementId, Option<i64>),
+}
+
+/// One command's view of one locked instance.
+pub(crate) struct Run<'a> {
+    conn: &'a mut PgConnection,
+    def: &'a ProcessDefinition,
+    instance: &'a InstanceRow,
+    /// The instance-scope variables, read once and kept current by every write of this run.
+    root: Map<String, Json>,
+    queue: VecDeque<Work>,
+}
+
+impl<'a> Run<'a> {
+    /// Loads the instance variables for stepping.
+    pub(crate) async fn new(
+        conn: &'a mut PgConnection,
+        def: &'a ProcessDefinition,
+        instance: &'a InstanceRow,
+    ) -> Result<Self, EngineError> {
+        let root = store::variables::scope(conn, instance.key).await?;
+        Ok(Self {
+            conn,
+            def,
+            instance,
+            root,
+            queue: VecDeque::new(),
+        })
+    }
+
+    /// Starts the instance at its start event.
+    pub(crate) fn start(&mut self) {
+        self.queue
+            .push_back(Work::Enter(self.def.start_event().clone(), None));
+    }
+
+    /// Re-enters an element held by an incident.
+    pub(crate) fn reenter(
+        &mut self,
+        element_id: &str,
+        element_instance_key: i64,
+    ) -> Result<(), EngineError> {
+        let id = self.node_id(element_id)?;
+        self.queue
+            .push_back(Work::Enter(id, Some(element_instance_key)));
+        Ok(())
+    }
+
+    /// Completes a waiting element with the job's (or error's) variables: output mappings,
+    /// propagation to the instance scope, then the outgoing flows. A mapping failure becomes an
+    /// IO_MAPPING_ERROR incident that re-runs this completion when resolved.
+    pub(crate) async fn complete_element(
+        &mut self,
+        element_instance_key: i64,
+        element_id: &str,
+        variables: &Map<String, Json>,
+    ) -> Result<(), EngineError> {
+        let node = self.def.node(element_id).ok_or_else(|| {
+            EngineError::FailedPrecondition(format!("element '{element_id}' is not in the model"))
+        })?;
+        let mut visible = self.root.clone();
+        visible.extend(store::variables::scope(self.conn, element_instance_key).await?);
+        match engine::completion(node, &visible, variables) {
+            Ok(result) => {
+                self.set_root(&result).await?;
+                store::instances::leave_element(self.conn, element_instance_key, "COMPLETED")
+                    .await?;
+                self.leave(element_id);
+                Ok(())
+            }
+            Err(message) => {
+                store::instances::set_resume(
+                    self.conn,
+                    element_instance_key,
+                    "COMPLETE",
+                    Some(&Json::Object(variables.clone())),
+                )
+                .await?;
+                self.incident(
+                    element_instance_key,
+                    element_id,
+                    None,
+                    IncidentType::IoMappingError,
+                    &message,
+                )
+                .await
+                .map(|_| ())
+            }
+        }
+    }
+
+    /// Leaves a task through a catching error boundary event: the task is terminated and the
+    /// boundary event's outgoing flows are taken, with the error variables propagated.
+    pub(crate) async fn catch_error(
+        &mut self,
+        element_instance_key: i64,
+        boundary_id: &str,
+        variables: &Map<String, Json>,
+    ) -> Result<(), EngineError> {
+        store::instances::leave_element(self.conn, element_instance_key, "TERMINATED").await?;
+        let node = self.def.node(boundary_id).ok_or_else(|| {
+            EngineError::FailedPrecondition(format!("element '{boundary_id}' is not in the model"))
+        })?;
+        let result =
+            engine::completion(node, &self.root, variables).unwrap_or_else(|_| variables.clone());
+        self.set_root(&result).await?;
+        self.leave(boundary_id);
+        Ok(())
+    }
+
+    /// Raises an incident on an element instance.
+    pub(crate) async fn incident(
+        &mut self,
+        element_instance_key: i64,
+        element_id: &str,
+        job_key: Option<i64>,
+        kind: IncidentType,
+        message: &str,
+    ) -> Result<i64, EngineError> {
+        Ok(store::incidents::insert(
+            self.conn,
+            NewIncident {
+                process_instance_key: self.instance.key,
+                element_instance_key,
+                element_id,
+                job_key,
+                error_type: kind.as_str(),
+                error_message: message,
+            },
+        )
+        .await?)
+    }
+
+    /// Steps every queued token, then completes the instance if no token is left. Returns the
+    /// job types that got new jobs (for NOTIFY) and whether the instance completed.
+    pub(crate) async fn drain(mut self) -> Result<bool, EngineError> {
+        let mut new_job_types: Vec<String> = Vec::new();
+        while let Some(work) = self.queue.pop_front() {
+            match work {
+                Work::Take(flow_id) => self.take(&flow_id).await?,
+                Work::Enter(element_id, existing) => {
+                    if let Some(job_type) = self.enter(&element_id, existing).await?
+                        && !new_job_types.contains(&job_type)
+                    {
+                        new_job_types.push(job_type);
+                    }
+                }
+            }
+        }
+        for job_type in &new_job_types {
+            store::notify(self.conn, store::JOB_CHANNEL, job_type).await?;
+        }
+        if store::instances::has_tokens(self.conn, self.instance.key).await? {
+            return Ok(false);
+        }
+        store::instances::end(self.conn, self.instance.key, "COMPLETED").await?;
+        store::notify(
+            self.conn,
+            store::INSTANCE_CHANNEL,
+            &self.instance.key.to_string(),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    fn leave(&mut self, element_id: &str) {
+        for flow in self.def.outgoing(element_id) {
+            self.queue.push_back(Work::Take(flow.clone()));
+        }
+    }
+
+    fn node_id(&self, element_id: &str) -> Result<ElementId, EngineError> {
+        self.def
+            .node(element_id)
+            .map(|n| n.id.clone())
+            .ok_or_else(|| {
+                EngineError::FailedPrecondition(format!(
+                    "element '{element_id}' is not in the model"
+                ))
+            })
+    }
+
+    async fn set_root(&mut self, values: &Map<String, Json>) -> Result<(), EngineError> {
+        store::variables::put(self.conn, self.instance.key, self.instance.key, values).await?;
+        self.root.extend(values.clone());
+        Ok(())
+    }
+
+    async fn take(&mut self, flow_id: &ElementId) -> Result<(), EngineError> {
+        let flow = self.def.flow(flow_id.as_str()).ok_or_else(|| {
+            EngineError::FailedPrecondition(format!("flow '{flow_id}' is not in the model"))
+        })?;
+        let target = flow.target.clone();
+        let incoming = self.def.incoming(target.as_str());
+        let is_join = matches!(
+            self.def.node(target.as_str()).map(|n| &n.kind),
+            Some(NodeKind::ParallelGateway)
+        ) && incoming.len() > 1;
+        if is_join {
+            let arrived = store::instances::arrive_at_join(
+                self.conn,
+                self.instance.key,
+                target.as_str(),
+                flow_id.as_str(),
+            )
+            .await?;
+            if incoming
+                .iter()
+                .all(|f| arrived.iter().any(|a| a == f.as_str()))
+            {
+                store::instances::consume_join(self.conn, self.instance.key, target.as_str())
+                    .await?;
+                self.queue.push_back(Work::Enter(target, None));
+            }
+        } else {
+            self.queue.push_back(Work::Enter(target, None));
+        }
+        Ok(())
+    }
+
+    /// Enters an element; returns the job type when a job was created.
+    async fn enter(
+        &mut self,
+        element_id: &ElementId,
+        existing: Option<i64>,
+    ) -> Result<Option<String>, EngineError> {
+        let def = self.def;
+        let node = def.node(element_id.as_str()).ok_or_else(|| {
+            EngineError::FailedPrecondition(format!("element '{element_id}' is not in the model"))
+        })?;
+        match engine::activate(def, node, &self.root) {
+            Activation::Leave(flows) => {
+                if let Some(key) = existing {
+                    store::instances::leave_element(self.conn, key, "COMPLETED").await?;
+                }
+                self.queue.extend(flows.into_iter().map(Work::Take));
+                Ok(None)
+            }
+            Activation::Consume => {
+                if let Some(key) = existing {
+                    store::instances::leave_element(self.conn, key, "COMPLETED").await?;
+                }
+                Ok(None)
+            }
+            Activation::CreateJob(spec) => {
+                let key = match existing {
+                    Some(key) => key,
+                    None => {
+                        store::instances::insert_element(
+                            self.conn,
+                            self.instance.key,
+                            element_id.as_str(),
+                        )
+                        .await?
+                    }
+                };
+                store::variables::put(self.conn, self.instance.key, key, &spec.locals).await?;
+                store::jobs::insert(
+                    self.conn,
+                    NewJob {
+                        job_type: &spec.job_type,
+                        retries: spec.retries,
+                        headers: &spec.headers,
+                        process_instance_key: self.instance.key,
+                        element_instance_key: key,
+                        element_id: element_id.as_str(),
+                        bpmn_process_id: &self.instance.bpmn_process_id,
+                        process_definition_key: self.instance.definition_key,
+                        version: self.instance.version,
+                    },
+                )
+                .await?;
+                Ok(Some(spec.job_type))
+            }
+            Activation::Incident { kind, message } => {
+                let key = match existing {
+                    Some(key) => key,
+                    None => {
+                        store::instances::insert_element(
+                            self.conn,
+                            self.instance.key,
+                            element_id.as_str(),
+                        )
+                        .await?
+                    }
+                };
+                self.incident(key, element_id.as_str(), None, kind, &message)
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Process instances, element instances (waiting tokens) and parallel-join arrivals.
+
+use serde_json::Value as Json;
+use sqlx::PgConnection;
+
+/// A process instance's identity and definition.
+#[derive(Debug, Clone)]
+pub struct InstanceRow {
+    /// Key.
+    pub key: i64,
+    /// Definition key.
+    pub definition_key: i64,
+    /// Process id.
+    pub bpmn_process_id: String,
+    /// Definition version.
+    pub version: i32,
+    /// ACTIVE, COMPLETED or CANCELED.
+    pub state: String,
+}
+
+/// An element instance (a token waiting in an element).
+#[derive(Debug, Clone)]
+pub struct ElementRow {
+    /// Key.
+    pub key: i64,
+    /// Process instance.
+    pub process_instance_key: i64,
+    /// BPMN element id.
+    pub element_id: String,
+    /// ACTIVE, COMPLETED or TERMINATED.
+    pub state: String,
+    /// ACTIVATE or COMPLETE: what incident resolution re-runs.
+    pub resume: String,
+    /// Variables kept for a completion re-run.
+    pub completion_variables: Option<Json>,
+}
+
+/// Creates an ACTIVE instance.
+pub async fn insert(
+    conn: &mut PgConnection,
+    definition_key: i64,
+    bpmn_process_id: &str,
+    version: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO process_instance (process_definition_key, bpmn_process_id, version, state)
+         VALUES ($1, $2, $3, 'ACTIVE') RETURNING process_instance_key",
+    )
+    .bind(definition_key)
+    .bind(bpmn_process_id)
+    .bind(version)
+    .fetch_one(conn)
+    .await
+}
+
+/// Locks an instance for the command: commands on one instance run one after another, which is
+/// what makes parallel joins and completion checks race-free (Zeebe serialises per partition).
+pub async fn lock(conn: &mut PgConnection, key: i64) -> Result<Option<InstanceRow>, sqlx::Error> {
+    let row: Option<(i64, i64, String, i32, String)> = sqlx::query_as(
+        "SELECT process_instance_key, process_definition_key, bpmn_process_id, version, state
+         FROM process_instance WHERE process_instance_key = $1 FOR UPDATE",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(
+        |(key, definition_key, bpmn_process_id, version, state)| InstanceRow {
+            key,
+            definition_key,
+            bpmn_process_id,
+            version,
+            state,
+        },
+    ))
+}
+
+/// The state of an instance, unlocked.
+pub async fn state(conn: &mut PgConnection, key: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT state FROM process_instance WHERE process_instance_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Ends an instance (COMPLETED or CANCELED).
+pub async fn end(conn: &mut PgConnection, key: i64, state: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE process_instance SET state = $2, ended_at = now() WHERE process_instance_key = $1",
+    )
+    .bind(key)
+    .bind(state)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Whether any token remains: a waiting element or a join arrival.
+pub async fn has_tokens(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM element_instance WHERE process_instance_key = $1 AND state = 'ACTIVE')
+             OR EXISTS (SELECT 1 FROM join_arrival WHERE process_instance_key = $1)",
+    )
+    .bind(key)
+    .fetch_one(conn)
+    .await
+}
+
+/// Creates an ACTIVE element instance.
+pub async fn insert_element(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+    element_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO element_instance (process_instance_key, element_id, state)
+         VALUES ($1, $2, 'ACTIVE') RETURNING element_instance_key",
+    )
+    .bind(process_instance_key)
+    .bind(element_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// An element instance by key.
+pub async fn element(conn: &mut PgConnection, key: i64) -> Result<Option<ElementRow>, sqlx::Error> {
+    let row: Option<(i64, i64, String, String, String, Option<Json>)> = sqlx::query_as(
+        "SELECT element_instance_key, process_instance_key, element_id, state, resume, completion_variables
+         FROM element_instance WHERE element_instance_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(
+        |(key, process_instance_key, element_id, state, resume, completion_variables)| ElementRow {
+            key,
+            process_instance_key,
+            element_id,
+            state,
+            resume,
+            completion_variables,
+        },
+    ))
+}
+
+/// Marks an element instance COMPLETED or TERMINATED and drops its local variables.
+pub async fn leave_element(
+    conn: &mut PgConnection,
+    key: i64,
+    state: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE element_instance SET state = $2 WHERE element_instance_key = $1")
+        .bind(key)
+        .bind(state)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM variable WHERE scope_key = $1")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records what an incident on this element re-runs when resolved.
+pub async fn set_resume(
+    conn: &mut PgConnection,
+    key: i64,
+    resume: &str,
+    completion_variables: Option<&Json>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE element_instance SET resume = $2, completion_variables = $3 WHERE element_instance_key = $1",
+    )
+    .bind(key)
+    .bind(resume)
+    .bind(completion_variables)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Terminates every waiting element of an instance (cancellation).
+pub async fn terminate_all(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE element_instance SET state = 'TERMINATED'
+         WHERE process_instance_key = $1 AND state = 'ACTIVE'",
+    )
+    .bind(process_instance_key)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM join_arrival WHERE process_instance_key = $1")
+        .bind(process_instance_key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records a token arriving at a parallel join through `flow_id`; returns the distinct flows
+/// that have arrived so far.
+pub async fn arrive_at_join(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+    element_id: &str,
+    flow_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO join_arrival (process_instance_key, element_id, flow_id) VALUES ($1, $2, $3)",
+    )
+    .bind(process_instance_key)
+    .bind(element_id)
+    .bind(flow_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar(
+        "SELECT DISTINCT flow_id FROM join_arrival WHERE process_instance_key = $1 AND element_id = $2",
+    )
+    .bind(process_instance_key)
+    .bind(element_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Consumes one arrival per incoming flow when the join fires.
+pub async fn consume_join(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+    element_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM join_arrival WHERE join_arrival_id IN (
+           SELECT MIN(join_arrival_id) FROM join_arrival
+           WHERE process_instance_key = $1 AND element_id = $2 GROUP BY flow_id)",
+    )
+    .bind(process_instance_key)
+    .bind(element_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,28 @@
+//! Explicit SQL over `workflow_schema`. Every function takes the caller's connection or
+//! transaction, so the command handler in `app` owns the transaction.
+
+pub mod definitions;
+pub mod incidents;
+pub mod instances;
+pub mod jobs;
+pub mod variables;
+
+/// Channel carrying the job type of every job that became activatable (payload), so waiting
+/// long polls wake on commit.
+pub const JOB_CHANNEL: &str = "workflow_job";
+/// Channel carrying the key of every process instance that ended (completed or canceled).
+pub const INSTANCE_CHANNEL: &str = "workflow_instance";
+
+/// Queues a notification delivered when the transaction commits (dropped on rollback).
+pub async fn notify(
+    conn: &mut sqlx::PgConnection,
+    channel: &str,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

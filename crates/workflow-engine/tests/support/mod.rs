@@ -1,0 +1,220 @@
+//! Conformance harness: a zeebe-rs client against `ZEEBE_ADDRESS` (e.g. `http://host:26500`,
+//! real Camunda 8) when set, else against the embedded engine started in-process on port 0
+//! over a fresh database cloned from a migrated template.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use common_kernel::settings::{DatabaseSettings, Secret};
+use test_support::TestDatabase;
+use tokio::sync::mpsc;
+use workflow_engine::{Application, EngineConfig};
+use zeebe_rs::{ActivatedJob, Client};
+
+pub struct Target {
+    pub client: Client,
+    pub embedded: Option<Embedded>,
+}
+
+pub struct Embedded {
+    pub app: Option<Application>,
+    pub database: DatabaseSettings,
+    pub db: TestDatabase,
+}
+
+pub fn database_settings(url: &str) -> DatabaseSettings {
+    DatabaseSettings {
+        url: Secret::new(url.to_owned()),
+        max_connections: 16,
+        acquire_timeout: Duration::from_secs(5),
+    }
+}
+
+/// Long fallback poll: a long poll that returns quickly was woken by NOTIFY, not by a tick.
+pub fn test_config() -> EngineConfig {
+    EngineConfig {
+        fallback_poll: Duration::from_secs(30),
+        ..EngineConfig::default()
+    }
+}
+
+pub async fn client(address: &str, port: u16) -> Client {
+    Client::builder()
+        .with_address(address, port)
+        .build()
+        .await
+        .expect("zeebe-rs client")
+}
+
+impl Target {
+    pub async fn start() -> Self {
+        if let Ok(address) = std::env::var("ZEEBE_ADDRESS") {
+            let (host, port) = address
+                .rsplit_once(':')
+                .expect("ZEEBE_ADDRESS = http://host:port");
+            return Self {
+                client: client(host, port.parse().expect("port")).await,
+                embedded: None,
+            };
+        }
+        let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/workflow");
+        let db = TestDatabase::from_template("workflow", &migrations, |url| async move {
+            let pool = common_kernel::db::connect(
+                &database_settings(&url),
+                workflow_engine::startup::SCHEMA,
+            )
+            .await
+            .expect("connect template");
+            common_kernel::db::migrate(
+                &pool,
+                workflow_engine::startup::SCHEMA,
+                &workflow_engine::startup::MIGRATOR,
+            )
+            .await
+            .expect("migrate template");
+            pool.close().await;
+        })
+        .await;
+        let database = database_settings(&db.url);
+        let app = Application::build(&database, "127.0.0.1", 0, test_config())
+            .await
+            .expect("engine starts");
+        let client = client("http://127.0.0.1", app.port()).await;
+        Self {
+            client,
+            embedded: Some(Embedded {
+                app: Some(app),
+                database,
+                db,
+            }),
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// Stops the embedded engine and starts a new one on the same database (new port).
+    pub async fn restart(&mut self) {
+        let embedded = self
+            .embedded
+            .as_mut()
+            .expect("restart needs the embedded engine");
+        if let Some(app) = embedded.app.take() {
+            app.stop().await;
+        }
+        let app = Application::build(&embedded.database, "127.0.0.1", 0, test_config())
+            .await
+            .expect("engine restarts");
+        self.client = client("http://127.0.0.1", app.port()).await;
+        embedded.app = Some(app);
+    }
+
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.embedded
+            .as_ref()
+            .and_then(|e| e.app.as_ref())
+            .expect("embedded")
+            .engine()
+            .pool()
+    }
+
+    pub async fn deploy(&self, name: &str, xml: &str) -> zeebe_rs::DeployResourceResponse {
+        self.client
+            .deploy_resource()
+            .with_definition(name.to_owned(), xml.as_bytes().to_vec())
+            .send()
+            .await
+            .expect("deploy")
+    }
+
+    pub async fn create(&self, process_id: &str, variables: serde_json::Value) -> i64 {
+        self.client
+            .create_process_instance()
+            .with_bpmn_process_id(process_id.to_owned())
+            .with_variables(variables)
+            .expect("variables")
+            .send()
+            .await
+            .expect("create instance")
+            .process_instance_key()
+    }
+
+    /// Activates one job of `job_type` through a zeebe-rs worker long-polling for `wait`.
+    pub async fn activate(&self, job_type: &str, wait: Duration) -> Option<ActivatedJob> {
+        activate_one(&self.client, job_type, wait).await
+    }
+
+    /// Instance state from the embedded engine's database (ACTIVE/COMPLETED/CANCELED).
+    pub async fn instance_state(&self, key: i64) -> String {
+        sqlx::query_scalar("SELECT state FROM process_instance WHERE process_instance_key = $1")
+            .bind(key)
+            .fetch_one(self.pool())
+            .await
+            .expect("instance state")
+    }
+
+    /// Open incidents `(key, error_type, message)`: Zeebe exposes these through Operate only,
+    /// so the suite reads them from the embedded engine's database.
+    pub async fn incidents(&self, key: i64) -> Vec<(i64, String, String)> {
+        sqlx::query_as(
+            "SELECT incident_key, error_type, error_message FROM incident WHERE process_instance_key = $1 ORDER BY incident_key",
+        )
+        .bind(key)
+        .fetch_all(self.pool())
+        .await
+        .expect("incidents")
+    }
+}
+
+/// One long poll through zeebe-rs's worker: the worker's first poll fires at once; its handler
+/// hands the job over and the worker is stopped before its next (15 s) tick.
+pub async fn activate_one(client: &Client, job_type: &str, wait: Duration) -> Option<ActivatedJob> {
+    let (tx, mut rx) = mpsc::channel::<ActivatedJob>(8);
+    let worker = client
+        .worker()
+        .with_request_timeout(wait)
+        .with_job_timeout(Duration::from_secs(30))
+        .with_max_jobs_to_activate(1)
+        .with_concurrency_limit(1)
+        .with_job_type(job_type.to_owned())
+        .with_handler(move |_client, job| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(job).await;
+            }
+        })
+        .build();
+    let running = tokio::spawn(worker.run());
+    let job = tokio::time::timeout(wait + Duration::from_secs(1), rx.recv())
+        .await
+        .ok()
+        .flatten();
+    running.abort();
+    job
+}
+
+pub async fn complete(client: &Client, job: &ActivatedJob, variables: serde_json::Value) {
+    client
+        .complete_job()
+        .with_job_key(job.key())
+        .with_variables(variables)
+        .expect("variables")
+        .send()
+        .await
+        .expect("complete job");
+}
+
+pub fn bpmn(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/bpmn")
+            .join(name),
+    )
+    .expect("fixture")
+}
+
+pub fn vars(job: &ActivatedJob) -> serde_json::Value {
+    serde_json::from_str(job.variables()).expect("job variables are JSON")
+}
