@@ -166,7 +166,7 @@ fn bench(c: &mut Criterion) {
         let quote = price(&book, &request(lines)).unwrap();
         group.throughput(Throughput::Elements(lines as u64));
         group.bench_with_input(BenchmarkId::from_parameter(lines), &quote, |b, q| {
-            b.iter(|| black_box(q.trace.hash().unwrap()));
+            b.iter(|| black_box(q.trace_hash().unwrap()));
         });
     }
     group.finish();

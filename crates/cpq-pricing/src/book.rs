@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use common_kernel::money::Currency;
 
-use crate::discounts::to_scale;
+use crate::amount::to_scale;
 use crate::error::{PriceBookProblem, PricingError, PricingErrors};
 use crate::model::{Charge, PriceBook, Pricing, Tier};
 
@@ -19,8 +20,9 @@ pub struct PreparedPriceBook {
     currency: Currency,
     /// Charges sorted by offering id, offering version, kind; prices at the currency's scale.
     charges: Vec<Charge>,
-    /// Offering id → (offering version, slice of `charges`).
-    index: HashMap<String, Vec<(i32, Range<usize>)>>,
+    /// Offering id → (offering version, slice of `charges`). The key is shared with every
+    /// priced line of the offering.
+    index: HashMap<Arc<str>, Vec<(i32, Range<usize>)>>,
 }
 
 impl PreparedPriceBook {
@@ -70,7 +72,7 @@ impl PreparedPriceBook {
         if let Some(errors) = PricingErrors::from_vec(errors) {
             return Err(errors);
         }
-        let mut index: HashMap<String, Vec<(i32, Range<usize>)>> = HashMap::new();
+        let mut index: HashMap<Arc<str>, Vec<(i32, Range<usize>)>> = HashMap::new();
         let mut start = 0;
         while start < charges.len() {
             let first = &charges[start];
@@ -82,7 +84,7 @@ impl PreparedPriceBook {
                 })
                 .map_or(charges.len(), |n| start + n);
             index
-                .entry(first.offering_id.clone())
+                .entry(Arc::from(first.offering_id.as_str()))
                 .or_default()
                 .push((first.offering_version, start..end));
             start = end;
@@ -114,11 +116,19 @@ impl PreparedPriceBook {
     /// The charges of one offering version, in [`crate::ChargeKind::ALL`] order; empty when the
     /// book does not price it.
     pub fn charges_for(&self, offering_id: &str, offering_version: i32) -> &[Charge] {
-        self.index
-            .get(offering_id)
-            .and_then(|versions| versions.iter().find(|(v, _)| *v == offering_version))
-            .and_then(|(_, range)| self.charges.get(range.clone()))
-            .unwrap_or_default()
+        self.lookup(offering_id, offering_version)
+            .map_or(&[], |(_, charges)| charges)
+    }
+
+    /// The shared offering id and the charges of one offering version.
+    pub(crate) fn lookup(
+        &self,
+        offering_id: &str,
+        offering_version: i32,
+    ) -> Option<(&Arc<str>, &[Charge])> {
+        let (id, versions) = self.index.get_key_value(offering_id)?;
+        let (_, range) = versions.iter().find(|(v, _)| *v == offering_version)?;
+        Some((id, self.charges.get(range.clone())?))
     }
 }
 

@@ -5,10 +5,11 @@
 //! (term, then line discounts in request order, then quote discounts in request order). Nothing
 //! here rounds; the engine rounds once per charge after the last discount.
 
-use std::cmp::Ordering;
+use std::sync::Arc;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::amount::to_scale;
 use crate::error::DiscountProblem;
 use crate::model::{Discount, DiscountValue, TermDiscountRule};
 
@@ -62,17 +63,6 @@ pub(crate) fn check_amount(amount: Decimal, scale: u32) -> Result<Decimal, Disco
     to_scale(amount, scale).ok_or(DiscountProblem::AmountTooPrecise)
 }
 
-/// `amount` at exactly `scale` decimals, or `None` when that would lose digits.
-pub(crate) fn to_scale(amount: Decimal, scale: u32) -> Option<Decimal> {
-    let normal = amount.normalize();
-    if normal.scale() > scale {
-        return None;
-    }
-    let mut scaled = normal;
-    scaled.rescale(scale);
-    Some(scaled)
-}
-
 /// The running amount after a discount. A percentage takes that share of the running amount.
 /// An amount may be as large as the running amount *as it would be charged* (rounded to minor
 /// units); past that it is refused rather than clamped, because silently granting less than was
@@ -85,10 +75,22 @@ pub(crate) fn apply(
     scale: u32,
 ) -> Result<Decimal, ApplyError> {
     match value {
-        DiscountValue::Percent(p) => running
-            .checked_mul(HUNDRED - p)
-            .and_then(|x| x.checked_div(HUNDRED))
-            .ok_or(ApplyError::Overflow),
+        DiscountValue::Percent(p) => {
+            let mut product = running
+                .checked_mul(HUNDRED - p)
+                .ok_or(ApplyError::Overflow)?;
+            // Dividing by 100 is moving the decimal point: exact, and much cheaper than a
+            // general division (which is only needed at the 28-digit limit).
+            let shifted = product.scale() + 2;
+            if shifted <= Decimal::MAX_SCALE {
+                product
+                    .set_scale(shifted)
+                    .map_err(|_| ApplyError::Overflow)?;
+                Ok(product)
+            } else {
+                product.checked_div(HUNDRED).ok_or(ApplyError::Overflow)
+            }
+        }
         DiscountValue::Amount(a) => {
             if a > charged(running, scale) {
                 return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
@@ -113,18 +115,29 @@ fn charged(amount: Decimal, scale: u32) -> Decimal {
     amount.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// The term-discount policy, checked and ordered for lookup.
+/// One checked row of the term-discount policy, with the strings its trace steps share.
 #[derive(Debug)]
-pub(crate) struct TermPolicy<'a> {
-    /// Rows by descending threshold.
-    rows: Vec<(&'a TermDiscountRule, Decimal)>,
+pub(crate) struct TermRow {
+    /// Smallest term the row applies to.
+    pub(crate) min_term_months: u32,
+    /// Normalised percent off.
+    pub(crate) percent: Decimal,
+    /// The policy row's id.
+    pub(crate) rule_id: Arc<str>,
+    /// Why it applies, for the trace.
+    pub(crate) reason: Arc<str>,
 }
 
-impl<'a> TermPolicy<'a> {
+/// The term-discount policy, checked and ordered for lookup.
+#[derive(Debug)]
+pub(crate) struct TermPolicy {
+    /// Rows by descending threshold.
+    rows: Vec<TermRow>,
+}
+
+impl TermPolicy {
     /// Checks every row, returning each problem found.
-    pub(crate) fn new(
-        rules: &'a [TermDiscountRule],
-    ) -> Result<Self, Vec<(String, DiscountProblem)>> {
+    pub(crate) fn new(rules: &[TermDiscountRule]) -> Result<Self, Vec<(String, DiscountProblem)>> {
         let mut problems = Vec::new();
         let mut rows = Vec::with_capacity(rules.len());
         for rule in rules {
@@ -136,20 +149,28 @@ impl<'a> TermPolicy<'a> {
                 check_percent(rule.percent)
             };
             match checked {
-                Ok(percent) => rows.push((rule, percent)),
+                Ok(percent) => rows.push(TermRow {
+                    min_term_months: rule.min_term_months,
+                    percent,
+                    rule_id: Arc::from(rule.rule_id.as_str()),
+                    reason: Arc::from(format!(
+                        "commitment of at least {} months",
+                        rule.min_term_months
+                    )),
+                }),
                 Err(problem) => problems.push((rule.rule_id.clone(), problem)),
             }
         }
-        rows.sort_by(|(a, _), (b, _)| {
+        rows.sort_by(|a, b| {
             b.min_term_months
                 .cmp(&a.min_term_months)
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
         });
         for pair in rows.windows(2) {
-            if let [(a, _), (b, _)] = pair
+            if let [a, b] = pair
                 && a.min_term_months == b.min_term_months
             {
-                problems.push((b.rule_id.clone(), DiscountProblem::DuplicateThreshold));
+                problems.push((b.rule_id.to_string(), DiscountProblem::DuplicateThreshold));
             }
         }
         if problems.is_empty() {
@@ -159,12 +180,11 @@ impl<'a> TermPolicy<'a> {
         }
     }
 
-    /// The row with the highest threshold `term_months` reaches, and its normalised percent.
-    pub(crate) fn select(&self, term_months: u32) -> Option<(&'a TermDiscountRule, Decimal)> {
+    /// The row with the highest threshold `term_months` reaches.
+    pub(crate) fn select(&self, term_months: u32) -> Option<&TermRow> {
         self.rows
             .iter()
-            .find(|(rule, _)| rule.min_term_months <= term_months)
-            .copied()
+            .find(|row| row.min_term_months <= term_months)
     }
 }
 
@@ -174,61 +194,67 @@ impl<'a> TermPolicy<'a> {
 /// to the largest remainders (ties to the earlier charge). A share never exceeds its rounded
 /// base and the shares sum to `amount` exactly; subtracting with [`subtract_floored`] and
 /// rounding half-up then lowers the quote total by exactly `amount`.
+///
+/// The arithmetic is in integer minor units, so remainders compare exactly; a quote whose
+/// amounts overflow that (beyond about 10^19 minor units) is reported as an overflow.
 pub(crate) fn allocate(
     amount: Decimal,
     bases: &[Decimal],
     scale: u32,
 ) -> Result<Vec<Decimal>, ApplyError> {
-    let rounded: Vec<Decimal> = bases.iter().map(|b| charged(*b, scale)).collect();
-    let mut total = Decimal::ZERO;
-    for base in &rounded {
-        total = total.checked_add(*base).ok_or(ApplyError::Overflow)?;
+    let minor_units = |value: Decimal| -> Result<i128, ApplyError> {
+        let mut scaled = value;
+        scaled.rescale(scale);
+        if scaled.scale() == scale {
+            Ok(scaled.mantissa())
+        } else {
+            Err(ApplyError::Overflow)
+        }
+    };
+    let mut capacity = Vec::with_capacity(bases.len());
+    let mut total: i128 = 0;
+    for base in bases {
+        let units = minor_units(charged(*base, scale))?;
+        total = total.checked_add(units).ok_or(ApplyError::Overflow)?;
+        capacity.push(units);
     }
+    let amount = minor_units(amount)?;
     if amount > total {
         return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
     }
-    let mut shares = vec![Decimal::new(0, scale); bases.len()];
-    if amount.is_zero() {
-        return Ok(shares);
-    }
-    let mut remainders = Vec::with_capacity(bases.len());
+    let mut shares = vec![0i128; bases.len()];
+    let mut remainders = Vec::new();
     let mut left = amount;
-    for (i, base) in rounded.iter().enumerate() {
-        let raw = base
-            .checked_div(total)
-            .and_then(|ratio| ratio.checked_mul(amount))
-            .ok_or(ApplyError::Overflow)?;
-        let mut floor = raw
-            .round_dp_with_strategy(scale, RoundingStrategy::ToZero)
-            .min(*base);
-        floor.rescale(scale);
-        remainders.push((i, raw - floor));
-        left -= floor;
-        shares[i] = floor;
-    }
-    remainders.sort_by(|(ia, ra), (ib, rb)| match rb.cmp(ra) {
-        Ordering::Equal => ia.cmp(ib),
-        other => other,
-    });
-    // One pass normally suffices (fewer units are left than charges with a remainder); further
-    // passes only absorb decimal-precision noise in `raw`.
-    let unit = Decimal::new(1, scale);
-    while left >= unit {
-        let before = left;
-        for (i, _) in &remainders {
-            if left < unit {
-                break;
-            }
-            if shares[*i] + unit <= rounded[*i] {
-                shares[*i] += unit;
-                left -= unit;
+    if amount > 0 {
+        for (i, units) in capacity.iter().enumerate() {
+            let product = amount.checked_mul(*units).ok_or(ApplyError::Overflow)?;
+            shares[i] = product / total;
+            left -= shares[i];
+            let remainder = product % total;
+            if remainder > 0 {
+                remainders.push((remainder, i));
             }
         }
-        if left == before {
-            return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
-        }
     }
-    Ok(shares)
+    // The remainders sum to `left × total` and each is below `total`, so more charges have one
+    // than there are units left, and each of them has room for one more unit.
+    remainders.sort_unstable_by(|(ra, ia), (rb, ib)| rb.cmp(ra).then(ia.cmp(ib)));
+    for (_, i) in &remainders {
+        if left == 0 {
+            break;
+        }
+        shares[*i] += 1;
+        left -= 1;
+    }
+    if left != 0 {
+        return Err(ApplyError::Problem(DiscountProblem::AmountExceedsPrice));
+    }
+    shares
+        .into_iter()
+        .map(|units| {
+            Decimal::try_from_i128_with_scale(units, scale).map_err(|_| ApplyError::Overflow)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -321,10 +347,10 @@ mod tests {
             rule("t36", 36, "15"),
         ];
         let policy = TermPolicy::new(&rules).unwrap();
-        assert_eq!(policy.select(11).map(|r| r.0.rule_id.as_str()), None);
-        assert_eq!(policy.select(12).map(|r| r.0.rule_id.as_str()), Some("t12"));
-        assert_eq!(policy.select(35).map(|r| r.0.rule_id.as_str()), Some("t24"));
-        assert_eq!(policy.select(60).map(|r| r.0.rule_id.as_str()), Some("t36"));
+        assert_eq!(policy.select(11).map(|r| &*r.rule_id), None);
+        assert_eq!(policy.select(12).map(|r| &*r.rule_id), Some("t12"));
+        assert_eq!(policy.select(35).map(|r| &*r.rule_id), Some("t24"));
+        assert_eq!(policy.select(60).map(|r| &*r.rule_id), Some("t36"));
         let bad = [
             rule("a", 12, "5"),
             rule("b", 12, "6"),

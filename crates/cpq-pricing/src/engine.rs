@@ -1,20 +1,30 @@
 //! The pricing run: list price, term discount, line discounts, quote discounts, one rounding,
-//! overrides — per charge, in that order — then totals, trace and hash.
+//! overrides — per charge, in that order — then totals and the price hash. The trace is derived
+//! from the priced charges on demand ([`PricedQuote::trace`]).
 //!
 //! Lines are processed in canonical order (by line id), so the output, the trace and the hash
 //! do not depend on the order lines arrive in. Errors are collected across all lines and
 //! returned together; a run either prices every line or returns every error it could find.
+//!
+//! Three phases, because a quote-level amount is split over all charges in scope and so needs
+//! every charge's amount first: (1) per line, list price, term and line discounts; (2) the quote
+//! discounts, over a flat list of charge amounts; (3) per line, the quote discounts recorded,
+//! rounding, overrides, totals.
 
-use common_kernel::money::{Currency, Money};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use common_kernel::money::{Currency, Money, RoundingStep};
 use rust_decimal::Decimal;
 
 use crate::ROUNDING_MODE;
+use crate::amount::{canonical, to_scale};
 use crate::book::PreparedPriceBook;
 use crate::discounts::{self, ApplyError, TermPolicy};
 use crate::error::{
     DiscountProblem, OverrideProblem, PriceBookProblem, PricingError, PricingErrors,
 };
-use crate::hash::price_hash_of_sorted;
+use crate::hash::PriceHasher;
 use crate::model::{
     ChargeKind, Discount, DiscountValue, LineInput, ManualOverride, Period, PriceBook,
     PricingRequest,
@@ -23,8 +33,8 @@ use crate::priced::{
     AppliedDiscount, OverrideRecord, PricedCharge, PricedLine, PricedQuote, QuoteTotals,
     RecurringTotal,
 };
-use crate::tiers::{self, TierComputation, TierError};
-use crate::trace::{PriceTrace, StepDetail, StepRule, TraceStep};
+use crate::tiers::{self, TierError};
+use crate::trace::StepRule;
 
 /// Prices a request against a price book in one call (validating and indexing the book first).
 /// Use [`PreparedPriceBook`] + [`price`] to reuse the index across quotes.
@@ -56,7 +66,9 @@ pub fn price(
                 None
             }
         };
-    let quote_discounts = checked_quote_discounts(&request.quote_discounts, scale, &mut errors);
+    let mut strings = Interner::default();
+    let quote_discounts =
+        checked_quote_discounts(&request.quote_discounts, scale, &mut strings, &mut errors);
 
     let mut lines: Vec<&LineInput> = request.lines.iter().collect();
     lines.sort_by(|a, b| a.line_id.cmp(&b.line_id));
@@ -71,42 +83,65 @@ pub fn price(
     }
     errors.dedup();
 
+    // Phase 1. `kinds` and `amounts` list every charge in canonical order, so phase 2 works on
+    // two flat lists instead of visiting each line's records once per quote discount.
+    let mut context = LineContext {
+        book,
+        policy: policy.as_ref(),
+        quote_discounts: quote_discounts.len(),
+        currency,
+        strings,
+        scratch: Vec::new(),
+    };
     let mut work = Vec::with_capacity(lines.len());
+    let mut kinds = Vec::with_capacity(lines.len() * 2);
+    let mut amounts = Vec::with_capacity(lines.len() * 2);
+    let mut hasher = PriceHasher::new(request);
     for line in &lines {
-        match price_line(book, line, policy.as_ref(), scale) {
+        hasher.line(line);
+        match price_line(&mut context, line, &mut kinds, &mut amounts) {
             Ok(priced) => work.push(priced),
             Err(mut line_errors) => errors.append(&mut line_errors),
         }
     }
     fail_if_any(&mut errors)?;
 
-    for (discount, value) in &quote_discounts {
-        if let Err(error) = apply_quote_discount(&mut work, discount, *value, scale) {
-            errors.push(error);
+    // Phase 2.
+    let mut current = amounts.clone();
+    let mut outcomes = Vec::with_capacity(quote_discounts.len());
+    for discount in &quote_discounts {
+        match apply_quote_discount(&kinds, &mut current, discount, scale) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => errors.push(error),
         }
     }
     fail_if_any(&mut errors)?;
 
+    // Phase 3.
+    let quote = QuotePhase {
+        discounts: &quote_discounts,
+        outcomes: &outcomes,
+        amounts: &amounts,
+    };
     let mut priced_lines = Vec::with_capacity(work.len());
-    let mut steps = Vec::with_capacity(work.iter().map(WorkLine::step_count).sum());
+    let mut charge_index = 0;
+    let mut totals = Totals::new(scale);
     for line in work {
-        match finish_line(line, currency, &mut steps) {
+        match finish_line(line, currency, &quote, &mut charge_index, &mut totals) {
             Ok(priced) => priced_lines.push(priced),
             Err(mut line_errors) => errors.append(&mut line_errors),
         }
     }
     fail_if_any(&mut errors)?;
 
-    let totals = totals(&priced_lines, currency)?;
     Ok(PricedQuote {
         price_book_id: request.price_book_id.clone(),
         price_book_version: request.price_book_version,
         currency,
         rounding_mode: ROUNDING_MODE,
         lines: priced_lines,
-        totals,
-        price_hash: price_hash_of_sorted(request, &lines),
-        trace: PriceTrace::from_steps(steps),
+        totals: totals.finish(currency),
+        price_hash: hasher.finish(request),
     })
 }
 
@@ -137,15 +172,33 @@ fn check_book(book: &PreparedPriceBook, request: &PricingRequest) -> Result<(), 
     fail_if_any(&mut errors)
 }
 
+/// One shared copy of each rule id and reason of a run: the same discount on thousands of
+/// lines costs one allocation, not one per line.
+#[derive(Default)]
+struct Interner<'a> {
+    strings: HashMap<&'a str, Arc<str>>,
+}
+
+impl<'a> Interner<'a> {
+    fn get(&mut self, value: &'a str) -> Arc<str> {
+        Arc::clone(
+            self.strings
+                .entry(value)
+                .or_insert_with(|| Arc::from(value)),
+        )
+    }
+}
+
 fn checked_quote_discounts<'a>(
     discounts: &'a [Discount],
     scale: u32,
+    strings: &mut Interner<'a>,
     errors: &mut Vec<PricingError>,
-) -> Vec<(&'a Discount, DiscountValue)> {
+) -> Vec<CheckedDiscount<'a>> {
     let mut checked = Vec::with_capacity(discounts.len());
     for discount in discounts {
         match discounts::check_discount(discount, scale) {
-            Ok(value) => checked.push((discount, value)),
+            Ok(value) => checked.push(CheckedDiscount::new(discount, value, strings)),
             Err(problem) => errors.push(PricingError::InvalidDiscount {
                 line_id: None,
                 rule_id: discount.rule_id.clone(),
@@ -156,94 +209,83 @@ fn checked_quote_discounts<'a>(
     checked
 }
 
-/// A line between the line phase and rounding.
+/// A discount checked once per request (quote) or line, with the strings its records share.
+struct CheckedDiscount<'a> {
+    discount: &'a Discount,
+    value: DiscountValue,
+    rule_id: Arc<str>,
+    reason: Arc<str>,
+}
+
+impl<'a> CheckedDiscount<'a> {
+    fn new(discount: &'a Discount, value: DiscountValue, strings: &mut Interner<'a>) -> Self {
+        Self {
+            discount,
+            value,
+            rule_id: strings.get(&discount.rule_id),
+            reason: strings.get(&discount.reason),
+        }
+    }
+
+    fn applies_to(&self, kind: ChargeKind) -> bool {
+        self.discount.applies_to.is_none_or(|k| k == kind)
+    }
+
+    fn grant(&self, rule: StepRule) -> Grant<'_> {
+        Grant {
+            rule,
+            rule_id: &self.rule_id,
+            reason: &self.reason,
+            value: self.value,
+        }
+    }
+}
+
+/// Which discount a record is about (the same for every charge it applies to).
+struct Grant<'s> {
+    rule: StepRule,
+    rule_id: &'s Arc<str>,
+    reason: &'s Arc<str>,
+    value: DiscountValue,
+}
+
+/// Records a discount on a charge; `after` is already canonical.
+fn record(
+    charge: &mut PricedCharge,
+    grant: &Grant<'_>,
+    allocated: Option<Decimal>,
+    before: Decimal,
+    after: Decimal,
+) {
+    charge.discounts.push(AppliedDiscount {
+        rule: grant.rule,
+        rule_id: Arc::clone(grant.rule_id),
+        reason: Arc::clone(grant.reason),
+        value: grant.value,
+        allocated,
+        before,
+        after,
+    });
+}
+
+/// What phase 1 needs besides the line.
+struct LineContext<'b, 'a> {
+    book: &'b PreparedPriceBook,
+    policy: Option<&'b TermPolicy>,
+    quote_discounts: usize,
+    currency: Currency,
+    strings: Interner<'a>,
+    /// Reused for each line's checked discounts.
+    scratch: Vec<CheckedDiscount<'a>>,
+}
+
+/// A line between phases: the output line, whose charges are filled in as the phases run
+/// (rounding, computed and net are set by [`finish_line`]), and its checked overrides.
 struct WorkLine<'a> {
-    line: &'a LineInput,
-    charges: Vec<WorkCharge>,
+    /// What the output line repeats of the input line, copied while it is in cache.
+    line: PricedLine,
     /// Checked overrides: the override and its new price at the currency's scale.
     overrides: Vec<(&'a ManualOverride, Decimal)>,
-}
-
-impl WorkLine<'_> {
-    fn step_count(&self) -> usize {
-        self.charges.iter().map(|c| c.steps.len() + 2).sum()
-    }
-}
-
-/// A charge between the line phase and rounding.
-struct WorkCharge {
-    kind: ChargeKind,
-    /// The currency's minor units.
-    scale: u32,
-    list: Decimal,
-    tiers: Option<TierComputation>,
-    discounts: Vec<AppliedDiscount>,
-    running: Decimal,
-    steps: Vec<TraceStep>,
-}
-
-impl WorkCharge {
-    /// Records a step; the output is written in canonical form (see [`canonical`]).
-    fn step(&mut self, line_id: &str, rule: StepRule, output: Decimal, detail: StepDetail) {
-        let output = canonical(output, self.scale);
-        self.steps.push(TraceStep {
-            index: 0,
-            rule,
-            line_id: line_id.to_owned(),
-            charge: self.kind,
-            input: self.running,
-            output,
-            detail,
-        });
-        self.running = output;
-    }
-
-    fn discount(&mut self, line_id: &str, rule: StepRule, applied: Applied<'_>) {
-        let Applied {
-            rule_id,
-            reason,
-            value,
-            allocated,
-            after,
-        } = applied;
-        let after = canonical(after, self.scale);
-        self.discounts.push(AppliedDiscount {
-            rule,
-            rule_id: rule_id.to_owned(),
-            reason: reason.clone(),
-            value,
-            before: self.running,
-            after,
-        });
-        let detail = StepDetail::Discount {
-            rule_id: rule_id.to_owned(),
-            reason,
-            value,
-            allocated,
-        };
-        self.step(line_id, rule, after, detail);
-    }
-}
-
-/// The one written form of an amount: trailing zeros dropped, but never fewer decimals than
-/// the currency has (`1267.500` → `1267.50`, `12.18750` → `12.1875`, `1350` → `1350.00`).
-/// Arithmetic alone would make the scale depend on the path taken; this makes the trace
-/// depend only on values.
-fn canonical(amount: Decimal, scale: u32) -> Decimal {
-    let mut normal = amount.normalize();
-    if normal.scale() < scale {
-        normal.rescale(scale);
-    }
-    normal
-}
-
-/// What one discount did to one charge.
-struct Applied<'a> {
-    rule_id: &'a str,
-    reason: String,
-    value: DiscountValue,
-    allocated: Option<Decimal>,
-    after: Decimal,
 }
 
 fn line_error(line: &LineInput, error: ApplyError, rule_id: &str) -> PricingError {
@@ -259,14 +301,17 @@ fn line_error(line: &LineInput, error: ApplyError, rule_id: &str) -> PricingErro
     }
 }
 
-/// List price, term discount and line discounts of every charge of one line; checks the line's
-/// overrides (their staleness can only be judged after rounding).
+/// Phase 1 for one line: list price, term discount and line discounts of every charge, whose
+/// kind and resulting amount are appended to `kinds` / `amounts`; checks the line's overrides
+/// (their staleness can only be judged after rounding).
 fn price_line<'a>(
-    book: &PreparedPriceBook,
+    cx: &mut LineContext<'_, 'a>,
     line: &'a LineInput,
-    policy: Option<&TermPolicy<'_>>,
-    scale: u32,
+    kinds: &mut Vec<ChargeKind>,
+    amounts: &mut Vec<Decimal>,
 ) -> Result<WorkLine<'a>, Vec<PricingError>> {
+    let currency = cx.currency;
+    let scale = currency.minor_units();
     let id = line.line_id.as_str();
     let mut errors = Vec::new();
     if line.quantity == 0 {
@@ -279,7 +324,10 @@ fn price_line<'a>(
             line_id: id.to_owned(),
         });
     }
-    let charges = book.charges_for(&line.offering_id, line.offering_version);
+    let (offering_id, charges) = match cx.book.lookup(&line.offering_id, line.offering_version) {
+        Some((offering_id, charges)) => (Some(Arc::clone(offering_id)), charges),
+        None => (None, &[][..]),
+    };
     if charges.is_empty() {
         errors.push(PricingError::NoChargeForOffering {
             line_id: id.to_owned(),
@@ -289,7 +337,8 @@ fn price_line<'a>(
     }
     let has = |kind: ChargeKind| charges.is_empty() || charges.iter().any(|c| c.kind == kind);
 
-    let mut discounts = Vec::with_capacity(line.discounts.len());
+    let discounts = &mut cx.scratch;
+    discounts.clear();
     for discount in &line.discounts {
         let checked = discounts::check_discount(discount, scale).and_then(|value| {
             match discount.applies_to {
@@ -298,7 +347,7 @@ fn price_line<'a>(
             }
         });
         match checked {
-            Ok(value) => discounts.push((discount, value)),
+            Ok(value) => discounts.push(CheckedDiscount::new(discount, value, &mut cx.strings)),
             Err(problem) => errors.push(PricingError::InvalidDiscount {
                 line_id: Some(id.to_owned()),
                 rule_id: discount.rule_id.clone(),
@@ -322,11 +371,11 @@ fn price_line<'a>(
         return Err(errors);
     }
 
-    let term_rule = match (line.term_months, policy) {
-        (Some(term), Some(policy)) => policy.select(term).map(|rule| (term, rule)),
-        _ => None,
-    };
-    let mut work = Vec::with_capacity(charges.len());
+    let term_row = line
+        .term_months
+        .zip(cx.policy)
+        .and_then(|(term, policy)| policy.select(term));
+    let mut priced = Vec::with_capacity(charges.len());
     for charge in charges {
         let list = tiers::list_price(&charge.pricing, line.quantity).map_err(|e| {
             vec![match e {
@@ -341,87 +390,73 @@ fn price_line<'a>(
                 },
             }]
         })?;
-        let mut wc = WorkCharge {
+        let term = term_row.filter(|_| matches!(charge.kind, ChargeKind::Recurring(_)));
+        let capacity = usize::from(term.is_some()) + discounts.len() + cx.quote_discounts;
+        let mut running = canonical(list.amount, scale);
+        let mut pc = PricedCharge {
             kind: charge.kind,
-            scale,
-            list: list.amount,
-            tiers: None,
-            discounts: Vec::new(),
-            running: Decimal::new(0, scale),
-            steps: Vec::with_capacity(4 + line.discounts.len()),
+            list_price: Money::new(running, currency),
+            list: list.computation,
+            discounts: Vec::with_capacity(capacity),
+            rounding: RoundingStep {
+                input: Decimal::ZERO,
+                output: Decimal::ZERO,
+                scale,
+                mode: ROUNDING_MODE,
+            },
+            computed: Money::zero(currency),
+            manual_override: None,
+            net: Money::zero(currency),
         };
-        match &list.tiers {
-            None => {
-                if let crate::model::Pricing::Flat { unit_price } = charge.pricing {
-                    let detail = StepDetail::ListPrice {
-                        unit_price,
-                        quantity: line.quantity,
-                    };
-                    wc.step(id, StepRule::ListPrice, list.amount, detail);
-                }
-            }
-            Some(computation) => {
-                for band in &computation.bands {
-                    let detail = StepDetail::Tier {
-                        tier: band.tier,
-                        from_quantity: band.from_quantity,
-                        to_quantity: band.to_quantity,
-                        units: band.units,
-                        unit_price: band.unit_price,
-                    };
-                    let output = wc.running + band.amount;
-                    wc.step(id, StepRule::Tier(computation.mode), output, detail);
-                }
-            }
-        }
-        wc.tiers = list.tiers;
 
-        if let (ChargeKind::Recurring(_), Some((term, (rule, percent)))) = (charge.kind, term_rule)
-        {
-            let value = DiscountValue::Percent(percent);
-            let after = discounts::apply(wc.running, value, scale)
-                .map_err(|e| vec![line_error(line, e, &rule.rule_id)])?;
-            let reason = format!(
-                "term of {term} months reaches the {}-month threshold",
-                rule.min_term_months
-            );
-            let applied = Applied {
-                rule_id: &rule.rule_id,
-                reason,
+        if let Some(row) = term {
+            let value = DiscountValue::Percent(row.percent);
+            let after = discounts::apply(running, value, scale)
+                .map_err(|e| vec![line_error(line, e, &row.rule_id)])?;
+            let after = canonical(after, scale);
+            let grant = Grant {
+                rule: StepRule::TermDiscount {
+                    min_term_months: row.min_term_months,
+                },
+                rule_id: &row.rule_id,
+                reason: &row.reason,
                 value,
-                allocated: None,
-                after,
             };
-            let step_rule = StepRule::TermDiscount {
-                min_term_months: rule.min_term_months,
-            };
-            wc.discount(id, step_rule, applied);
+            record(&mut pc, &grant, None, running, after);
+            running = after;
         }
 
-        for (discount, value) in &discounts {
-            if discount.applies_to.is_some_and(|kind| kind != charge.kind) {
-                continue;
-            }
-            match discounts::apply(wc.running, *value, scale) {
+        for d in discounts.iter().filter(|d| d.applies_to(charge.kind)) {
+            match discounts::apply(running, d.value, scale) {
                 Ok(after) => {
-                    let applied = Applied {
-                        rule_id: &discount.rule_id,
-                        reason: discount.reason.clone(),
-                        value: *value,
-                        allocated: None,
+                    let after = canonical(after, scale);
+                    record(
+                        &mut pc,
+                        &d.grant(StepRule::LineDiscount),
+                        None,
+                        running,
                         after,
-                    };
-                    wc.discount(id, StepRule::LineDiscount, applied);
+                    );
+                    running = after;
                 }
-                Err(e) => errors.push(line_error(line, e, &discount.rule_id)),
+                Err(e) => errors.push(line_error(line, e, &d.discount.rule_id)),
             }
         }
-        work.push(wc);
+        kinds.push(pc.kind);
+        amounts.push(running);
+        priced.push(pc);
     }
     if errors.is_empty() {
         Ok(WorkLine {
-            line,
-            charges: work,
+            line: PricedLine {
+                line_id: Arc::from(id),
+                offering_id: offering_id.unwrap_or_else(|| Arc::from(line.offering_id.as_str())),
+                offering_version: line.offering_version,
+                quantity: line.quantity,
+                term_months: line.term_months,
+                configuration_hash: line.configuration_hash.clone(),
+                charges: priced,
+            },
             overrides,
         })
     } else {
@@ -451,178 +486,186 @@ fn check_override(
     if o.original_price < Decimal::ZERO || o.new_price < Decimal::ZERO {
         return Err(OverrideProblem::NegativePrice);
     }
-    if discounts::to_scale(o.original_price, scale).is_none() {
+    if to_scale(o.original_price, scale).is_none() {
         return Err(OverrideProblem::TooPrecise);
     }
-    discounts::to_scale(o.new_price, scale).ok_or(OverrideProblem::TooPrecise)
+    to_scale(o.new_price, scale).ok_or(OverrideProblem::TooPrecise)
 }
 
-/// Applies one quote discount to every charge in scope: a percentage to each, an amount split
-/// pro rata in whole minor units (see [`discounts::allocate`]).
+/// What one quote discount did to each charge (by canonical charge index): the amount after
+/// it and, for an amount, the charge's share; `None` when the charge is out of scope.
+type QuoteOutcome = Vec<Option<(Decimal, Option<Decimal>)>>;
+
+/// Phase 2 for one quote discount, over every charge's current amount: a percentage applies to
+/// each charge in scope, an amount is split pro rata in whole minor units (see
+/// [`discounts::allocate`]).
 fn apply_quote_discount(
-    work: &mut [WorkLine<'_>],
-    discount: &Discount,
-    value: DiscountValue,
+    kinds: &[ChargeKind],
+    amounts: &mut [Decimal],
+    d: &CheckedDiscount<'_>,
     scale: u32,
-) -> Result<(), PricingError> {
+) -> Result<QuoteOutcome, PricingError> {
     let quote_error = |e: ApplyError| match e {
         ApplyError::Problem(problem) => PricingError::InvalidDiscount {
             line_id: None,
-            rule_id: discount.rule_id.clone(),
+            rule_id: d.discount.rule_id.clone(),
             problem,
         },
         ApplyError::Overflow => PricingError::Overflow { line_id: None },
     };
-    let in_scope = |c: &WorkCharge| discount.applies_to.is_none_or(|kind| kind == c.kind);
-    let scoped = work
-        .iter()
-        .flat_map(|l| &l.charges)
-        .filter(|c| in_scope(c))
-        .count();
-    if scoped == 0 && discount.applies_to.is_some() {
+    if d.discount.applies_to.is_some() && !kinds.iter().any(|kind| d.applies_to(*kind)) {
         return Err(quote_error(ApplyError::Problem(
             DiscountProblem::NoSuchCharge,
         )));
     }
-    let shares = match value {
+    let mut shares = match d.value {
         DiscountValue::Percent(_) => None,
         DiscountValue::Amount(amount) => {
-            let bases: Vec<Decimal> = work
+            let bases: Vec<Decimal> = kinds
                 .iter()
-                .flat_map(|l| &l.charges)
-                .filter(|c| in_scope(c))
-                .map(|c| c.running)
+                .zip(amounts.iter())
+                .filter(|(kind, _)| d.applies_to(**kind))
+                .map(|(_, amount)| *amount)
                 .collect();
-            Some(discounts::allocate(amount, &bases, scale).map_err(quote_error)?)
+            Some(
+                discounts::allocate(amount, &bases, scale)
+                    .map_err(quote_error)?
+                    .into_iter(),
+            )
         }
     };
-    let mut share_index = 0;
-    for line in work.iter_mut() {
-        let id = line.line.line_id.as_str();
-        for charge in line.charges.iter_mut().filter(|c| in_scope(c)) {
-            let (after, allocated) = match &shares {
-                None => (
-                    discounts::apply(charge.running, value, scale).map_err(quote_error)?,
-                    None,
-                ),
-                Some(shares) => {
-                    let share = shares.get(share_index).copied().unwrap_or_default();
-                    share_index += 1;
-                    let after = discounts::subtract_floored(charge.running, share);
-                    (after, Some(share))
-                }
-            };
-            let applied = Applied {
-                rule_id: &discount.rule_id,
-                reason: discount.reason.clone(),
-                value,
-                allocated,
-                after,
-            };
-            charge.discount(id, StepRule::QuoteDiscount, applied);
+    let mut outcome = Vec::with_capacity(amounts.len());
+    for (kind, amount) in kinds.iter().zip(amounts.iter_mut()) {
+        if !d.applies_to(*kind) {
+            outcome.push(None);
+            continue;
         }
+        let (after, allocated) = match &mut shares {
+            None => (
+                discounts::apply(*amount, d.value, scale).map_err(quote_error)?,
+                None,
+            ),
+            Some(shares) => {
+                let share = shares.next().unwrap_or_default();
+                (discounts::subtract_floored(*amount, share), Some(share))
+            }
+        };
+        *amount = canonical(after, scale);
+        outcome.push(Some((*amount, allocated)));
     }
-    Ok(())
+    Ok(outcome)
 }
 
-/// Rounds each charge once, applies overrides, and moves the line's steps into the trace.
+/// The quote discounts, what each did, and every charge's amount before them.
+struct QuotePhase<'q, 'a> {
+    discounts: &'q [CheckedDiscount<'a>],
+    outcomes: &'q [QuoteOutcome],
+    amounts: &'q [Decimal],
+}
+
+/// Phase 3 for one line: records the quote discounts on each charge, rounds it once, applies
+/// its override and adds it to the totals.
 fn finish_line(
     work: WorkLine<'_>,
     currency: Currency,
-    trace: &mut Vec<TraceStep>,
+    quote: &QuotePhase<'_, '_>,
+    charge_index: &mut usize,
+    totals: &mut Totals,
 ) -> Result<PricedLine, Vec<PricingError>> {
     let WorkLine {
-        line,
-        charges,
+        mut line,
         overrides,
     } = work;
-    let id = line.line_id.as_str();
     let mut errors = Vec::new();
-    let mut priced = Vec::with_capacity(charges.len());
-    for mut charge in charges {
-        let (computed, rounding) = Money::new(charge.running, currency).round(ROUNDING_MODE);
-        let detail = StepDetail::Round {
-            mode: rounding.mode,
-            scale: rounding.scale,
-        };
-        charge.step(id, StepRule::Round, computed.amount, detail);
-        let mut net = computed;
-        let mut manual_override = None;
+    for charge in &mut line.charges {
+        let index = *charge_index;
+        *charge_index += 1;
+        let mut running = quote.amounts.get(index).copied().unwrap_or_default();
+        for (d, outcome) in quote.discounts.iter().zip(quote.outcomes) {
+            if let Some(Some((after, allocated))) = outcome.get(index) {
+                let grant = d.grant(StepRule::QuoteDiscount);
+                record(charge, &grant, *allocated, running, *after);
+                running = *after;
+            }
+        }
+        let (computed, rounding) = Money::new(running, currency).round(ROUNDING_MODE);
+        charge.rounding = rounding;
+        charge.computed = computed;
+        charge.net = computed;
         if let Some((o, new_price)) = overrides.iter().find(|(o, _)| o.charge == charge.kind) {
             if o.original_price == computed.amount {
-                let detail = StepDetail::Override {
-                    actor: o.actor.clone(),
-                    reason: o.reason.clone(),
-                };
-                charge.step(id, StepRule::Override, *new_price, detail);
-                net = Money::new(*new_price, currency);
-                manual_override = Some(OverrideRecord {
+                charge.net = Money::new(*new_price, currency);
+                charge.manual_override = Some(Box::new(OverrideRecord {
                     original_price: computed,
-                    new_price: net,
+                    new_price: charge.net,
                     actor: o.actor.clone(),
                     reason: o.reason.clone(),
-                });
+                }));
             } else {
                 errors.push(PricingError::OverrideStale {
-                    line_id: id.to_owned(),
+                    line_id: line.line_id.to_string(),
                     charge: o.charge,
                     original: o.original_price,
                     computed: computed.amount,
                 });
             }
         }
-        trace.append(&mut charge.steps);
-        priced.push(PricedCharge {
-            kind: charge.kind,
-            list_price: Money::new(charge.list, currency),
-            tiers: charge.tiers,
-            discounts: charge.discounts,
-            rounding,
-            computed,
-            manual_override,
-            net,
-        });
+        if let Err(error) = totals.add(charge.kind, charge.net.amount) {
+            errors.push(error);
+        }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(PricedLine {
-        line_id: line.line_id.clone(),
-        offering_id: line.offering_id.clone(),
-        offering_version: line.offering_version,
-        quantity: line.quantity,
-        term_months: line.term_months,
-        configuration_hash: line.configuration_hash.clone(),
-        charges: priced,
-    })
+    Ok(line)
 }
 
-/// Sums rounded nets per charge kind; nothing is rounded again.
-fn totals(lines: &[PricedLine], currency: Currency) -> Result<QuoteTotals, PricingErrors> {
-    let zero = Decimal::new(0, currency.minor_units());
-    let mut one_time = zero;
-    let mut recurring: [Option<Decimal>; 3] = [None; 3];
-    let overflow = || PricingErrors::from(PricingError::Overflow { line_id: None });
-    for charge in lines.iter().flat_map(|l| &l.charges) {
-        let slot = match charge.kind {
-            ChargeKind::OneTime => &mut one_time,
-            ChargeKind::Recurring(period) => recurring[period_slot(period)].get_or_insert(zero),
-        };
-        *slot = slot.checked_add(charge.net.amount).ok_or_else(overflow)?;
+/// Sums of rounded nets per charge kind, accumulated as lines finish (while their charges are
+/// at hand); nothing is rounded again.
+struct Totals {
+    zero: Decimal,
+    one_time: Decimal,
+    recurring: [Option<Decimal>; 3],
+}
+
+impl Totals {
+    fn new(scale: u32) -> Self {
+        let zero = Decimal::new(0, scale);
+        Self {
+            zero,
+            one_time: zero,
+            recurring: [None; 3],
+        }
     }
-    Ok(QuoteTotals {
-        one_time: Money::new(one_time, currency),
-        recurring: Period::ALL
-            .into_iter()
-            .zip(recurring)
-            .filter_map(|(period, amount)| {
-                amount.map(|amount| RecurringTotal {
-                    period,
-                    amount: Money::new(amount, currency),
+
+    fn add(&mut self, kind: ChargeKind, amount: Decimal) -> Result<(), PricingError> {
+        let slot = match kind {
+            ChargeKind::OneTime => &mut self.one_time,
+            ChargeKind::Recurring(period) => {
+                self.recurring[period_slot(period)].get_or_insert(self.zero)
+            }
+        };
+        *slot = slot
+            .checked_add(amount)
+            .ok_or(PricingError::Overflow { line_id: None })?;
+        Ok(())
+    }
+
+    fn finish(self, currency: Currency) -> QuoteTotals {
+        QuoteTotals {
+            one_time: Money::new(self.one_time, currency),
+            recurring: Period::ALL
+                .into_iter()
+                .zip(self.recurring)
+                .filter_map(|(period, amount)| {
+                    amount.map(|amount| RecurringTotal {
+                        period,
+                        amount: Money::new(amount, currency),
+                    })
                 })
-            })
-            .collect(),
-    })
+                .collect(),
+        }
+    }
 }
 
 fn period_slot(period: Period) -> usize {

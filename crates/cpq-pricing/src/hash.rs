@@ -45,19 +45,36 @@ pub const PRICE_HASH_DOMAIN: &str = "cpq-pricing/price-hash/v1\n";
 pub fn price_hash(request: &PricingRequest) -> String {
     let mut lines: Vec<&LineInput> = request.lines.iter().collect();
     lines.sort_by(|a, b| a.line_id.cmp(&b.line_id));
-    price_hash_of_sorted(request, &lines)
+    let mut hasher = PriceHasher::new(request);
+    for line in lines {
+        hasher.line(line);
+    }
+    hasher.finish(request)
 }
 
-/// The price hash when the caller already sorted the lines by id.
-pub(crate) fn price_hash_of_sorted(request: &PricingRequest, lines: &[&LineInput]) -> String {
-    let mut enc = Encoder::new();
-    enc.raw(PRICE_HASH_DOMAIN.as_bytes());
-    enc.str(&request.price_book_id);
-    enc.i32(request.price_book_version);
-    enc.str(request.currency.code());
-    enc.str(rounding_mode_name());
-    enc.len(lines.len());
-    for line in lines {
+/// The price hash computed incrementally: the header, then each line in line-id order (the
+/// engine feeds lines while it prices them, when they are in cache), then the request-level
+/// tail.
+pub(crate) struct PriceHasher {
+    enc: Encoder,
+}
+
+impl PriceHasher {
+    /// Starts the encoding: domain tag, price book, currency, rounding rule, line count.
+    pub(crate) fn new(request: &PricingRequest) -> Self {
+        let mut enc = Encoder::new();
+        enc.raw(PRICE_HASH_DOMAIN.as_bytes());
+        enc.str(&request.price_book_id);
+        enc.i32(request.price_book_version);
+        enc.str(request.currency.code());
+        enc.str(rounding_mode_name());
+        enc.len(request.lines.len());
+        Self { enc }
+    }
+
+    /// Adds one line; lines must come in line-id order.
+    pub(crate) fn line(&mut self, line: &LineInput) {
+        let enc = &mut self.enc;
         enc.str(&line.line_id);
         enc.str(&line.offering_id);
         enc.i32(line.offering_version);
@@ -85,23 +102,28 @@ pub(crate) fn price_hash_of_sorted(request: &PricingRequest, lines: &[&LineInput
             enc.str(&o.reason);
         }
     }
-    let mut rules: Vec<_> = request.term_discounts.iter().collect();
-    rules.sort_by(|a, b| {
-        a.min_term_months
-            .cmp(&b.min_term_months)
-            .then_with(|| a.rule_id.cmp(&b.rule_id))
-    });
-    enc.len(rules.len());
-    for rule in rules {
-        enc.str(&rule.rule_id);
-        enc.u32(rule.min_term_months);
-        enc.dec(rule.percent);
+
+    /// Adds the term policy and the quote discounts and returns the hex digest.
+    pub(crate) fn finish(mut self, request: &PricingRequest) -> String {
+        let enc = &mut self.enc;
+        let mut rules: Vec<_> = request.term_discounts.iter().collect();
+        rules.sort_by(|a, b| {
+            a.min_term_months
+                .cmp(&b.min_term_months)
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
+        enc.len(rules.len());
+        for rule in rules {
+            enc.str(&rule.rule_id);
+            enc.u32(rule.min_term_months);
+            enc.dec(rule.percent);
+        }
+        enc.len(request.quote_discounts.len());
+        for discount in &request.quote_discounts {
+            enc.discount(discount);
+        }
+        self.enc.finish()
     }
-    enc.len(request.quote_discounts.len());
-    for discount in &request.quote_discounts {
-        enc.discount(discount);
-    }
-    enc.finish()
 }
 
 fn rounding_mode_name() -> &'static str {

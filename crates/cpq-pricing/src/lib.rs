@@ -31,6 +31,7 @@
 //! [`check_price_ladder`] refuses price books whose tiers punish volume; [`state`] holds the
 //! pricing state machine.
 
+mod amount;
 mod book;
 mod discounts;
 mod engine;
@@ -59,7 +60,7 @@ pub use priced::{
     RecurringTotal,
 };
 pub use state::{PricingCommand, PricingState, TransitionError, transition};
-pub use tiers::{TierBand, TierComputation};
+pub use tiers::{ListComputation, TierBand};
 pub use trace::{PriceTrace, StepDetail, StepRule, TraceStep};
 
 /// The one rounding rule of the engine: half-up (commercial rounding, 0.5 away from zero), the

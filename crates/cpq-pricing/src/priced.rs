@@ -2,14 +2,16 @@
 //! discounts, rounding and override, the quote totals, the trace and the price hash — what the
 //! CPQ service stores as the price snapshot.
 
+use std::sync::Arc;
+
 use common_kernel::money::{Currency, Money, RoundingMode, RoundingStep};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ChargeKind, DiscountValue, Period};
 use crate::state::PricingCommand;
-use crate::tiers::TierComputation;
-use crate::trace::{PriceTrace, StepRule};
+use crate::tiers::ListComputation;
+use crate::trace::{self, PriceTrace, StepRule, shared_str};
 
 /// One discount as it applied to one charge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,11 +20,16 @@ pub struct AppliedDiscount {
     /// Term, line or quote discount (the trace's rule id).
     pub rule: StepRule,
     /// The granting rule.
-    pub rule_id: String,
+    #[serde(with = "shared_str")]
+    pub rule_id: Arc<str>,
     /// Why.
-    pub reason: String,
-    /// The discount as granted.
+    #[serde(with = "shared_str")]
+    pub reason: Arc<str>,
+    /// The discount as granted (for a quote amount, the whole quote-level amount).
     pub value: DiscountValue,
+    /// This charge's share of a quote-level amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated: Option<Decimal>,
     /// Running amount before (unrounded).
     pub before: Decimal,
     /// Running amount after (unrounded).
@@ -52,18 +59,17 @@ pub struct PricedCharge {
     pub kind: ChargeKind,
     /// Extended list amount before discounts (per period for recurring charges).
     pub list_price: Money,
-    /// How volume tiers produced the list amount, for tiered charges.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tiers: Option<TierComputation>,
+    /// How the list amount was computed (unit price, or the tier bands).
+    pub list: ListComputation,
     /// Discounts in the order they applied.
     pub discounts: Vec<AppliedDiscount>,
     /// The one rounding of this charge (after the last discount).
     pub rounding: RoundingStep,
     /// Rounded net the engine computed, before any override.
     pub computed: Money,
-    /// The manual override, if any.
+    /// The manual override, if any (boxed: rare, and large next to the rest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manual_override: Option<OverrideRecord>,
+    pub manual_override: Option<Box<OverrideRecord>>,
     /// What is charged: the override's price if overridden, else `computed`.
     pub net: Money,
 }
@@ -73,9 +79,11 @@ pub struct PricedCharge {
 #[serde(rename_all = "camelCase")]
 pub struct PricedLine {
     /// Quote item id.
-    pub line_id: String,
+    #[serde(with = "shared_str")]
+    pub line_id: Arc<str>,
     /// Pinned offering.
-    pub offering_id: String,
+    #[serde(with = "shared_str")]
+    pub offering_id: Arc<str>,
     /// Pinned offering version.
     pub offering_version: i32,
     /// Units.
@@ -110,7 +118,10 @@ pub struct QuoteTotals {
     pub recurring: Vec<RecurringTotal>,
 }
 
-/// A priced quote: the price snapshot.
+/// A priced quote: the price snapshot. The price trace is not stored beside the charges but
+/// derived from them ([`PricedQuote::trace`], [`PricedQuote::trace_hash`]): the per-charge records
+/// hold every fact a step shows, so the trace can never disagree with them, and pricing a large
+/// quote does not pay for a trace nobody reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PricedQuote {
@@ -128,11 +139,21 @@ pub struct PricedQuote {
     pub totals: QuoteTotals,
     /// Hash of the inputs (see [`crate::hash`]).
     pub price_hash: String,
-    /// Every step, in order.
-    pub trace: PriceTrace,
 }
 
 impl PricedQuote {
+    /// The price trace: every step, in order (lines by id, charges in [`ChargeKind::ALL`] order,
+    /// steps as they applied), numbered from 0.
+    pub fn trace(&self) -> PriceTrace {
+        PriceTrace::of_lines(&self.lines)
+    }
+
+    /// The trace hash: SHA-256 of the trace's compact JSON (see [`PriceTrace::hash`]), streamed
+    /// from the charges without materialising the trace. Equal to `self.trace().hash()`.
+    pub fn trace_hash(&self) -> Result<String, serde_json::Error> {
+        trace::hash_json(&trace::StepsView(&self.lines))
+    }
+
     /// Whether any charge is manually overridden (the state machine then needs an approval).
     pub fn has_overrides(&self) -> bool {
         self.lines

@@ -24,24 +24,60 @@ pub struct TierBand {
     pub amount: Decimal,
 }
 
-/// The tier computation behind a tiered list price: one band for RANGE, one band per tier
-/// reached for SLAB.
+/// How a list amount was computed: kept with each priced charge, and the source of its
+/// `list-price` / `tier.*` trace steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TierComputation {
-    /// RANGE or SLAB.
-    pub mode: TierMode,
-    /// Bands in ascending quantity order.
-    pub bands: Vec<TierBand>,
+#[serde(tag = "type")]
+pub enum ListComputation {
+    /// Unit price × quantity.
+    #[serde(rename = "FLAT", rename_all = "camelCase")]
+    Flat {
+        /// Price per unit.
+        unit_price: Decimal,
+        /// Units.
+        quantity: u64,
+    },
+    /// RANGE tiers: the one tier the whole quantity falls in prices every unit.
+    #[serde(rename = "RANGE", rename_all = "camelCase")]
+    Range {
+        /// That tier.
+        band: TierBand,
+    },
+    /// SLAB tiers: one band per tier reached, in ascending quantity order.
+    #[serde(rename = "SLAB", rename_all = "camelCase")]
+    Slab {
+        /// The bands.
+        bands: Vec<TierBand>,
+    },
+}
+
+impl ListComputation {
+    /// The tier bands (none for a flat price).
+    pub fn bands(&self) -> &[TierBand] {
+        match self {
+            Self::Flat { .. } => &[],
+            Self::Range { band } => std::slice::from_ref(band),
+            Self::Slab { bands } => bands,
+        }
+    }
+
+    /// RANGE or SLAB for tiered prices.
+    pub fn tier_mode(&self) -> Option<TierMode> {
+        match self {
+            Self::Flat { .. } => None,
+            Self::Range { .. } => Some(TierMode::Range),
+            Self::Slab { .. } => Some(TierMode::Slab),
+        }
+    }
 }
 
 /// The list amount of a quantity, before any discount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPrice {
-    /// Extended list amount (unrounded, though exact when unit prices are in minor units).
+    /// Extended list amount (exact when unit prices are in minor units).
     pub amount: Decimal,
-    /// The tier computation, for tiered charges.
-    pub tiers: Option<TierComputation>,
+    /// How it was computed.
+    pub computation: ListComputation,
 }
 
 /// Why a list price could not be computed.
@@ -61,20 +97,33 @@ pub fn list_price(pricing: &Pricing, quantity: u64) -> Result<ListPrice, TierErr
     match pricing {
         Pricing::Flat { unit_price } => Ok(ListPrice {
             amount: extend(*unit_price, quantity)?,
-            tiers: None,
+            computation: ListComputation::Flat {
+                unit_price: *unit_price,
+                quantity,
+            },
         }),
-        Pricing::Tiered { mode, tiers } => {
-            let bands = match mode {
-                TierMode::Range => vec![range_band(tiers, quantity)?],
-                TierMode::Slab => slab_bands(tiers, quantity)?,
-            };
+        Pricing::Tiered {
+            mode: TierMode::Range,
+            tiers,
+        } => {
+            let band = range_band(tiers, quantity)?;
+            Ok(ListPrice {
+                amount: band.amount,
+                computation: ListComputation::Range { band },
+            })
+        }
+        Pricing::Tiered {
+            mode: TierMode::Slab,
+            tiers,
+        } => {
+            let bands = slab_bands(tiers, quantity)?;
             let mut amount = Decimal::ZERO;
             for band in &bands {
                 amount = amount.checked_add(band.amount).ok_or(TierError::Overflow)?;
             }
             Ok(ListPrice {
                 amount,
-                tiers: Some(TierComputation { mode: *mode, bands }),
+                computation: ListComputation::Slab { bands },
             })
         }
     }
@@ -194,16 +243,17 @@ mod tests {
         let priced = list_price(&tiered(TierMode::Slab), 60).unwrap();
         // 10 × 10 + 40 × 8 + 10 × 5
         assert_eq!(priced.amount, dec("470.00"));
-        let bands = priced.tiers.unwrap().bands;
+        let ListComputation::Slab { bands } = priced.computation else {
+            panic!("tiered")
+        };
         assert_eq!(
             bands.iter().map(|b| b.units).collect::<Vec<_>>(),
             [10, 40, 10]
         );
         let ten = list_price(&tiered(TierMode::Slab), 10).unwrap();
         assert_eq!(ten.amount, dec("100.00"));
-        assert_eq!(
-            ten.tiers.unwrap().bands.len(),
-            1,
+        assert!(
+            matches!(&ten.computation, ListComputation::Slab { bands } if bands.len() == 1),
             "stops at the tier reached"
         );
     }

@@ -3,13 +3,18 @@
 
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use common_kernel::money::RoundingMode;
 use rust_decimal::Decimal;
+use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use crate::amount::canonical;
 use crate::model::{ChargeKind, DiscountValue, TierMode};
+use crate::priced::{PricedCharge, PricedLine};
+use crate::tiers::ListComputation;
 
 /// Which rule produced a step. Serialised as a short stable id: `list-price`, `tier.RANGE`,
 /// `tier.SLAB`, `discount.term.<n>m`, `discount.line`, `discount.quote`, `round`, `override`.
@@ -116,9 +121,11 @@ pub enum StepDetail {
     #[serde(rename = "DISCOUNT", rename_all = "camelCase")]
     Discount {
         /// The granting rule (a line or quote discount's rule id, or the term-policy row's).
-        rule_id: String,
+        #[serde(with = "shared_str")]
+        rule_id: Arc<str>,
         /// Why.
-        reason: String,
+        #[serde(with = "shared_str")]
+        reason: Arc<str>,
         /// The discount as granted (for a quote amount, the whole quote-level amount).
         value: DiscountValue,
         /// This charge's share of a quote-level amount.
@@ -152,8 +159,9 @@ pub struct TraceStep {
     pub index: u32,
     /// The rule that produced it.
     pub rule: StepRule,
-    /// The quote line.
-    pub line_id: String,
+    /// The quote line (shared by all of its steps rather than copied into each).
+    #[serde(with = "shared_str")]
+    pub line_id: Arc<str>,
     /// The charge of the line.
     pub charge: ChargeKind,
     /// Running amount before.
@@ -172,6 +180,28 @@ pub struct PriceTrace {
     steps: Vec<TraceStep>,
 }
 
+/// Serde for shared strings (`Arc<str>`), written and read as plain JSON strings. Strings that
+/// repeat across a quote — line ids, rule ids, reasons — are shared, not copied per step, which
+/// keeps a 10,000-line trace affordable.
+pub(crate) mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Arc<str>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Arc<str>, D::Error> {
+        String::deserialize(deserializer).map(Arc::from)
+    }
+}
+
 /// Domain tag prefixed to the trace hash input, versioned with the JSON shape.
 pub const TRACE_HASH_DOMAIN: &str = "cpq-pricing/trace-hash/v1\n";
 
@@ -182,6 +212,18 @@ impl PriceTrace {
             step.index = u32::try_from(i).unwrap_or(u32::MAX);
         }
         Self { steps }
+    }
+
+    /// The trace of priced lines (see [`crate::PricedQuote::trace`]).
+    pub(crate) fn of_lines(lines: &[PricedLine]) -> Self {
+        let mut steps = Vec::with_capacity(step_count(lines));
+        let done: Result<(), std::convert::Infallible> = try_for_each_step(lines, |step| {
+            steps.push(step);
+            Ok(())
+        });
+        match done {
+            Ok(()) => Self { steps },
+        }
     }
 
     /// The steps.
@@ -195,8 +237,8 @@ impl PriceTrace {
     }
 
     /// The compact JSON form. Byte-stable: fields are written in declaration order, there are no
-    /// maps or floats, and decimals are strings whose scale follows from the (canonicalised)
-    /// inputs, so equal inputs give equal bytes.
+    /// maps or floats, and amounts are decimal strings in one canonical form per value, so equal
+    /// inputs give equal bytes.
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec(self)
     }
@@ -204,14 +246,138 @@ impl PriceTrace {
     /// SHA-256 (lowercase hex) of [`TRACE_HASH_DOMAIN`] followed by [`PriceTrace::to_json`],
     /// streamed into the hasher without building the JSON in memory.
     pub fn hash(&self) -> Result<String, serde_json::Error> {
-        let mut hasher = HashWriter(Sha256::new());
-        hasher.0.update(TRACE_HASH_DOMAIN.as_bytes());
-        let mut out = io::BufWriter::with_capacity(64 * 1024, &mut hasher);
-        serde_json::to_writer(&mut out, self)?;
-        out.flush().map_err(serde_json::Error::io)?;
-        drop(out);
-        Ok(hex::encode(hasher.0.finalize()))
+        hash_json(self)
     }
+}
+
+/// SHA-256 of the domain tag and a value's compact JSON, streamed.
+pub(crate) fn hash_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let mut hasher = HashWriter(Sha256::new());
+    hasher.0.update(TRACE_HASH_DOMAIN.as_bytes());
+    let mut out = io::BufWriter::with_capacity(64 * 1024, &mut hasher);
+    serde_json::to_writer(&mut out, value)?;
+    out.flush().map_err(serde_json::Error::io)?;
+    drop(out);
+    Ok(hex::encode(hasher.0.finalize()))
+}
+
+/// The trace of priced lines as a JSON array, produced step by step while serialising (the
+/// same bytes as serialising the materialised [`PriceTrace`]).
+pub(crate) struct StepsView<'a>(pub(crate) &'a [PricedLine]);
+
+impl Serialize for StepsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(step_count(self.0)))?;
+        try_for_each_step(self.0, |step| seq.serialize_element(&step))?;
+        seq.end()
+    }
+}
+
+/// How many steps the trace of these lines has.
+pub(crate) fn step_count(lines: &[PricedLine]) -> usize {
+    lines
+        .iter()
+        .flat_map(|l| &l.charges)
+        .map(|c| {
+            let list = c.list.bands().len().max(1);
+            list + c.discounts.len() + 1 + usize::from(c.manual_override.is_some())
+        })
+        .sum()
+}
+
+/// Calls `f` with every step of the trace of these lines, in order, numbered from 0. The trace
+/// is a projection of the priced charges — list price or tier bands, each discount, the
+/// rounding, the override — so the two can never disagree.
+pub(crate) fn try_for_each_step<E>(
+    lines: &[PricedLine],
+    mut f: impl FnMut(TraceStep) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut index = 0u32;
+    for line in lines {
+        for charge in &line.charges {
+            charge_steps(&line.line_id, charge, &mut index, &mut f)?;
+        }
+    }
+    Ok(())
+}
+
+fn charge_steps<E>(
+    line_id: &Arc<str>,
+    charge: &PricedCharge,
+    index: &mut u32,
+    f: &mut impl FnMut(TraceStep) -> Result<(), E>,
+) -> Result<(), E> {
+    let scale = charge.rounding.scale;
+    let mut emit = |rule: StepRule, input: Decimal, output: Decimal, detail: StepDetail| {
+        let step = TraceStep {
+            index: *index,
+            rule,
+            line_id: Arc::clone(line_id),
+            charge: charge.kind,
+            input,
+            output,
+            detail,
+        };
+        *index = index.saturating_add(1);
+        f(step)
+    };
+    let zero = Decimal::new(0, scale);
+    match &charge.list {
+        ListComputation::Flat {
+            unit_price,
+            quantity,
+        } => {
+            let detail = StepDetail::ListPrice {
+                unit_price: *unit_price,
+                quantity: *quantity,
+            };
+            emit(StepRule::ListPrice, zero, charge.list_price.amount, detail)?;
+        }
+        list @ (ListComputation::Range { .. } | ListComputation::Slab { .. }) => {
+            let mode = list.tier_mode().unwrap_or(TierMode::Range);
+            let mut running = zero;
+            for band in list.bands() {
+                let output = canonical(running + band.amount, scale);
+                let detail = StepDetail::Tier {
+                    tier: band.tier,
+                    from_quantity: band.from_quantity,
+                    to_quantity: band.to_quantity,
+                    units: band.units,
+                    unit_price: band.unit_price,
+                };
+                emit(StepRule::Tier(mode), running, output, detail)?;
+                running = output;
+            }
+        }
+    }
+    for d in &charge.discounts {
+        let detail = StepDetail::Discount {
+            rule_id: Arc::clone(&d.rule_id),
+            reason: Arc::clone(&d.reason),
+            value: d.value,
+            allocated: d.allocated,
+        };
+        emit(d.rule, d.before, d.after, detail)?;
+    }
+    let rounding = &charge.rounding;
+    let detail = StepDetail::Round {
+        mode: rounding.mode,
+        scale,
+    };
+    emit(StepRule::Round, rounding.input, rounding.output, detail)?;
+    if let Some(o) = &charge.manual_override {
+        let detail = StepDetail::Override {
+            actor: o.actor.clone(),
+            reason: o.reason.clone(),
+        };
+        emit(
+            StepRule::Override,
+            o.original_price.amount,
+            o.new_price.amount,
+            detail,
+        )?;
+    }
+    Ok(())
 }
 
 /// Feeds serialised bytes straight into a hasher.

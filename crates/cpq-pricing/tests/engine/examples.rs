@@ -3,7 +3,7 @@
 use cpq_pricing::{
     ChargeKind, DiscountProblem, DiscountValue, OverrideProblem, Period, PreparedPriceBook,
     PricedCharge, PricedQuote, PricingCommand, PricingError, PricingRequest, StepRule,
-    TermDiscountRule, price, price_hash, price_quote,
+    TermDiscountRule, TierBand, price, price_hash, price_quote,
 };
 
 use crate::support::*;
@@ -16,9 +16,13 @@ fn charge<'a>(quote: &'a PricedQuote, line: &str, kind: ChargeKind) -> &'a Price
     quote
         .lines
         .iter()
-        .find(|l| l.line_id == line)
+        .find(|l| &*l.line_id == line)
         .and_then(|l| l.charges.iter().find(|c| c.kind == kind))
         .unwrap()
+}
+
+fn bands(charge: &PricedCharge) -> &[TierBand] {
+    charge.list.bands()
 }
 
 #[test]
@@ -28,7 +32,7 @@ fn range_tiers_price_every_unit_at_the_tier_of_the_total() {
     let seats = charge(&quote, "l1", MONTHLY);
     assert_eq!(seats.list_price.amount, dec("200.00"));
     assert_eq!(seats.net.amount.to_string(), "200.00");
-    let bands = &seats.tiers.as_ref().unwrap().bands;
+    let bands = bands(seats);
     assert_eq!(bands.len(), 1);
     assert_eq!(
         (bands[0].tier, bands[0].units, bands[0].unit_price),
@@ -47,20 +51,13 @@ fn slab_tiers_price_each_unit_at_its_own_tier() {
     let quote = priced(&request("USD", vec![line("l1", "storage", 60)]));
     let storage = charge(&quote, "l1", YEARLY);
     assert_eq!(storage.net.amount, dec("470.00"));
-    let units: Vec<_> = storage
-        .tiers
-        .as_ref()
-        .unwrap()
-        .bands
-        .iter()
-        .map(|b| (b.units, b.amount))
-        .collect();
+    let units: Vec<_> = bands(storage).iter().map(|b| (b.units, b.amount)).collect();
     assert_eq!(
         units,
         [(10, dec("100.00")), (40, dec("320.00")), (10, dec("50.00"))]
     );
     let rules: Vec<_> = quote
-        .trace
+        .trace()
         .steps()
         .iter()
         .map(|s| s.rule.to_string())
@@ -143,7 +140,7 @@ fn a_quote_amount_is_split_in_whole_cents_and_the_total_falls_by_exactly_that_am
     let nets: Vec<_> = quote
         .lines
         .iter()
-        .map(|l| (l.line_id.as_str(), l.charges[0].net.amount))
+        .map(|l| (&*l.line_id, l.charges[0].net.amount))
         .collect();
     assert_eq!(
         nets,
@@ -208,7 +205,8 @@ fn a_manual_override_replaces_the_rounded_amount_and_keeps_its_audit_fields() {
             .is_none()
     );
     assert_eq!(quote.state_command(), PricingCommand::Override);
-    let last = quote.trace.steps().last().unwrap();
+    let trace = quote.trace();
+    let last = trace.steps().last().unwrap();
     assert_eq!(
         (last.rule, last.input, last.output),
         (StepRule::Override, dec("22.50"), dec("20.00"))

@@ -19,11 +19,14 @@ struct Snapshot {
 
 fn snapshot_of(book: PriceBook, request: &PricingRequest) -> Snapshot {
     let quote = price_quote(book, request).unwrap();
+    let trace = quote.trace();
+    let trace_hash = quote.trace_hash().unwrap();
+    assert_eq!(trace_hash, trace.hash().unwrap());
     Snapshot {
         price_hash: quote.price_hash,
-        trace_hash: quote.trace.hash().unwrap(),
+        trace_hash,
         totals: quote.totals,
-        trace: quote.trace,
+        trace,
     }
 }
 
