@@ -1,5 +1,8 @@
 //! Deterministic CPQ pricing engine: pure domain code (no I/O) that turns a price-book version
-//! and a pricing request into a priced quote with a full price trace and a price hash.
+//! and a pricing request into a priced quote with a price hash and a full price trace.
+//!
+//! Entry points: [`price`] (with a [`PreparedPriceBook`], validated and indexed once per book
+//! version) or [`price_quote`]; then [`PricedQuote::trace`] / [`PricedQuote::trace_hash`].
 //!
 //! # Order of computation (per line, per charge)
 //!
@@ -23,8 +26,13 @@
 //! Lines are priced in line-id order, so neither the result, the trace nor the hash depends on
 //! the order lines arrive in. Input decimals are brought to a canonical scale first (prices and
 //! amounts to the currency's minor units, percentages normalised), so `10.0` and `10.00` trace
-//! identically. There are no hash maps in any output and no floating point anywhere. The price
-//! hash encoding is specified in [`hash`]; the trace hash is over the trace's compact JSON.
+//! identically, and every recorded amount is written in one canonical form per value. There are
+//! no hash maps in any output and no floating point anywhere. The price hash encoding is
+//! specified in [`hash`]; the trace hash is over the trace's compact JSON ([`trace`]).
+//!
+//! The trace is a projection of the per-charge records (list computation, discounts, rounding,
+//! override), built on demand, so it can never disagree with them and pricing does not pay for
+//! it when nobody reads it.
 //!
 //! # Also here
 //!

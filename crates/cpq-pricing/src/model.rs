@@ -211,7 +211,8 @@ pub struct PriceBook {
 pub enum DiscountValue {
     /// Percent off, 0..=100 (`10` is ten percent).
     Percent(Decimal),
-    /// Amount off in the price book's currency, at most its minor units.
+    /// Amount off in the price book's currency, in whole minor units, at most the amount it
+    /// reduces as it would be charged (rounded); larger amounts are refused, not clamped.
     Amount(Decimal),
 }
 

@@ -1,6 +1,6 @@
 //! The result of a pricing run: per line and per charge the list price, tier computation,
-//! discounts, rounding and override, the quote totals, the trace and the price hash — what the
-//! CPQ service stores as the price snapshot.
+//! discounts, rounding and override, the quote totals and the price hash — what the CPQ service
+//! stores as the price snapshot — and the trace derived from them.
 
 use std::sync::Arc;
 
@@ -30,9 +30,9 @@ pub struct AppliedDiscount {
     /// This charge's share of a quote-level amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated: Option<Decimal>,
-    /// Running amount before (unrounded).
+    /// Running amount before (unrounded, canonical form).
     pub before: Decimal,
-    /// Running amount after (unrounded).
+    /// Running amount after (unrounded, canonical form).
     pub after: Decimal,
 }
 

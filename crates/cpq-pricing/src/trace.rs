@@ -1,5 +1,9 @@
 //! The price trace: every step that moved a charge's amount, in order, so any cent of a quote
 //! can be explained and a stored snapshot can be re-derived and compared byte for byte.
+//!
+//! The trace hash is SHA-256 over [`TRACE_HASH_DOMAIN`] followed by the trace's compact JSON
+//! (the bytes [`PriceTrace::to_json`] writes), so anyone holding a stored trace can check it with
+//! a plain SHA-256 tool.
 
 use std::fmt;
 use std::io::{self, Write};

@@ -238,6 +238,18 @@ proptest! {
     }
 
     #[test]
+    fn a_stored_snapshot_reloads_to_the_same_quote_and_trace(request in any_request()) {
+        let quote = run(&request);
+        let stored = serde_json::to_vec(&quote).unwrap();
+        let reloaded: PricedQuote = serde_json::from_slice(&stored).unwrap();
+        prop_assert_eq!(&reloaded, &quote);
+        prop_assert_eq!(reloaded.trace_hash().unwrap(), quote.trace_hash().unwrap());
+        let request_again: PricingRequest =
+            serde_json::from_slice(&serde_json::to_vec(&request).unwrap()).unwrap();
+        prop_assert_eq!(price_hash(&request_again), quote.price_hash);
+    }
+
+    #[test]
     fn any_change_of_quantity_changes_the_hash(request in any_request(), pick in any::<prop::sample::Index>()) {
         prop_assume!(!request.lines.is_empty());
         let mut changed = request.clone();

@@ -111,3 +111,26 @@ fn multi_currency_rounding() {
         );
     }
 }
+
+/// The whole priced quote once, to pin the snapshot's shape (what the CPQ service stores): flat,
+/// RANGE and SLAB charges, a term discount, line and quote discounts, a quote amount split and a
+/// manual override.
+#[test]
+fn priced_quote_shape() {
+    let mut router = line("router", "router", 2);
+    router.term_months = Some(24);
+    router.discounts = vec![percent("deal-desk-5", "5", None)];
+    router.overrides = vec![manual(MONTHLY, "21.38", "19.00")];
+    let mut request = request(
+        "USD",
+        vec![
+            router,
+            line("seats", "seats", 12),
+            line("storage", "storage", 12),
+        ],
+    );
+    request.term_discounts = term_policy();
+    request.quote_discounts = vec![amount("quote-10", "10.00", ChargeKind::OneTime)];
+    let quote = price_quote(catalog("USD"), &request).unwrap();
+    insta::assert_json_snapshot!("priced_quote_shape", quote);
+}
