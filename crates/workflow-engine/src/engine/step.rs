@@ -221,3 +221,66 @@ pub fn not_executed_yet(def: &ProcessDefinition) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use workflow_model::bpmn::parse_bpmn;
+
+    use super::*;
+
+    fn model(xml: &str) -> ProcessDefinition {
+        parse_bpmn(xml).expect("valid").remove(0)
+    }
+
+    fn vars(value: Json) -> Map<String, Json> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn gateway_takes_first_true_condition_then_default() {
+        let def = model(include_str!("../../tests/bpmn/gateway.bpmn"));
+        let gw = def.node("Gw").expect("gateway");
+        let taken = |v: Json| match activate(&def, gw, &vars(v)) {
+            Activation::Leave(flows) => flows[0].to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(taken(json!({"amount": 1000})), "F_Big");
+        assert_eq!(taken(json!({"amount": 1})), "F_Small");
+        assert_eq!(taken(json!({"amount": -5})), "F_Default");
+        assert!(taken(json!({})).contains("ConditionError"));
+    }
+
+    #[test]
+    fn service_task_job_has_input_mapped_locals_and_default_retries() {
+        let def = model(include_str!("../../tests/bpmn/sequence.bpmn"));
+        let task = def.node("Task_Price").expect("task");
+        let Activation::CreateJob(spec) = activate(&def, task, &vars(json!({"order": {"qty": 4}})))
+        else {
+            panic!("expected a job");
+        };
+        assert_eq!((spec.job_type.as_str(), spec.retries), ("seq-price", 3));
+        assert_eq!(Json::Object(spec.locals), json!({"qty": 4}));
+    }
+
+    #[test]
+    fn error_boundary_matches_code_and_nothing_else() {
+        let def = model(include_str!("../../tests/bpmn/error-boundary.bpmn"));
+        assert_eq!(
+            catch_error(&def, "Task_Charge", "CARD_DECLINED").map(|n| n.id.to_string()),
+            Some("Boundary_Declined".to_owned())
+        );
+        assert!(catch_error(&def, "Task_Charge", "OTHER").is_none());
+    }
+
+    #[test]
+    fn timers_are_refused_with_their_line() {
+        let def = model(include_str!("../../tests/bpmn/later.bpmn"));
+        let problems = not_executed_yet(&def);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("line 5:") && problems[0].contains("Wait_Timer"),
+            "{problems:?}"
+        );
+    }
+}
