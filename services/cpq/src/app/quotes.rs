@@ -907,11 +907,13 @@ async fn run_pricing(
     };
     let priced = cpq_pricing::price_quote(book, &request)?;
     let mut result = serde_json::to_value(&priced).map_err(CpqError::corrupt)?;
-    let trace = result
-        .as_object_mut()
-        .and_then(|m| m.remove("trace"))
-        .unwrap_or(Value::Array(Vec::new()));
-    let trace_hash = priced.trace.hash().map_err(CpqError::corrupt)?;
+    // The trace is stored on its own; the priced result carries it only in some shapes.
+    if let Some(fields) = result.as_object_mut() {
+        fields.remove("trace");
+    }
+    let price_trace = priced.trace();
+    let trace = serde_json::to_value(&price_trace).map_err(CpqError::corrupt)?;
+    let trace_hash = price_trace.hash().map_err(CpqError::corrupt)?;
     repo::upsert_snapshot(
         conn,
         quote.quote_id,

@@ -133,7 +133,7 @@ pub fn evaluate(
             if let Some(record) = &charge.manual_override {
                 findings.push(RuleFinding {
                     rule: "MANUAL_OVERRIDE",
-                    item_id: Some(line.line_id.clone()),
+                    item_id: Some(line.line_id.to_string()),
                     charge: Some(charge.kind.as_str().to_owned()),
                     threshold: record.original_price.amount.to_string(),
                     actual: record.new_price.amount.to_string(),
@@ -160,7 +160,7 @@ pub fn evaluate(
             if percent < FLOOR_PERCENT_OF_LIST {
                 findings.push(RuleFinding {
                     rule: "BELOW_PRICE_FLOOR",
-                    item_id: Some(line.line_id.clone()),
+                    item_id: Some(line.line_id.to_string()),
                     charge: Some(charge.kind.as_str().to_owned()),
                     threshold: FLOOR_PERCENT_OF_LIST.to_string(),
                     actual: percent.round_dp(2).normalize().to_string(),
