@@ -9,6 +9,9 @@ pub enum EngineError {
     /// The request is malformed (bad JSON variables, bad BPMN).
     #[error("{0}")]
     InvalidArgument(String),
+    /// A record with this identity exists already (duplicate message id within its TTL).
+    #[error("{0}")]
+    AlreadyExists(String),
     /// The record exists but is in a state that forbids the command.
     #[error("{0}")]
     FailedPrecondition(String),

@@ -508,7 +508,10 @@ impl Engine {
 }
 
 /// Locks an ACTIVE instance or reports it NOT_FOUND (ended instances are gone for Zeebe).
-async fn lock_active(conn: &mut PgConnection, key: i64) -> Result<InstanceRow, EngineError> {
+pub(crate) async fn lock_active(
+    conn: &mut PgConnection,
+    key: i64,
+) -> Result<InstanceRow, EngineError> {
     match store::instances::lock(conn, key).await? {
         Some(instance) if instance.state == "ACTIVE" => Ok(instance),
         _ => Err(EngineError::NotFound(format!(

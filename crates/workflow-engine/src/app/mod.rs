@@ -4,6 +4,7 @@
 mod activate;
 mod commands;
 mod definitions;
+mod messages;
 mod notifier;
 mod run;
 
@@ -14,6 +15,7 @@ use sqlx::PgPool;
 
 pub use activate::{ActivateRequest, ActivatedJob};
 pub use commands::{CreateInstance, Deployed, InstanceCreated, InstanceResult};
+pub use messages::PublishMessage;
 pub use notifier::{Notifier, Wake};
 
 use definitions::Definitions;

@@ -3,11 +3,12 @@
 
 use std::collections::VecDeque;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 use sqlx::PgConnection;
 use workflow_model::bpmn::{ElementId, NodeKind, ProcessDefinition};
 
-use crate::engine::{self, Activation, IncidentType};
+use crate::engine::{self, Activation, IncidentType, Wait, WaitKind};
 use crate::error::EngineError;
 use crate::store::{self, incidents::NewIncident, instances::InstanceRow, jobs::NewJob};
 
@@ -17,6 +18,8 @@ enum Work {
     Take(ElementId),
     /// A token enters an element (`Some(key)` when re-activating an element held by an incident).
     Enter(ElementId, Option<i64>),
+    /// An event waiting for `waiting_key` fired (buffered message found on subscribing).
+    Trigger(i64, String, Map<String, Json>),
 }
 
 /// One command's view of one locked instance.
@@ -27,6 +30,10 @@ pub(crate) struct Run<'a> {
     /// The instance-scope variables, read once and kept current by every write of this run.
     root: Map<String, Json>,
     queue: VecDeque<Work>,
+    /// The instant timers of this command are computed from.
+    now: DateTime<Utc>,
+    /// Whether timers were created (the scheduler is told on commit).
+    timers_added: bool,
 }
 
 impl<'a> Run<'a> {
@@ -43,6 +50,8 @@ impl<'a> Run<'a> {
             instance,
             root,
             queue: VecDeque::new(),
+            now: Utc::now(),
+            timers_added: false,
         })
     }
 
@@ -126,6 +135,108 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// An event waiting on behalf of `waiting_key` fired with `variables` (message variables,
+    /// none for timers). A catch event completes; an interrupting boundary terminates its task
+    /// and leaves through the boundary; a non-interrupting one spawns a token and keeps it.
+    pub(crate) async fn trigger(
+        &mut self,
+        waiting_key: i64,
+        event_id: &str,
+        variables: &Map<String, Json>,
+    ) -> Result<(), EngineError> {
+        let active = store::instances::element(self.conn, waiting_key)
+            .await?
+            .is_some_and(|e| e.state == "ACTIVE");
+        if !active {
+            return Ok(());
+        }
+        if !engine::is_boundary(self.def, event_id) {
+            return self
+                .complete_element(waiting_key, event_id, variables)
+                .await;
+        }
+        if engine::interrupts(self.def, event_id) {
+            self.terminate(waiting_key).await?;
+        }
+        let node = self.def.node(event_id).ok_or_else(|| {
+            EngineError::FailedPrecondition(format!("element '{event_id}' is not in the model"))
+        })?;
+        let result =
+            engine::completion(node, &self.root, variables).unwrap_or_else(|_| variables.clone());
+        self.set_root(&result).await?;
+        self.leave(event_id);
+        Ok(())
+    }
+
+    /// Terminates a waiting element: its job, incidents, timers and subscriptions go.
+    async fn terminate(&mut self, key: i64) -> Result<(), EngineError> {
+        store::jobs::delete_for_element(self.conn, key).await?;
+        store::incidents::delete_for_element(self.conn, key).await?;
+        store::instances::leave_element(self.conn, key, "TERMINATED").await?;
+        Ok(())
+    }
+
+    /// Opens what the events of `element_instance_key` wait for; a buffered message that
+    /// matches a new subscription correlates at once.
+    async fn open_waits(
+        &mut self,
+        element_instance_key: i64,
+        waits: Vec<Wait>,
+    ) -> Result<(), EngineError> {
+        for wait in waits {
+            match wait.kind {
+                WaitKind::Timer(due) => {
+                    store::timers::insert(
+                        self.conn,
+                        self.instance.key,
+                        element_instance_key,
+                        wait.event_id.as_str(),
+                        due,
+                    )
+                    .await?;
+                    self.timers_added = true;
+                }
+                WaitKind::Message {
+                    name,
+                    correlation_key,
+                } => {
+                    store::messages::lock_correlation(self.conn, &name, &correlation_key).await?;
+                    let sub = store::messages::SubscriptionRow {
+                        key: 0,
+                        process_instance_key: self.instance.key,
+                        bpmn_process_id: self.instance.bpmn_process_id.clone(),
+                        element_instance_key,
+                        element_id: wait.event_id.to_string(),
+                    };
+                    store::messages::subscribe(self.conn, &sub, &name, &correlation_key).await?;
+                    let buffered = store::messages::first_buffered(
+                        self.conn,
+                        &name,
+                        &correlation_key,
+                        &self.instance.bpmn_process_id,
+                    )
+                    .await?;
+                    if let Some(message) = buffered
+                        && store::messages::correlate(
+                            self.conn,
+                            message.key,
+                            &self.instance.bpmn_process_id,
+                            self.instance.key,
+                        )
+                        .await?
+                    {
+                        self.queue.push_back(Work::Trigger(
+                            element_instance_key,
+                            sub.element_id,
+                            message.variables,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Raises an incident on an element instance.
     pub(crate) async fn incident(
         &mut self,
@@ -156,6 +267,9 @@ impl<'a> Run<'a> {
         while let Some(work) = self.queue.pop_front() {
             match work {
                 Work::Take(flow_id) => self.take(&flow_id).await?,
+                Work::Trigger(key, event_id, variables) => {
+                    self.trigger(key, &event_id, &variables).await?;
+                }
                 Work::Enter(element_id, existing) => {
                     if let Some(job_type) = self.enter(&element_id, existing).await?
                         && !new_job_types.contains(&job_type)
@@ -167,6 +281,9 @@ impl<'a> Run<'a> {
         }
         for job_type in &new_job_types {
             store::notify(self.conn, store::JOB_CHANNEL, job_type).await?;
+        }
+        if self.timers_added {
+            store::notify(self.conn, store::TIMER_CHANNEL, "").await?;
         }
         if store::instances::has_tokens(self.conn, self.instance.key).await? {
             return Ok(false);
@@ -261,6 +378,15 @@ impl<'a> Run<'a> {
                 Ok(None)
             }
             Activation::CreateJob(spec) => {
+                let mut context = self.root.clone();
+                context.extend(spec.locals.clone());
+                let waits = match engine::boundary_waits(def, node, &context, self.now) {
+                    Ok(waits) => waits,
+                    Err((kind, message)) => {
+                        self.hold(element_id, existing, kind, &message).await?;
+                        return Ok(None);
+                    }
+                };
                 let key = match existing {
                     Some(key) => key,
                     None => {
@@ -288,24 +414,60 @@ impl<'a> Run<'a> {
                     },
                 )
                 .await?;
+                self.open_waits(key, waits).await?;
                 Ok(Some(spec.job_type))
             }
-            Activation::Incident { kind, message } => {
-                let key = match existing {
-                    Some(key) => key,
-                    None => {
-                        store::instances::insert_element(
-                            self.conn,
-                            self.instance.key,
-                            element_id.as_str(),
-                        )
-                        .await?
+            Activation::Catch => {
+                let wait = engine::catch_wait(node, &self.root, self.now);
+                match wait {
+                    Some(Ok(kind)) => {
+                        let key = self.element_key(element_id, existing).await?;
+                        let wait = Wait {
+                            event_id: element_id.clone(),
+                            kind,
+                        };
+                        self.open_waits(key, vec![wait]).await?;
                     }
-                };
-                self.incident(key, element_id.as_str(), None, kind, &message)
-                    .await?;
+                    Some(Err((kind, message))) => {
+                        self.hold(element_id, existing, kind, &message).await?;
+                    }
+                    None => {}
+                }
+                Ok(None)
+            }
+            Activation::Incident { kind, message } => {
+                self.hold(element_id, existing, kind, &message).await?;
                 Ok(None)
             }
         }
+    }
+
+    /// The element instance a token waits in: the existing one, or a new ACTIVE row.
+    async fn element_key(
+        &mut self,
+        element_id: &ElementId,
+        existing: Option<i64>,
+    ) -> Result<i64, EngineError> {
+        Ok(match existing {
+            Some(key) => key,
+            None => {
+                store::instances::insert_element(self.conn, self.instance.key, element_id.as_str())
+                    .await?
+            }
+        })
+    }
+
+    /// Holds the token in the element with an incident.
+    async fn hold(
+        &mut self,
+        element_id: &ElementId,
+        existing: Option<i64>,
+        kind: IncidentType,
+        message: &str,
+    ) -> Result<(), EngineError> {
+        let key = self.element_key(element_id, existing).await?;
+        self.incident(key, element_id.as_str(), None, kind, message)
+            .await
+            .map(|_| ())
     }
 }

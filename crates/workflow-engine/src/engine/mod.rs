@@ -3,8 +3,10 @@
 //! without PostgreSQL; `app` applies the decisions inside a transaction.
 
 mod step;
+mod waits;
 
 pub(crate) use step::uncaught_message;
 pub use step::{
     Activation, IncidentType, JobSpec, activate, catch_error, completion, not_executed_yet,
 };
+pub use waits::{Wait, WaitError, WaitKind, boundary_waits, catch_wait, interrupts, is_boundary};

@@ -54,6 +54,9 @@ pub enum Activation {
     Leave(Vec<ElementId>),
     /// The token is consumed (end event).
     Consume,
+    /// An intermediate catch event: the token waits for its timer or message
+    /// (see [`super::waits::catch_wait`]).
+    Catch,
     /// The token stops here until an operator resolves the incident.
     Incident {
         /// Zeebe's error type.
@@ -128,15 +131,14 @@ pub fn activate(def: &ProcessDefinition, node: &Node, visible: &Map<String, Json
                 ),
             }
         }
-        NodeKind::UserTask(_) | NodeKind::TimerCatchEvent(_) | NodeKind::MessageCatchEvent(_) => {
-            incident(
-                IncidentType::ExtractValueError,
-                format!(
-                    "element '{}' is not executed by this engine version",
-                    node.id
-                ),
-            )
-        }
+        NodeKind::TimerCatchEvent(_) | NodeKind::MessageCatchEvent(_) => Activation::Catch,
+        NodeKind::UserTask(_) => incident(
+            IncidentType::ExtractValueError,
+            format!(
+                "element '{}' is not executed by this engine version",
+                node.id
+            ),
+        ),
     }
 }
 
@@ -206,16 +208,14 @@ pub fn not_executed_yet(def: &ProcessDefinition) -> Vec<String> {
             let what = match &node.kind {
                 NodeKind::UserTask(_) => "bpmn:userTask",
                 NodeKind::TimerCatchEvent(_) => "bpmn:intermediateCatchEvent (timer)",
-                NodeKind::MessageCatchEvent(_) => "bpmn:intermediateCatchEvent (message)",
                 NodeKind::BoundaryEvent(b) => match b.trigger {
                     BoundaryTrigger::Timer(_) => "bpmn:boundaryEvent (timer)",
-                    BoundaryTrigger::Message(_) => "bpmn:boundaryEvent (message)",
-                    BoundaryTrigger::Error { .. } => return None,
+                    BoundaryTrigger::Message(_) | BoundaryTrigger::Error { .. } => return None,
                 },
                 _ => return None,
             };
             Some(format!(
-                "line {}: UNSUPPORTED_ELEMENT <{what} id=\"{}\">: not executed by the embedded engine yet (timers, messages and user tasks come later)",
+                "line {}: UNSUPPORTED_ELEMENT <{what} id=\"{}\">: not executed by the embedded engine yet (timers and user tasks come later)",
                 node.line, node.id
             ))
         })

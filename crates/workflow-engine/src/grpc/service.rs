@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 use tonic::{Request, Response, Status};
 
 use super::proto::{self, gateway_server::Gateway};
-use crate::app::{ActivateRequest, CreateInstance, Engine, InstanceCreated};
+use crate::app::{ActivateRequest, CreateInstance, Engine, InstanceCreated, PublishMessage};
 
 /// The gRPC service over an [`Engine`].
 #[derive(Debug, Clone)]
@@ -259,6 +259,27 @@ impl Gateway for GatewayService {
             .resolve_incident(request.into_inner().incident_key)
             .await?;
         Ok(Response::new(proto::ResolveIncidentResponse {}))
+    }
+
+    async fn publish_message(
+        &self,
+        request: Request<proto::PublishMessageRequest>,
+    ) -> Result<Response<proto::PublishMessageResponse>, Status> {
+        let r = request.into_inner();
+        let key = self
+            .engine
+            .publish_message(&PublishMessage {
+                name: r.name,
+                correlation_key: r.correlation_key,
+                time_to_live_ms: r.time_to_live,
+                message_id: r.message_id,
+                variables: r.variables,
+            })
+            .await?;
+        Ok(Response::new(proto::PublishMessageResponse {
+            key,
+            tenant_id: "<default>".to_owned(),
+        }))
     }
 
     async fn set_variables(

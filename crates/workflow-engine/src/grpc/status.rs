@@ -9,6 +9,7 @@ impl From<EngineError> for Status {
         match error {
             EngineError::NotFound(m) => Status::not_found(m),
             EngineError::InvalidArgument(m) => Status::invalid_argument(m),
+            EngineError::AlreadyExists(m) => Status::already_exists(m),
             EngineError::FailedPrecondition(m) => Status::failed_precondition(m),
             EngineError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
             EngineError::Unavailable => Status::unavailable("the engine is shutting down"),

@@ -132,3 +132,15 @@ pub async fn delete_for_instance(
         .await
         .map(|_| ())
 }
+
+/// Removes the incidents of an element instance (the element was interrupted).
+pub async fn delete_for_element(
+    conn: &mut PgConnection,
+    element_instance_key: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM incident WHERE element_instance_key = $1")
+        .bind(element_instance_key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

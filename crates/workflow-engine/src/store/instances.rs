@@ -74,6 +74,41 @@ pub async fn lock(conn: &mut PgConnection, key: i64) -> Result<Option<InstanceRo
     ))
 }
 
+/// Locks an instance unless another transaction holds it (the timer scheduler must not wait
+/// for an instance while it holds a timer row a command may be deleting).
+pub async fn try_lock(
+    conn: &mut PgConnection,
+    key: i64,
+) -> Result<Option<Option<InstanceRow>>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM process_instance WHERE process_instance_key = $1)",
+    )
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        return Ok(Some(None));
+    }
+    let row: Option<(i64, i64, String, i32, String)> = sqlx::query_as(
+        "SELECT process_instance_key, process_definition_key, bpmn_process_id, version, state
+         FROM process_instance WHERE process_instance_key = $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(
+        row.map(|(key, definition_key, bpmn_process_id, version, state)| {
+            Some(InstanceRow {
+                key,
+                definition_key,
+                bpmn_process_id,
+                version,
+                state,
+            })
+        }),
+    )
+}
+
 /// The state of an instance, unlocked.
 pub async fn state(conn: &mut PgConnection, key: i64) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT state FROM process_instance WHERE process_instance_key = $1")
@@ -142,7 +177,8 @@ pub async fn element(conn: &mut PgConnection, key: i64) -> Result<Option<Element
     ))
 }
 
-/// Marks an element instance COMPLETED or TERMINATED and drops its local variables.
+/// Marks an element instance COMPLETED or TERMINATED and drops its local variables and what
+/// its events waited for (timers, message subscriptions).
 pub async fn leave_element(
     conn: &mut PgConnection,
     key: i64,
@@ -153,6 +189,7 @@ pub async fn leave_element(
         .bind(state)
         .execute(&mut *conn)
         .await?;
+    close_waits(conn, "element_instance_key", key).await?;
     sqlx::query("DELETE FROM variable WHERE scope_key = $1")
         .bind(key)
         .execute(conn)
@@ -190,6 +227,7 @@ pub async fn terminate_all(
     .bind(process_instance_key)
     .execute(&mut *conn)
     .await?;
+    close_waits(conn, "process_instance_key", process_instance_key).await?;
     sqlx::query("DELETE FROM join_arrival WHERE process_instance_key = $1")
         .bind(process_instance_key)
         .execute(conn)
@@ -238,4 +276,16 @@ pub async fn consume_join(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// Deletes the timers and message subscriptions of an element instance or a whole instance.
+async fn close_waits(conn: &mut PgConnection, column: &str, key: i64) -> Result<(), sqlx::Error> {
+    for table in ["timer", "message_subscription"] {
+        let sql = format!("DELETE FROM {table} WHERE {column} = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -196,6 +196,18 @@ pub async fn delete(conn: &mut PgConnection, job_key: i64) -> Result<(), sqlx::E
         .map(|_| ())
 }
 
+/// Deletes the job of an element instance (its task was interrupted by a boundary event).
+pub async fn delete_for_element(
+    conn: &mut PgConnection,
+    element_instance_key: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM job WHERE element_instance_key = $1")
+        .bind(element_instance_key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Deletes every job of an instance (cancellation).
 pub async fn delete_for_instance(
     conn: &mut PgConnection,

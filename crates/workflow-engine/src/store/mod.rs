@@ -5,6 +5,8 @@ pub mod definitions;
 pub mod incidents;
 pub mod instances;
 pub mod jobs;
+pub mod messages;
+pub mod timers;
 pub mod variables;
 
 /// Channel carrying the job type of every job that became activatable (payload), so waiting
@@ -12,6 +14,8 @@ pub mod variables;
 pub const JOB_CHANNEL: &str = "workflow_job";
 /// Channel carrying the key of every process instance that ended (completed or canceled).
 pub const INSTANCE_CHANNEL: &str = "workflow_instance";
+/// Channel notified when timers were created, so the scheduler re-reads the next due time.
+pub const TIMER_CHANNEL: &str = "workflow_timer";
 
 /// Queues a notification delivered when the transaction commits (dropped on rollback).
 pub async fn notify(
