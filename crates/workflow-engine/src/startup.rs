@@ -45,6 +45,7 @@ pub struct Application {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     listener: JoinHandle<()>,
+    scheduler: JoinHandle<()>,
 }
 
 impl Application {
@@ -72,6 +73,7 @@ impl Application {
             .await
             .map_err(StartupError::Listener)?;
         let engine = Engine::new(pool, notifier, config);
+        let scheduler = engine.start_scheduler(stop.clone());
         let service = GatewayServer::new(GatewayService::new(engine.clone()))
             .max_decoding_message_size(16 * 1024 * 1024);
         let mut stop_server = stop;
@@ -90,6 +92,7 @@ impl Application {
             shutdown,
             server,
             listener,
+            scheduler,
         })
     }
 
@@ -103,10 +106,12 @@ impl Application {
         &self.engine
     }
 
-    /// Stops accepting, ends long polls, waits for in-flight requests, closes the pool.
+    /// Stops accepting, ends long polls, lets the scheduler finish the timer it is firing,
+    /// waits for in-flight requests, closes the pool.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        let _ = self.scheduler.await;
         let _ = self.listener.await;
         self.engine.pool().close().await;
     }

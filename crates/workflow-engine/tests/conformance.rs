@@ -348,17 +348,22 @@ async fn unsupported_elements_are_refused_at_deploy_naming_element_and_line() {
         let err = target
             .client
             .deploy_resource()
-            .with_definition("later.bpmn".to_owned(), bpmn("later.bpmn").into_bytes())
+            .with_definition(
+                "timer-cycle.bpmn".to_owned(),
+                bpmn("timer-cycle.bpmn").into_bytes(),
+            )
             .send()
             .await
-            .expect_err("timers are not executed yet");
+            .expect_err("timer cycles are refused");
         let zeebe_rs::ClientError::RequestFailed(status) = err else {
             panic!("{err:?}")
         };
+        let message = status.message();
         assert!(
-            status.message().contains("Wait_Timer") && status.message().contains("line 5"),
-            "{}",
-            status.message()
+            message.contains("Wait_Cycle")
+                && message.contains("line 6")
+                && message.contains("timeCycle"),
+            "{message}"
         );
     }
 }

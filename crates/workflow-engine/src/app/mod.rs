@@ -7,6 +7,7 @@ mod definitions;
 mod messages;
 mod notifier;
 mod run;
+mod scheduler;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +26,8 @@ use definitions::Definitions;
 pub struct EngineConfig {
     /// Long-poll duration when a request says `requestTimeout = 0` (Zeebe's gateway: 10 s).
     pub default_long_poll: Duration,
-    /// Safety re-check of waiting long polls, in case a notification was lost while the
-    /// listener reconnected; wake-ups normally come from NOTIFY.
+    /// Safety re-check of waiting long polls and of the timer scheduler, in case a
+    /// notification was lost while the listener reconnected; wake-ups normally come from NOTIFY.
     pub fallback_poll: Duration,
     /// CreateProcessInstanceWithResult wait when the request gives none.
     pub default_result_timeout: Duration,
@@ -70,6 +71,14 @@ impl Engine {
 }
 
 impl Engine {
+    /// Starts the timer scheduler on this engine; it ends when `stop` turns true.
+    pub(crate) fn start_scheduler(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(scheduler::run(self.clone(), stop))
+    }
+
     /// The tuning in force.
     pub fn config(&self) -> &EngineConfig {
         &self.config

@@ -6,7 +6,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::store::{INSTANCE_CHANNEL, JOB_CHANNEL};
+use crate::store::{INSTANCE_CHANNEL, JOB_CHANNEL, TIMER_CHANNEL};
 
 /// A wake-up delivered to waiters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,9 @@ pub enum Wake {
     Job(String),
     /// This process instance ended.
     InstanceEnded(i64),
+    /// Timers were created; the earliest is due at this instant (epoch milliseconds), so the
+    /// scheduler only re-plans when it must wake sooner.
+    TimerAdded(Option<i64>),
     /// Notifications may have been missed (listener reconnect or a lagging waiter): re-check.
     Resync,
 }
@@ -33,7 +36,9 @@ impl Notifier {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(Self, JoinHandle<()>), sqlx::Error> {
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen_all([JOB_CHANNEL, INSTANCE_CHANNEL]).await?;
+        listener
+            .listen_all([JOB_CHANNEL, INSTANCE_CHANNEL, TIMER_CHANNEL])
+            .await?;
         let (wakes, _) = broadcast::channel(4096);
         let sender = wakes.clone();
         let mut stop = shutdown.clone();
@@ -43,10 +48,10 @@ impl Notifier {
                     _ = stop.changed() => break,
                     received = listener.try_recv() => match received {
                         Ok(Some(n)) => {
-                            let wake = if n.channel() == JOB_CHANNEL {
-                                Wake::Job(n.payload().to_owned())
-                            } else {
-                                n.payload().parse().map_or(Wake::Resync, Wake::InstanceEnded)
+                            let wake = match n.channel() {
+                                JOB_CHANNEL => Wake::Job(n.payload().to_owned()),
+                                TIMER_CHANNEL => Wake::TimerAdded(n.payload().parse().ok()),
+                                _ => n.payload().parse().map_or(Wake::Resync, Wake::InstanceEnded),
                             };
                             let _ = sender.send(wake);
                         }

@@ -32,8 +32,8 @@ pub(crate) struct Run<'a> {
     queue: VecDeque<Work>,
     /// The instant timers of this command are computed from.
     now: DateTime<Utc>,
-    /// Whether timers were created (the scheduler is told on commit).
-    timers_added: bool,
+    /// The earliest timer this command created (the scheduler is told on commit).
+    earliest_timer: Option<DateTime<Utc>>,
 }
 
 impl<'a> Run<'a> {
@@ -51,7 +51,7 @@ impl<'a> Run<'a> {
             root,
             queue: VecDeque::new(),
             now: Utc::now(),
-            timers_added: false,
+            earliest_timer: None,
         })
     }
 
@@ -194,7 +194,7 @@ impl<'a> Run<'a> {
                         due,
                     )
                     .await?;
-                    self.timers_added = true;
+                    self.earliest_timer = Some(self.earliest_timer.map_or(due, |t| t.min(due)));
                 }
                 WaitKind::Message {
                     name,
@@ -282,8 +282,13 @@ impl<'a> Run<'a> {
         for job_type in &new_job_types {
             store::notify(self.conn, store::JOB_CHANNEL, job_type).await?;
         }
-        if self.timers_added {
-            store::notify(self.conn, store::TIMER_CHANNEL, "").await?;
+        if let Some(due) = self.earliest_timer {
+            store::notify(
+                self.conn,
+                store::TIMER_CHANNEL,
+                &due.timestamp_millis().to_string(),
+            )
+            .await?;
         }
         if store::instances::has_tokens(self.conn, self.instance.key).await? {
             return Ok(false);

@@ -74,41 +74,6 @@ pub async fn lock(conn: &mut PgConnection, key: i64) -> Result<Option<InstanceRo
     ))
 }
 
-/// Locks an instance unless another transaction holds it (the timer scheduler must not wait
-/// for an instance while it holds a timer row a command may be deleting).
-pub async fn try_lock(
-    conn: &mut PgConnection,
-    key: i64,
-) -> Result<Option<Option<InstanceRow>>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM process_instance WHERE process_instance_key = $1)",
-    )
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    if !exists {
-        return Ok(Some(None));
-    }
-    let row: Option<(i64, i64, String, i32, String)> = sqlx::query_as(
-        "SELECT process_instance_key, process_definition_key, bpmn_process_id, version, state
-         FROM process_instance WHERE process_instance_key = $1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(key)
-    .fetch_optional(conn)
-    .await?;
-    Ok(
-        row.map(|(key, definition_key, bpmn_process_id, version, state)| {
-            Some(InstanceRow {
-                key,
-                definition_key,
-                bpmn_process_id,
-                version,
-                state,
-            })
-        }),
-    )
-}
-
 /// The state of an instance, unlocked.
 pub async fn state(conn: &mut PgConnection, key: i64) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT state FROM process_instance WHERE process_instance_key = $1")

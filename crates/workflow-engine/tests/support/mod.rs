@@ -97,13 +97,27 @@ impl Target {
 
     /// Stops the embedded engine and starts a new one on the same database (new port).
     pub async fn restart(&mut self) {
+        self.stop_embedded().await;
+        self.start_embedded().await;
+    }
+
+    /// Stops the embedded engine (its database stays).
+    pub async fn stop_embedded(&mut self) {
         let embedded = self
             .embedded
             .as_mut()
-            .expect("restart needs the embedded engine");
+            .expect("stopping needs the embedded engine");
         if let Some(app) = embedded.app.take() {
             app.stop().await;
         }
+    }
+
+    /// Starts an embedded engine on the same database (new port) and reconnects the client.
+    pub async fn start_embedded(&mut self) {
+        let embedded = self
+            .embedded
+            .as_mut()
+            .expect("starting needs the embedded engine");
         let app = Application::build(&embedded.database, "127.0.0.1", 0, test_config())
             .await
             .expect("engine restarts");
@@ -153,6 +167,15 @@ impl Target {
             .fetch_one(self.pool())
             .await
             .expect("instance state")
+    }
+
+    /// Timers still waiting in an instance (embedded engine's database).
+    pub async fn open_timers(&self, key: i64) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM timer WHERE process_instance_key = $1")
+            .bind(key)
+            .fetch_one(self.pool())
+            .await
+            .expect("timers")
     }
 
     /// Open incidents `(key, error_type, message)`: Zeebe exposes these through Operate only,
