@@ -1,7 +1,7 @@
 //! Errors of the CPQ application layer; mapped to problem+json once, in `http::error`.
 
 use cpq_configuration::quote_state::{GuardRefused, QuoteTransitionError};
-use cpq_pricing::PricingErrors;
+use cpq_pricing::{PriceLadderRejection, PricingErrors};
 
 use crate::infra::catalog_client::CatalogError;
 
@@ -86,6 +86,9 @@ pub enum CpqError {
         /// Price book currency.
         price_book: String,
     },
+    /// The price book's volume tiers punish buying more; pricing against it is refused.
+    #[error(transparent)]
+    PriceLadder(#[from] PriceLadderRejection),
     /// The pricing engine refused the request.
     #[error(transparent)]
     Pricing(#[from] PricingErrors),

@@ -861,6 +861,9 @@ async fn run_pricing(
         })?
         .content
         .to_price_book()?;
+    // Refuse before pricing: a book whose tiers punish volume would produce quotes that are
+    // internally consistent and commercially wrong.
+    cpq_pricing::check_price_ladder(&book)?;
     let currency =
         Currency::parse(&quote.currency).map_err(|e| CpqError::Corrupt(e.to_string()))?;
     let mut lines = Vec::with_capacity(items.len());

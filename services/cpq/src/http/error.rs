@@ -6,6 +6,7 @@ use common_kernel::error::{ApiError, FieldError};
 
 use crate::app::error::{CpqError, FieldViolation, PriceBookProblem};
 use crate::infra::catalog_client::CatalogError;
+use cpq_pricing::PriceLadderRejection;
 
 /// Stable CPQ error codes.
 pub mod codes {
@@ -33,6 +34,8 @@ pub mod codes {
     pub const PRICE_BOOK_NOT_PUBLISHED: &str = "PRICE_BOOK_NOT_PUBLISHED";
     /// Quote and price book currencies differ.
     pub const CURRENCY_MISMATCH: &str = "CURRENCY_MISMATCH";
+    /// The price book's volume tiers make buying more cost less in total, or more per unit.
+    pub const PRICE_LADDER_REJECTED: &str = "PRICE_LADDER_REJECTED";
     /// The pricing state does not allow the change.
     pub const PRICING_TRANSITION_NOT_ALLOWED: &str = "PRICING_TRANSITION_NOT_ALLOWED";
 }
@@ -105,6 +108,7 @@ impl From<CpqError> for ApiError {
                 error.to_string(),
                 vec![FieldViolation::new("/currency", codes::CURRENCY_MISMATCH, error.to_string())],
             ),
+            CpqError::PriceLadder(rejection) => price_ladder(&rejection),
             CpqError::Pricing(errors) => {
                 let code = errors.errors().first().map_or("PRICING_FAILED", |e| e.code());
                 let list = errors
@@ -131,6 +135,44 @@ impl From<CpqError> for ApiError {
             error @ CpqError::Corrupt(_) => ApiError::internal(error),
         }
     }
+}
+
+/// One field error per offending tier boundary, so the catalog team sees every fix to make.
+fn price_ladder(rejection: &PriceLadderRejection) -> ApiError {
+    let errors = rejection
+        .findings
+        .iter()
+        .map(|f| {
+            let field = format!(
+                "priceBook:{}/offering:{}/{}/tier:{}",
+                rejection.price_book_id, f.offering_id, f.charge, f.tier
+            );
+            let totals = match (f.total_at_boundary, f.total_after_boundary) {
+                (Some(at), Some(after)) => format!(
+                    "; {} units cost {at} in total but {} units {after}",
+                    f.boundary,
+                    f.boundary.saturating_add(1)
+                ),
+                _ => String::new(),
+            };
+            let message = format!(
+                "{} tier {} of the {} charge ends at quantity {}: unit price {} then {}{totals}",
+                f.mode.as_str(),
+                f.tier,
+                f.charge,
+                f.boundary,
+                f.lower_unit_price,
+                f.upper_unit_price,
+            );
+            FieldError::new(field, f.reason.code(), message)
+        })
+        .collect();
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::PRICE_LADDER_REJECTED,
+        format!("{rejection}; fix the price book's volume tiers in the catalog before pricing against it"),
+    )
+    .with_errors(errors)
 }
 
 /// Maps guard and constraint violations the database caught (the last line of defence) to the

@@ -23,6 +23,32 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Optional decimals as the catalog writes them: a string, or `null`. rust_decimal's own
+/// `str_option` refuses `null` when the struct is read through `#[serde(flatten)]` (serde then
+/// presents `null` as a unit value), which made every tiered price book unreadable.
+mod optional_decimal {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Decimal>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(decimal) => serializer.serialize_str(&decimal.to_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Decimal>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 /// How long frozen catalog content stays cached (it never changes; the TTL bounds memory).
 const CONTENT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Upper bound of one catalog call.
@@ -91,9 +117,9 @@ struct CatalogCharacteristic {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CatalogRange {
-    #[serde(with = "rust_decimal::serde::str_option", default)]
+    #[serde(with = "optional_decimal", default)]
     min: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::str_option", default)]
+    #[serde(with = "optional_decimal", default)]
     max: Option<Decimal>,
 }
 
@@ -204,7 +230,7 @@ struct CatalogCharge {
     offering_version: i32,
     charge_type: String,
     period: Option<String>,
-    #[serde(with = "rust_decimal::serde::str_option", default)]
+    #[serde(with = "optional_decimal", default)]
     unit_price: Option<Decimal>,
     tier_mode: Option<String>,
     tiers: Option<Vec<CatalogTier>>,
@@ -431,5 +457,38 @@ impl CatalogClient {
             content: answer.content,
             status: Some(answer.status),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalog's answer for a version with a tiered charge (`unitPrice: null`), read the
+    /// way the client reads it (status flattened beside the content).
+    #[test]
+    fn tiered_price_book_versions_are_readable() {
+        let answer = serde_json::json!({
+            "priceBookId": "01a2000b-409e-7048-b32b-d8893c4d96ca", "tenantId": "acme",
+            "currency": "USD", "version": 1, "status": "PUBLISHED",
+            "charges": [{
+                "offeringId": "01a2000b-4041-74bf-9528-05b93b4b9202", "offeringVersion": 1,
+                "chargeType": "RECURRING", "period": "MONTH", "unitPrice": null, "tierMode": "RANGE",
+                "tiers": [
+                    {"fromQuantity": 1, "toQuantity": 10, "unitPrice": "100.00"},
+                    {"fromQuantity": 11, "toQuantity": null, "unitPrice": "50.00"}
+                ]}]
+        });
+        let read: PriceBookVersionAnswer = serde_json::from_value(answer).expect("readable");
+        let book = read.content.to_price_book().expect("a price book");
+        assert!(matches!(
+            &book.charges[0].pricing,
+            Pricing::Tiered { mode: TierMode::Range, tiers } if tiers.len() == 2
+        ));
+        // What the cache stores reads back the same.
+        let cached = serde_json::to_string(&read.content).expect("serialise");
+        let again: PriceBookContent =
+            serde_json::from_str(&cached).expect("cached copy reads back");
+        assert_eq!(again.to_price_book().expect("book"), book);
     }
 }

@@ -166,10 +166,15 @@ pub async fn spawn_cpq(
 impl TestApp {
     /// A seeded catalog and CPQ pointing at it.
     pub async fn spawn() -> Self {
+        Self::spawn_with(HashMap::new()).await
+    }
+
+    /// As [`TestApp::spawn`], with CPQ settings overridden by `extra` environment values.
+    pub async fn spawn_with(extra: HashMap<&'static str, String>) -> Self {
         let catalog = spawn_catalog().await;
         let client = reqwest::Client::builder().build().expect("client");
         let fixture = seed(&client, &catalog.base).await;
-        let (cpq, db) = spawn_cpq(&catalog.base, HashMap::new()).await;
+        let (cpq, db) = spawn_cpq(&catalog.base, extra).await;
         Self {
             base: cpq.base.clone(),
             client,
@@ -332,7 +337,8 @@ pub fn catalog_request(
         .header("X-Actor-Id", "catalog-admin")
 }
 
-async fn catalog_post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
+/// POSTs to the catalog and expects success; returns the JSON body.
+pub async fn catalog_post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
     let response = catalog_request(client, base, Method::POST, path)
         .json(&body)
         .send()

@@ -13,6 +13,7 @@
 mod harness;
 
 mod bad_input;
+mod catalog_access;
 mod contracts;
 mod lifecycle;
 mod openapi;
