@@ -5,6 +5,7 @@
 //! a restart loses nothing, and every command is one transaction.
 //!
 //! * [`grpc`] — the tonic `Gateway` service generated from zeebe-rs's `gateway.proto`;
+//! * [`http`] — the REST API (user tasks, operator views) on its own port;
 //! * [`app`] — one handler per command, owning the transaction;
 //! * [`engine`] — pure stepping rules over the `workflow-model` process model;
 //! * [`store`] — explicit SQL.
@@ -13,6 +14,7 @@ pub mod app;
 pub mod engine;
 pub mod error;
 pub mod grpc;
+pub mod http;
 pub mod startup;
 pub mod store;
 

@@ -1,27 +1,42 @@
-//! `workflow-engine`: the embedded Zeebe-compatible engine as a process (gRPC on 26500).
+//! `workflow-engine`: the embedded Zeebe-compatible engine as a process — the Zeebe gateway
+//! (gRPC) on `APP__SERVER__PORT`/26500 and its REST API on `WORKFLOW_REST_PORT`/8090.
 
 use common_kernel::settings::Settings;
 use common_kernel::telemetry;
+use workflow_engine::startup::Listen;
 use workflow_engine::{Application, EngineConfig};
+
+/// REST API port when `WORKFLOW_REST_PORT` is not set.
+const DEFAULT_REST_PORT: u16 = 8090;
+
+fn rest_port() -> Result<u16, String> {
+    match std::env::var("WORKFLOW_REST_PORT") {
+        Err(_) => Ok(DEFAULT_REST_PORT),
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("WORKFLOW_REST_PORT='{text}' is not a port number (0-65535)")),
+    }
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let settings = match Settings::from_env("workflow-engine", 26500) {
-        Ok(s) => s,
+    let settings = Settings::from_env("workflow-engine", 26500).map_err(|e| e.to_string());
+    let (settings, rest_port) = match settings.and_then(|s| rest_port().map(|p| (s, p))) {
+        Ok(pair) => pair,
         Err(error) => {
             eprintln!("workflow-engine: {error}");
             return std::process::ExitCode::FAILURE;
         }
     };
     let _telemetry = telemetry::init(settings.service, settings.log_format);
-    match Application::build(
-        &settings.database,
-        &settings.server.host,
-        settings.server.port,
-        EngineConfig::default(),
-    )
-    .await
-    {
+    let listen = Listen {
+        host: settings.server.host.clone(),
+        grpc_port: settings.server.port,
+        rest_port,
+        http: settings.http.clone(),
+    };
+    match Application::start(&settings.database, &listen, EngineConfig::default()).await {
         Ok(app) => {
             app.run_until_signal().await;
             std::process::ExitCode::SUCCESS

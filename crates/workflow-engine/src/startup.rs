@@ -1,8 +1,13 @@
-//! Builds and runs the engine: pool + migrations, notifier, gRPC listener (port 0 in tests).
+//! Builds and runs the engine: pool + migrations, notifier, timer scheduler, the gRPC gateway
+//! and the REST API, each on its own port (port 0 in tests).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use common_kernel::settings::DatabaseSettings;
+use common_kernel::cache::Cache;
+use common_kernel::http::health::HealthState;
+use common_kernel::http::platform::{self, ServiceRoutes};
+use common_kernel::settings::{DatabaseSettings, HttpSettings};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -10,6 +15,9 @@ use tokio::task::JoinHandle;
 
 use crate::app::{Engine, EngineConfig, Notifier};
 use crate::grpc::{GatewayService, proto::gateway_server::GatewayServer};
+
+/// Service name reported by the health endpoints.
+pub const SERVICE: &str = "workflow-engine";
 
 /// The engine's PostgreSQL schema.
 pub const SCHEMA: &str = "workflow_schema";
@@ -26,7 +34,7 @@ pub enum StartupError {
     /// The notification listener could not connect.
     #[error("notification listener")]
     Listener(#[source] sqlx::Error),
-    /// The gRPC port could not be bound.
+    /// A port could not be bound.
     #[error("cannot bind {address}")]
     Bind {
         /// Requested address.
@@ -37,46 +45,94 @@ pub enum StartupError {
     },
 }
 
-/// A running engine: its port, and a handle to stop it (tests restart it mid-instance).
+/// Where the engine listens.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// Interface for both ports.
+    pub host: String,
+    /// Zeebe gateway (gRPC) port; Zeebe's is 26500.
+    pub grpc_port: u16,
+    /// REST API port (`WORKFLOW_REST_PORT`, default 8090).
+    pub rest_port: u16,
+    /// Body size and request time limits of the REST API.
+    pub http: HttpSettings,
+}
+
+impl Listen {
+    /// Both ports on `host`, with the platform's default HTTP limits (1 MiB, 30 s).
+    pub fn new(host: &str, grpc_port: u16, rest_port: u16) -> Self {
+        Self {
+            host: host.to_owned(),
+            grpc_port,
+            rest_port,
+            http: HttpSettings {
+                max_body_bytes: 1024 * 1024,
+                request_timeout: Duration::from_secs(30),
+            },
+        }
+    }
+}
+
+/// A running engine: its ports, and a handle to stop it (tests restart it mid-instance).
 #[derive(Debug)]
 pub struct Application {
     address: SocketAddr,
+    rest_address: SocketAddr,
     engine: Engine,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
+    rest: JoinHandle<std::io::Result<()>>,
     listener: JoinHandle<()>,
     scheduler: JoinHandle<()>,
 }
 
+async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let address = format!("{host}:{port}");
+    let tcp = TcpListener::bind(&address)
+        .await
+        .map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+    let bound = tcp
+        .local_addr()
+        .map_err(|source| StartupError::Bind { address, source })?;
+    Ok((tcp, bound))
+}
+
 impl Application {
-    /// Connects, migrates, binds `host:port` and starts serving.
+    /// Connects, migrates, serves the gateway on `host:port` and the REST API on a free port of
+    /// the same host (see [`Application::rest_port`]); for embedders that choose only the
+    /// gateway port, like the tests.
     pub async fn build(
         database: &DatabaseSettings,
         host: &str,
         port: u16,
         config: EngineConfig,
     ) -> Result<Self, StartupError> {
+        Self::start(database, &Listen::new(host, port, 0), config).await
+    }
+
+    /// Connects, migrates, binds both ports and starts serving, the timer scheduler and the
+    /// notification listener.
+    pub async fn start(
+        database: &DatabaseSettings,
+        listen: &Listen,
+        config: EngineConfig,
+    ) -> Result<Self, StartupError> {
         let pool = common_kernel::db::connect(database, SCHEMA).await?;
         common_kernel::db::migrate(&pool, SCHEMA, &MIGRATOR).await?;
-        let address = format!("{host}:{port}");
-        let tcp = TcpListener::bind(&address)
-            .await
-            .map_err(|source| StartupError::Bind {
-                address: address.clone(),
-                source,
-            })?;
-        let address = tcp
-            .local_addr()
-            .map_err(|source| StartupError::Bind { address, source })?;
+        let (tcp, address) = bind(&listen.host, listen.grpc_port).await?;
+        let (rest_tcp, rest_address) = bind(&listen.host, listen.rest_port).await?;
         let (shutdown, stop) = watch::channel(false);
         let (notifier, listener) = Notifier::start(&pool, stop.clone())
             .await
             .map_err(StartupError::Listener)?;
-        let engine = Engine::new(pool, notifier, config);
+        let engine = Engine::new(pool.clone(), notifier, config);
         let scheduler = engine.start_scheduler(stop.clone());
         let service = GatewayServer::new(GatewayService::new(engine.clone()))
             .max_decoding_message_size(16 * 1024 * 1024);
-        let mut stop_server = stop;
+        let mut stop_server = stop.clone();
         let incoming = tonic::transport::server::TcpIncoming::from(tcp).with_nodelay(Some(true));
         let server = tokio::spawn(
             tonic::transport::Server::builder()
@@ -85,20 +141,48 @@ impl Application {
                     let _ = stop_server.changed().await;
                 }),
         );
-        tracing::info!(%address, "workflow engine listening (Zeebe gateway protocol)");
+        common_kernel::http::metrics::recorder();
+        let router = platform::assemble(
+            ServiceRoutes {
+                api: crate::http::routes(engine.clone()),
+                openapi_json: crate::http::openapi::openapi_json(),
+                health: HealthState {
+                    service: SERVICE,
+                    db: pool,
+                    cache: Cache::disabled(),
+                },
+            },
+            &listen.http,
+        );
+        let mut stop_rest = stop;
+        let rest = tokio::spawn(common_kernel::http::server::serve(
+            rest_tcp,
+            router,
+            async move {
+                let _ = stop_rest.changed().await;
+            },
+        ));
+        tracing::info!(%address, %rest_address, "workflow engine listening (Zeebe gateway gRPC, REST)");
         Ok(Self {
             address,
+            rest_address,
             engine,
             shutdown,
             server,
+            rest,
             listener,
             scheduler,
         })
     }
 
-    /// The bound port.
+    /// The bound gateway (gRPC) port.
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The bound REST API port.
+    pub fn rest_port(&self) -> u16 {
+        self.rest_address.port()
     }
 
     /// The engine (operator views and tests).
@@ -111,6 +195,7 @@ impl Application {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        let _ = self.rest.await;
         let _ = self.scheduler.await;
         let _ = self.listener.await;
         self.engine.pool().close().await;

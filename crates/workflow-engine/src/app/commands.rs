@@ -104,17 +104,6 @@ impl Engine {
                     "Expected to deploy new resources, but encountered the following errors:\n'{name}': {e}"
                 ))
             })?;
-            let problems: Vec<String> = processes
-                .iter()
-                .flat_map(engine::not_executed_yet)
-                .collect();
-            if !problems.is_empty() {
-                return Err(EngineError::InvalidArgument(format!(
-                    "Expected to deploy new resources, but encountered the following errors:\n'{name}': {} problem(s) in the BPMN model:\n{}",
-                    problems.len(),
-                    problems.join("\n")
-                )));
-            }
             let checksum = Sha256::digest(xml.as_bytes()).to_vec();
             parsed.push((name, xml, checksum, processes));
         }

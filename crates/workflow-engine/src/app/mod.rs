@@ -8,6 +8,7 @@ mod messages;
 mod notifier;
 mod run;
 mod scheduler;
+mod user_tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use activate::{ActivateRequest, ActivatedJob};
 pub use commands::{CreateInstance, Deployed, InstanceCreated, InstanceResult};
 pub use messages::PublishMessage;
 pub use notifier::{Notifier, Wake};
+pub use user_tasks::{SearchPage, SortColumn, UserTaskFilter};
 
 use definitions::Definitions;
 

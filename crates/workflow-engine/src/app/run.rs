@@ -10,7 +10,9 @@ use workflow_model::bpmn::{ElementId, NodeKind, ProcessDefinition};
 
 use crate::engine::{self, Activation, IncidentType, Wait, WaitKind};
 use crate::error::EngineError;
-use crate::store::{self, incidents::NewIncident, instances::InstanceRow, jobs::NewJob};
+use crate::store::{
+    self, incidents::NewIncident, instances::InstanceRow, jobs::NewJob, user_tasks::NewUserTask,
+};
 
 /// Work left for this command.
 enum Work {
@@ -421,6 +423,35 @@ impl<'a> Run<'a> {
                 .await?;
                 self.open_waits(key, waits).await?;
                 Ok(Some(spec.job_type))
+            }
+            Activation::UserTask(spec) => {
+                let mut context = self.root.clone();
+                context.extend(spec.locals.clone());
+                let waits = match engine::boundary_waits(def, node, &context, self.now) {
+                    Ok(waits) => waits,
+                    Err((kind, message)) => {
+                        self.hold(element_id, existing, kind, &message).await?;
+                        return Ok(None);
+                    }
+                };
+                let key = self.element_key(element_id, existing).await?;
+                store::variables::put(self.conn, self.instance.key, key, &spec.locals).await?;
+                store::user_tasks::insert(
+                    self.conn,
+                    NewUserTask {
+                        element_instance_key: key,
+                        process_instance_key: self.instance.key,
+                        process_definition_key: self.instance.definition_key,
+                        process_definition_version: self.instance.version,
+                        bpmn_process_id: &self.instance.bpmn_process_id,
+                        element_id: element_id.as_str(),
+                        name: node.name.as_deref(),
+                    },
+                    &spec,
+                )
+                .await?;
+                self.open_waits(key, waits).await?;
+                Ok(None)
             }
             Activation::Catch => {
                 let wait = engine::catch_wait(node, &self.root, self.now);

@@ -3,10 +3,10 @@
 //! without PostgreSQL; `app` applies the decisions inside a transaction.
 
 mod step;
+mod user_task;
 mod waits;
 
 pub(crate) use step::uncaught_message;
-pub use step::{
-    Activation, IncidentType, JobSpec, activate, catch_error, completion, not_executed_yet,
-};
+pub use step::{Activation, IncidentType, JobSpec, activate, catch_error, completion};
+pub use user_task::UserTaskSpec;
 pub use waits::{Wait, WaitError, WaitKind, boundary_waits, catch_wait, interrupts, is_boundary};

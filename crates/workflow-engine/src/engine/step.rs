@@ -3,6 +3,8 @@ use workflow_model::bpmn::{BoundaryTrigger, ElementId, Node, NodeKind, ProcessDe
 use workflow_model::feel::StaticOrExpression;
 use workflow_model::mapping;
 
+use super::user_task::UserTaskSpec;
+
 /// Zeebe's incident error types for the incidents this engine raises (same names, so operators
 /// and tooling read them the same way against either engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub enum Activation {
     /// An intermediate catch event: the token waits for its timer or message
     /// (see [`super::waits::catch_wait`]).
     Catch,
+    /// Wait in the element until the user task is completed through the REST API.
+    UserTask(UserTaskSpec),
     /// The token stops here until an operator resolves the incident.
     Incident {
         /// Zeebe's error type.
@@ -132,13 +136,18 @@ pub fn activate(def: &ProcessDefinition, node: &Node, visible: &Map<String, Json
             }
         }
         NodeKind::TimerCatchEvent(_) | NodeKind::MessageCatchEvent(_) => Activation::Catch,
-        NodeKind::UserTask(_) => incident(
-            IncidentType::ExtractValueError,
-            format!(
-                "element '{}' is not executed by this engine version",
-                node.id
-            ),
-        ),
+        NodeKind::UserTask(task) => {
+            let locals = match mapping::apply_input_mappings(&node.inputs, visible) {
+                Ok(locals) => locals,
+                Err(e) => return incident(IncidentType::IoMappingError, e.to_string()),
+            };
+            let mut context = visible.clone();
+            context.extend(locals.clone());
+            match super::user_task::resolve(task, locals, &context) {
+                Ok(spec) => Activation::UserTask(spec),
+                Err(message) => incident(IncidentType::ExtractValueError, message),
+            }
+        }
     }
 }
 
@@ -200,20 +209,6 @@ pub fn completion(
     mapping::completion_variables(&node.outputs, visible, job_variables).map_err(|e| e.to_string())
 }
 
-/// Elements the model accepts but this engine does not execute yet, as deploy-time problems
-/// naming the element and its line (refusing beats a token that waits forever).
-pub fn not_executed_yet(def: &ProcessDefinition) -> Vec<String> {
-    def.nodes()
-        .filter(|node| matches!(node.kind, NodeKind::UserTask(_)))
-        .map(|node| {
-            format!(
-                "line {}: UNSUPPORTED_ELEMENT <bpmn:userTask id=\"{}\">: not executed by the embedded engine yet (user tasks come later)",
-                node.line, node.id
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -263,16 +258,5 @@ mod tests {
             Some("Boundary_Declined".to_owned())
         );
         assert!(catch_error(&def, "Task_Charge", "OTHER").is_none());
-    }
-
-    #[test]
-    fn user_tasks_are_refused_with_their_line() {
-        let def = model(include_str!("../../tests/bpmn/user-task-escalation.bpmn"));
-        let problems = not_executed_yet(&def);
-        assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0].starts_with("line 5:") && problems[0].contains("Task_Review"),
-            "{problems:?}"
-        );
     }
 }

@@ -143,7 +143,7 @@ pub async fn element(conn: &mut PgConnection, key: i64) -> Result<Option<Element
 }
 
 /// Marks an element instance COMPLETED or TERMINATED and drops its local variables and what
-/// its events waited for (timers, message subscriptions).
+/// its events waited for (timers, message subscriptions); a terminated user task is CANCELED.
 pub async fn leave_element(
     conn: &mut PgConnection,
     key: i64,
@@ -155,6 +155,9 @@ pub async fn leave_element(
         .execute(&mut *conn)
         .await?;
     close_waits(conn, "element_instance_key", key).await?;
+    if state == "TERMINATED" {
+        super::user_tasks::cancel_open(conn, Some(key), None).await?;
+    }
     sqlx::query("DELETE FROM variable WHERE scope_key = $1")
         .bind(key)
         .execute(conn)
@@ -193,6 +196,7 @@ pub async fn terminate_all(
     .execute(&mut *conn)
     .await?;
     close_waits(conn, "process_instance_key", process_instance_key).await?;
+    super::user_tasks::cancel_open(conn, None, Some(process_instance_key)).await?;
     sqlx::query("DELETE FROM join_arrival WHERE process_instance_key = $1")
         .bind(process_instance_key)
         .execute(conn)

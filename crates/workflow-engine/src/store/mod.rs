@@ -7,6 +7,7 @@ pub mod instances;
 pub mod jobs;
 pub mod messages;
 pub mod timers;
+pub mod user_tasks;
 pub mod variables;
 
 /// Channel carrying the job type of every job that became activatable (payload), so waiting

@@ -1,6 +1,8 @@
 //! Conformance harness: a zeebe-rs client against `ZEEBE_ADDRESS` (e.g. `http://host:26500`,
 //! real Camunda 8) when set, else against the embedded engine started in-process on port 0
-//! over a fresh database cloned from a migrated template.
+//! over a fresh database cloned from a migrated template. REST scenarios (user tasks) go to
+//! `ZEEBE_REST_ADDRESS` (Camunda's REST API, e.g. `http://host:8080`) with `ZEEBE_ADDRESS`,
+//! else to the embedded engine's REST port.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -15,6 +17,7 @@ use zeebe_rs::{ActivatedJob, Client};
 pub struct Target {
     pub client: Client,
     pub embedded: Option<Embedded>,
+    pub http: reqwest::Client,
 }
 
 pub struct Embedded {
@@ -56,6 +59,7 @@ impl Target {
             return Self {
                 client: client(host, port.parse().expect("port")).await,
                 embedded: None,
+                http: reqwest::Client::new(),
             };
         }
         let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/workflow");
@@ -88,6 +92,7 @@ impl Target {
                 database,
                 db,
             }),
+            http: reqwest::Client::new(),
         }
     }
 
@@ -123,6 +128,76 @@ impl Target {
             .expect("engine restarts");
         self.client = client("http://127.0.0.1", app.port()).await;
         embedded.app = Some(app);
+    }
+
+    /// Base URL of the REST API: the embedded engine's REST port, or `ZEEBE_REST_ADDRESS`.
+    pub fn rest(&self) -> String {
+        match self.embedded.as_ref().and_then(|e| e.app.as_ref()) {
+            Some(app) => format!("http://127.0.0.1:{}", app.rest_port()),
+            None => std::env::var("ZEEBE_REST_ADDRESS").expect(
+                "REST scenarios against ZEEBE_ADDRESS need ZEEBE_REST_ADDRESS (Camunda's REST API, e.g. http://localhost:8080)",
+            ),
+        }
+    }
+
+    /// POSTs JSON to the REST API; returns the status and the body (JSON, or null when empty).
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.rest()))
+            .json(body)
+            .send()
+            .await
+            .expect("REST request");
+        read(response).await
+    }
+
+    /// Sends a request without a body (GET, DELETE) to the REST API.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.rest()))
+            .send()
+            .await
+            .expect("REST request");
+        read(response).await
+    }
+
+    /// Searches user tasks until `expected` match (Camunda's search reads exported records, so
+    /// it lags the engine; the embedded engine answers the first time) or 10 s pass.
+    pub async fn search_tasks(
+        &self,
+        filter: serde_json::Value,
+        expected: usize,
+    ) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, body) = self
+                .post(
+                    "/v2/user-tasks/search",
+                    &serde_json::json!({"filter": filter}),
+                )
+                .await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+            let items = body["items"].as_array().cloned().unwrap_or_default();
+            if items.len() == expected || std::time::Instant::now() > deadline {
+                assert_eq!(
+                    body["page"]["totalItems"],
+                    serde_json::json!(items.len()),
+                    "{body}"
+                );
+                return items;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub fn pool(&self) -> &sqlx::PgPool {
@@ -227,6 +302,35 @@ pub async fn complete(client: &Client, job: &ActivatedJob, variables: serde_json
         .send()
         .await
         .expect("complete job");
+}
+
+async fn read(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
+    let status = response.status();
+    let problem = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let text = response.text().await.expect("REST body");
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body: {text}"))
+    };
+    if status.is_client_error() || status.is_server_error() {
+        assert!(
+            problem,
+            "errors are application/problem+json: {status} {text}"
+        );
+    }
+    (status, body)
+}
+
+/// A key from a REST body: Camunda 8.7+ writes keys as strings, older versions as numbers.
+pub fn key_of(value: &serde_json::Value) -> i64 {
+    match value {
+        serde_json::Value::String(s) => s.parse().expect("numeric key"),
+        other => other.as_i64().expect("key"),
+    }
 }
 
 pub fn bpmn(name: &str) -> String {

@@ -1,0 +1,38 @@
+//! The OpenAPI 3.1 contract of the engine's REST API, generated from the handlers and committed
+//! under `contracts/openapi/workflow-engine-api.json` (a test fails when the two differ).
+
+use utoipa::OpenApi;
+
+use super::{key, user_task_dto as dto, user_tasks};
+
+/// The engine's REST API document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "cpq-oms embedded workflow engine REST API",
+        description = "Served by the embedded Zeebe-compatible engine (ADR 0014) on WORKFLOW_REST_PORT (default 8090), next to its Zeebe gateway (gRPC, 26500). \
+`/v2/user-tasks` is the subset of Camunda 8's REST API v2 a task list needs, in the same shapes (keys are strings). \
+Errors are RFC 9457 application/problem+json with a stable `code`: NOT_FOUND (404), INVALID_STATE (409), INVALID_ARGUMENT (400).",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        user_tasks::search, user_tasks::get, user_tasks::assign, user_tasks::unassign, user_tasks::complete,
+    ),
+    components(schemas(
+        common_kernel::error::ProblemDetails, common_kernel::error::FieldError, key::Key,
+        dto::UserTaskState, dto::UserTaskSearchRequest, dto::UserTaskFilterRequest, dto::SearchPageRequest,
+        dto::SortField, dto::SortOrder, dto::SortRequest, dto::UserTaskView, dto::SearchPageInfo,
+        dto::UserTaskSearchResponse, dto::AssignmentRequest, dto::CompletionRequest,
+    )),
+    tags((name = "user-tasks", description = "Camunda user tasks: search, assign, complete (Camunda 8 REST API v2 subset)"))
+)]
+pub struct ApiDoc;
+
+/// The contract as pretty JSON with a trailing newline, exactly as committed.
+pub fn openapi_json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}

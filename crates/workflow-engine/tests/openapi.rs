@@ -1,0 +1,57 @@
+//! The committed REST contract matches the generated one, and the engine serves it next to its
+//! health endpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use reqwest::{Method, StatusCode};
+use support::Target;
+
+fn contract_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/openapi/workflow-engine-api.json")
+}
+
+#[test]
+fn committed_contract_matches_the_handlers() {
+    let generated = workflow_engine::http::openapi::openapi_json();
+    if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
+        std::fs::write(contract_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(contract_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "contracts/openapi/workflow-engine-api.json differs from the generated contract; review the API change and run \
+         `UPDATE_CONTRACTS=1 cargo test -p workflow-engine --test openapi` to accept it"
+    );
+    let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/v2/user-tasks/search",
+        "/v2/user-tasks/{userTaskKey}/assignment",
+        "/v2/user-tasks/{userTaskKey}/completion",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} documented");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_serves_its_contract_and_health() {
+    let target = Target::start().await;
+    if !target.is_embedded() {
+        return; // the embedded engine's own endpoints
+    }
+    let (status, ready) = target.call(Method::GET, "/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["service"], "workflow-engine");
+    assert_eq!(ready["checks"]["database"], "UP");
+    let (status, served) = target.call(Method::GET, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let generated: serde_json::Value =
+        serde_json::from_str(&workflow_engine::http::openapi::openapi_json()).unwrap();
+    assert_eq!(served, generated);
+    let (status, problem) = target.call(Method::GET, "/v2/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(problem["code"], "ROUTE_NOT_FOUND");
+}
