@@ -249,13 +249,14 @@ impl Engine {
         }
     }
 
-    /// Cancels an active instance: waiting elements terminated, jobs and incidents removed.
+    /// Cancels an active instance: waiting elements terminated, jobs removed, incidents
+    /// resolved.
     #[tracing::instrument(skip_all, fields(process_instance_key = key), err)]
     pub async fn cancel_instance(&self, key: i64) -> Result<(), EngineError> {
         let mut tx = self.begin().await?;
         let instance = lock_active(&mut tx, key).await?;
         store::jobs::delete_for_instance(&mut tx, instance.key).await?;
-        store::incidents::delete_for_instance(&mut tx, instance.key).await?;
+        store::incidents::resolve_for_instance(&mut tx, instance.key).await?;
         store::instances::terminate_all(&mut tx, instance.key).await?;
         store::instances::end(&mut tx, instance.key, "CANCELED").await?;
         store::notify(&mut tx, store::INSTANCE_CHANNEL, &key.to_string()).await?;
@@ -397,8 +398,25 @@ impl Engine {
 
     /// Resolves an incident: a job incident makes the job activatable again (a new incident if
     /// it still has no retries); an element incident re-runs what failed.
-    #[tracing::instrument(skip_all, fields(incident_key), err)]
     pub async fn resolve_incident(&self, incident_key: i64) -> Result<(), EngineError> {
+        self.resolve_incident_with(incident_key, None).await
+    }
+
+    /// Resolves an incident, first setting its job's retries when `retries` is given (the
+    /// operator's one-step "retry"), in one transaction.
+    #[tracing::instrument(skip_all, fields(incident_key), err)]
+    pub async fn resolve_incident_with(
+        &self,
+        incident_key: i64,
+        retries: Option<i32>,
+    ) -> Result<(), EngineError> {
+        if let Some(r) = retries
+            && r < 1
+        {
+            return Err(EngineError::InvalidArgument(format!(
+                "Expected retries to be greater than zero, but was '{r}'"
+            )));
+        }
         let not_found = || {
             EngineError::NotFound(format!(
                 "Expected to resolve incident with key '{incident_key}', but no such incident was found"
@@ -417,9 +435,13 @@ impl Engine {
             .get(&mut tx, instance.definition_key)
             .await?;
         if let Some(job_key) = incident.job_key {
-            let job = store::jobs::lock(&mut tx, job_key)
+            let mut job = store::jobs::lock(&mut tx, job_key)
                 .await?
                 .ok_or_else(not_found)?;
+            if let Some(retries) = retries {
+                store::jobs::set_retries(&mut tx, job_key, retries).await?;
+                job.retries = retries;
+            }
             if job.retries > 0 {
                 store::jobs::reactivate(&mut tx, job_key).await?;
                 store::notify(&mut tx, store::JOB_CHANNEL, &job.job_type).await?;
@@ -434,6 +456,12 @@ impl Engine {
                 .await?;
             }
         } else {
+            if retries.is_some() {
+                return Err(EngineError::InvalidArgument(format!(
+                    "Incident '{incident_key}' ({}) has no job whose retries could be set; resolve it without retries",
+                    incident.error_type
+                )));
+            }
             let element = store::instances::element(&mut tx, incident.element_instance_key)
                 .await?
                 .ok_or_else(not_found)?;

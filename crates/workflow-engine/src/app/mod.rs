@@ -6,6 +6,7 @@ mod commands;
 mod definitions;
 mod messages;
 mod notifier;
+mod ops;
 mod run;
 mod scheduler;
 mod user_tasks;
@@ -19,6 +20,7 @@ pub use activate::{ActivateRequest, ActivatedJob};
 pub use commands::{CreateInstance, Deployed, InstanceCreated, InstanceResult};
 pub use messages::PublishMessage;
 pub use notifier::{Notifier, Wake};
+pub use ops::{ActiveElement, IncidentFilter, InstanceDetail};
 pub use user_tasks::{SearchPage, SortColumn, UserTaskFilter};
 
 use definitions::Definitions;

@@ -173,7 +173,7 @@ impl<'a> Run<'a> {
     /// Terminates a waiting element: its job, incidents, timers and subscriptions go.
     async fn terminate(&mut self, key: i64) -> Result<(), EngineError> {
         store::jobs::delete_for_element(self.conn, key).await?;
-        store::incidents::delete_for_element(self.conn, key).await?;
+        store::incidents::resolve_for_element(self.conn, key).await?;
         store::instances::leave_element(self.conn, key, "TERMINATED").await?;
         Ok(())
     }

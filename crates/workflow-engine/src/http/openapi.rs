@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{key, user_task_dto as dto, user_tasks};
+use super::{key, ops, ops_dto, user_task_dto as dto, user_tasks};
 
 /// The engine's REST API document.
 #[derive(Debug, OpenApi)]
@@ -12,19 +12,27 @@ use super::{key, user_task_dto as dto, user_tasks};
         title = "cpq-oms embedded workflow engine REST API",
         description = "Served by the embedded Zeebe-compatible engine (ADR 0014) on WORKFLOW_REST_PORT (default 8090), next to its Zeebe gateway (gRPC, 26500). \
 `/v2/user-tasks` is the subset of Camunda 8's REST API v2 a task list needs, in the same shapes (keys are strings). \
+`/v1/ops` shows process instances (where their tokens wait, variables, incidents) and resolves incidents, optionally setting the job's retries first. \
 Errors are RFC 9457 application/problem+json with a stable `code`: NOT_FOUND (404), INVALID_STATE (409), INVALID_ARGUMENT (400).",
         license(name = "Apache-2.0")
     ),
     paths(
         user_tasks::search, user_tasks::get, user_tasks::assign, user_tasks::unassign, user_tasks::complete,
+        ops::list_instances, ops::get_instance, ops::list_incidents, ops::resolve_incident,
     ),
     components(schemas(
         common_kernel::error::ProblemDetails, common_kernel::error::FieldError, key::Key,
         dto::UserTaskState, dto::UserTaskSearchRequest, dto::UserTaskFilterRequest, dto::SearchPageRequest,
         dto::SortField, dto::SortOrder, dto::SortRequest, dto::UserTaskView, dto::SearchPageInfo,
         dto::UserTaskSearchResponse, dto::AssignmentRequest, dto::CompletionRequest,
+        ops_dto::InstanceState, ops_dto::IncidentState, ops_dto::ProcessInstanceView, ops_dto::JobView,
+        ops_dto::TimerView, ops_dto::SubscriptionView, ops_dto::ActiveElementView, ops_dto::VariableView,
+        ops_dto::IncidentView, ops_dto::ProcessInstanceDetailView, ops_dto::ResolveIncidentRequest,
     )),
-    tags((name = "user-tasks", description = "Camunda user tasks: search, assign, complete (Camunda 8 REST API v2 subset)"))
+    tags(
+        (name = "user-tasks", description = "Camunda user tasks: search, assign, complete (Camunda 8 REST API v2 subset)"),
+        (name = "operations", description = "Operator views of instances and incidents; incident resolution"),
+    )
 )]
 pub struct ApiDoc;
 

@@ -1,7 +1,8 @@
 //! Process instances, element instances (waiting tokens) and parallel-join arrivals.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 /// A process instance's identity and definition.
 #[derive(Debug, Clone)]
@@ -257,4 +258,95 @@ async fn close_waits(conn: &mut PgConnection, column: &str, key: i64) -> Result<
             .await?;
     }
     Ok(())
+}
+
+/// A process instance as operators list it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InstanceSummaryRow {
+    /// Key.
+    pub process_instance_key: i64,
+    /// Definition key.
+    pub process_definition_key: i64,
+    /// Process id.
+    pub bpmn_process_id: String,
+    /// Definition version.
+    pub version: i32,
+    /// ACTIVE, COMPLETED or CANCELED.
+    pub state: String,
+    /// Started at.
+    pub created_at: DateTime<Utc>,
+    /// Completed or canceled at.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Incidents holding it now.
+    pub active_incidents: i64,
+}
+
+const SUMMARY: &str = "SELECT p.process_instance_key, p.process_definition_key, p.bpmn_process_id,
+    p.version, p.state, p.created_at, p.ended_at,
+    (SELECT count(*) FROM incident i
+     WHERE i.process_instance_key = p.process_instance_key AND i.state = 'ACTIVE') AS active_incidents
+    FROM process_instance p";
+
+fn push_list_filter(
+    query: &mut QueryBuilder<Postgres>,
+    state: Option<&str>,
+    bpmn_process_id: Option<&str>,
+) {
+    query.push(" WHERE TRUE");
+    if let Some(v) = state {
+        query.push(" AND p.state = ").push_bind(v.to_owned());
+    }
+    if let Some(v) = bpmn_process_id {
+        query
+            .push(" AND p.bpmn_process_id = ")
+            .push_bind(v.to_owned());
+    }
+}
+
+/// A page of instances, newest first, and the number of matches.
+pub async fn list(
+    conn: &mut PgConnection,
+    state: Option<&str>,
+    bpmn_process_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<InstanceSummaryRow>, i64), sqlx::Error> {
+    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM process_instance p");
+    push_list_filter(&mut count, state, bpmn_process_id);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+    let mut query = QueryBuilder::<Postgres>::new(SUMMARY);
+    push_list_filter(&mut query, state, bpmn_process_id);
+    query
+        .push(" ORDER BY p.process_instance_key DESC LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let rows = query.build_query_as().fetch_all(conn).await?;
+    Ok((rows, total))
+}
+
+/// One instance as operators see it.
+pub async fn summary(
+    conn: &mut PgConnection,
+    key: i64,
+) -> Result<Option<InstanceSummaryRow>, sqlx::Error> {
+    let sql = format!("{SUMMARY} WHERE p.process_instance_key = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The tokens waiting in an instance: `(element_instance_key, element_id, since)`.
+pub async fn active_elements(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+) -> Result<Vec<(i64, String, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT element_instance_key, element_id, created_at FROM element_instance
+         WHERE process_instance_key = $1 AND state = 'ACTIVE' ORDER BY element_instance_key",
+    )
+    .bind(process_instance_key)
+    .fetch_all(conn)
+    .await
 }

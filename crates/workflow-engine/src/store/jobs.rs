@@ -285,3 +285,17 @@ pub async fn reactivate(conn: &mut PgConnection, job_key: i64) -> Result<(), sql
         .await
         .map(|_| ())
 }
+
+/// The jobs of an instance (operator view).
+pub async fn for_instance(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM job j WHERE j.process_instance_key = $1 ORDER BY j.job_key");
+    let rows: Vec<Tuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(process_instance_key)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(from_tuple).collect())
+}

@@ -209,3 +209,31 @@ pub async fn is_open(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Er
     .fetch_one(conn)
     .await
 }
+
+/// An open subscription as operators see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenSubscription {
+    /// The waiting element instance.
+    pub element_instance_key: i64,
+    /// The event that fires.
+    pub element_id: String,
+    /// Message name.
+    pub message_name: String,
+    /// Correlation key.
+    pub correlation_key: String,
+}
+
+/// The open subscriptions of an instance (operator view).
+pub async fn subscriptions_for_instance(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+) -> Result<Vec<OpenSubscription>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT element_instance_key, element_id, message_name, correlation_key
+         FROM message_subscription WHERE process_instance_key = $1
+         ORDER BY message_subscription_key",
+    )
+    .bind(process_instance_key)
+    .fetch_all(conn)
+    .await
+}

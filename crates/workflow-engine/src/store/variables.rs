@@ -49,3 +49,17 @@ pub async fn put(
     .await
     .map(|_| ())
 }
+
+/// Every variable of an instance, all scopes: `(scope_key, name, value)` (operator view).
+pub async fn for_instance(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+) -> Result<Vec<(i64, String, Json)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT scope_key, name, value FROM variable WHERE process_instance_key = $1
+         ORDER BY scope_key = process_instance_key DESC, scope_key, name",
+    )
+    .bind(process_instance_key)
+    .fetch_all(conn)
+    .await
+}

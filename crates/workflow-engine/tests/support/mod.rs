@@ -253,11 +253,12 @@ impl Target {
             .expect("timers")
     }
 
-    /// Open incidents `(key, error_type, message)`: Zeebe exposes these through Operate only,
+    /// Active incidents `(key, error_type, message)`: Zeebe exposes these through Operate only,
     /// so the suite reads them from the embedded engine's database.
     pub async fn incidents(&self, key: i64) -> Vec<(i64, String, String)> {
         sqlx::query_as(
-            "SELECT incident_key, error_type, error_message FROM incident WHERE process_instance_key = $1 ORDER BY incident_key",
+            "SELECT incident_key, error_type, error_message FROM incident
+             WHERE process_instance_key = $1 AND state = 'ACTIVE' ORDER BY incident_key",
         )
         .bind(key)
         .fetch_all(self.pool())
