@@ -266,3 +266,65 @@ async fn canceling_the_instance_cancels_its_open_user_task() {
         assert_eq!(target.open_timers(key).await, 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_task_held_by_a_bad_due_date_is_created_once_the_incident_is_resolved() {
+    let target = Target::start().await;
+    if !target.is_embedded() {
+        return; // incident keys come from the embedded engine's operator API
+    }
+    target
+        .deploy(
+            "user-task-escalation.bpmn",
+            &bpmn("user-task-escalation.bpmn"),
+        )
+        .await;
+    let key = target
+        .create(
+            "user-task-escalation",
+            json!({"owner": "jane", "reviewDue": "next week", "reviewTimeout": "PT1H"}),
+        )
+        .await;
+    let incidents = target.incidents(key).await;
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0].1, "EXTRACT_VALUE_ERROR");
+    assert!(incidents[0].2.contains("next week"), "{incidents:?}");
+    assert!(
+        target
+            .search_tasks(json!({"processInstanceKey": key.to_string()}), 0)
+            .await
+            .is_empty(),
+        "no task while the incident holds the element"
+    );
+    target
+        .client
+        .set_variables()
+        .with_element_instance_key(key)
+        .with_variable(json!({"reviewDue": "2031-05-06T07:08:09Z"}))
+        .expect("variables")
+        .send()
+        .await
+        .expect("set variables");
+    let (status, body) = target
+        .post(
+            &format!("/v1/ops/incidents/{}/resolve", incidents[0].0),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let tasks = target
+        .search_tasks(
+            json!({"state": "CREATED", "processInstanceKey": key.to_string()}),
+            1,
+        )
+        .await;
+    assert_eq!(
+        instant(&tasks[0]["dueDate"]),
+        instant(&json!("2031-05-06T07:08:09Z"))
+    );
+    assert_eq!(
+        target.open_timers(key).await,
+        1,
+        "its boundary timer opened once"
+    );
+}
