@@ -34,10 +34,14 @@ pub enum DbError {
 
 /// Opens the service's pool with `search_path` set to its own schema, so SQL names tables
 /// unqualified and can never reach another service's schema by accident.
+///
+/// JIT is off for every session: the services run short, repeated OLTP queries, where
+/// PostgreSQL's JIT only adds compile time (measured: 100 ms of JIT on a 1 ms relay claim whose
+/// cost estimate crossed `jit_above_cost`).
 pub async fn connect(settings: &DatabaseSettings, schema: &str) -> Result<PgPool, DbError> {
     let options = PgConnectOptions::from_str(settings.url.expose())
         .map_err(DbError::InvalidUrl)?
-        .options([("search_path", schema)])
+        .options([("search_path", schema), ("jit", "off")])
         .application_name(schema);
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
