@@ -1,17 +1,20 @@
 //! `devstack up`, `devstack seed` and `devstack topics`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use workflow_runtime::DeployedProcess;
 
 use crate::database::{self, DatabaseState};
 use crate::kafka;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{self, Probe};
-use crate::settings::{self, Service, Settings};
+use crate::settings::{self, Endpoint, LOCAL_HOST, Service, Settings};
 use crate::supervisor::{READY_TIMEOUT, Shutdown, ShutdownSignals, Stack};
+use crate::workflow::{self, ENGINE_NAME, WorkflowTarget};
 
 /// The service that owns the demo data.
 const CATALOG: &str = "catalog";
@@ -42,8 +45,8 @@ pub async fn up() -> Result<ExitCode> {
             }
         }
     };
-    match started {
-        Some(Ok(())) => {}
+    let deployed = match started {
+        Some(Ok(deployed)) => deployed,
         Some(Err(error)) => {
             if !stack.is_empty() {
                 say("==> start-up failed; stopping the services started so far");
@@ -55,16 +58,16 @@ pub async fn up() -> Result<ExitCode> {
             stack.shutdown(&mut signals).await;
             return Ok(ExitCode::SUCCESS);
         }
-    }
+    };
 
-    print_urls(&settings);
+    print_urls(&settings, &deployed);
     say(&format!(
         "==> stack ready in {:.1} s. {}",
         began.elapsed().as_secs_f64(),
         if stack.is_empty() {
             "Nothing was started by this devstack; Ctrl-C to exit."
         } else {
-            "Ctrl-C stops the services started here."
+            "Ctrl-C stops what was started here."
         }
     ));
 
@@ -93,8 +96,14 @@ pub async fn up() -> Result<ExitCode> {
     }
 }
 
-/// Checks infrastructure, prepares the database, starts what is not running and loads demo data.
-async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack) -> Result<()> {
+/// Checks infrastructure, prepares the database, starts what is not running (the workflow engine
+/// first, then the services), deploys the process definitions and loads demo data. Returns what
+/// the deployment holds.
+async fn bring_up(
+    settings: &Settings,
+    http: &reqwest::Client,
+    stack: &mut Stack,
+) -> Result<Vec<DeployedProcess>> {
     check_postgres(settings).await?;
     check_redis(settings).await;
 
@@ -107,6 +116,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
 
     // Probe everything before starting anything, so a foreign process on a port or a missing
     // binary fails the run before any service is up.
+    let engine = probe_engine(settings, http).await?;
     let mut to_start = Vec::new();
     for service in &settings.services {
         let name = service.spec.name;
@@ -136,8 +146,12 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         }
     }
 
+    // The engine comes first: services that run workflows connect to it when they start.
+    let deployed = start_workflow(settings, http, stack, engine).await?;
+
     // Services start in table order, so CPQ finds the catalog it reads offerings from.
     let catalog_url = settings.service(CATALOG)?.base_url();
+    let zeebe_address = settings.workflow.gateway_address();
     for (service, binary) in to_start {
         let name = service.spec.name;
         say(&format!("==> starting {name} on port {}", service.port));
@@ -147,6 +161,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
             ("REDIS_URL", settings.redis_url.clone()),
             ("KAFKA_BROKERS", settings.kafka_brokers.clone()),
             ("CATALOG_URL", catalog_url.clone()),
+            ("ZEEBE_ADDRESS", zeebe_address.clone()),
         ];
         let spawned_at = Instant::now();
         let pid = stack.spawn(name, &binary, &settings.workspace_root, &env)?;
@@ -163,7 +178,139 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         ));
     }
 
-    load_demo_data(http, settings.service(CATALOG)?).await
+    load_demo_data(http, settings.service(CATALOG)?).await?;
+    Ok(deployed)
+}
+
+/// Decides about the embedded engine before anything starts: `Some(binary)` when devstack must
+/// start it, `None` when it already runs on its ports or `ZEEBE_ADDRESS` names another gateway.
+async fn probe_engine(settings: &Settings, http: &reqwest::Client) -> Result<Option<PathBuf>> {
+    let WorkflowTarget::Embedded {
+        grpc_port,
+        rest_port,
+    } = settings.workflow
+    else {
+        return Ok(None);
+    };
+    let rest_url = format!("http://{LOCAL_HOST}:{rest_port}");
+    match services::probe(http, ENGINE_NAME, &rest_url).await {
+        Probe::AlreadyRunning => {
+            say(&format!(
+                "==> {ENGINE_NAME} already running (REST on port {rest_port}); leaving it alone"
+            ));
+            Ok(None)
+        }
+        Probe::Foreign(what) => bail!(
+            "port {rest_port} is taken by something other than {ENGINE_NAME}: {what}. Stop it, or \
+             move the engine's REST API with WORKFLOW_REST_PORT=<port>"
+        ),
+        Probe::Free => {
+            let grpc = Endpoint {
+                host: LOCAL_HOST.to_owned(),
+                port: grpc_port,
+            };
+            if database::check_tcp(&grpc).await.is_ok() {
+                bail!(
+                    "port {grpc_port} accepts connections, but no {ENGINE_NAME} answers on its REST \
+                     port {rest_port}. If that is a Zeebe gateway (Camunda 8), set \
+                     ZEEBE_ADDRESS=http://{grpc}; otherwise stop it or move the engine with \
+                     WORKFLOW_GRPC_PORT=<port>"
+                );
+            }
+            let binary = settings.binary_path(ENGINE_NAME);
+            if !binary.is_file() {
+                bail!(
+                    "the {ENGINE_NAME} binary is missing at {}; build it with `cargo build --bin \
+                     {ENGINE_NAME}` (./dev up builds it for you)",
+                    binary.display()
+                );
+            }
+            Ok(Some(binary))
+        }
+    }
+}
+
+/// Starts the embedded engine when `binary` says so and waits until its REST API is ready and its
+/// gateway accepts connections, then deploys `workflow/bpmn` to whichever gateway this run uses:
+/// on behalf of the approval and order services until they deploy their own files (ADR 0016).
+async fn start_workflow(
+    settings: &Settings,
+    http: &reqwest::Client,
+    stack: &mut Stack,
+    binary: Option<PathBuf>,
+) -> Result<Vec<DeployedProcess>> {
+    let address = settings.workflow.gateway_address();
+    match (&settings.workflow, binary) {
+        (
+            WorkflowTarget::Embedded {
+                grpc_port,
+                rest_port,
+            },
+            Some(binary),
+        ) => {
+            say(&format!(
+                "==> starting {ENGINE_NAME} (Zeebe gateway on port {grpc_port}, REST on port \
+                 {rest_port})"
+            ));
+            let env = [
+                ("APP__SERVER__PORT", grpc_port.to_string()),
+                ("WORKFLOW_REST_PORT", rest_port.to_string()),
+                ("DATABASE_URL", settings.database_url.clone()),
+            ];
+            let spawned_at = Instant::now();
+            let pid = stack.spawn(ENGINE_NAME, &binary, &settings.workspace_root, &env)?;
+            say(&format!(
+                "    pid {pid}; waiting up to {} s for /health/ready and the gateway port",
+                READY_TIMEOUT.as_secs()
+            ));
+            let rest_url = format!("http://{LOCAL_HOST}:{rest_port}");
+            stack
+                .wait_ready(http, ENGINE_NAME, &rest_url, spawned_at)
+                .await?;
+            wait_for_gateway(*grpc_port, spawned_at).await?;
+            say(&format!(
+                "    {ENGINE_NAME} ready in {:.2} s (start to ready)",
+                spawned_at.elapsed().as_secs_f64()
+            ));
+        }
+        (WorkflowTarget::Embedded { grpc_port, .. }, None) => {
+            wait_for_gateway(*grpc_port, Instant::now()).await?;
+        }
+        (WorkflowTarget::External { address }, _) => say(&format!(
+            "==> workflow gateway at ZEEBE_ADDRESS={address} (not started by devstack)"
+        )),
+    }
+    let dir = workflow::bpmn_dir(&settings.workspace_root);
+    say(&format!(
+        "==> deploying {} to {address}",
+        workflow::BPMN_DIR
+    ));
+    let deployed = workflow::deploy(&address, &dir).await?;
+    say(&format!(
+        "    {} (unchanged files keep their version)",
+        workflow::describe(&deployed)
+    ));
+    Ok(deployed)
+}
+
+/// Waits for the engine's gateway port to accept connections (it binds it before its REST API, so
+/// this normally passes at once).
+async fn wait_for_gateway(grpc_port: u16, since: Instant) -> Result<()> {
+    let endpoint = Endpoint {
+        host: LOCAL_HOST.to_owned(),
+        port: grpc_port,
+    };
+    loop {
+        match database::check_tcp(&endpoint).await {
+            Ok(()) => return Ok(()),
+            Err(why) if since.elapsed() >= READY_TIMEOUT => bail!(
+                "{ENGINE_NAME} answers on REST but its gateway port {grpc_port} does not accept \
+                 connections ({why}); was it started with another APP__SERVER__PORT? Set \
+                 WORKFLOW_GRPC_PORT to match"
+            ),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
 }
 
 /// PostgreSQL holds the truth: without it nothing can start.
@@ -236,8 +383,35 @@ async fn load_demo_data(http: &reqwest::Client, catalog: Service) -> Result<()> 
     Ok(())
 }
 
-/// Where to look next: every service's entry points and one request to try.
-fn print_urls(settings: &Settings) {
+/// Where to look next: the workflow gateway and what it holds, every service's entry points and
+/// one request to try.
+fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
+    say("==> workflow");
+    let address = settings.workflow.gateway_address();
+    match settings.workflow.rest_url() {
+        Some(rest) => {
+            say(&format!(
+                "    {ENGINE_NAME}  gateway {address} (Zeebe gRPC; ZEEBE_ADDRESS for job workers)"
+            ));
+            for (label, path) in [
+                ("tasks", "/v2/user-tasks/search"),
+                ("ops", "/v1/ops/process-instances"),
+                ("incidents", "/v1/ops/incidents"),
+                ("docs", "/docs"),
+            ] {
+                say(&format!("      {label:<9} {rest}{path}"));
+            }
+            say(&format!(
+                "      try       curl -s -H 'Content-Type: application/json' -d \
+                 '{{\"filter\":{{\"state\":\"CREATED\"}}}}' '{rest}/v2/user-tasks/search'"
+            ));
+        }
+        None => say(&format!(
+            "    gateway {address} (ZEEBE_ADDRESS; its Operate and Tasklist show the instances)"
+        )),
+    }
+    say(&format!("      deployed  {}", workflow::describe(deployed)));
+
     say("==> services");
     for service in &settings.services {
         let base = service.base_url();

@@ -1,8 +1,9 @@
 //! `devstack`: runs the cpq-oms services on this machine without Docker.
 //!
-//! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, starts every service that is
-//! not already running, waits for readiness, loads the demo catalog through the HTTP API, prints
-//! where everything is, and on Ctrl-C stops exactly the processes it started.
+//! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, starts the
+//! embedded workflow engine and deploys `workflow/bpmn`, starts every service that is not already
+//! running, waits for readiness, loads the demo catalog through the HTTP API, prints where
+//! everything is, and on Ctrl-C stops exactly the processes it started.
 //! `devstack seed` only loads the demo catalog into services that are already running.
 //! `devstack topics` creates the declared Kafka topics that are missing.
 #![expect(
@@ -17,6 +18,7 @@ mod seed;
 mod services;
 mod settings;
 mod supervisor;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -25,9 +27,10 @@ const USAGE: &str = "\
 usage: devstack <command>
 
 commands:
-  up     check PostgreSQL/Redis, create the database and the Kafka topics, start the services
-         that are not running, load demo data, and stay in the foreground until Ctrl-C
-         (Ctrl-C stops only the services; PostgreSQL, Redis and Kafka keep running)
+  up     check PostgreSQL/Redis, create the database and the Kafka topics, start the workflow
+         engine and deploy workflow/bpmn, start the services that are not running, load demo
+         data, and stay in the foreground until Ctrl-C (Ctrl-C stops only what it started;
+         PostgreSQL, Redis and Kafka keep running)
   seed   load the demo data into already running services
   topics create the Kafka topics declared in contracts/topics.json that are missing
   help   show this text
@@ -38,6 +41,10 @@ environment:
   KAFKA_BROKERS  default 127.0.0.1:9092 (comma-separated bootstrap servers)
   CATALOG_PORT   default 8081
   CPQ_PORT       default 8082 (CPQ reads the catalog at the catalog port)
+  WORKFLOW_GRPC_PORT  default 26500 (the embedded engine's Zeebe gateway)
+  WORKFLOW_REST_PORT  default 8090 (its user-task API and operator views)
+  ZEEBE_ADDRESS  http://host:port of a gateway devstack does not run (e.g. Camunda 8): the
+                 engine is not started, workflow/bpmn is only deployed there
   CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)";
 
 /// Prints one progress line.

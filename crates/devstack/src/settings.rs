@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::services::{SERVICES, ServiceSpec};
+use crate::workflow::WorkflowTarget;
 
 /// Used when `DATABASE_URL` is unset: the shared development database every service migrates into.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/cpq_oms_platform";
@@ -248,6 +249,8 @@ pub struct Settings {
     pub target_dir: PathBuf,
     /// The services in start order, with their ports.
     pub services: Vec<Service>,
+    /// The workflow gateway: the embedded engine devstack runs, or `ZEEBE_ADDRESS`.
+    pub workflow: WorkflowTarget,
 }
 
 impl Settings {
@@ -272,6 +275,12 @@ impl Settings {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let workflow = WorkflowTarget::from_lookup(|name| std::env::var(name).ok())?;
+        let service_ports: Vec<(&str, u16)> = services
+            .iter()
+            .map(|service| (service.spec.name, service.port))
+            .collect();
+        workflow.check_ports_against(&service_ports)?;
         Ok(Self {
             database_url,
             database,
@@ -280,6 +289,7 @@ impl Settings {
             workspace_root,
             target_dir,
             services,
+            workflow,
         })
     }
 

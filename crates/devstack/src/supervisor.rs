@@ -15,7 +15,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::say;
-use crate::services::SERVICES;
 
 /// How long a service gets to become ready after it was spawned.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -336,11 +335,7 @@ enum Stream {
 /// Copies a child's output line by line, prefixed with its name, on a plain thread (blocking reads
 /// on a pipe need no async machinery, and a line-reader thread per stream is cheap).
 fn relay_lines(name: &'static str, fd: OwnedFd, stream: Stream) -> Result<()> {
-    let width = SERVICES
-        .iter()
-        .map(|spec| spec.name.len())
-        .max()
-        .unwrap_or(0);
+    let width = crate::workflow::name_width();
     let prefix = format!("{name:>width$} | ");
     std::thread::Builder::new()
         .name(format!("{name}-output"))
