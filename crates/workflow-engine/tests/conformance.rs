@@ -108,8 +108,16 @@ async fn exclusive_gateway_takes_the_true_condition_or_the_default_flow() {
             .unwrap_or_else(|| panic!("{job_type} for {amount}"));
         assert_eq!(job.process_instance_key(), key);
         complete(&target.client, &job, json!({})).await;
+        // Every branch meets at a merge gateway with one unconditioned outgoing flow.
+        let after = target
+            .activate("gw-after", WAIT)
+            .await
+            .unwrap_or_else(|| panic!("the merge passes the token on after {job_type}"));
+        assert_eq!(after.process_instance_key(), key);
+        complete(&target.client, &after, json!({})).await;
         if target.is_embedded() {
             assert_eq!(target.instance_state(key).await, "COMPLETED");
+            assert!(target.incidents(key).await.is_empty());
         }
     }
     if target.is_embedded() {

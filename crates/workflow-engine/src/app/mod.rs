@@ -88,3 +88,15 @@ impl Engine {
         &self.config
     }
 }
+
+/// A read-only transaction on one snapshot, so that a page and its total (two statements) agree
+/// even while commands create or complete records between them.
+async fn snapshot(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

@@ -76,8 +76,10 @@ impl Engine {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<InstanceSummaryRow>, i64), EngineError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(store::instances::list(&mut conn, state, bpmn_process_id, limit, offset).await?)
+        let mut tx = super::snapshot(&self.pool).await?;
+        let page = store::instances::list(&mut tx, state, bpmn_process_id, limit, offset).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 
     /// One instance with its waiting elements, variables and incidents.
@@ -152,8 +154,10 @@ impl Engine {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<IncidentRow>, i64), EngineError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(store::incidents::list(&mut conn, filter, limit, offset).await?)
+        let mut tx = super::snapshot(&self.pool).await?;
+        let page = store::incidents::list(&mut tx, filter, limit, offset).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 }
 

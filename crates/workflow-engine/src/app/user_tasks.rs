@@ -31,8 +31,10 @@ impl Engine {
         filter: &UserTaskFilter,
         page: &SearchPage,
     ) -> Result<(Vec<UserTaskRow>, i64), EngineError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(store::user_tasks::search(&mut conn, filter, page).await?)
+        let mut tx = super::snapshot(&self.pool).await?;
+        let found = store::user_tasks::search(&mut tx, filter, page).await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// One user task.

@@ -108,6 +108,15 @@ pub fn activate(def: &ProcessDefinition, node: &Node, visible: &Map<String, Json
             })
         }
         NodeKind::ExclusiveGateway { default_flow } => {
+            // As in Zeebe, a gateway with one outgoing flow and no condition on it (a merge)
+            // passes the token on without evaluating anything.
+            if let [only] = def.outgoing(node.id.as_str())
+                && def
+                    .flow(only.as_str())
+                    .is_some_and(|f| f.condition.is_none())
+            {
+                return Activation::Leave(vec![only.clone()]);
+            }
             for flow_id in def.outgoing(node.id.as_str()) {
                 if default_flow.as_ref() == Some(flow_id) {
                     continue;
