@@ -1,3 +1,3 @@
-//! Types and the `Gateway` server trait generated from Zeebe's `gateway.proto` (see build.rs).
-#![allow(missing_docs, clippy::all, reason = "generated code")]
-tonic::include_proto!("gateway_protocol");
+//! The Zeebe gateway protocol (messages and the `Gateway` server trait), generated once in
+//! `zeebe-gateway-protocol` from zeebe-rs's `gateway.proto`.
+pub use zeebe_gateway_protocol::*;

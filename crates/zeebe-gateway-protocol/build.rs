@@ -1,6 +1,8 @@
-//! Generates the Zeebe `Gateway` gRPC server from the `gateway.proto` shipped inside the
-//! `zeebe-rs` package (the same protocol file its client is built from), so the repository
-//! never carries a copy that could drift from the client the workers use.
+//! Generates the Zeebe `Gateway` gRPC messages, server trait and client from the `gateway.proto`
+//! shipped inside the `zeebe-rs` package (the file zeebe-rs builds its own client from), so the
+//! repository never carries a copy that could drift from the client the workers use, and the
+//! engine (server side) and the worker runtime (its own `ActivateJobs` call) share one
+//! generation.
 //!
 //! Lookup order: `ZEEBE_GATEWAY_PROTO` (an explicit file), then the zeebe-rs version pinned in
 //! the workspace `Cargo.lock` searched in the Cargo registry sources, then `cargo metadata`
@@ -20,7 +22,7 @@ fn main() -> Result<(), BuildError> {
         .ok_or("gateway.proto has no parent directory")?
         .to_path_buf();
     tonic_prost_build::configure()
-        .build_client(false)
+        .build_client(true)
         .build_server(true)
         .build_transport(false)
         .generate_default_stubs(true)
