@@ -100,6 +100,16 @@ async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), Startu
     Ok((tcp, bound))
 }
 
+/// Creates `workflow_schema` and applies the engine's migrations on the database at
+/// `database` without starting anything: for tools and test templates that prepare a database
+/// the engine will later start on.
+pub async fn prepare_database(database: &DatabaseSettings) -> Result<(), StartupError> {
+    let pool = common_kernel::db::connect(database, SCHEMA).await?;
+    let migrated = common_kernel::db::migrate(&pool, SCHEMA, &MIGRATOR).await;
+    pool.close().await;
+    Ok(migrated?)
+}
+
 impl Application {
     /// Connects, migrates, serves the gateway on `host:port` and the REST API on a free port of
     /// the same host (see [`Application::rest_port`]); for embedders that choose only the

@@ -40,20 +40,9 @@ impl Target {
         }
         let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/workflow");
         let db = TestDatabase::from_template("workflow_rt", &migrations, |url| async move {
-            let pool = common_kernel::db::connect(
-                &database_settings(&url),
-                workflow_engine::startup::SCHEMA,
-            )
-            .await
-            .expect("connect template");
-            common_kernel::db::migrate(
-                &pool,
-                workflow_engine::startup::SCHEMA,
-                &workflow_engine::startup::MIGRATOR,
-            )
-            .await
-            .expect("migrate template");
-            pool.close().await;
+            workflow_engine::startup::prepare_database(&database_settings(&url))
+                .await
+                .expect("migrate template");
         })
         .await;
         // A long fallback re-check: a poll that returns quickly was woken by the engine's
