@@ -230,3 +230,23 @@ fn functions_cannot_be_variables() {
         Err(FeelError::UnsupportedResult { .. })
     ));
 }
+
+#[test]
+fn now_is_an_instant_with_an_offset() {
+    let before = chrono::Utc::now();
+    let due = eval("now() + duration(\"PT4H\")", json!({}));
+    let text = due.as_str().expect("a date-time string");
+    let parsed = chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text} is not RFC 3339 with an offset: {e}"));
+    let ahead = parsed.with_timezone(&chrono::Utc) - before;
+    assert!(
+        ahead >= chrono::Duration::hours(4) - chrono::Duration::seconds(1)
+            && ahead <= chrono::Duration::hours(4) + chrono::Duration::seconds(60),
+        "{text} is about four hours from now"
+    );
+    // A date-time that names its offset keeps it.
+    assert_eq!(
+        eval("date and time(\"2026-01-02T10:00:00+02:00\")", json!({})),
+        json!("2026-01-02T10:00:00+02:00")
+    );
+}

@@ -2,7 +2,9 @@
 //!
 //! Zeebe stores variables as JSON (MessagePack) documents, so every value crossing the
 //! expression boundary is converted here. Temporal results become ISO-8601 strings, as Zeebe
-//! serialises them; JSON strings are never guessed back into dates (Zeebe does not either).
+//! serialises them; a date-time without zone gets the engine's local offset, so that `now()`
+//! is an instant as in Zeebe. JSON strings are never guessed back into dates (Zeebe does not
+//! either).
 
 use std::str::FromStr;
 
@@ -60,6 +62,19 @@ pub fn feel_to_json(value: &Value) -> Result<Json, FeelError> {
                 map.insert(name.to_string(), feel_to_json(entry)?);
             }
             Json::Object(map)
+        }
+        Value::DateTime(date_time)
+            if date_time.feel_time_offset().is_none() && date_time.feel_time_zone().is_none() =>
+        {
+            // A date-time without zone (`now()`, or a literal without offset) leaves FEEL with
+            // the engine's local offset: Zeebe's `now()` is zoned, and due dates and timers
+            // need an instant (`=now() + duration("PT4H")` is the usual due date).
+            match chrono::DateTime::<chrono::FixedOffset>::try_from(date_time.clone()) {
+                Ok(instant) => {
+                    Json::String(instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                }
+                Err(_) => Json::String(value.to_string()),
+            }
         }
         Value::Date(_)
         | Value::DateTime(_)
