@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every service: correlation ids, problem-returning extractors,
 //! fallbacks, metrics, health endpoints, the middleware stack and graceful shutdown.
 
+pub mod contract;
 pub mod correlation;
 pub mod extract;
 pub mod health;

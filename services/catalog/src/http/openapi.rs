@@ -43,9 +43,5 @@ pub struct ApiDoc;
 
 /// The contract as pretty JSON with a trailing newline, exactly as committed.
 pub fn openapi_json() -> String {
-    let mut text = ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned());
-    text.push('\n');
-    text
+    common_kernel::http::contract::contract_json(&ApiDoc::openapi())
 }
