@@ -6,7 +6,7 @@ use axum::extract::State;
 use common_kernel::context::RequestContext;
 use common_kernel::error::{ApiError, ProblemDetails};
 use common_kernel::http::extract::{ApiPath, ApiQuery, IfMatch, OptionalJson, ValidJson};
-use common_kernel::idempotency::{CommandFingerprint, CommandResponse};
+use common_kernel::idempotency::{CommandFingerprint, CommandResponse, Tx};
 use common_kernel::pagination::{Page, PageRequest};
 use common_kernel::version::Version;
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use super::dto::{
     PriceOverrideRequest, ReasonRequest, ReplaceItemsRequest,
 };
 use super::{AppState, to_json};
+use crate::app::error::CpqResult;
 use crate::app::quotes;
 use crate::app::views::{ConversionView, PriceTraceView, QuoteSummary, QuoteView};
 
@@ -27,6 +28,31 @@ fn quote_response(view: &QuoteView, created: bool) -> Result<CommandResponse, Ap
         CommandResponse::ok(body)
     };
     Ok(response.with_etag(Version::new(view.aggregate_version).etag()))
+}
+
+/// Runs a quote command through the idempotent runner (its own transaction, replay by
+/// `Idempotency-Key`) and answers 200 with the quote the command leaves, with its ETag.
+async fn run_quote_command<F, Fut>(
+    state: &AppState,
+    ctx: &RequestContext,
+    fingerprint: CommandFingerprint,
+    command: F,
+) -> Result<CommandResponse, ApiError>
+where
+    F: FnOnce(Tx, RequestContext) -> Fut,
+    Fut: Future<Output = (Tx, CpqResult<QuoteView>)>,
+{
+    let command_ctx = ctx.clone();
+    state
+        .runner
+        .run(ctx, fingerprint, move |tx| async move {
+            let (tx, result) = command(tx, command_ctx).await;
+            let response = result
+                .map_err(ApiError::from)
+                .and_then(|view| quote_response(&view, false));
+            (tx, response)
+        })
+        .await
 }
 
 /// Creates a quote pinned to a published price book version; with items, configures them.
@@ -122,19 +148,12 @@ pub async fn replace_items(
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.ReplaceItems", &id.to_string(), &body.digest);
     let items = body.body.items.into_iter().map(Into::into).collect();
-    let command_ctx = ctx.clone();
     let catalog = state.catalog.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result =
-                quotes::replace_items(&mut tx, &command_ctx, &catalog, id, items, expected).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result = quotes::replace_items(&mut tx, &ctx, &catalog, id, items, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// Prices the current revision against the pinned price book version; stores the trace and
@@ -155,18 +174,12 @@ pub async fn price(
     IfMatch(expected): IfMatch,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.PriceQuote", &id.to_string(), "");
-    let command_ctx = ctx.clone();
     let catalog = state.catalog.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::price(&mut tx, &command_ctx, &catalog, id, expected).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result = quotes::price(&mut tx, &ctx, &catalog, id, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// Overrides one charge of one item by hand (the actor comes from the request context) and
@@ -191,20 +204,13 @@ pub async fn override_price(
     let fingerprint =
         CommandFingerprint::new("cpq.OverridePrice", &format!("{id}/{item}"), &body.digest);
     let input = body.body.into();
-    let command_ctx = ctx.clone();
     let catalog = state.catalog.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result =
-                quotes::override_price(&mut tx, &command_ctx, &catalog, id, item, input, expected)
-                    .await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result =
+            quotes::override_price(&mut tx, &ctx, &catalog, id, item, input, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// Submits a priced quote: the approval policy decides between APPROVAL_PENDING and APPROVED
@@ -223,17 +229,11 @@ pub async fn submit(
     IfMatch(expected): IfMatch,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.SubmitQuote", &id.to_string(), "");
-    let command_ctx = ctx.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::submit(&mut tx, &command_ctx, id, expected).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result = quotes::submit(&mut tx, &ctx, id, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// Opens revision n+1 in DRAFT; any approval in force is superseded.
@@ -254,17 +254,11 @@ pub async fn revise(
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.ReviseQuote", &id.to_string(), &body.digest);
     let reason = body.body.unwrap_or_default().reason;
-    let command_ctx = ctx.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::revise(&mut tx, &command_ctx, id, reason, expected).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result = quotes::revise(&mut tx, &ctx, id, reason, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// Records the customer's acceptance of an APPROVED quote (before validity ends, price frozen
@@ -286,17 +280,11 @@ pub async fn accept(
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.AcceptQuote", &id.to_string(), &body.digest);
     let input = body.body.unwrap_or_default().into();
-    let command_ctx = ctx.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::accept(&mut tx, &command_ctx, id, input, expected).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result = quotes::accept(&mut tx, &ctx, id, input, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// Cancels a quote that is not yet accepted.
@@ -317,17 +305,11 @@ pub async fn cancel(
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.CancelQuote", &id.to_string(), &body.digest);
     let reason = body.body.unwrap_or_default().reason;
-    let command_ctx = ctx.clone();
-    state
-        .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::cancel(&mut tx, &command_ctx, id, reason, expected).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
-        .await
+    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
+        let result = quotes::cancel(&mut tx, &ctx, id, reason, expected).await;
+        (tx, result)
+    })
+    .await
 }
 
 /// The price trace of the current revision: every step, in order.
