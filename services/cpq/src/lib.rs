@@ -12,18 +12,10 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use axum::Router;
-use common_kernel::cache::Cache;
-use common_kernel::db::{self, DbError};
-use common_kernel::http::health::HealthState;
-use common_kernel::http::platform::{self, ServiceRoutes};
-use common_kernel::http::server;
-use common_kernel::idempotency::CommandRunner;
 use common_kernel::settings::{Settings, SettingsError};
-use messaging::relay::{self, RelayConfig};
+use service_host::{Foundation, Host, HostError, ServiceIdentity};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use tokio::net::TcpListener;
 
 use infra::catalog_client::CatalogClient;
 
@@ -38,27 +30,25 @@ pub const DEFAULT_CATALOG_URL: &str = "http://127.0.0.1:8081";
 /// CPQ's migrations, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/cpq");
 
+/// Who this process is, for the shared host.
+pub const IDENTITY: ServiceIdentity = ServiceIdentity {
+    name: SERVICE,
+    schema: SCHEMA,
+    migrator: &MIGRATOR,
+};
+
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// Settings were invalid.
     #[error(transparent)]
     Settings(#[from] SettingsError),
-    /// The database could not be prepared.
+    /// Database or port (the shared host).
     #[error(transparent)]
-    Database(#[from] DbError),
+    Host(#[from] HostError),
     /// The HTTP client for the catalog could not be built.
     #[error("cannot build the catalog client")]
     CatalogClient(#[source] reqwest::Error),
-    /// The port could not be bound.
-    #[error("cannot listen on {address}")]
-    Bind {
-        /// Address tried.
-        address: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// CPQ's own settings on top of the platform's.
@@ -114,71 +104,38 @@ impl CpqSettings {
 /// A built service, bound to its port and ready to serve.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    db: PgPool,
-    runner: CommandRunner,
-    relay: Option<RelayConfig>,
+    host: Host,
     expiry_interval: Duration,
 }
 
 impl Application {
     /// Connects, migrates, binds and wires the router. Port 0 picks a free port (tests).
     pub async fn build(settings: Settings, cpq: CpqSettings) -> Result<Self, StartupError> {
-        let db = db::connect(&settings.database, SCHEMA).await?;
-        db::migrate(&db, SCHEMA, &MIGRATOR).await?;
-        let cache = Cache::new(&settings.redis);
-        common_kernel::http::metrics::recorder();
-        let runner = CommandRunner::new(db.clone(), settings.idempotency_ttl);
-        let catalog = CatalogClient::new(&cpq.catalog_url, cache.clone())
+        let foundation = Foundation::open(&IDENTITY, &settings).await?;
+        let catalog = CatalogClient::new(&cpq.catalog_url, foundation.cache.clone())
             .map_err(StartupError::CatalogClient)?;
         let state = http::AppState {
-            db: db.clone(),
-            runner: runner.clone(),
+            db: foundation.db.clone(),
+            runner: foundation.runner.clone(),
             catalog,
         };
-        let router = platform::assemble(
-            ServiceRoutes {
-                api: http::routes(state).merge(messaging::ops::router(
-                    messaging::ops::MessagingOps {
-                        pool: db.clone(),
-                        consumers: std::sync::Arc::new(Vec::new()),
-                    },
-                )),
-                openapi_json: http::openapi::openapi_json(),
-                health: HealthState {
-                    service: SERVICE,
-                    db: db.clone(),
-                    cache,
-                },
-            },
-            &settings.http,
-        );
-        let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|source| StartupError::Bind { address, source })?;
-        let relay = settings
-            .kafka
-            .brokers
-            .as_deref()
-            .map(|brokers| RelayConfig::new(SCHEMA, brokers));
+        let host = Host::bind(
+            &IDENTITY,
+            &settings,
+            foundation,
+            http::routes(state),
+            http::openapi::openapi_json(),
+        )
+        .await?;
         Ok(Self {
-            listener,
-            router,
-            db,
-            runner,
-            relay,
+            host,
             expiry_interval: cpq.expiry_interval,
         })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.host.port()
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and closes the pool.
@@ -189,41 +146,21 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let purger = tokio::spawn(purge_idempotency_records(self.runner.clone()));
-        let expiry = tokio::spawn(expire_quotes(self.db.clone(), self.expiry_interval));
-        let relay = match self.relay {
-            Some(config) => match relay::spawn(self.db.clone(), config) {
-                Ok(handle) => Some(handle),
-                Err(error) => {
-                    tracing::error!(%error, "outbox relay not started; events stay in the outbox");
-                    None
-                }
-            },
-            None => None,
-        };
-        let result = server::serve(self.listener, self.router, shutdown).await;
-        purger.abort();
-        expiry.abort();
-        if let Some(relay) = relay {
-            relay.shutdown().await;
-        }
-        self.db.close().await;
-        result
+        let expiry = tokio::spawn(expire_quotes(self.host.db().clone(), self.expiry_interval));
+        self.host.run_until(shutdown, vec![expiry]).await
     }
 }
 
-/// How often expired idempotency records are deleted.
-const PURGE_INTERVAL: Duration = Duration::from_secs(15 * 60);
+impl service_host::Service for Application {
+    fn port(&self) -> u16 {
+        Application::port(self)
+    }
 
-async fn purge_idempotency_records(runner: CommandRunner) {
-    let mut tick = tokio::time::interval(PURGE_INTERVAL);
-    loop {
-        tick.tick().await;
-        match runner.purge_expired().await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "expired idempotency records deleted"),
-            Err(error) => tracing::warn!(%error, "idempotency purge failed; retrying later"),
-        }
+    fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = std::io::Result<()>> {
+        Application::run_until(self, shutdown)
     }
 }
 
@@ -242,38 +179,15 @@ async fn expire_quotes(db: PgPool, every: Duration) {
 
 /// The binary's whole life: settings, telemetry, build, serve until SIGINT/SIGTERM.
 pub async fn run_main() -> ExitCode {
-    let settings = match Settings::from_env(SERVICE, DEFAULT_PORT)
-        .and_then(|s| Ok((s, CpqSettings::from_env()?)))
-    {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("cpq: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (settings, cpq) = settings;
-    let _telemetry = common_kernel::telemetry::init(SERVICE, settings.log_format);
-    let started = std::time::Instant::now();
-    let app = match Application::build(settings, cpq).await {
-        Ok(app) => app,
-        Err(error) => {
-            tracing::error!(error = %error, cause = ?error, "cpq failed to start");
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!(
-        port = app.port(),
-        startup_ms = started.elapsed().as_millis() as u64,
-        "cpq ready"
-    );
-    match app.run_until(server::shutdown_signal()).await {
-        Ok(()) => {
-            tracing::info!("cpq stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "cpq server failed");
-            ExitCode::FAILURE
-        }
-    }
+    service_host::run_main(
+        SERVICE,
+        || {
+            let settings = Settings::from_env(SERVICE, DEFAULT_PORT).map_err(|e| e.to_string())?;
+            let cpq = CpqSettings::from_env().map_err(|e| e.to_string())?;
+            let format = settings.log_format;
+            Ok(((settings, cpq), format))
+        },
+        |(settings, cpq)| Application::build(settings, cpq),
+    )
+    .await
 }

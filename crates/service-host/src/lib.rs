@@ -1,0 +1,246 @@
+//! The process around a service's own router, identical for every bounded context: open the
+//! schema's pool and migrate it, share the cache and the idempotent command runner, mount the
+//! platform endpoints (health, metrics, contract, `/ops/messaging`), relay the outbox, run the
+//! service's background jobs, and drain everything on shutdown. Services keep their routes,
+//! settings and jobs; the lifecycle lives here once.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use common_kernel::cache::Cache;
+use common_kernel::db::{self, DbError};
+use common_kernel::http::health::HealthState;
+use common_kernel::http::platform::{self, ServiceRoutes};
+use common_kernel::http::server;
+use common_kernel::idempotency::CommandRunner;
+use common_kernel::settings::{LogFormat, Settings};
+use messaging::relay::{self, RelayConfig};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Who the process is: the name in logs, metrics and health answers, and the schema it owns.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceIdentity {
+    /// Service name.
+    pub name: &'static str,
+    /// The one schema the service owns.
+    pub schema: &'static str,
+    /// Its migrations, embedded at build time.
+    pub migrator: &'static Migrator,
+}
+
+/// Why the shared part of a start failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The database could not be prepared.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The port could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// Address tried.
+        address: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a service's handlers share: its pool (migrated), the cache and the command runner.
+#[derive(Debug, Clone)]
+pub struct Foundation {
+    /// Pool on the service's schema.
+    pub db: PgPool,
+    /// Redis read-through (a no-op when Redis is disabled or down).
+    pub cache: Cache,
+    /// Idempotent command execution.
+    pub runner: CommandRunner,
+}
+
+impl Foundation {
+    /// Connects to the service's schema, applies its migrations and prepares cache, metrics
+    /// recorder and command runner.
+    pub async fn open(identity: &ServiceIdentity, settings: &Settings) -> Result<Self, HostError> {
+        let db = db::connect(&settings.database, identity.schema).await?;
+        db::migrate(&db, identity.schema, identity.migrator).await?;
+        common_kernel::http::metrics::recorder();
+        Ok(Self {
+            runner: CommandRunner::new(db.clone(), settings.idempotency_ttl),
+            cache: Cache::new(&settings.redis),
+            db,
+        })
+    }
+}
+
+/// A service bound to its port, with the platform endpoints mounted around its API.
+#[derive(Debug)]
+pub struct Host {
+    listener: TcpListener,
+    router: Router,
+    foundation: Foundation,
+    relay: Option<RelayConfig>,
+}
+
+impl Host {
+    /// Mounts `api` with `/ops/messaging` and the platform endpoints, and binds the configured
+    /// address (port 0 picks a free port, for tests). The outbox relay is configured unless
+    /// `KAFKA_BROKERS=disabled`.
+    pub async fn bind(
+        identity: &ServiceIdentity,
+        settings: &Settings,
+        foundation: Foundation,
+        api: Router,
+        openapi_json: String,
+    ) -> Result<Self, HostError> {
+        let ops = messaging::ops::router(messaging::ops::MessagingOps {
+            pool: foundation.db.clone(),
+            consumers: std::sync::Arc::new(Vec::new()),
+        });
+        let router = platform::assemble(
+            ServiceRoutes {
+                api: api.merge(ops),
+                openapi_json,
+                health: HealthState {
+                    service: identity.name,
+                    db: foundation.db.clone(),
+                    cache: foundation.cache.clone(),
+                },
+            },
+            &settings.http,
+        );
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| HostError::Bind { address, source })?;
+        let relay = settings
+            .kafka
+            .brokers
+            .as_deref()
+            .map(|brokers| RelayConfig::new(identity.schema, brokers));
+        Ok(Self {
+            listener,
+            router,
+            foundation,
+            relay,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// The service's pool, for its own background jobs.
+    pub fn db(&self) -> &PgPool {
+        &self.foundation.db
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests, stops `jobs` (the
+    /// service's own background tasks), flushes the relay and closes the pool. Meanwhile the
+    /// relay publishes committed events and expired idempotency records are purged.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        jobs: Vec<JoinHandle<()>>,
+    ) -> std::io::Result<()> {
+        let purger = tokio::spawn(purge_idempotency_records(self.foundation.runner.clone()));
+        let relay = match self.relay {
+            Some(config) => match relay::spawn(self.foundation.db.clone(), config) {
+                Ok(handle) => Some(handle),
+                Err(error) => {
+                    tracing::error!(%error, "outbox relay not started; events stay in the outbox");
+                    None
+                }
+            },
+            None => None,
+        };
+        let result = server::serve(self.listener, self.router, shutdown).await;
+        purger.abort();
+        for job in jobs {
+            job.abort();
+        }
+        if let Some(relay) = relay {
+            relay.shutdown().await;
+        }
+        self.foundation.db.close().await;
+        result
+    }
+}
+
+/// How often expired idempotency records are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+async fn purge_idempotency_records(runner: CommandRunner) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match runner.purge_expired().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency records deleted"),
+            Err(error) => tracing::warn!(%error, "idempotency purge failed; retrying later"),
+        }
+    }
+}
+
+/// A built service the binary can run: what [`run_main`] needs of it.
+pub trait Service: Sized {
+    /// The bound port (logged when ready).
+    fn port(&self) -> u16;
+    /// Serves until `shutdown` resolves.
+    fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = std::io::Result<()>>;
+}
+
+/// A binary's whole life: read settings (`read` reports what is wrong), start telemetry,
+/// `build`, serve until SIGINT/SIGTERM; the exit code says whether it went well.
+pub async fn run_main<C, S, E, Fut>(
+    name: &'static str,
+    read: impl FnOnce() -> Result<(C, LogFormat), String>,
+    build: impl FnOnce(C) -> Fut,
+) -> ExitCode
+where
+    S: Service,
+    E: std::error::Error,
+    Fut: Future<Output = Result<S, E>>,
+{
+    let (config, log_format) = match read() {
+        Ok(read) => read,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _telemetry = common_kernel::telemetry::init(name, log_format);
+    let started = Instant::now();
+    let service = match build(config).await {
+        Ok(service) => service,
+        Err(error) => {
+            tracing::error!(error = %error, cause = ?error, "{name} failed to start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        port = service.port(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "{name} ready"
+    );
+    match service.run_until(server::shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("{name} stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "{name} server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
