@@ -15,6 +15,7 @@
     reason = "test infrastructure fails loudly by design"
 )]
 
+mod contract;
 #[cfg(feature = "docker")]
 mod docker;
 mod kafka;
@@ -22,6 +23,7 @@ mod postgres;
 mod proxy;
 mod redis;
 
+pub use contract::{assert_committed_contract, contract_path};
 pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};
 pub use postgres::{TestDatabase, admin_url};
 pub use proxy::TcpProxy;

@@ -4,26 +4,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use reqwest::{Method, StatusCode};
 use support::Target;
-
-fn contract_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/openapi/workflow-engine-api.json")
-}
 
 #[test]
 fn committed_contract_matches_the_handlers() {
     let generated = workflow_engine::http::openapi::openapi_json();
-    if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
-        std::fs::write(contract_path(), &generated).unwrap();
-    }
-    let committed = std::fs::read_to_string(contract_path()).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "contracts/openapi/workflow-engine-api.json differs from the generated contract; review the API change and run \
-         `UPDATE_CONTRACTS=1 cargo test -p workflow-engine --test openapi` to accept it"
+    test_support::assert_committed_contract(
+        "workflow-engine-api.json",
+        &generated,
+        "cargo test -p workflow-engine --test openapi",
     );
     let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));

@@ -1,26 +1,16 @@
 //! The committed contract matches the generated one, and the operational endpoints answer.
 
-use std::path::Path;
-
 use reqwest::StatusCode;
 
 use crate::harness::{TestApp, expect_status};
 
-fn contract_path() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/openapi/catalog-api.json")
-}
-
 #[test]
 fn committed_contract_matches_the_handlers() {
     let generated = catalog::http::openapi::openapi_json();
-    if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
-        std::fs::write(contract_path(), &generated).unwrap();
-    }
-    let committed = std::fs::read_to_string(contract_path()).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "contracts/openapi/catalog-api.json differs from the generated contract; review the API change and run \
-         `UPDATE_CONTRACTS=1 cargo test -p catalog --test api openapi` to accept it"
+    test_support::assert_committed_contract(
+        "catalog-api.json",
+        &generated,
+        "cargo test -p catalog --test api openapi",
     );
     let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
