@@ -129,6 +129,21 @@ async fn locked(conn: &mut PgConnection, ctx: &RequestContext, id: Uuid) -> CpqR
         .ok_or(CpqError::QuoteNotFound(id))
 }
 
+/// Locks the quote, checks `If-Match`, then asks the lifecycle table for `command`, in that
+/// order for every command: a stale client hears about its version before about the state.
+async fn locked_for(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    expected: Option<i64>,
+    command: QuoteCommand,
+) -> CpqResult<(QuoteRow, QuoteStatus)> {
+    let before = locked(conn, ctx, id).await?;
+    check_expected_version(expected, before.aggregate_version)?;
+    let status = quote_state::transition(status_of(&before)?, command)?;
+    Ok((before, status))
+}
+
 fn summary_json(row: &QuoteRow) -> Value {
     json!({
         "status": row.status,
@@ -796,9 +811,7 @@ pub async fn replace_items(
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
     validate_items(&items, true)?;
-    let before = locked(conn, ctx, id).await?;
-    check_expected_version(expected, before.aggregate_version)?;
-    let mut status = quote_state::transition(status_of(&before)?, QuoteCommand::EditItems)?;
+    let (before, mut status) = locked_for(conn, ctx, id, expected, QuoteCommand::EditItems).await?;
     let pricing = cpq_pricing::transition(pricing_of(&before)?, PricingCommand::InputsChanged)?;
     let (rows, report) = configure(ctx, catalog, &items).await?;
     let valid = check_configure(&report).is_ok();
@@ -954,9 +967,7 @@ pub async fn price(
     id: Uuid,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
-    let before = locked(conn, ctx, id).await?;
-    check_expected_version(expected, before.aggregate_version)?;
-    let status = quote_state::transition(status_of(&before)?, QuoteCommand::Price)?;
+    let (before, status) = locked_for(conn, ctx, id, expected, QuoteCommand::Price).await?;
     let priced = run_pricing(conn, ctx, catalog, &before).await?;
     let pricing = cpq_pricing::transition(pricing_of(&before)?, priced.state_command())?;
     let mut after = before.clone();
@@ -1115,9 +1126,7 @@ pub async fn submit(
     id: Uuid,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
-    let before = locked(conn, ctx, id).await?;
-    check_expected_version(expected, before.aggregate_version)?;
-    let submitted = quote_state::transition(status_of(&before)?, QuoteCommand::Submit)?;
+    let (before, submitted) = locked_for(conn, ctx, id, expected, QuoteCommand::Submit).await?;
     let snapshot = repo::snapshot(conn, id, before.revision)
         .await?
         .ok_or(CpqError::NotPriced {
@@ -1199,9 +1208,7 @@ pub async fn revise(
     reason: Option<String>,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
-    let before = locked(conn, ctx, id).await?;
-    check_expected_version(expected, before.aggregate_version)?;
-    let status = quote_state::transition(status_of(&before)?, QuoteCommand::Revise)?;
+    let (before, status) = locked_for(conn, ctx, id, expected, QuoteCommand::Revise).await?;
     let mut after = before.clone();
     after.status = status.as_str().to_owned();
     after.revision = before.revision + 1;
@@ -1262,9 +1269,7 @@ pub async fn accept(
             "at most 200 characters",
         ));
     }
-    let before = locked(conn, ctx, id).await?;
-    check_expected_version(expected, before.aggregate_version)?;
-    let status = quote_state::transition(status_of(&before)?, QuoteCommand::Accept)?;
+    let (before, status) = locked_for(conn, ctx, id, expected, QuoteCommand::Accept).await?;
     let now = db_now();
     check_accept(&AcceptanceFacts {
         now: SystemTime::from(now),
@@ -1331,9 +1336,7 @@ pub async fn cancel(
     reason: Option<String>,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
-    let before = locked(conn, ctx, id).await?;
-    check_expected_version(expected, before.aggregate_version)?;
-    let status = quote_state::transition(status_of(&before)?, QuoteCommand::Cancel)?;
+    let (before, status) = locked_for(conn, ctx, id, expected, QuoteCommand::Cancel).await?;
     let mut after = before.clone();
     after.status = status.as_str().to_owned();
     after.aggregate_version += 1;
