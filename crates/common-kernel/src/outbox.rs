@@ -3,7 +3,8 @@
 //! (`messaging::relay`) publishes them to Kafka later.
 //!
 //! Every service schema has the same `outbox_event` log and `outbox_pending` queue (ADR 0012):
-//! each event is one row of each, written by one statement.
+//! each event is one row of each, written by one statement. The queue row carries the message as
+//! the relay sends it (ADR 0018), so the relay never reads the log in the normal path.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -109,17 +110,23 @@ pub async fn append(
 }
 
 /// Inserts a prepared envelope (used by the audit writer).
+///
+/// The envelope is serialised once: the log keeps it as `jsonb`, and the pending queue row keeps
+/// the same text with the headers as columns, the message exactly as the relay sends it
+/// (ADR 0018).
 pub(crate) async fn insert(
     conn: &mut PgConnection,
     topic: &str,
     envelope: &EventEnvelope,
 ) -> Result<(), sqlx::Error> {
-    let body = serde_json::to_value(envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let body = serde_json::to_string(envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "WITH event AS (INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, \
          aggregate_type, aggregate_id, aggregate_version, tenant_id, envelope, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING outbox_seq, topic, partition_key) \
-         INSERT INTO outbox_pending (outbox_seq, topic, partition_key) SELECT outbox_seq, topic, partition_key FROM event",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11) RETURNING outbox_seq) \
+         INSERT INTO outbox_pending (outbox_seq, topic, partition_key, event_id, event_type, event_version, \
+         occurred_at, correlation_id, causation_id, traceparent, envelope) \
+         SELECT outbox_seq, $2, $3, $1, $4, $5, $11, $12, $13, $14, $10::json FROM event",
     )
     .bind(envelope.event_id.as_uuid())
     .bind(topic)
@@ -132,6 +139,9 @@ pub(crate) async fn insert(
     .bind(&envelope.tenant_id)
     .bind(body)
     .bind(envelope.occurred_at)
+    .bind(&envelope.correlation_id)
+    .bind(&envelope.causation_id)
+    .bind(&envelope.traceparent)
     .execute(conn)
     .await?;
     Ok(())

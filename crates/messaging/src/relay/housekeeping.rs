@@ -1,0 +1,66 @@
+//! The relay's housekeeping: backlog gauges and pruning of published events.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// Publishes the backlog and the age of the oldest unpublished event as gauges.
+pub(super) async fn report_backlog(pool: &PgPool, schema: &str) {
+    let backlog: Result<(i64, Option<f64>), _> = sqlx::query_as(
+        "SELECT count(*), EXTRACT(EPOCH FROM now() - min(e.occurred_at))::float8 \
+         FROM outbox_pending p JOIN outbox_event e ON e.outbox_seq = p.outbox_seq",
+    )
+    .fetch_one(pool)
+    .await;
+    if let Ok((count, oldest)) = backlog {
+        metrics::gauge!("outbox_backlog", "schema" => schema.to_owned()).set(count as f64);
+        metrics::gauge!("outbox_oldest_unpublished_age_seconds", "schema" => schema.to_owned())
+            .set(oldest.unwrap_or(0.0));
+    }
+}
+
+/// Rows pruned per statement, so pruning never holds long locks or builds a huge transaction.
+const PRUNE_CHUNK: i64 = 5_000;
+
+/// Deletes published events older than the retention, walking the log in commit order in
+/// chunks; pending and dead-lettered rows stay. Stops at the first chunk that reaches rows
+/// younger than the retention.
+pub(super) async fn prune(pool: &PgPool, retention: Duration) {
+    let mut after = 0_i64;
+    let mut total = 0_u64;
+    loop {
+        let chunk: Result<(Option<i64>, Option<bool>, i64), _> = sqlx::query_as(
+            "WITH chunk AS ( \
+               SELECT outbox_seq, created_at < now() - make_interval(secs => $2) AS expired \
+               FROM outbox_event WHERE outbox_seq > $1 ORDER BY outbox_seq LIMIT $3), \
+             gone AS ( \
+               DELETE FROM outbox_event e USING chunk c \
+               WHERE e.outbox_seq = c.outbox_seq AND c.expired AND e.dead_lettered_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.outbox_seq = e.outbox_seq) \
+               RETURNING 1) \
+             SELECT max(outbox_seq), bool_and(expired), (SELECT count(*) FROM gone) FROM chunk",
+        )
+        .bind(after)
+        .bind(retention.as_secs_f64())
+        .bind(PRUNE_CHUNK)
+        .fetch_one(pool)
+        .await;
+        match chunk {
+            Ok((Some(last), Some(all_expired), deleted)) => {
+                total += u64::try_from(deleted).unwrap_or(0);
+                if !all_expired {
+                    break;
+                }
+                after = last;
+            }
+            Ok(_) => break,
+            Err(error) => {
+                tracing::warn!(%error, "outbox pruning failed");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(rows = total, "published outbox rows pruned");
+    }
+}

@@ -1,0 +1,370 @@
+//! The outbox relay: publishes committed outbox rows to Kafka, at least once, in order per key.
+//!
+//! A relay works in claims (ADR 0012, ADR 0018). A claim is one transaction that locks the key
+//! buckets of the oldest pending rows (`FOR UPDATE SKIP LOCKED`) and so holds those keys alone
+//! until it ends. Inside it the relay streams the buckets' pending rows through a pipeline: the
+//! reader reads a chunk in commit order and hands it to the idempotent producer, then reads the
+//! next one, while the recorder, on a second connection, awaits each chunk's acknowledgements
+//! and records them in a short transaction of its own: a row leaves the queue only after the
+//! broker acknowledged it; a transient failure backs off exponentially and holds back the later
+//! rows of the same key only; a poison row (unreadable, or rejected by the broker) is
+//! dead-lettered and never blocks the rows behind it. The claim commits only after everything
+//! it sent is recorded. Relays are woken by `LISTEN/NOTIFY` and poll as a fallback. Several
+//! relays on one schema never hold the same bucket, so in the normal path no row is published
+//! twice; after a crash a row may be sent again with the same event id, which consumers'
+//! inboxes absorb.
+
+mod claim;
+mod housekeeping;
+mod publish;
+mod record;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, Producer};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::producer::{MESSAGE_TIMEOUT, idempotent_producer};
+use publish::BlockedKeys;
+use record::Recorded;
+
+/// Relay tuning; the defaults suit a service-embedded relay.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Schema whose `outbox_event` table is relayed (also names the NOTIFY channel).
+    pub schema: String,
+    /// Kafka bootstrap servers.
+    pub brokers: String,
+    /// Rows read and handed to the producer per step of a claim (a chunk); also how many of
+    /// the oldest pending rows decide which buckets a claim takes.
+    pub batch_size: i64,
+    /// Most rows one claim streams before it commits and lets other relays at its buckets.
+    pub max_claim_rows: usize,
+    /// Longest a claim keeps reading, for the same reason.
+    pub max_claim_duration: Duration,
+    /// Chunks sent but not yet recorded, per claim: how far the reader may run ahead of the
+    /// acknowledgements.
+    pub chunks_in_flight: usize,
+    /// How long a claim is exclusive; longer than the producer's message timeout.
+    pub lease: Duration,
+    /// Poll interval when no notification arrives.
+    pub poll_interval: Duration,
+    /// First retry delay after a failure (doubles per attempt).
+    pub base_backoff: Duration,
+    /// Longest retry delay.
+    pub max_backoff: Duration,
+    /// How long published rows are kept before pruning.
+    pub retention: Duration,
+    /// Claims running at once, each with its own producer and connections, on disjoint key
+    /// buckets.
+    pub workers: usize,
+    /// Most key buckets one claim takes, so that concurrent claims find work when events
+    /// spread over few keys.
+    pub buckets_per_cycle: i64,
+}
+
+impl RelayConfig {
+    /// Defaults for `schema` and `brokers`.
+    pub fn new(schema: impl Into<String>, brokers: impl Into<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            brokers: brokers.into(),
+            batch_size: 2000,
+            max_claim_rows: 50_000,
+            max_claim_duration: Duration::from_secs(1),
+            chunks_in_flight: 3,
+            lease: MESSAGE_TIMEOUT + Duration::from_secs(10),
+            poll_interval: Duration::from_millis(500),
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            retention: Duration::from_secs(72 * 3600),
+            workers: 1,
+            buckets_per_cycle: 256,
+        }
+    }
+}
+
+/// Why the relay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The producer could not be created.
+    #[error("cannot create the Kafka producer")]
+    Producer(#[from] KafkaError),
+    /// The database failed.
+    #[error("database error in the relay")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A running relay.
+#[derive(Debug)]
+pub struct RelayHandle {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    published: Arc<AtomicU64>,
+}
+
+impl RelayHandle {
+    /// Rows this relay has published and removed from the queue since it started: progress an
+    /// embedding process can watch without querying the queue.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
+    }
+
+    /// Stops after the current cycles, flushes the producers and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts a relay on the service's pool: `workers` cycle loops and one listener that wakes
+/// them when a transaction that wrote events commits.
+pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    let workers = config.workers.max(1);
+    let mut producers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        producers.push(idempotent_producer(&config.brokers)?);
+    }
+    let (stop, stopped) = watch::channel(false);
+    let (wake, woken) = watch::channel(0_u64);
+    let config = Arc::new(config);
+    let published = Arc::new(AtomicU64::new(0));
+    let mut tasks = vec![tokio::spawn(listen_for_commits(
+        pool.clone(),
+        format!("{}_outbox", config.schema),
+        config.poll_interval,
+        wake,
+        stopped.clone(),
+    ))];
+    for (index, producer) in producers.into_iter().enumerate() {
+        tasks.push(tokio::spawn(work(
+            Worker {
+                index,
+                pool: pool.clone(),
+                config: config.clone(),
+                published: published.clone(),
+            },
+            producer,
+            woken.clone(),
+            stopped.clone(),
+        )));
+    }
+    tracing::info!(schema = %config.schema, brokers = %config.brokers, workers, "outbox relay started");
+    Ok(RelayHandle {
+        stop,
+        tasks,
+        published,
+    })
+}
+
+/// What one claim loop needs.
+struct Worker {
+    index: usize,
+    pool: PgPool,
+    config: Arc<RelayConfig>,
+    published: Arc<AtomicU64>,
+}
+
+/// Counts commit notifications into `wake` (every worker watches it); without a listener it
+/// ticks every poll interval instead, and reconnects.
+async fn listen_for_commits(
+    pool: PgPool,
+    channel: String,
+    poll: Duration,
+    wake: watch::Sender<u64>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut listener = listen(&pool, &channel).await;
+    while !*stopped.borrow() {
+        tokio::select! {
+            _ = stopped.changed() => {}
+            () = wait_for_notification(&mut listener, &pool, &channel, poll) => {
+                wake.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
+    }
+}
+
+async fn work(
+    worker: Worker,
+    mut producer: FutureProducer,
+    mut woken: watch::Receiver<u64>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let Worker {
+        index,
+        pool,
+        config,
+        published,
+    } = worker;
+    let mut last_prune = Instant::now();
+    while !*stopped.borrow() {
+        woken.borrow_and_update();
+        let (worked, producer_broken) = match drain_claim(&pool, &producer, &config, &published)
+            .await
+        {
+            Ok(recorded) => (recorded.settled > 0, recorded.producer_broken),
+            Err(error) => {
+                metrics::counter!("outbox_relay_errors_total", "kind" => "database").increment(1);
+                tracing::warn!(%error, "outbox relay cycle failed; retrying");
+                (false, false)
+            }
+        };
+        // An idempotent producer whose epoch could not be bumped after timeouts (e.g. fenced) is
+        // unusable for good; a new one gets a new producer id and the failed rows go out again.
+        let fatal = producer.client().fatal_error();
+        if producer_broken || fatal.is_some() {
+            metrics::counter!("outbox_relay_errors_total", "kind" => "producer_fatal").increment(1);
+            tracing::warn!(
+                ?fatal,
+                "producer lost its identity (fenced or fatal); replacing it"
+            );
+            match idempotent_producer(&config.brokers) {
+                Ok(fresh) => producer = fresh,
+                Err(error) => {
+                    tracing::error!(%error, "cannot replace the producer; retrying next cycle")
+                }
+            }
+        }
+        // Housekeeping is the first worker's job.
+        if index == 0 && last_prune.elapsed() > Duration::from_secs(600) {
+            housekeeping::prune(&pool, config.retention).await;
+            last_prune = Instant::now();
+        }
+        if worked {
+            continue;
+        }
+        if index == 0 {
+            housekeeping::report_backlog(&pool, &config.schema).await;
+        }
+        tokio::select! {
+            _ = stopped.changed() => {}
+            _ = woken.changed() => {}
+            () = tokio::time::sleep(config.poll_interval) => {}
+        }
+    }
+    if let Err(error) = producer.flush(Duration::from_secs(5)) {
+        tracing::warn!(%error, "producer flush at shutdown failed");
+    }
+    if index == 0 {
+        tracing::info!(schema = %config.schema, "outbox relay stopped");
+    }
+}
+
+async fn listen(pool: &PgPool, channel: &str) -> Option<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await.ok()?;
+    listener.listen(channel).await.ok()?;
+    Some(listener)
+}
+
+/// Resolves on a notification or after `poll`, whichever comes first; reconnects a lost
+/// listener on the next call.
+async fn wait_for_notification(
+    listener: &mut Option<PgListener>,
+    pool: &PgPool,
+    channel: &str,
+    poll: Duration,
+) {
+    match listener {
+        Some(active) => match tokio::time::timeout(poll, active.try_recv()).await {
+            Ok(Ok(Some(_))) | Err(_) => {}
+            Ok(Ok(None) | Err(_)) => *listener = None,
+        },
+        None => {
+            tokio::time::sleep(poll).await;
+            *listener = listen(pool, channel).await;
+        }
+    }
+}
+
+/// One claim: locks buckets, streams their pending rows through the producer chunk by chunk
+/// while the recorder records the acknowledgements on a second connection, and commits once
+/// every sent chunk is recorded (so the next holder of a bucket sees every outcome).
+async fn drain_claim(
+    pool: &PgPool,
+    producer: &FutureProducer,
+    config: &RelayConfig,
+    published: &AtomicU64,
+) -> Result<Recorded, sqlx::Error> {
+    let started = Instant::now();
+    let Some(mut claim) = claim::open(pool, config).await? else {
+        return Ok(Recorded::default());
+    };
+    let mut recorder_connection = pool.acquire().await?;
+    let (chunks, received) = mpsc::channel(config.chunks_in_flight.max(1));
+    let blocked = Mutex::new(BlockedKeys::new());
+    let reader = async {
+        let mut after_seq = 0_i64;
+        let mut read = 0_usize;
+        let outcome = loop {
+            let rows = match claim.read_after(after_seq, config.batch_size).await {
+                Ok(rows) => rows,
+                Err(error) => break Err(error),
+            };
+            let Some(last) = rows.last() else {
+                break Ok(read);
+            };
+            after_seq = last.outbox_seq;
+            read += rows.len();
+            let complete = i64::try_from(rows.len()).unwrap_or(i64::MAX) < config.batch_size;
+            let held = match blocked.lock() {
+                Ok(keys) if !keys.is_empty() => keys.clone(),
+                _ => BlockedKeys::new(),
+            };
+            if chunks
+                .send(publish::send(producer, rows, &held))
+                .await
+                .is_err()
+            {
+                // The recorder stopped on an error it reports itself.
+                break Ok(read);
+            }
+            if complete
+                || read >= config.max_claim_rows
+                || started.elapsed() >= config.max_claim_duration
+            {
+                break Ok(read);
+            }
+        };
+        drop(chunks);
+        outcome
+    };
+    let recorder = record::record_chunks(
+        &mut recorder_connection,
+        config,
+        received,
+        &blocked,
+        published,
+    );
+    let (read, recorded) = tokio::join!(reader, recorder);
+    let recorded = recorded?;
+    let read = read?;
+    let buckets = claim.buckets.len();
+    claim.transaction.commit().await?;
+    tracing::debug!(
+        rows = read,
+        settled = recorded.settled,
+        buckets,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "relay claim"
+    );
+    Ok(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_outlives_the_message_timeout() {
+        assert!(RelayConfig::new("s", "b").lease > MESSAGE_TIMEOUT);
+    }
+}

@@ -1,0 +1,202 @@
+//! Handing rows to the idempotent producer and collecting the broker's answers.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+
+use super::claim::Claimed;
+
+/// What happened to one row.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// The broker acknowledged it.
+    Published,
+    /// Not sent: an earlier row of its key failed in this claim, so it waits behind that row.
+    Held,
+    /// A transient failure; retried with back-off.
+    Failed(String),
+    /// Refused for what it is; dead-lettered.
+    Poison(String),
+}
+
+/// Keys (topic, partition key) whose later rows must not be sent in this claim.
+pub(super) type BlockedKeys = HashSet<(String, String)>;
+
+/// A chunk of rows handed to the producer, whose acknowledgements are still to come.
+pub(super) struct SentChunk {
+    pub rows: Vec<Claimed>,
+    deliveries: Vec<Result<DeliveryFuture, Outcome>>,
+}
+
+/// The Kafka headers of a row; `Err` when its envelope is unreadable for consumers (poison).
+fn headers(row: &Claimed) -> Result<OwnedHeaders, String> {
+    if !row.envelope_matches {
+        return Err(format!(
+            "envelope does not carry the row's eventId, eventType and eventVersion ({}, {}, {})",
+            row.event_id, row.event_type, row.event_version
+        ));
+    }
+    let mut event_id = uuid::Uuid::encode_buffer();
+    let event_version = row.event_version.to_string();
+    let mut headers = OwnedHeaders::new_with_capacity(6)
+        .insert(Header {
+            key: "eventId",
+            value: Some(row.event_id.hyphenated().encode_lower(&mut event_id) as &str),
+        })
+        .insert(Header {
+            key: "eventType",
+            value: Some(&row.event_type),
+        })
+        .insert(Header {
+            key: "eventVersion",
+            value: Some(&event_version),
+        });
+    for (key, value) in [
+        ("correlationId", &row.correlation_id),
+        ("causationId", &row.causation_id),
+        ("traceparent", &row.traceparent),
+    ] {
+        if let Some(value) = value.as_deref() {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+    }
+    Ok(headers)
+}
+
+/// Whether the broker refused this message for what it is (not for the broker's state).
+fn is_poison(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::InvalidTopic
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::BadMessage
+        )
+    )
+}
+
+/// Whether the producer must be replaced: its identity is gone (its epoch could not be bumped
+/// after timeouts), or its sends time out — after a broker restart an old producer only ever
+/// times out while a new one works at once. Replacing a producer while the broker is down costs
+/// nothing.
+fn breaks_producer(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::MessageTimedOut
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::UnknownProducerId
+                | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                | RDKafkaErrorCode::Fatal
+        )
+    )
+}
+
+/// Enqueues the rows in commit order (the idempotent producer keeps that order per partition,
+/// also across chunks), except rows of `blocked` keys, which are held back.
+pub(super) fn send(
+    producer: &FutureProducer,
+    rows: Vec<Claimed>,
+    blocked: &BlockedKeys,
+) -> SentChunk {
+    let deliveries = rows
+        .iter()
+        .map(|row| {
+            if !blocked.is_empty()
+                && blocked.contains(&(row.topic.clone(), row.partition_key.clone()))
+            {
+                return Err(Outcome::Held);
+            }
+            let headers = headers(row).map_err(Outcome::Poison)?;
+            let record = FutureRecord::to(&row.topic)
+                .key(row.partition_key.as_bytes())
+                .payload(row.envelope.as_bytes())
+                .headers(headers);
+            producer.send_result(record).map_err(|(error, _)| {
+                if is_poison(&error) {
+                    Outcome::Poison(error.to_string())
+                } else {
+                    Outcome::Failed(error.to_string())
+                }
+            })
+        })
+        .collect();
+    SentChunk { rows, deliveries }
+}
+
+impl SentChunk {
+    /// Awaits every acknowledgement, in order; also says whether the producer must be replaced.
+    pub async fn outcomes(self) -> (Vec<Claimed>, Vec<Outcome>, bool) {
+        let mut outcomes = Vec::with_capacity(self.rows.len());
+        let mut producer_broken = false;
+        for (row, delivery) in self.rows.iter().zip(self.deliveries) {
+            let outcome = match delivery {
+                Err(outcome) => outcome,
+                Ok(future) => match future.await {
+                    Ok(Ok(_)) => {
+                        let latency = (Utc::now() - row.occurred_at).to_std().unwrap_or_default();
+                        metrics::histogram!("outbox_publish_latency_seconds")
+                            .record(latency.as_secs_f64());
+                        Outcome::Published
+                    }
+                    Ok(Err((error, _))) if is_poison(&error) => Outcome::Poison(error.to_string()),
+                    Ok(Err((error, _))) => {
+                        producer_broken |= breaks_producer(&error);
+                        Outcome::Failed(error.to_string())
+                    }
+                    Err(_) => Outcome::Failed("producer dropped the delivery".to_owned()),
+                },
+            };
+            outcomes.push(outcome);
+        }
+        (self.rows, outcomes, producer_broken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(envelope_matches: bool) -> Claimed {
+        Claimed {
+            outbox_seq: 1,
+            event_id: uuid::Uuid::nil(),
+            topic: "t".into(),
+            partition_key: "k".into(),
+            event_type: "t.v1".into(),
+            event_version: 1,
+            envelope: "{}".into(),
+            envelope_matches,
+            correlation_id: Some("c".into()),
+            causation_id: None,
+            traceparent: None,
+            attempts: 1,
+            occurred_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_envelope_that_does_not_match_its_row_is_poison() {
+        let reason = headers(&row(false)).unwrap_err();
+        assert!(reason.contains("eventId"), "{reason}");
+        let headers = headers(&row(true)).unwrap();
+        let names: Vec<&str> = rdkafka::message::Headers::iter(&headers)
+            .map(|h| h.key)
+            .collect();
+        assert_eq!(
+            names,
+            ["eventId", "eventType", "eventVersion", "correlationId"]
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! Recording what the broker answered, chunk by chunk, on a connection of its own.
+//!
+//! The recorder runs beside the claim's reader: while it awaits one chunk's acknowledgements and
+//! records them, the reader reads and sends the next chunks. Each chunk's outcome commits in its
+//! own short transaction, always before the claim's transaction ends, so the next holder of a
+//! bucket sees every recorded outcome. Within a key, the first transient failure backs off and
+//! the key's later rows in this claim stay pending untouched, even those already sent, so order
+//! per key holds; poison rows are dead-lettered and hold nothing back.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::{PgConnection, Postgres, Transaction};
+use tokio::sync::mpsc;
+
+use super::RelayConfig;
+use super::claim::Claimed;
+use super::publish::{BlockedKeys, Outcome, SentChunk};
+
+/// What the recorder tells the claim when it is done.
+#[derive(Debug, Default)]
+pub(super) struct Recorded {
+    /// Rows that left the queue (acknowledged or dead-lettered).
+    pub settled: usize,
+    /// Whether a failure showed the producer must be replaced.
+    pub producer_broken: bool,
+}
+
+/// Records every chunk it receives until the channel closes. `shared_blocked` tells the reader
+/// which keys to stop sending; `published` counts acknowledged rows once their deletion commits.
+pub(super) async fn record_chunks(
+    connection: &mut PgConnection,
+    config: &RelayConfig,
+    mut chunks: mpsc::Receiver<SentChunk>,
+    shared_blocked: &Mutex<BlockedKeys>,
+    published: &AtomicU64,
+) -> Result<Recorded, sqlx::Error> {
+    let mut blocked = BlockedKeys::new();
+    let mut recorded = Recorded::default();
+    while let Some(chunk) = chunks.recv().await {
+        let (rows, outcomes, producer_broken) = chunk.outcomes().await;
+        recorded.producer_broken |= producer_broken;
+        let plan = plan(config, &rows, outcomes, &mut blocked);
+        if !plan.failed_seqs.is_empty()
+            && let Ok(mut shared) = shared_blocked.lock()
+        {
+            shared.extend(blocked.iter().cloned());
+        }
+        let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
+        sqlx::query("SELECT set_config('synchronous_commit', 'off', true)")
+            .execute(&mut *transaction)
+            .await?;
+        apply(&mut transaction, &rows, &plan).await?;
+        transaction.commit().await?;
+        published.fetch_add(plan.published.len() as u64, Ordering::Relaxed);
+        recorded.settled += plan.published.len() + plan.poison.len();
+    }
+    Ok(recorded)
+}
+
+/// The writes one chunk's outcomes call for.
+#[derive(Debug, Default)]
+struct Plan {
+    published: Vec<i64>,
+    failed_seqs: Vec<i64>,
+    failed_delays: Vec<f64>,
+    failed_reasons: Vec<String>,
+    /// Indexes into the chunk's rows, with the reason.
+    poison: Vec<(usize, String)>,
+}
+
+/// Decides each row's fate; rows of keys in `blocked` (a failure earlier in the claim) stay
+/// pending untouched, whatever the broker said about them.
+fn plan(
+    config: &RelayConfig,
+    rows: &[Claimed],
+    outcomes: Vec<Outcome>,
+    blocked: &mut BlockedKeys,
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut chunk_blocked: HashSet<(&str, &str)> = HashSet::new();
+    for (index, (row, outcome)) in rows.iter().zip(outcomes).enumerate() {
+        let key = row.key();
+        if chunk_blocked.contains(&key)
+            || (!blocked.is_empty() && blocked.contains(&(key.0.to_owned(), key.1.to_owned())))
+        {
+            continue;
+        }
+        match outcome {
+            Outcome::Published => plan.published.push(row.outbox_seq),
+            Outcome::Held => {}
+            Outcome::Poison(reason) => plan.poison.push((index, reason)),
+            Outcome::Failed(reason) => {
+                chunk_blocked.insert(key);
+                plan.failed_seqs.push(row.outbox_seq);
+                plan.failed_delays
+                    .push(backoff(config, row.attempts + 1).as_secs_f64());
+                plan.failed_reasons.push(reason);
+            }
+        }
+    }
+    blocked.extend(
+        chunk_blocked
+            .into_iter()
+            .map(|(topic, key)| (topic.to_owned(), key.to_owned())),
+    );
+    plan
+}
+
+/// The delay before the `attempts`-th retry: doubling from the base, capped.
+pub(super) fn backoff(config: &RelayConfig, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
+    config
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(config.max_backoff)
+}
+
+async fn apply(
+    transaction: &mut Transaction<'_, Postgres>,
+    rows: &[Claimed],
+    plan: &Plan,
+) -> Result<(), sqlx::Error> {
+    if !plan.published.is_empty() {
+        sqlx::query("DELETE FROM outbox_pending WHERE outbox_seq = ANY($1)")
+            .bind(&plan.published)
+            .execute(&mut **transaction)
+            .await?;
+        metrics::counter!("outbox_published_total").increment(plan.published.len() as u64);
+    }
+    if !plan.failed_seqs.is_empty() {
+        sqlx::query(
+            "UPDATE outbox_pending p SET attempts = p.attempts + 1, \
+                    next_attempt_at = now() + make_interval(secs => f.delay), last_error = f.reason \
+             FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS f(seq, delay, reason) \
+             WHERE p.outbox_seq = f.seq",
+        )
+        .bind(&plan.failed_seqs)
+        .bind(&plan.failed_delays)
+        .bind(&plan.failed_reasons)
+        .execute(&mut **transaction)
+        .await?;
+        metrics::counter!("outbox_relay_errors_total", "kind" => "publish")
+            .increment(plan.failed_seqs.len() as u64);
+        tracing::warn!(failed = plan.failed_seqs.len(), first_error = %plan.failed_reasons[0], "outbox rows will be retried with back-off");
+    }
+    for (index, reason) in &plan.poison {
+        if let Some(row) = rows.get(*index) {
+            dead_letter(transaction, row, reason).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves a poison row out of the queue, keeping it in the log with the reason.
+async fn dead_letter(
+    transaction: &mut Transaction<'_, Postgres>,
+    row: &Claimed,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox_dead_letter (outbox_seq, event_id, topic, partition_key, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (outbox_seq) DO NOTHING",
+    )
+    .bind(row.outbox_seq)
+    .bind(row.event_id)
+    .bind(&row.topic)
+    .bind(&row.partition_key)
+    .bind(reason)
+    .bind(row.attempts + 1)
+    .execute(&mut **transaction)
+    .await?;
+    sqlx::query("DELETE FROM outbox_pending WHERE outbox_seq = $1")
+        .bind(row.outbox_seq)
+        .execute(&mut **transaction)
+        .await?;
+    sqlx::query("UPDATE outbox_event SET dead_lettered_at = now() WHERE outbox_seq = $1")
+        .bind(row.outbox_seq)
+        .execute(&mut **transaction)
+        .await?;
+    metrics::counter!("outbox_dead_letters_total").increment(1);
+    tracing::error!(outbox_seq = row.outbox_seq, topic = %row.topic, %reason, "outbox row dead-lettered");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = RelayConfig::new("s", "b");
+        assert_eq!(backoff(&config, 1), Duration::from_millis(200));
+        assert_eq!(backoff(&config, 2), Duration::from_millis(400));
+        assert_eq!(backoff(&config, 4), Duration::from_millis(1600));
+        assert_eq!(backoff(&config, 40), Duration::from_secs(30));
+    }
+
+    fn row(seq: i64, key: &str) -> Claimed {
+        Claimed {
+            outbox_seq: seq,
+            event_id: uuid::Uuid::nil(),
+            topic: "t".into(),
+            partition_key: key.into(),
+            event_type: "t.v1".into(),
+            event_version: 1,
+            envelope: "{}".into(),
+            envelope_matches: true,
+            correlation_id: None,
+            causation_id: None,
+            traceparent: None,
+            attempts: 0,
+            occurred_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_failure_holds_back_its_key_for_the_rest_of_the_claim_and_nothing_else() {
+        let config = RelayConfig::new("s", "b");
+        let mut blocked = BlockedKeys::new();
+        let first = [row(1, "a"), row(2, "b"), row(3, "a"), row(4, "c")];
+        let plan_one = plan(
+            &config,
+            &first,
+            vec![
+                Outcome::Failed("timed out".into()),
+                Outcome::Published,
+                Outcome::Published,
+                Outcome::Poison("too large".into()),
+            ],
+            &mut blocked,
+        );
+        assert_eq!(plan_one.failed_seqs, [1]);
+        assert_eq!(plan_one.published, [2], "row 3 of key a waits behind row 1");
+        assert_eq!(plan_one.poison.len(), 1);
+        // A later chunk of the same claim: key a stays held even though the broker took it.
+        let second = [row(5, "a"), row(6, "b")];
+        let plan_two = plan(
+            &config,
+            &second,
+            vec![Outcome::Published, Outcome::Published],
+            &mut blocked,
+        );
+        assert_eq!(plan_two.published, [6]);
+        assert!(plan_two.failed_seqs.is_empty());
+    }
+}
