@@ -14,11 +14,12 @@ ALTER TABLE outbox_pending
     ADD COLUMN causation_id   text,
     ADD COLUMN traceparent    text,
     ADD COLUMN envelope       json,
-    -- The headers the relay sends are the envelope's own identity, never something else.
+    -- The headers the relay sends are the envelope's own identity, never something else. A
+    -- missing field makes a comparison NULL, which a CHECK would let through: hence coalesce.
     ADD CONSTRAINT outbox_pending_message_consistent CHECK (
-        envelope IS NULL OR (
+        envelope IS NULL OR coalesce(
             json_typeof(envelope) = 'object'
             AND occurred_at IS NOT NULL
             AND envelope->>'eventId' = event_id::text
             AND envelope->>'eventType' = event_type
-            AND envelope->>'eventVersion' = event_version::text));
+            AND envelope->>'eventVersion' = event_version::text, false));

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{brokers, database, drained, read_until, relay_config, topic, write_events};
 
@@ -260,4 +260,154 @@ async fn a_poison_row_is_dead_lettered_and_the_key_keeps_flowing() {
         [1, 4, 5, 6],
         "the rows behind the poison ones arrived, in order"
     );
+}
+
+/// An event queued the way writers did before queue rows carried their message (ADR 0018), or
+/// as an older service version still does during a rolling deploy.
+async fn queue_without_message(pool: &sqlx::PgPool, topic: &str, version: i64) -> Value {
+    let ctx = crate::support::context("corr-legacy");
+    let leaked: &'static str = Box::leak(topic.to_owned().into_boxed_str());
+    let envelope = common_kernel::outbox::envelope(
+        &ctx,
+        common_kernel::outbox::NewEvent {
+            event_type: "test.thing.changed.v1",
+            event_version: 1,
+            topic: leaked,
+            aggregate_type: "Thing",
+            aggregate_id: "thing-legacy".into(),
+            aggregate_version: version,
+            partition_key: "thing-legacy".into(),
+            payload: json!({"version": version}),
+        },
+        chrono::Utc::now(),
+    );
+    let body = serde_json::to_value(&envelope).unwrap();
+    sqlx::query(
+        "WITH e AS (INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, aggregate_type, \
+         aggregate_id, aggregate_version, tenant_id, envelope, occurred_at) \
+         VALUES ($1, $2, 'thing-legacy', 'test.thing.changed.v1', 1, 'Thing', 'thing-legacy', $3, 'acme', $4, now()) \
+         RETURNING outbox_seq, topic, partition_key) \
+         INSERT INTO outbox_pending (outbox_seq, topic, partition_key) SELECT * FROM e",
+    )
+    .bind(envelope.event_id.as_uuid())
+    .bind(topic)
+    .bind(version)
+    .bind(&body)
+    .execute(pool)
+    .await
+    .unwrap();
+    body
+}
+
+#[tokio::test]
+async fn rows_queued_without_their_message_are_published_from_the_log_in_order() {
+    let db = database().await;
+    let topic = topic("relay-legacy", 1).await;
+    let first = queue_without_message(&db.pool, &topic, 1).await;
+    // A row written by today's writer between two older ones: one key, commit order kept.
+    let ctx = crate::support::context("corr-legacy");
+    let leaked: &'static str = Box::leak(topic.clone().into_boxed_str());
+    let mut tx = db.pool.begin().await.unwrap();
+    common_kernel::outbox::append(
+        &mut tx,
+        &ctx,
+        common_kernel::outbox::NewEvent {
+            event_type: "test.thing.changed.v1",
+            event_version: 1,
+            topic: leaked,
+            aggregate_type: "Thing",
+            aggregate_id: "thing-legacy".into(),
+            aggregate_version: 2,
+            partition_key: "thing-legacy".into(),
+            payload: json!({"version": 2}),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let third = queue_without_message(&db.pool, &topic, 3).await;
+
+    let relay =
+        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+    assert!(drained(&db.pool, Duration::from_secs(30)).await);
+    let received = read_until(&topic, Duration::from_secs(30), |r| r.len() >= 3).await;
+    relay.shutdown().await;
+
+    let versions: Vec<i64> = received
+        .iter()
+        .map(|m| m.body["aggregateVersion"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2, 3]);
+    for (message, logged) in [(&received[0], &first), (&received[2], &third)] {
+        assert_eq!(&message.body, logged, "the log's envelope is the body");
+        assert_eq!(message.headers["eventId"], logged["eventId"]);
+        assert_eq!(message.headers["eventType"], "test.thing.changed.v1");
+        assert_eq!(message.headers["eventVersion"], "1");
+        assert_eq!(message.headers["correlationId"], "corr-legacy");
+        assert_eq!(message.headers["causationId"], logged["causationId"]);
+        assert_eq!(message.headers["traceparent"], logged["traceparent"]);
+    }
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_dead_letter")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(dead, 0);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_queued_message_whose_headers_are_not_its_envelopes() {
+    let db = database().await;
+    let ctx = crate::support::context("corr-check");
+    let mut tx = db.pool.begin().await.unwrap();
+    common_kernel::outbox::append(
+        &mut tx,
+        &ctx,
+        common_kernel::outbox::NewEvent {
+            event_type: "test.thing.changed.v1",
+            event_version: 1,
+            topic: "test.check.v1",
+            aggregate_type: "Thing",
+            aggregate_id: "thing-0".into(),
+            aggregate_version: 1,
+            partition_key: "thing-0".into(),
+            payload: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Each change would make the relay send headers that contradict the body.
+    for (what, change) in [
+        (
+            "another event id",
+            "UPDATE outbox_pending SET event_id = gen_random_uuid()",
+        ),
+        (
+            "another event type",
+            "UPDATE outbox_pending SET event_type = 'test.other.v1'",
+        ),
+        (
+            "another version",
+            "UPDATE outbox_pending SET event_version = 2",
+        ),
+        (
+            "an envelope without the id",
+            "UPDATE outbox_pending SET envelope = (envelope::jsonb - 'eventId')::json",
+        ),
+        (
+            "an envelope that is not an object",
+            "UPDATE outbox_pending SET envelope = '[1]'::json",
+        ),
+        (
+            "no occurrence time",
+            "UPDATE outbox_pending SET occurred_at = NULL",
+        ),
+    ] {
+        let error = sqlx::query(change).execute(&db.pool).await.expect_err(what);
+        let code = error
+            .as_database_error()
+            .and_then(|e| e.code().map(|c| c.into_owned()));
+        assert_eq!(code.as_deref(), Some("23514"), "{what}: {error}");
+    }
 }
