@@ -7,7 +7,7 @@
 //! 2. relay: N outbox rows committed at once are drained by one warm relay (claim, publish,
 //!    mark) — events/s, reported as a ratio of the raw figure. Both producers are warmed up first;
 //!    raw and relay alternate for several rounds and the median ratio is reported (`RELAY_WORKERS`,
-//!    `RELAY_BATCH_SIZE`, `RELAY_BUCKETS_PER_CYCLE` tune the relay).
+//!    `RELAY_BATCH_SIZE`, `RELAY_BUCKETS_PER_CYCLE`, `RELAY_CHUNKS_IN_FLIGHT` tune the relay).
 //! 3. lag: a writer commits events at a steady rate for a fixed time while the relay runs and a
 //!    consumer reads them; lag = consumer receive time − event `occurredAt`; p50/p99.
 
@@ -233,6 +233,9 @@ async fn main() {
     if let Some(size) = env_number("RELAY_BATCH_SIZE") {
         config.batch_size = size;
     }
+    if let Some(chunks) = env_number("RELAY_CHUNKS_IN_FLIGHT") {
+        config.chunks_in_flight = chunks;
+    }
     let relay = messaging::relay::spawn(pool.clone(), config.clone()).unwrap();
     write(&pool, relay_topic, 0, 1).await;
     while pending(&pool).await > 0 {
@@ -265,10 +268,11 @@ async fn main() {
     }
     ratios.sort_by(f64::total_cmp);
     println!(
-        "relay/raw over {ROUNDS} rounds of {EVENTS} events ({} relay loops, batch {}, {} buckets per cycle): median {:.2}x, range {:.2}x..{:.2}x",
+        "relay/raw over {ROUNDS} rounds of {EVENTS} events ({} relay loops, batch {}, {} buckets per claim, {} chunks in flight): median {:.2}x, range {:.2}x..{:.2}x",
         config.workers,
         config.batch_size,
         config.buckets_per_cycle,
+        config.chunks_in_flight,
         ratios[ROUNDS / 2],
         ratios[0],
         ratios[ROUNDS - 1]
