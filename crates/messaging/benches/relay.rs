@@ -251,15 +251,13 @@ async fn main() {
         write(&pool, relay_topic, round * EVENTS, EVENTS).await;
         let started = Instant::now();
         // Watching the relay's own counter costs the database nothing; counting the queue every
-        // few milliseconds would take CPU from the relay it measures. The queue is checked once
-        // at the end.
+        // few milliseconds would take CPU from the relay it measures. The counter moves only
+        // after the deletions committed; the queue is checked once afterwards, untimed.
         while relay.published() < before + EVENTS as u64 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        while pending(&pool).await > 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
         let relayed = EVENTS as f64 / started.elapsed().as_secs_f64();
+        assert_eq!(pending(&pool).await, 0, "the relay left rows in the queue");
         ratios.push(relayed / raw);
         println!(
             "round {round}: raw idempotent producer {raw:.0} events/s, outbox relay {relayed:.0} events/s = {:.2}x raw",

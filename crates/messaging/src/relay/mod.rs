@@ -21,6 +21,7 @@ mod record;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
@@ -302,38 +303,7 @@ async fn drain_claim(
     let (chunks, received) = mpsc::channel(config.chunks_in_flight.max(1));
     let blocked = Mutex::new(BlockedKeys::new());
     let reader = async {
-        let mut after_seq = 0_i64;
-        let mut read = 0_usize;
-        let outcome = loop {
-            let rows = match claim.read_after(after_seq, config.batch_size).await {
-                Ok(rows) => rows,
-                Err(error) => break Err(error),
-            };
-            let Some(last) = rows.last() else {
-                break Ok(read);
-            };
-            after_seq = last.outbox_seq;
-            read += rows.len();
-            let complete = i64::try_from(rows.len()).unwrap_or(i64::MAX) < config.batch_size;
-            let held = match blocked.lock() {
-                Ok(keys) if !keys.is_empty() => keys.clone(),
-                _ => BlockedKeys::new(),
-            };
-            if chunks
-                .send(publish::send(producer, rows, &held))
-                .await
-                .is_err()
-            {
-                // The recorder stopped on an error it reports itself.
-                break Ok(read);
-            }
-            if complete
-                || read >= config.max_claim_rows
-                || started.elapsed() >= config.max_claim_duration
-            {
-                break Ok(read);
-            }
-        };
+        let outcome = stream_claim(&mut claim, producer, config, &chunks, &blocked, started).await;
         drop(chunks);
         outcome
     };
@@ -357,6 +327,55 @@ async fn drain_claim(
         "relay claim"
     );
     Ok(recorded)
+}
+
+/// Reads the claim's rows chunk by chunk, in commit order, and hands each chunk to the producer
+/// and then to the recorder; returns how many rows it read. The next chunk's query is sent
+/// before the current chunk is enqueued, so the database works on it meanwhile.
+async fn stream_claim(
+    claim: &mut claim::Claim,
+    producer: &FutureProducer,
+    config: &RelayConfig,
+    chunks: &mpsc::Sender<publish::SentChunk>,
+    blocked: &Mutex<BlockedKeys>,
+    started: Instant,
+) -> Result<usize, sqlx::Error> {
+    let mut read = 0_usize;
+    let mut rows = claim.read_after(0, config.batch_size).await?;
+    loop {
+        let Some(last) = rows.last() else {
+            return Ok(read);
+        };
+        let after_seq = last.outbox_seq;
+        read += rows.len();
+        let last_chunk = i64::try_from(rows.len()).unwrap_or(i64::MAX) < config.batch_size
+            || read >= config.max_claim_rows
+            || started.elapsed() >= config.max_claim_duration;
+        let held = match blocked.lock() {
+            Ok(keys) if !keys.is_empty() => keys.clone(),
+            _ => BlockedKeys::new(),
+        };
+        if last_chunk {
+            // A closed channel means the recorder stopped on an error it reports itself.
+            let _ = chunks.send(publish::send(producer, rows, &held)).await;
+            return Ok(read);
+        }
+        let next = claim.read_after(after_seq, config.batch_size);
+        tokio::pin!(next);
+        let next_started = futures::poll!(next.as_mut());
+        let handed_over = chunks
+            .send(publish::send(producer, rows, &held))
+            .await
+            .is_ok();
+        let next = match next_started {
+            Poll::Ready(next) => next,
+            Poll::Pending => next.await,
+        };
+        if !handed_over {
+            return Ok(read);
+        }
+        rows = next?;
+    }
 }
 
 #[cfg(test)]

@@ -182,21 +182,16 @@ async fn a_poison_row_is_dead_lettered_and_the_key_keeps_flowing() {
     write_events(&db.pool, &topic, 1, 1, 1).await;
     // A row the broker must refuse: far larger than the producer's message.max.bytes.
     let ctx = crate::support::context("corr-poison");
-    let leaked: &'static str = Box::leak(topic.clone().into_boxed_str());
     let mut tx = db.pool.begin().await.unwrap();
     common_kernel::outbox::append(
         &mut tx,
         &ctx,
-        common_kernel::outbox::NewEvent {
-            event_type: "test.thing.changed.v1",
-            event_version: 1,
-            topic: leaked,
-            aggregate_type: "Thing",
-            aggregate_id: "thing-0".into(),
-            aggregate_version: 2,
-            partition_key: "thing-0".into(),
-            payload: json!({"blob": "x".repeat(3 * 1024 * 1024)}),
-        },
+        crate::support::thing_event(
+            &topic,
+            "thing-0",
+            2,
+            json!({"blob": "x".repeat(3 * 1024 * 1024)}),
+        ),
     )
     .await
     .unwrap();
@@ -219,16 +214,7 @@ async fn a_poison_row_is_dead_lettered_and_the_key_keeps_flowing() {
         common_kernel::outbox::append(
             &mut tx,
             &ctx,
-            common_kernel::outbox::NewEvent {
-                event_type: "test.thing.changed.v1",
-                event_version: 1,
-                topic: leaked,
-                aggregate_type: "Thing",
-                aggregate_id: "thing-0".into(),
-                aggregate_version: version,
-                partition_key: "thing-0".into(),
-                payload: json!({"version": version}),
-            },
+            crate::support::thing_event(&topic, "thing-0", version, json!({"version": version})),
         )
         .await
         .unwrap();
@@ -266,19 +252,9 @@ async fn a_poison_row_is_dead_lettered_and_the_key_keeps_flowing() {
 /// as an older service version still does during a rolling deploy.
 async fn queue_without_message(pool: &sqlx::PgPool, topic: &str, version: i64) -> Value {
     let ctx = crate::support::context("corr-legacy");
-    let leaked: &'static str = Box::leak(topic.to_owned().into_boxed_str());
     let envelope = common_kernel::outbox::envelope(
         &ctx,
-        common_kernel::outbox::NewEvent {
-            event_type: "test.thing.changed.v1",
-            event_version: 1,
-            topic: leaked,
-            aggregate_type: "Thing",
-            aggregate_id: "thing-legacy".into(),
-            aggregate_version: version,
-            partition_key: "thing-legacy".into(),
-            payload: json!({"version": version}),
-        },
+        crate::support::thing_event(topic, "thing-legacy", version, json!({"version": version})),
         chrono::Utc::now(),
     );
     let body = serde_json::to_value(&envelope).unwrap();
@@ -306,21 +282,11 @@ async fn rows_queued_without_their_message_are_published_from_the_log_in_order()
     let first = queue_without_message(&db.pool, &topic, 1).await;
     // A row written by today's writer between two older ones: one key, commit order kept.
     let ctx = crate::support::context("corr-legacy");
-    let leaked: &'static str = Box::leak(topic.clone().into_boxed_str());
     let mut tx = db.pool.begin().await.unwrap();
     common_kernel::outbox::append(
         &mut tx,
         &ctx,
-        common_kernel::outbox::NewEvent {
-            event_type: "test.thing.changed.v1",
-            event_version: 1,
-            topic: leaked,
-            aggregate_type: "Thing",
-            aggregate_id: "thing-legacy".into(),
-            aggregate_version: 2,
-            partition_key: "thing-legacy".into(),
-            payload: json!({"version": 2}),
-        },
+        crate::support::thing_event(&topic, "thing-legacy", 2, json!({"version": 2})),
     )
     .await
     .unwrap();
@@ -362,16 +328,7 @@ async fn the_database_refuses_a_queued_message_whose_headers_are_not_its_envelop
     common_kernel::outbox::append(
         &mut tx,
         &ctx,
-        common_kernel::outbox::NewEvent {
-            event_type: "test.thing.changed.v1",
-            event_version: 1,
-            topic: "test.check.v1",
-            aggregate_type: "Thing",
-            aggregate_id: "thing-0".into(),
-            aggregate_version: 1,
-            partition_key: "thing-0".into(),
-            payload: json!({}),
-        },
+        crate::support::thing_event("test.check.v1", "thing-0", 1, json!({})),
     )
     .await
     .unwrap();

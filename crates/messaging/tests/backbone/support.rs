@@ -105,6 +105,20 @@ pub fn context(correlation: &str) -> RequestContext {
     }
 }
 
+/// A `test.thing.changed.v1` event of one thing, keyed by the thing's id.
+pub fn thing_event(topic: &str, thing: &str, version: i64, payload: Value) -> NewEvent {
+    NewEvent {
+        event_type: "test.thing.changed.v1",
+        event_version: 1,
+        topic: Box::leak(topic.to_owned().into_boxed_str()),
+        aggregate_type: "Thing",
+        aggregate_id: thing.to_owned(),
+        aggregate_version: version,
+        partition_key: thing.to_owned(),
+        payload,
+    }
+}
+
 /// Writes `count` events for `keys` keys (round robin, versions increasing per key) into the
 /// outbox in transactions of `per_tx`; returns their event ids in commit order.
 pub async fn write_events(
@@ -127,16 +141,12 @@ pub async fn write_events(
             let id = outbox::append(
                 &mut tx,
                 &ctx,
-                NewEvent {
-                    event_type: "test.thing.changed.v1",
-                    event_version: 1,
+                thing_event(
                     topic,
-                    aggregate_type: "Thing",
-                    aggregate_id: format!("thing-{key}"),
-                    aggregate_version: versions[key],
-                    partition_key: format!("thing-{key}"),
-                    payload: json!({"n": written, "key": key, "version": versions[key]}),
-                },
+                    &format!("thing-{key}"),
+                    versions[key],
+                    json!({"n": written, "key": key, "version": versions[key]}),
+                ),
             )
             .await
             .unwrap();
