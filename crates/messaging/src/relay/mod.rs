@@ -52,7 +52,8 @@ pub struct RelayConfig {
     /// Chunks sent but not yet recorded, per claim: how far the reader may run ahead of the
     /// acknowledgements.
     pub chunks_in_flight: usize,
-    /// How long a claim is exclusive; longer than the producer's message timeout.
+    /// How long a claim may sit idle before PostgreSQL ends it (a hung relay); longer than the
+    /// producer's message timeout, so waiting for acknowledgements never ends a claim.
     pub lease: Duration,
     /// Poll interval when no notification arrives.
     pub poll_interval: Duration,
