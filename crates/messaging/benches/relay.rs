@@ -34,8 +34,6 @@ use rdkafka::producer::FutureRecord;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-const EVENTS: usize = 20_000;
-const ROUNDS: usize = 5;
 const RATE_PER_SECOND: usize = 1_000;
 const LAG_SECONDS: u64 = 10;
 
@@ -207,7 +205,11 @@ async fn main() {
     // 1. Raw producer ceiling, with the same envelope bytes the relay sends.
     let raw_topic = topic(&brokers, "raw").await;
     let ctx = context();
-    let messages: Vec<Message> = (0..EVENTS)
+    // Rounds and their size (`RELAY_BENCH_ROUNDS`, `RELAY_BENCH_EVENTS`): longer rounds make each
+    // ratio less sensitive to a scheduling hiccup on a small machine.
+    let rounds: usize = env_number("RELAY_BENCH_ROUNDS").unwrap_or(5);
+    let events: usize = env_number("RELAY_BENCH_EVENTS").unwrap_or(20_000);
+    let messages: Vec<Message> = (0..events)
         .map(|n| Message::of(&outbox::envelope(&ctx, event(raw_topic, n), Utc::now())))
         .collect();
     let producer = messaging::producer::idempotent_producer(&brokers).unwrap();
@@ -221,7 +223,7 @@ async fn main() {
         .map_err(|(e, _)| e)
         .unwrap();
 
-    // 2. Relay draining committed rows: a warm relay, then EVENTS rows committed at once.
+    // 2. Relay draining committed rows: a warm relay, then `events` rows committed at once.
     let relay_topic = topic(&brokers, "relay").await;
     let mut config = messaging::relay::RelayConfig::new(catalog::SCHEMA, &brokers);
     if let Some(workers) = env_number("RELAY_WORKERS") {
@@ -244,19 +246,19 @@ async fn main() {
 
     // Raw and relay alternate, so both see the same machine; the ratio is taken per round and
     // its median reported.
-    let mut ratios = Vec::with_capacity(ROUNDS);
-    for round in 1..=ROUNDS {
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
         let raw = raw_rate(&producer, raw_topic, &messages).await;
         let before = relay.published();
-        write(&pool, relay_topic, round * EVENTS, EVENTS).await;
+        write(&pool, relay_topic, round * events, events).await;
         let started = Instant::now();
         // Watching the relay's own counter costs the database nothing; counting the queue every
         // few milliseconds would take CPU from the relay it measures. The counter moves only
         // after the deletions committed; the queue is checked once afterwards, untimed.
-        while relay.published() < before + EVENTS as u64 {
+        while relay.published() < before + events as u64 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let relayed = EVENTS as f64 / started.elapsed().as_secs_f64();
+        let relayed = events as f64 / started.elapsed().as_secs_f64();
         assert_eq!(pending(&pool).await, 0, "the relay left rows in the queue");
         ratios.push(relayed / raw);
         println!(
@@ -266,14 +268,14 @@ async fn main() {
     }
     ratios.sort_by(f64::total_cmp);
     println!(
-        "relay/raw over {ROUNDS} rounds of {EVENTS} events ({} relay loops, batch {}, {} buckets per claim, {} chunks in flight): median {:.2}x, range {:.2}x..{:.2}x",
+        "relay/raw over {rounds} rounds of {events} events ({} relay loops, batch {}, {} buckets per claim, {} chunks in flight): median {:.2}x, range {:.2}x..{:.2}x",
         config.workers,
         config.batch_size,
         config.buckets_per_cycle,
         config.chunks_in_flight,
-        ratios[ROUNDS / 2],
+        ratios[rounds / 2],
         ratios[0],
-        ratios[ROUNDS - 1]
+        ratios[rounds - 1]
     );
 
     // 3. End-to-end lag at a steady rate.
