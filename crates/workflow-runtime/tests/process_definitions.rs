@@ -136,6 +136,21 @@ impl Platform {
         read(response).await
     }
 
+    /// Assigns (or, with `"action": "delegate"`, reassigns) a user task, as Tasklist does.
+    async fn assign(&self, task_key: &str, body: &Value) -> (StatusCode, Value) {
+        self.post(&format!("/v2/user-tasks/{task_key}/assignment"), body)
+            .await
+    }
+
+    /// Completes a user task with the decision's variables, as Tasklist does.
+    async fn complete_task(&self, task_key: &str, variables: &Value) -> (StatusCode, Value) {
+        self.post(
+            &format!("/v2/user-tasks/{task_key}/completion"),
+            &json!({ "variables": variables }),
+        )
+        .await
+    }
+
     /// The operator view of one instance: state, where its tokens wait, variables, incidents.
     async fn instance(&self, key: i64) -> Value {
         let (status, body) = self.get(&format!("/v1/ops/process-instances/{key}")).await;
@@ -616,9 +631,8 @@ async fn an_approver_claims_delegates_and_approves_and_the_approval_is_recorded(
     );
 
     // Alice claims it, then delegates to Bob: delegation is reassignment.
-    let assignment = format!("/v2/user-tasks/{task_key}/assignment");
     let (status, body) = platform
-        .post(&assignment, &json!({"assignee": "alice"}))
+        .assign(&task_key, &json!({"assignee": "alice"}))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let mine = platform
@@ -627,10 +641,7 @@ async fn an_approver_claims_delegates_and_approves_and_the_approval_is_recorded(
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["userTaskKey"].as_str(), Some(task_key.as_str()));
     let (status, body) = platform
-        .post(
-            &assignment,
-            &json!({"assignee": "bob", "action": "delegate"}),
-        )
+        .assign(&task_key, &json!({"assignee": "bob", "action": "delegate"}))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(platform.task_by_key(&task_key).await["assignee"], "bob");
@@ -642,10 +653,10 @@ async fn an_approver_claims_delegates_and_approves_and_the_approval_is_recorded(
     );
 
     let (status, body) = platform
-        .post(
-            &format!("/v2/user-tasks/{task_key}/completion"),
-            &json!({"variables": {"approved": true, "decidedBy": "bob",
-                                  "decisionComment": "margin still above floor"}}),
+        .complete_task(
+            &task_key,
+            &json!({"approved": true, "decidedBy": "bob",
+                                  "decisionComment": "margin still above floor"}),
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
@@ -696,17 +707,14 @@ async fn a_rejection_is_recorded_and_never_approves() {
         .await;
     let task_key = task["userTaskKey"].as_str().expect("key");
     let (status, body) = platform
-        .post(
-            &format!("/v2/user-tasks/{task_key}/assignment"),
-            &json!({"assignee": "alice"}),
-        )
+        .assign(task_key, &json!({"assignee": "alice"}))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, body) = platform
-        .post(
-            &format!("/v2/user-tasks/{task_key}/completion"),
-            &json!({"variables": {"approved": false, "decidedBy": "alice",
-                                  "decisionComment": "40 % is below the margin floor"}}),
+        .complete_task(
+            task_key,
+            &json!({"approved": false, "decidedBy": "alice",
+                                  "decisionComment": "40 % is below the margin floor"}),
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
@@ -775,12 +783,9 @@ async fn a_superseded_quote_ends_its_waiting_approval_and_no_other() {
         .await;
     assert_eq!(cancelled["state"], "CANCELED");
     let (status, problem) = platform
-        .post(
-            &format!(
-                "/v2/user-tasks/{}/completion",
-                revised_task["userTaskKey"].as_str().expect("key")
-            ),
-            &json!({"variables": {"approved": true, "decidedBy": "late"}}),
+        .complete_task(
+            revised_task["userTaskKey"].as_str().expect("key"),
+            &json!({"approved": true, "decidedBy": "late"}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
@@ -847,10 +852,7 @@ async fn an_overdue_approval_is_reminded_then_escalated_to_the_next_level() {
 
     let second_key = second["userTaskKey"].as_str().expect("key");
     let (status, body) = platform
-        .post(
-            &format!("/v2/user-tasks/{second_key}/completion"),
-            &json!({"variables": {"approved": true, "decidedBy": "dora"}}),
-        )
+        .complete_task(second_key, &json!({"approved": true, "decidedBy": "dora"}))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 

@@ -127,14 +127,7 @@ impl<'a> Run<'a> {
         variables: &Map<String, Json>,
     ) -> Result<(), EngineError> {
         store::instances::leave_element(self.conn, element_instance_key, "TERMINATED").await?;
-        let node = self.def.node(boundary_id).ok_or_else(|| {
-            EngineError::FailedPrecondition(format!("element '{boundary_id}' is not in the model"))
-        })?;
-        let result =
-            engine::completion(node, &self.root, variables).unwrap_or_else(|_| variables.clone());
-        self.set_root(&result).await?;
-        self.leave(boundary_id);
-        Ok(())
+        self.leave_through_boundary(boundary_id, variables).await
     }
 
     /// An event waiting on behalf of `waiting_key` fired with `variables` (message variables,
@@ -160,13 +153,23 @@ impl<'a> Run<'a> {
         if engine::interrupts(self.def, event_id) {
             self.terminate(waiting_key).await?;
         }
-        let node = self.def.node(event_id).ok_or_else(|| {
-            EngineError::FailedPrecondition(format!("element '{event_id}' is not in the model"))
+        self.leave_through_boundary(event_id, variables).await
+    }
+
+    /// Takes a boundary event's outgoing flows, with its output mappings applied to `variables`
+    /// (the variables as given when the event has none that apply).
+    async fn leave_through_boundary(
+        &mut self,
+        boundary_id: &str,
+        variables: &Map<String, Json>,
+    ) -> Result<(), EngineError> {
+        let node = self.def.node(boundary_id).ok_or_else(|| {
+            EngineError::FailedPrecondition(format!("element '{boundary_id}' is not in the model"))
         })?;
         let result =
             engine::completion(node, &self.root, variables).unwrap_or_else(|_| variables.clone());
         self.set_root(&result).await?;
-        self.leave(event_id);
+        self.leave(boundary_id);
         Ok(())
     }
 
