@@ -149,20 +149,19 @@ async fn raw_rate(
     let mut deliveries = Vec::with_capacity(messages.len());
     for message in messages {
         loop {
-            let headers = message.headers.iter().fold(
-                OwnedHeaders::new_with_capacity(message.headers.len()),
-                |headers, (key, value)| {
-                    headers.insert(Header {
-                        key,
-                        value: Some(value.as_str()),
-                    })
-                },
-            );
             let record = FutureRecord::to(topic)
                 .key(message.key.as_bytes())
                 .payload(&message.body);
             let record = if with_headers {
-                record.headers(headers)
+                record.headers(message.headers.iter().fold(
+                    OwnedHeaders::new_with_capacity(message.headers.len()),
+                    |headers, (key, value)| {
+                        headers.insert(Header {
+                            key,
+                            value: Some(value.as_str()),
+                        })
+                    },
+                ))
             } else {
                 record
             };
@@ -181,6 +180,99 @@ async fn raw_rate(
     messages.len() as f64 / started.elapsed().as_secs_f64()
 }
 
+/// CPU time used so far, in seconds, as Linux's `/proc` reports it: this process (producer and
+/// relay), PostgreSQL's server processes, and the whole machine's busy time. It shows where a
+/// phase's CPU went, per event, so a ratio can be explained and not only stated.
+#[derive(Clone, Copy, Debug, Default)]
+struct CpuTime {
+    own: f64,
+    database: f64,
+    machine: f64,
+}
+
+impl CpuTime {
+    /// `None` where `/proc` is not Linux's.
+    fn now() -> Option<Self> {
+        // USER_HZ, the unit of /proc's CPU times, is 100 on Linux's user-space ABI.
+        const TICKS_PER_SECOND: f64 = 100.0;
+        let own = process_ticks(Path::new("/proc/self/stat"))?;
+        let mut database = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let path = entry.path();
+            let is_process = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()));
+            if is_process
+                && std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
+            {
+                database += process_ticks(&path.join("stat")).unwrap_or(0);
+            }
+        }
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+        let busy = cpu.iter().sum::<u64>() - cpu.get(3)? - cpu.get(4)?;
+        Some(Self {
+            own: own as f64 / TICKS_PER_SECOND,
+            database: database as f64 / TICKS_PER_SECOND,
+            machine: busy as f64 / TICKS_PER_SECOND,
+        })
+    }
+
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            own: self.own - earlier.own,
+            database: self.database - earlier.database,
+            machine: self.machine - earlier.machine,
+        }
+    }
+
+    fn add(&mut self, other: Self) {
+        self.own += other.own;
+        self.database += other.database;
+        self.machine += other.machine;
+    }
+
+    /// Microseconds of CPU per event: this process, PostgreSQL, everything else (the broker).
+    fn per_event(self, events: usize) -> String {
+        let micros = |seconds: f64| seconds * 1e6 / events as f64;
+        format!(
+            "{:.1} µs in this process + {:.1} µs PostgreSQL + {:.1} µs elsewhere (broker) = {:.1} µs",
+            micros(self.own),
+            micros(self.database),
+            micros(self.machine - self.own - self.database),
+            micros(self.machine)
+        )
+    }
+}
+
+/// User plus system ticks of one process, from its `stat` file.
+fn process_ticks(path: &Path) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name may hold spaces; the fields after it are space-separated, utime and stime
+    // being the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Runs a phase and adds the CPU it used to `total`.
+async fn measured<T>(total: &mut CpuTime, phase: impl std::future::Future<Output = T>) -> T {
+    let before = CpuTime::now();
+    let outcome = phase.await;
+    if let (Some(before), Some(after)) = (before, CpuTime::now()) {
+        total.add(after.since(before));
+    }
+    outcome
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
@@ -190,6 +282,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let _telemetry =
         common_kernel::telemetry::init("relay-bench", common_kernel::settings::LogFormat::Pretty);
+    // The relay records its metrics as it would in a service, where a recorder is installed.
+    common_kernel::http::metrics::recorder();
     let brokers = test_support::kafka_brokers();
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
     let database =
@@ -254,19 +348,28 @@ async fn main() {
     // its median reported.
     let mut ratios = Vec::with_capacity(rounds);
     let mut bare_ratios = Vec::with_capacity(rounds);
+    let (mut raw_cpu, mut relay_cpu) = (CpuTime::default(), CpuTime::default());
     for round in 1..=rounds {
-        let raw = raw_rate(&producer, raw_topic, &messages, true).await;
+        let raw = measured(
+            &mut raw_cpu,
+            raw_rate(&producer, raw_topic, &messages, true),
+        )
+        .await;
         let bare = raw_rate(&producer, raw_topic, &messages, false).await;
         let before = relay.published();
         write(&pool, relay_topic, round * events, events).await;
-        let started = Instant::now();
-        // Watching the relay's own counter costs the database nothing; counting the queue every
-        // few milliseconds would take CPU from the relay it measures. The counter moves only
-        // after the deletions committed; the queue is checked once afterwards, untimed.
-        while relay.published() < before + events as u64 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        let relayed = events as f64 / started.elapsed().as_secs_f64();
+        let relayed = measured(&mut relay_cpu, async {
+            let started = Instant::now();
+            // Watching the relay's own counter costs the database nothing; counting the queue
+            // every few milliseconds would take CPU from the relay it measures. The counter
+            // moves only after the deletions committed; the queue is checked once afterwards,
+            // untimed.
+            while relay.published() < before + events as u64 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            events as f64 / started.elapsed().as_secs_f64()
+        })
+        .await;
         assert_eq!(pending(&pool).await, 0, "the relay left rows in the queue");
         ratios.push(relayed / raw);
         bare_ratios.push(relayed / bare);
@@ -289,6 +392,13 @@ async fn main() {
         ratios[rounds - 1],
         bare_ratios[rounds / 2]
     );
+    if CpuTime::now().is_some() {
+        println!(
+            "CPU per event, all rounds: raw producer {}; relay {}",
+            raw_cpu.per_event(rounds * events),
+            relay_cpu.per_event(rounds * events)
+        );
+    }
 
     // 3. End-to-end lag at a steady rate.
     let lag_topic = topic(&brokers, "lag").await;

@@ -5,6 +5,7 @@
 //! Nothing here depends on a particular broker: the same code runs against the local
 //! Kafka-protocol broker and a production Kafka cluster (`KAFKA_BROKERS`).
 
+mod backlog;
 pub mod consumer;
 pub mod ops;
 pub mod producer;

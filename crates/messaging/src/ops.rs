@@ -73,12 +73,10 @@ pub fn router(ops: MessagingOps) -> Router {
 async fn status(
     State(ops): State<MessagingOps>,
 ) -> Result<Json<MessagingStatus>, common_kernel::error::ApiError> {
-    let (backlog, oldest, published): (i64, Option<f64>, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM outbox_pending), \
-                (SELECT EXTRACT(EPOCH FROM now() - min(e.occurred_at))::float8 \
-                   FROM outbox_pending p JOIN outbox_event e ON e.outbox_seq = p.outbox_seq), \
-                (SELECT count(*) FROM outbox_event e WHERE e.dead_lettered_at IS NULL \
-                   AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.outbox_seq = e.outbox_seq))",
+    let (backlog, oldest) = crate::backlog::outbox_backlog(&ops.pool).await?;
+    let published: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox_event e WHERE e.dead_lettered_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.outbox_seq = e.outbox_seq)",
     )
     .fetch_one(&ops.pool)
     .await?;

@@ -6,13 +6,7 @@ use sqlx::PgPool;
 
 /// Publishes the backlog and the age of the oldest unpublished event as gauges.
 pub(super) async fn report_backlog(pool: &PgPool, schema: &str) {
-    let backlog: Result<(i64, Option<f64>), _> = sqlx::query_as(
-        "SELECT count(*), EXTRACT(EPOCH FROM now() - min(e.occurred_at))::float8 \
-         FROM outbox_pending p JOIN outbox_event e ON e.outbox_seq = p.outbox_seq",
-    )
-    .fetch_one(pool)
-    .await;
-    if let Ok((count, oldest)) = backlog {
+    if let Ok((count, oldest)) = crate::backlog::outbox_backlog(pool).await {
         metrics::gauge!("outbox_backlog", "schema" => schema.to_owned()).set(count as f64);
         metrics::gauge!("outbox_oldest_unpublished_age_seconds", "schema" => schema.to_owned())
             .set(oldest.unwrap_or(0.0));

@@ -18,6 +18,7 @@ mod claim;
 mod housekeeping;
 mod publish;
 mod record;
+mod row_id;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,10 @@ use tokio::task::JoinHandle;
 use crate::producer::{MESSAGE_TIMEOUT, idempotent_producer};
 use publish::BlockedKeys;
 use record::Recorded;
+
+/// How often the backlog gauges are refreshed: counting the queue costs a pass over the backlog,
+/// and Prometheus scrapes far less often than a relay cycles.
+const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Relay tuning; the defaults suit a service-embedded relay.
 #[derive(Debug, Clone)]
@@ -208,6 +213,7 @@ async fn work(
         published,
     } = worker;
     let mut last_prune = Instant::now();
+    let mut last_backlog_report: Option<Instant> = None;
     while !*stopped.borrow() {
         woken.borrow_and_update();
         let (worked, producer_broken) = match drain_claim(&pool, &producer, &config, &published)
@@ -241,11 +247,15 @@ async fn work(
             housekeeping::prune(&pool, config.retention).await;
             last_prune = Instant::now();
         }
+        // Busy or idle, the gauges stay fresh without counting the queue on every cycle.
+        if index == 0
+            && last_backlog_report.is_none_or(|at| at.elapsed() >= BACKLOG_REPORT_INTERVAL)
+        {
+            housekeeping::report_backlog(&pool, &config.schema).await;
+            last_backlog_report = Some(Instant::now());
+        }
         if worked {
             continue;
-        }
-        if index == 0 {
-            housekeeping::report_backlog(&pool, &config.schema).await;
         }
         tokio::select! {
             _ = stopped.changed() => {}

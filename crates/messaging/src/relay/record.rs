@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use super::RelayConfig;
 use super::claim::Claimed;
 use super::publish::{BlockedKeys, Outcome, SentChunk};
+use super::row_id::RowId;
 
 /// What the recorder tells the claim when it is done.
 #[derive(Debug, Default)]
@@ -63,7 +64,8 @@ pub(super) async fn record_chunks(
 /// The writes one chunk's outcomes call for.
 #[derive(Debug, Default)]
 struct Plan {
-    published: Vec<i64>,
+    /// Indexes into the chunk's rows.
+    published: Vec<usize>,
     failed_seqs: Vec<i64>,
     failed_delays: Vec<f64>,
     failed_reasons: Vec<String>,
@@ -89,7 +91,7 @@ fn plan(
             continue;
         }
         match outcome {
-            Outcome::Published => plan.published.push(row.outbox_seq),
+            Outcome::Published => plan.published.push(index),
             Outcome::Held => {}
             Outcome::Poison(reason) => plan.poison.push((index, reason)),
             Outcome::Failed(reason) => {
@@ -124,8 +126,14 @@ async fn apply(
     plan: &Plan,
 ) -> Result<(), sqlx::Error> {
     if !plan.published.is_empty() {
-        sqlx::query("DELETE FROM outbox_pending WHERE outbox_seq = ANY($1)")
-            .bind(&plan.published)
+        // By address, not by key: a TID scan skips a primary-key lookup per row (ADR 0018).
+        let row_ids: Vec<RowId> = plan
+            .published
+            .iter()
+            .filter_map(|&index| rows.get(index).map(|row| row.row_id))
+            .collect();
+        sqlx::query("DELETE FROM outbox_pending WHERE ctid = ANY($1)")
+            .bind(&row_ids)
             .execute(&mut **transaction)
             .await?;
         metrics::counter!("outbox_published_total").increment(plan.published.len() as u64);
@@ -203,6 +211,7 @@ mod tests {
     fn row(seq: i64, key: &str) -> Claimed {
         Claimed {
             outbox_seq: seq,
+            row_id: RowId::at(0, u16::try_from(seq).unwrap_or_default()),
             event_id: uuid::Uuid::nil(),
             topic: "t".into(),
             partition_key: key.into(),
@@ -216,6 +225,13 @@ mod tests {
             attempts: 0,
             occurred_at: Utc::now(),
         }
+    }
+
+    fn seqs(rows: &[Claimed], indexes: &[usize]) -> Vec<i64> {
+        indexes
+            .iter()
+            .map(|&index| rows[index].outbox_seq)
+            .collect()
     }
 
     #[test]
@@ -235,7 +251,11 @@ mod tests {
             &mut blocked,
         );
         assert_eq!(plan_one.failed_seqs, [1]);
-        assert_eq!(plan_one.published, [2], "row 3 of key a waits behind row 1");
+        assert_eq!(
+            seqs(&first, &plan_one.published),
+            [2],
+            "row 3 of key a waits behind row 1"
+        );
         assert_eq!(plan_one.poison.len(), 1);
         // A later chunk of the same claim: key a stays held even though the broker took it.
         let second = [row(5, "a"), row(6, "b")];
@@ -245,7 +265,7 @@ mod tests {
             vec![Outcome::Published, Outcome::Published],
             &mut blocked,
         );
-        assert_eq!(plan_two.published, [6]);
+        assert_eq!(seqs(&second, &plan_two.published), [6]);
         assert!(plan_two.failed_seqs.is_empty());
     }
 }

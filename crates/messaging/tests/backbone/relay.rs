@@ -321,6 +321,65 @@ async fn rows_queued_without_their_message_are_published_from_the_log_in_order()
 }
 
 #[tokio::test]
+async fn the_backlog_ages_a_row_queued_without_its_message_by_the_log() {
+    let db = database().await;
+    let topic = topic("relay-backlog", 1).await;
+    let legacy = queue_without_message(&db.pool, &topic, 1).await;
+    sqlx::query(
+        "UPDATE outbox_event SET occurred_at = now() - interval '1 hour' WHERE event_id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(legacy["eventId"].as_str().unwrap()).unwrap())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    common_kernel::outbox::append(
+        &mut tx,
+        &crate::support::context("corr-backlog"),
+        crate::support::thing_event(&topic, "thing-new", 1, json!({})),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let outbox = ops_status(&db.pool).await;
+    assert_eq!(outbox["backlog"], 2);
+    let age = outbox["oldestUnpublishedAgeSeconds"].as_f64().unwrap();
+    assert!(
+        (3600.0..3700.0).contains(&age),
+        "the legacy row's age comes from the log: {age}"
+    );
+
+    let relay =
+        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+    assert!(drained(&db.pool, Duration::from_secs(30)).await);
+    relay.shutdown().await;
+    let outbox = ops_status(&db.pool).await;
+    assert_eq!(outbox["backlog"], 0);
+    assert_eq!(outbox["oldestUnpublishedAgeSeconds"], Value::Null);
+    assert_eq!(outbox["published"], 2);
+}
+
+/// The outbox part of `GET /ops/messaging`, served over a real socket.
+async fn ops_status(pool: &sqlx::PgPool) -> Value {
+    let router = messaging::ops::router(messaging::ops::MessagingOps {
+        pool: pool.clone(),
+        consumers: std::sync::Arc::new(Vec::new()),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let status: Value = reqwest::get(format!("http://{address}/ops/messaging"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.abort();
+    status["outbox"].clone()
+}
+
+#[tokio::test]
 async fn the_database_refuses_a_queued_message_whose_headers_are_not_its_envelopes() {
     let db = database().await;
     let ctx = crate::support::context("corr-check");
