@@ -348,14 +348,18 @@ async fn main() {
     // its median reported.
     let mut ratios = Vec::with_capacity(rounds);
     let mut bare_ratios = Vec::with_capacity(rounds);
-    let (mut raw_cpu, mut relay_cpu) = (CpuTime::default(), CpuTime::default());
+    let (mut raw_cpu, mut bare_cpu, mut relay_cpu) = Default::default();
     for round in 1..=rounds {
         let raw = measured(
             &mut raw_cpu,
             raw_rate(&producer, raw_topic, &messages, true),
         )
         .await;
-        let bare = raw_rate(&producer, raw_topic, &messages, false).await;
+        let bare = measured(
+            &mut bare_cpu,
+            raw_rate(&producer, raw_topic, &messages, false),
+        )
+        .await;
         let before = relay.published();
         write(&pool, relay_topic, round * events, events).await;
         let relayed = measured(&mut relay_cpu, async {
@@ -394,9 +398,10 @@ async fn main() {
     );
     if CpuTime::now().is_some() {
         println!(
-            "CPU per event, all rounds: raw producer {}; relay {}",
+            "CPU per event, all rounds: raw producer {}; relay {}; producer without headers {}",
             raw_cpu.per_event(rounds * events),
-            relay_cpu.per_event(rounds * events)
+            relay_cpu.per_event(rounds * events),
+            bare_cpu.per_event(rounds * events)
         );
     }
 

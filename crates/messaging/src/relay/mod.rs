@@ -36,8 +36,9 @@ use crate::producer::{MESSAGE_TIMEOUT, idempotent_producer};
 use publish::BlockedKeys;
 use record::Recorded;
 
-/// How often the backlog gauges are refreshed: counting the queue costs a pass over the backlog,
-/// and Prometheus scrapes far less often than a relay cycles.
+/// How often the backlog gauges are refreshed and the queue's dead rows checked: counting the
+/// queue costs a pass over the backlog, and Prometheus scrapes far less often than a relay
+/// cycles.
 const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Relay tuning; the defaults suit a service-embedded relay.
@@ -252,6 +253,7 @@ async fn work(
             && last_backlog_report.is_none_or(|at| at.elapsed() >= BACKLOG_REPORT_INTERVAL)
         {
             housekeeping::report_backlog(&pool, &config.schema).await;
+            housekeeping::vacuum_queue_if_bloated(&pool).await;
             last_backlog_report = Some(Instant::now());
         }
         if worked {

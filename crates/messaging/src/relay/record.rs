@@ -49,10 +49,14 @@ pub(super) async fn record_chunks(
         {
             shared.extend(blocked.iter().cloned());
         }
-        let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
-        sqlx::query("SELECT set_config('synchronous_commit', 'off', true)")
-            .execute(&mut *transaction)
-            .await?;
+        // Begun and configured in one round trip: on a busy machine every round trip waits
+        // for the scheduler, and the recorder's pace bounds the claim's. An outcome lost in a
+        // crash before the WAL flush only means the row is sent again with the same event id.
+        let mut transaction = sqlx::Connection::begin_with(
+            &mut *connection,
+            "BEGIN; SET LOCAL synchronous_commit = off",
+        )
+        .await?;
         apply(&mut transaction, &rows, &plan).await?;
         transaction.commit().await?;
         published.fetch_add(plan.published.len() as u64, Ordering::Relaxed);

@@ -360,6 +360,39 @@ async fn the_backlog_ages_a_row_queued_without_its_message_by_the_log() {
     assert_eq!(outbox["published"], 2);
 }
 
+#[tokio::test]
+async fn the_relay_vacuums_a_queue_its_deletions_left_full_of_dead_rows() {
+    let db = database().await;
+    // The relay must not rely on autovacuum keeping up with a queue's churn.
+    sqlx::query("ALTER TABLE outbox_pending SET (autovacuum_enabled = false)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let topic = topic("relay-vacuum", 4).await;
+    write_events(&db.pool, &topic, 50, 12_000, 2_000).await;
+    let relay =
+        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+    assert!(drained(&db.pool, Duration::from_secs(60)).await);
+    // Statistics reach the view within a second or so; the relay looks every 5 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (dead, vacuumed) = loop {
+        let (dead, vacuumed): (i64, bool) = sqlx::query_as(
+            "SELECT n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables \
+             WHERE relid = 'outbox_pending'::regclass",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if vacuumed || std::time::Instant::now() > deadline {
+            break (dead, vacuumed);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    relay.shutdown().await;
+    assert!(vacuumed, "12 000 dead rows and no vacuum");
+    assert!(dead < 10_000, "{dead} dead rows left after the vacuum");
+}
+
 /// The outbox part of `GET /ops/messaging`, served over a real socket.
 async fn ops_status(pool: &sqlx::PgPool) -> Value {
     let router = messaging::ops::router(messaging::ops::MessagingOps {
