@@ -10,7 +10,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 
-use crate::support::{brokers, database, topic};
+use crate::support::{brokers, database, topic, wait_for};
 
 /// Projects "things": the latest version and how many times an event was applied.
 #[derive(Clone)]
@@ -77,21 +77,6 @@ async fn produce(topic: &str, key: &str, body: &[u8]) {
         .await
         .map_err(|(e, _)| e)
         .unwrap();
-}
-
-async fn wait_for(pool: &PgPool, sql: &str, expected: i64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_one(pool)
-            .await
-            .unwrap_or(-1);
-        if value == expected {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 fn config(topic: &str) -> ConsumerConfig {

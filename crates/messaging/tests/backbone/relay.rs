@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{brokers, database, drained, read_until, relay_config, topic, write_events};
+use crate::support::{
+    brokers, database, drained, read_until, relay_config, topic, wait_for, write_events,
+};
 
 #[tokio::test]
 async fn relayed_events_carry_key_headers_and_the_envelope() {
@@ -374,22 +376,21 @@ async fn the_relay_vacuums_a_queue_its_deletions_left_full_of_dead_rows() {
         messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(drained(&db.pool, Duration::from_secs(60)).await);
     // Statistics reach the view within a second or so; the relay looks every 5 s.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let (dead, vacuumed) = loop {
-        let (dead, vacuumed): (i64, bool) = sqlx::query_as(
-            "SELECT n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables \
-             WHERE relid = 'outbox_pending'::regclass",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-        if vacuumed || std::time::Instant::now() > deadline {
-            break (dead, vacuumed);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let vacuumed = wait_for(
+        &db.pool,
+        "SELECT count(*) FROM pg_stat_user_tables \
+         WHERE relid = 'outbox_pending'::regclass AND last_vacuum IS NOT NULL",
+        1,
+    )
+    .await;
     relay.shutdown().await;
     assert!(vacuumed, "12 000 dead rows and no vacuum");
+    let dead: i64 = sqlx::query_scalar(
+        "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'outbox_pending'::regclass",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert!(dead < 10_000, "{dead} dead rows left after the vacuum");
 }
 

@@ -271,3 +271,19 @@ pub fn relay_config(lease: Duration) -> messaging::relay::RelayConfig {
     config.buckets_per_cycle = 8;
     config
 }
+
+/// Polls `sql` (one bigint) until it returns `expected`, for up to 30 s.
+pub async fn wait_for(pool: &PgPool, sql: &str, expected: i64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(pool)
+            .await
+            .unwrap_or(-1);
+        if value == expected {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
