@@ -1,11 +1,57 @@
-//! The relay's housekeeping: backlog gauges and pruning of published events.
+//! The relay's housekeeping: backlog gauges, the queue's vacuum and pruning of published events.
+//!
+//! It runs as a task of its own, never inside a cycle loop: a housekeeping statement can wait on
+//! a lock (a vacuum for its truncation, a prune for a row someone holds) or take seconds over a
+//! long log, and publishing must not wait with it (ADR 0020).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+
+use super::RelayConfig;
+
+/// How often the backlog gauges are refreshed and the queue's dead rows checked: counting the
+/// queue costs a pass over the backlog, and Prometheus scrapes far less often than a relay
+/// cycles.
+const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Reports the backlog and vacuums the queue every few seconds, and prunes every
+/// `prune_interval`, until the relay stops. A stop abandons the job under way: each job is
+/// safe to cut short and starts over next time.
+pub(super) async fn keep_house(
+    pool: PgPool,
+    config: Arc<RelayConfig>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut report = tokio::time::interval(BACKLOG_REPORT_INTERVAL);
+    report.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut prune_due = tokio::time::interval_at(
+        tokio::time::Instant::now() + config.prune_interval,
+        config.prune_interval,
+    );
+    prune_due.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    while !*stopped.borrow() {
+        let job = async {
+            tokio::select! {
+                _ = report.tick() => {
+                    report_backlog(&pool, &config.schema).await;
+                    vacuum_queue_if_bloated(&pool).await;
+                }
+                _ = prune_due.tick() => prune(&pool, config.retention).await,
+            }
+        };
+        tokio::select! {
+            _ = stopped.changed() => {}
+            () = job => {}
+        }
+    }
+}
 
 /// Publishes the backlog and the age of the oldest unpublished event as gauges.
-pub(super) async fn report_backlog(pool: &PgPool, schema: &str) {
+async fn report_backlog(pool: &PgPool, schema: &str) {
     if let Ok((count, oldest)) = crate::backlog::outbox_backlog(pool).await {
         metrics::gauge!("outbox_backlog", "schema" => schema.to_owned()).set(count as f64);
         metrics::gauge!("outbox_oldest_unpublished_age_seconds", "schema" => schema.to_owned())
@@ -22,8 +68,10 @@ const QUEUE_VACUUM_DEAD_ROWS: i64 = 10_000;
 /// steps over them: with autovacuum off or behind (it was off on the machine this was measured
 /// on), the claim query grew to 0.65 ms when the queue held nothing. Where autovacuum keeps up
 /// this never fires. A role that may not vacuum the table gets a warning from PostgreSQL and the
-/// relay carries on.
-pub(super) async fn vacuum_queue_if_bloated(pool: &PgPool) {
+/// relay carries on. The queue is never truncated: that needs an exclusive lock, which every
+/// command writing an event would wait behind, and waiting for it stalled a vacuum for up to
+/// five seconds whenever a command was writing (ADR 0020).
+async fn vacuum_queue_if_bloated(pool: &PgPool) {
     let counts: Result<Option<(i64, i64)>, _> = sqlx::query_as(
         "SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables \
          WHERE relid = 'outbox_pending'::regclass",
@@ -36,7 +84,7 @@ pub(super) async fn vacuum_queue_if_bloated(pool: &PgPool) {
     if dead < QUEUE_VACUUM_DEAD_ROWS || dead < live {
         return;
     }
-    match sqlx::query("VACUUM (SKIP_LOCKED) outbox_pending")
+    match sqlx::query("VACUUM (SKIP_LOCKED, TRUNCATE false) outbox_pending")
         .execute(pool)
         .await
     {
@@ -51,7 +99,7 @@ const PRUNE_CHUNK: i64 = 5_000;
 /// Deletes published events older than the retention, walking the log in commit order in
 /// chunks; pending and dead-lettered rows stay. Stops at the first chunk that reaches rows
 /// younger than the retention.
-pub(super) async fn prune(pool: &PgPool, retention: Duration) {
+async fn prune(pool: &PgPool, retention: Duration) {
     let mut after = 0_i64;
     let mut total = 0_u64;
     loop {

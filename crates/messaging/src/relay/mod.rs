@@ -36,11 +36,6 @@ use crate::producer::{MESSAGE_TIMEOUT, idempotent_producer};
 use publish::BlockedKeys;
 use record::Recorded;
 
-/// How often the backlog gauges are refreshed and the queue's dead rows checked: counting the
-/// queue costs a pass over the backlog, and Prometheus scrapes far less often than a relay
-/// cycles.
-const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
-
 /// Relay tuning; the defaults suit a service-embedded relay.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -69,6 +64,8 @@ pub struct RelayConfig {
     pub max_backoff: Duration,
     /// How long published rows are kept before pruning.
     pub retention: Duration,
+    /// How often published rows past the retention are pruned.
+    pub prune_interval: Duration,
     /// Claims running at once, each with its own producer and connections, on disjoint key
     /// buckets.
     pub workers: usize,
@@ -92,6 +89,7 @@ impl RelayConfig {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             retention: Duration::from_secs(72 * 3600),
+            prune_interval: Duration::from_secs(600),
             workers: 1,
             buckets_per_cycle: 256,
         }
@@ -133,8 +131,8 @@ impl RelayHandle {
     }
 }
 
-/// Starts a relay on the service's pool: `workers` cycle loops and one listener that wakes
-/// them when a transaction that wrote events commits.
+/// Starts a relay on the service's pool: `workers` cycle loops, one listener that wakes them
+/// when a transaction that wrote events commits, and one housekeeping task beside them.
 pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let workers = config.workers.max(1);
     let mut producers = Vec::with_capacity(workers);
@@ -145,13 +143,20 @@ pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayErro
     let (wake, woken) = watch::channel(0_u64);
     let config = Arc::new(config);
     let published = Arc::new(AtomicU64::new(0));
-    let mut tasks = vec![tokio::spawn(listen_for_commits(
-        pool.clone(),
-        format!("{}_outbox", config.schema),
-        config.poll_interval,
-        wake,
-        stopped.clone(),
-    ))];
+    let mut tasks = vec![
+        tokio::spawn(listen_for_commits(
+            pool.clone(),
+            format!("{}_outbox", config.schema),
+            config.poll_interval,
+            wake,
+            stopped.clone(),
+        )),
+        tokio::spawn(housekeeping::keep_house(
+            pool.clone(),
+            config.clone(),
+            stopped.clone(),
+        )),
+    ];
     for (index, producer) in producers.into_iter().enumerate() {
         tasks.push(tokio::spawn(work(
             Worker {
@@ -213,8 +218,6 @@ async fn work(
         config,
         published,
     } = worker;
-    let mut last_prune = Instant::now();
-    let mut last_backlog_report: Option<Instant> = None;
     while !*stopped.borrow() {
         woken.borrow_and_update();
         let (worked, producer_broken) = match drain_claim(&pool, &producer, &config, &published)
@@ -242,19 +245,6 @@ async fn work(
                     tracing::error!(%error, "cannot replace the producer; retrying next cycle")
                 }
             }
-        }
-        // Housekeeping is the first worker's job.
-        if index == 0 && last_prune.elapsed() > Duration::from_secs(600) {
-            housekeeping::prune(&pool, config.retention).await;
-            last_prune = Instant::now();
-        }
-        // Busy or idle, the gauges stay fresh without counting the queue on every cycle.
-        if index == 0
-            && last_backlog_report.is_none_or(|at| at.elapsed() >= BACKLOG_REPORT_INTERVAL)
-        {
-            housekeeping::report_backlog(&pool, &config.schema).await;
-            housekeeping::vacuum_queue_if_bloated(&pool).await;
-            last_backlog_report = Some(Instant::now());
         }
         if worked {
             continue;

@@ -392,6 +392,97 @@ async fn the_relay_vacuums_a_queue_its_deletions_left_full_of_dead_rows() {
     .await
     .unwrap();
     assert!(dead < 10_000, "{dead} dead rows left after the vacuum");
+    // Never truncated: truncating takes a lock every command writing an event would wait for.
+    let size: i64 = sqlx::query_scalar("SELECT pg_relation_size('outbox_pending')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(size > 0, "the vacuum truncated the queue");
+}
+
+#[tokio::test]
+async fn pruning_stuck_on_a_lock_never_stalls_publishing_and_removes_only_expired_published_rows() {
+    let db = database().await;
+    let topic = topic("relay-prune", 2).await;
+    let ids: Vec<uuid::Uuid> = write_events(&db.pool, &topic, 2, 4, 4)
+        .await
+        .iter()
+        .map(|id| uuid::Uuid::parse_str(id).unwrap())
+        .collect();
+    let (published, pending, dead_lettered) = (&ids[..2], ids[2], ids[3]);
+    // Two events published two hours ago, one dead-lettered as long ago, one still pending.
+    sqlx::query(
+        "UPDATE outbox_event SET created_at = now() - interval '2 hours', \
+                dead_lettered_at = CASE WHEN event_id = $2 THEN now() END \
+         WHERE event_id = ANY($1) OR event_id = $2",
+    )
+    .bind(published)
+    .bind(dead_lettered)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM outbox_pending WHERE event_id = ANY($1) OR event_id = $2")
+        .bind(published)
+        .bind(dead_lettered)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // Someone holds a row the prune wants to delete.
+    let mut holder = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM outbox_event WHERE event_id = $1 FOR UPDATE")
+        .bind(published[0])
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    let mut config = relay_config(Duration::from_secs(30));
+    // One loop: a housekeeping job inside it would stop all publishing.
+    config.workers = 1;
+    config.retention = Duration::from_secs(3600);
+    config.prune_interval = Duration::from_millis(200);
+    let relay = messaging::relay::spawn(db.pool.clone(), config).unwrap();
+    let prune_waits = wait_for(
+        &db.pool,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock' AND query LIKE '%DELETE FROM outbox_event%'",
+        1,
+    )
+    .await;
+    assert!(prune_waits, "the prune never reached the held row");
+    let fresh = write_events(&db.pool, &topic, 2, 3, 3).await;
+    assert!(
+        drained(&db.pool, Duration::from_secs(30)).await,
+        "a prune waiting on a lock stalled publishing"
+    );
+    let received = read_until(&topic, Duration::from_secs(30), |r| r.len() >= 4).await;
+    let received: HashSet<String> = received.iter().map(|r| r.event_id()).collect();
+    assert!(received.contains(&pending.to_string()));
+    assert!(fresh.iter().all(|id| received.contains(id)));
+
+    holder.commit().await.unwrap();
+    let pruned = wait_for(
+        &db.pool,
+        "SELECT count(*) FROM outbox_event WHERE created_at < now() - interval '1 hour' \
+         AND dead_lettered_at IS NULL",
+        0,
+    )
+    .await;
+    relay.shutdown().await;
+    assert!(
+        pruned,
+        "expired published events were not pruned once the lock went"
+    );
+    let left: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM outbox_event ORDER BY outbox_seq")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let mut expected = vec![pending, dead_lettered];
+    expected.extend(fresh.iter().map(|id| uuid::Uuid::parse_str(id).unwrap()));
+    assert_eq!(
+        left, expected,
+        "dead-lettered and unexpired events are kept"
+    );
 }
 
 /// The outbox part of `GET /ops/messaging`, served over a real socket.
