@@ -12,7 +12,13 @@ pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Builds the idempotent producer (`enable.idempotence=true`, `acks=all`).
 pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, rdkafka::error::KafkaError> {
-    ClientConfig::new()
+    idempotent_config(brokers).create()
+}
+
+/// The idempotent producer's settings, for producers with a context of their own (the relay's).
+pub fn idempotent_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -22,6 +28,6 @@ pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, rdkafka::err
         )
         .set("linger.ms", "2")
         .set("queue.buffering.max.messages", "200000")
-        .set("reconnect.backoff.max.ms", "2000")
-        .create()
+        .set("reconnect.backoff.max.ms", "2000");
+    config
 }

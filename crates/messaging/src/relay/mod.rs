@@ -14,6 +14,7 @@
 //! twice; after a crash a row may be sent again with the same event id, which consumers'
 //! inboxes absorb.
 
+mod acks;
 mod claim;
 mod housekeeping;
 mod publish;
@@ -26,13 +27,14 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::producer::{MESSAGE_TIMEOUT, idempotent_producer};
+use crate::producer::MESSAGE_TIMEOUT;
+use acks::{RelayProducer, relay_producer};
 use publish::BlockedKeys;
 use record::Recorded;
 
@@ -137,7 +139,7 @@ pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayErro
     let workers = config.workers.max(1);
     let mut producers = Vec::with_capacity(workers);
     for _ in 0..workers {
-        producers.push(idempotent_producer(&config.brokers)?);
+        producers.push(relay_producer(&config.brokers)?);
     }
     let (stop, stopped) = watch::channel(false);
     let (wake, woken) = watch::channel(0_u64);
@@ -208,7 +210,7 @@ async fn listen_for_commits(
 
 async fn work(
     worker: Worker,
-    mut producer: FutureProducer,
+    mut producer: RelayProducer,
     mut woken: watch::Receiver<u64>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -239,7 +241,7 @@ async fn work(
                 ?fatal,
                 "producer lost its identity (fenced or fatal); replacing it"
             );
-            match idempotent_producer(&config.brokers) {
+            match relay_producer(&config.brokers) {
                 Ok(fresh) => producer = fresh,
                 Err(error) => {
                     tracing::error!(%error, "cannot replace the producer; retrying next cycle")
@@ -294,7 +296,7 @@ async fn wait_for_notification(
 /// every sent chunk is recorded (so the next holder of a bucket sees every outcome).
 async fn drain_claim(
     pool: &PgPool,
-    producer: &FutureProducer,
+    producer: &RelayProducer,
     config: &RelayConfig,
     published: &AtomicU64,
 ) -> Result<Recorded, sqlx::Error> {
@@ -337,7 +339,7 @@ async fn drain_claim(
 /// before the current chunk is enqueued, so the database works on it meanwhile.
 async fn stream_claim(
     claim: &mut claim::Claim,
-    producer: &FutureProducer,
+    producer: &RelayProducer,
     config: &RelayConfig,
     chunks: &mpsc::Sender<publish::SentChunk>,
     blocked: &Mutex<BlockedKeys>,

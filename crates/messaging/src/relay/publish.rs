@@ -1,12 +1,14 @@
 //! Handing rows to the idempotent producer and collecting the broker's answers.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::Utc;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::BaseRecord;
 
+use super::acks::{Answer, ChunkAcks, RelayProducer};
 use super::claim::Claimed;
 
 /// What happened to one row.
@@ -28,7 +30,10 @@ pub(super) type BlockedKeys = HashSet<(String, String)>;
 /// A chunk of rows handed to the producer, whose acknowledgements are still to come.
 pub(super) struct SentChunk {
     pub rows: Vec<Claimed>,
-    deliveries: Vec<Result<DeliveryFuture, Outcome>>,
+    /// The broker's answers, by position, for the rows handed over.
+    acks: Arc<ChunkAcks>,
+    /// By position: the outcome of a row not handed over, decided at once.
+    decided: Vec<Option<Outcome>>,
 }
 
 /// The Kafka headers of a row; `Err` when its envelope is unreadable for consumers (poison).
@@ -106,61 +111,88 @@ fn breaks_producer(error: &KafkaError) -> bool {
 /// Enqueues the rows in commit order (the idempotent producer keeps that order per partition,
 /// also across chunks), except rows of `blocked` keys, which are held back.
 pub(super) fn send(
-    producer: &FutureProducer,
+    producer: &RelayProducer,
     rows: Vec<Claimed>,
     blocked: &BlockedKeys,
 ) -> SentChunk {
-    let deliveries = rows
+    let acks = ChunkAcks::new(rows.len());
+    let decided = rows
         .iter()
-        .map(|row| {
-            if !blocked.is_empty()
+        .enumerate()
+        .map(|(index, row)| {
+            let outcome = if !blocked.is_empty()
                 && blocked.contains(&(row.topic.clone(), row.partition_key.clone()))
             {
-                return Err(Outcome::Held);
-            }
-            let headers = headers(row).map_err(Outcome::Poison)?;
-            let record = FutureRecord::to(&row.topic)
-                .key(row.partition_key.as_bytes())
-                .payload(row.envelope.as_bytes())
-                .headers(headers);
-            producer.send_result(record).map_err(|(error, _)| {
-                if is_poison(&error) {
-                    Outcome::Poison(error.to_string())
-                } else {
-                    Outcome::Failed(error.to_string())
+                Outcome::Held
+            } else {
+                match headers(row) {
+                    Err(reason) => Outcome::Poison(reason),
+                    Ok(headers) => {
+                        let record = BaseRecord::with_opaque_to(&row.topic, acks.pending(index))
+                            .key(row.partition_key.as_bytes())
+                            .payload(row.envelope.as_bytes())
+                            .headers(headers);
+                        if let Err((error, record)) = producer.send(record) {
+                            record.delivery_opaque.refused(error);
+                        }
+                        return None;
+                    }
                 }
-            })
+            };
+            acks.release(index);
+            Some(outcome)
         })
         .collect();
-    SentChunk { rows, deliveries }
+    SentChunk {
+        rows,
+        acks,
+        decided,
+    }
+}
+
+/// What an answer from the broker means for the row.
+fn outcome_of(answer: Option<&Answer>) -> Outcome {
+    match answer {
+        Some(Ok(())) => Outcome::Published,
+        Some(Err(error)) if is_poison(error) => Outcome::Poison(error.to_string()),
+        Some(Err(KafkaError::Canceled)) | None => {
+            Outcome::Failed("producer dropped the delivery".to_owned())
+        }
+        Some(Err(error)) => Outcome::Failed(error.to_string()),
+    }
 }
 
 impl SentChunk {
-    /// Awaits every acknowledgement, in order; also says whether the producer must be replaced.
+    /// Awaits every acknowledgement; also says whether the producer must be replaced.
     pub async fn outcomes(self) -> (Vec<Claimed>, Vec<Outcome>, bool) {
-        let mut outcomes = Vec::with_capacity(self.rows.len());
-        let mut producer_broken = false;
+        self.acks.all_answered().await;
+        // One clock reading per chunk: the chunk's last answer has just arrived, and the
+        // latency histogram is read in milliseconds.
+        let answered_at = Utc::now();
         // Looked up once per chunk: the registry lookup costs more than the recording.
         let publish_latency = metrics::histogram!("outbox_publish_latency_seconds");
-        for (row, delivery) in self.rows.iter().zip(self.deliveries) {
-            let outcome = match delivery {
-                Err(outcome) => outcome,
-                Ok(future) => match future.await {
-                    Ok(Ok(_)) => {
-                        let latency = (Utc::now() - row.occurred_at).to_std().unwrap_or_default();
-                        publish_latency.record(latency.as_secs_f64());
-                        Outcome::Published
-                    }
-                    Ok(Err((error, _))) if is_poison(&error) => Outcome::Poison(error.to_string()),
-                    Ok(Err((error, _))) => {
-                        producer_broken |= breaks_producer(&error);
-                        Outcome::Failed(error.to_string())
-                    }
-                    Err(_) => Outcome::Failed("producer dropped the delivery".to_owned()),
-                },
-            };
-            outcomes.push(outcome);
-        }
+        let mut producer_broken = false;
+        let outcomes = self
+            .decided
+            .into_iter()
+            .zip(&self.rows)
+            .enumerate()
+            .map(|(index, (decided, row))| {
+                if let Some(outcome) = decided {
+                    return outcome;
+                }
+                let answer = self.acks.answer(index);
+                if let Some(Err(error)) = answer {
+                    producer_broken |= breaks_producer(error);
+                }
+                let outcome = outcome_of(answer);
+                if matches!(outcome, Outcome::Published) {
+                    let latency = (answered_at - row.occurred_at).to_std().unwrap_or_default();
+                    publish_latency.record(latency.as_secs_f64());
+                }
+                outcome
+            })
+            .collect();
         (self.rows, outcomes, producer_broken)
     }
 }
