@@ -3,8 +3,9 @@
 //! (needs PostgreSQL and the broker `./dev test` starts, or `KAFKA_BROKERS`).
 //!
 //! 1. raw: the idempotent producer sends N messages exactly like the relay's (key, the same
-//!    headers, the envelope) and awaits every acknowledgement — the ceiling. The same messages
-//!    without headers are also timed and reported, for comparison with earlier figures.
+//!    headers, the envelope) and awaits every acknowledgement, counted by its delivery callback
+//!    as the relay counts a chunk's — the ceiling. The same messages without headers are also
+//!    timed and reported, for comparison with earlier figures.
 //! 2. relay: N outbox rows committed at once are drained by one warm relay (claim, publish,
 //!    mark) — events/s, reported as a ratio of the raw figure. Both producers are warmed up first;
 //!    raw and relay alternate for several rounds and the median ratio is reported (`RELAY_WORKERS`,
@@ -13,7 +14,8 @@
 //!    consumer reads them; lag = consumer receive time − event `occurredAt`; p50/p99.
 //!
 //! On Linux it also prints the CPU time per event of each timed phase — this process,
-//! PostgreSQL, and the rest of the machine (the broker) — so a ratio comes with its cause.
+//! PostgreSQL, and the rest of the machine (the broker) — and this process's context switches
+//! per event, so a ratio comes with its cause.
 
 #![expect(
     clippy::unwrap_used,
@@ -23,20 +25,24 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common_kernel::context::{Actor, ActorType, RequestContext};
 use common_kernel::ids::{ActorId, CommandId, TenantId};
 use common_kernel::outbox::{self, NewEvent};
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext};
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use tokio::sync::Notify;
 
 const RATE_PER_SECOND: usize = 1_000;
 const LAG_SECONDS: u64 = 10;
@@ -140,47 +146,95 @@ impl Message {
     }
 }
 
-/// Sends every message with the idempotent producer, building its headers as the relay does,
-/// and awaits every acknowledgement: the ceiling the relay is compared with.
-async fn raw_rate(
-    producer: &rdkafka::producer::FutureProducer,
-    topic: &'static str,
-    messages: &[Message],
-    with_headers: bool,
-) -> f64 {
-    let started = Instant::now();
-    let mut deliveries = Vec::with_capacity(messages.len());
-    for message in messages {
-        loop {
-            let record = FutureRecord::to(topic)
-                .key(message.key.as_bytes())
-                .payload(&message.body);
-            let record = if with_headers {
-                record.headers(message.headers.iter().fold(
-                    OwnedHeaders::new_with_capacity(message.headers.len()),
-                    |headers, (key, value)| {
-                        headers.insert(Header {
-                            key,
-                            value: Some(value.as_str()),
-                        })
-                    },
-                ))
-            } else {
-                record
-            };
-            match producer.send_result(record) {
-                Ok(delivery) => {
-                    deliveries.push(delivery);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-            }
+/// Counts the broker's answers for the raw producer, which waits for all of them at once: the
+/// cheapest way rdkafka offers to learn that N messages were acknowledged (no future or channel
+/// per message, one wake at the end), and the way the relay collects a chunk's answers too.
+#[derive(Default)]
+struct Answers {
+    answered: AtomicUsize,
+    failed: AtomicUsize,
+    expected: AtomicUsize,
+    all_in: Notify,
+}
+
+/// Delivery reports into [`Answers`].
+struct CountingContext(Arc<Answers>);
+
+impl ClientContext for CountingContext {}
+
+impl ProducerContext for CountingContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, (): ()) {
+        if result.is_err() {
+            self.0.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        let answered = self.0.answered.fetch_add(1, Ordering::AcqRel) + 1;
+        if answered == self.0.expected.load(Ordering::Acquire) {
+            self.0.all_in.notify_one();
         }
     }
-    for delivery in deliveries {
-        delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+}
+
+/// The raw producer: the relay's idempotent settings, answers counted.
+struct RawProducer {
+    producer: ThreadedProducer<CountingContext>,
+    answers: Arc<Answers>,
+}
+
+impl RawProducer {
+    fn new(brokers: &str) -> Self {
+        let answers = Arc::new(Answers::default());
+        let producer = ThreadedProducer::from_config_and_context(
+            &messaging::producer::idempotent_config(brokers),
+            CountingContext(answers.clone()),
+        )
+        .unwrap();
+        Self { producer, answers }
     }
-    messages.len() as f64 / started.elapsed().as_secs_f64()
+
+    /// Sends every message, building its headers as the relay does (or none), and awaits every
+    /// acknowledgement; events per second.
+    async fn rate(&self, topic: &'static str, messages: &[Message], with_headers: bool) -> f64 {
+        let started = Instant::now();
+        self.answers.answered.store(0, Ordering::Release);
+        self.answers
+            .expected
+            .store(messages.len(), Ordering::Release);
+        for message in messages {
+            loop {
+                let record = BaseRecord::to(topic)
+                    .key(message.key.as_bytes())
+                    .payload(&message.body);
+                let record = if with_headers {
+                    record.headers(message.headers.iter().fold(
+                        OwnedHeaders::new_with_capacity(message.headers.len()),
+                        |headers, (key, value)| {
+                            headers.insert(Header {
+                                key,
+                                value: Some(value.as_str()),
+                            })
+                        },
+                    ))
+                } else {
+                    record
+                };
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                }
+            }
+        }
+        while self.answers.answered.load(Ordering::Acquire) < messages.len() {
+            self.answers.all_in.notified().await;
+        }
+        assert_eq!(
+            self.answers.failed.load(Ordering::Acquire),
+            0,
+            "the broker refused messages"
+        );
+        messages.len() as f64 / started.elapsed().as_secs_f64()
+    }
 }
 
 /// CPU time used so far, in seconds, as Linux's `/proc` reports it: this process (producer and
@@ -191,6 +245,9 @@ struct CpuTime {
     own: f64,
     database: f64,
     machine: f64,
+    /// Times this process's threads were switched out (slept or were preempted): a thread that
+    /// keeps being put to sleep and woken spends its CPU in the scheduler.
+    switches: f64,
 }
 
 impl CpuTime {
@@ -225,6 +282,7 @@ impl CpuTime {
         let busy = cpu.iter().sum::<u64>() - cpu.get(3)? - cpu.get(4)?;
         Some(Self {
             own: own as f64 / TICKS_PER_SECOND,
+            switches: own_context_switches() as f64,
             database: database as f64 / TICKS_PER_SECOND,
             machine: busy as f64 / TICKS_PER_SECOND,
         })
@@ -233,6 +291,7 @@ impl CpuTime {
     fn since(self, earlier: Self) -> Self {
         Self {
             own: self.own - earlier.own,
+            switches: self.switches - earlier.switches,
             database: self.database - earlier.database,
             machine: self.machine - earlier.machine,
         }
@@ -240,6 +299,7 @@ impl CpuTime {
 
     fn add(&mut self, other: Self) {
         self.own += other.own;
+        self.switches += other.switches;
         self.database += other.database;
         self.machine += other.machine;
     }
@@ -248,13 +308,32 @@ impl CpuTime {
     fn per_event(self, events: usize) -> String {
         let micros = |seconds: f64| seconds * 1e6 / events as f64;
         format!(
-            "{:.1} µs in this process + {:.1} µs PostgreSQL + {:.1} µs elsewhere (broker) = {:.1} µs",
+            "{:.1} µs in this process ({:.2} context switches) + {:.1} µs PostgreSQL + {:.1} µs elsewhere (broker) = {:.1} µs",
             micros(self.own),
+            self.switches / events as f64,
             micros(self.database),
             micros(self.machine - self.own - self.database),
             micros(self.machine)
         )
     }
+}
+
+/// Context switches of every thread of this process so far, from each thread's `status` file.
+fn own_context_switches() -> u64 {
+    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    threads
+        .flatten()
+        .filter_map(|thread| std::fs::read_to_string(thread.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|line| line.contains("ctxt_switches:"))
+                .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 /// User plus system ticks of one process, from its `stat` file.
@@ -315,16 +394,9 @@ async fn main() {
     let messages: Vec<Message> = (0..events)
         .map(|n| Message::of(&outbox::envelope(&ctx, event(raw_topic, n), Utc::now())))
         .collect();
-    let producer = messaging::producer::idempotent_producer(&brokers).unwrap();
+    let raw_producer = RawProducer::new(&brokers);
     // Warm up: producer id, connection and topic metadata are one-time costs for both sides.
-    producer
-        .send(
-            FutureRecord::to(raw_topic).key("warm-up").payload("{}"),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    raw_producer.rate(raw_topic, &messages[..1], false).await;
 
     // 2. Relay draining committed rows: a warm relay, then `events` rows committed at once.
     let relay_topic = topic(&brokers, "relay").await;
@@ -353,14 +425,10 @@ async fn main() {
     let mut bare_ratios = Vec::with_capacity(rounds);
     let (mut raw_cpu, mut bare_cpu, mut relay_cpu) = Default::default();
     for round in 1..=rounds {
-        let raw = measured(
-            &mut raw_cpu,
-            raw_rate(&producer, raw_topic, &messages, true),
-        )
-        .await;
+        let raw = measured(&mut raw_cpu, raw_producer.rate(raw_topic, &messages, true)).await;
         let bare = measured(
             &mut bare_cpu,
-            raw_rate(&producer, raw_topic, &messages, false),
+            raw_producer.rate(raw_topic, &messages, false),
         )
         .await;
         let before = relay.published();
