@@ -125,12 +125,13 @@ pub(super) fn send(
             {
                 Outcome::Held
             } else {
-                match headers(row) {
-                    Err(reason) => Outcome::Poison(reason),
-                    Ok(headers) => {
+                match (headers(row), row.envelope.as_bytes()) {
+                    (Err(reason), _) => Outcome::Poison(reason),
+                    (Ok(_), None) => Outcome::Poison("envelope unreadable in the row".to_owned()),
+                    (Ok(headers), Some(body)) => {
                         let record = BaseRecord::with_opaque_to(&row.topic, acks.pending(index))
                             .key(row.partition_key.as_bytes())
-                            .payload(row.envelope.as_bytes())
+                            .payload(body)
                             .headers(headers);
                         if let Err((error, record)) = producer.send(record) {
                             record.delivery_opaque.refused(error);
