@@ -91,7 +91,19 @@ async fn two_relays_under_load_never_publish_a_row_twice() {
     for message in &received {
         *counts.entry(message.event_id()).or_default() += 1;
     }
-    assert_eq!(counts.len(), 3000, "every event arrived");
+    // On failure, say where a missing event went: dead-lettered (with the reason) or
+    // acknowledged by the broker and still not delivered.
+    let dead_letters: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT event_id, reason FROM outbox_dead_letter")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let missing: Vec<&String> = ids.iter().filter(|id| !counts.contains_key(*id)).collect();
+    assert_eq!(
+        counts.len(),
+        3000,
+        "every event arrived; missing {missing:?}, dead letters {dead_letters:?}"
+    );
     assert!(
         counts.values().all(|c| *c == 1),
         "no event id was published twice"
