@@ -4,18 +4,13 @@
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::producer::FutureProducer;
 
 /// How long librdkafka keeps trying to deliver one message before reporting failure. The relay's
 /// lease must be longer, so a row is never claimed twice while its send is still in flight.
 pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Builds the idempotent producer (`enable.idempotence=true`, `acks=all`).
-pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, rdkafka::error::KafkaError> {
-    idempotent_config(brokers).create()
-}
-
-/// The idempotent producer's settings, for producers with a context of their own (the relay's).
+/// The idempotent producer's settings (`enable.idempotence=true`, `acks=all`); the relay and
+/// the relay bench build their producers from them, each with its own delivery context.
 pub fn idempotent_config(brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config

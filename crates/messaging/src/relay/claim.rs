@@ -69,6 +69,7 @@ impl Envelope {
     }
 }
 
+#[cfg(test)]
 impl From<&str> for Envelope {
     fn from(text: &str) -> Self {
         Self::Owned(text.to_owned())
