@@ -181,11 +181,32 @@ pub async fn read_until(
     read_from(&brokers(), topic, timeout, done).await
 }
 
+/// [`read_until`], and then on until the topic has been quiet for `quiet`: a reader that stops
+/// at the count it expects misses whatever comes after it, such as a duplicate.
+pub async fn read_until_quiet(
+    topic: &str,
+    timeout: Duration,
+    quiet: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    read(&brokers(), topic, timeout, Some(quiet), done).await
+}
+
 /// [`read_until`] on a given broker.
 pub async fn read_from(
     brokers: &str,
     topic: &str,
     timeout: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    read(brokers, topic, timeout, None, done).await
+}
+
+async fn read(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    quiet: Option<Duration>,
     done: impl Fn(&[Received]) -> bool,
 ) -> Vec<Received> {
     let consumer: StreamConsumer = ClientConfig::new()
@@ -198,10 +219,16 @@ pub async fn read_from(
     consumer.subscribe(&[topic]).unwrap();
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
-    while !done(&out) && Instant::now() < deadline {
-        let Ok(Ok(message)) =
-            tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await
-        else {
+    while Instant::now() < deadline {
+        let wait = match (done(&out), quiet) {
+            (false, _) => Duration::from_millis(500),
+            (true, Some(quiet)) => quiet,
+            (true, None) => break,
+        };
+        let Ok(Ok(message)) = tokio::time::timeout(wait, consumer.recv()).await else {
+            if done(&out) {
+                break;
+            }
             continue;
         };
         let mut headers = HashMap::new();
