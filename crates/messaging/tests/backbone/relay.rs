@@ -71,6 +71,9 @@ fn assert_ordered_per_key(received: &[crate::support::Received]) {
     }
 }
 
+/// Keys the two-relays test spreads its events over (event `n` has key `n % KEYS`).
+const KEYS: usize = 50;
+
 #[tokio::test]
 async fn two_relays_under_load_never_publish_a_row_twice() {
     // The relays' warnings (a retried send, a replaced producer, a dead letter) go to the
@@ -85,7 +88,7 @@ async fn two_relays_under_load_never_publish_a_row_twice() {
         messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
     let second =
         messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
-    let ids = write_events(&db.pool, &topic, 50, 3000, 25).await;
+    let ids = write_events(&db.pool, &topic, KEYS, 3000, 25).await;
     assert!(
         drained(&db.pool, Duration::from_secs(60)).await,
         "outbox drained"
@@ -114,9 +117,9 @@ async fn two_relays_under_load_never_publish_a_row_twice() {
             .fetch_all(&db.pool)
             .await
             .unwrap();
-    // A missing event with its position in the write order and its key (written % 50), and
-    // the events received more than once: a lost event next to a duplicate points at a row
-    // deleted for another's acknowledgement, a lost one alone at the broker.
+    // A missing event with its position in the write order and its key, and the events
+    // received more than once: a lost event next to a duplicate suggests a row deleted for
+    // another's acknowledgement; a lost one alone, the broker or a path not yet known.
     let missing: Vec<(usize, &String)> = ids
         .iter()
         .enumerate()
@@ -130,7 +133,7 @@ async fn two_relays_under_load_never_publish_a_row_twice() {
          messages, more than once {twice:?}, dead letters {dead_letters:?}",
         missing
             .iter()
-            .map(|(written, _)| written % 50)
+            .map(|(written, _)| written % KEYS)
             .collect::<Vec<_>>(),
         received.len(),
     );

@@ -220,13 +220,14 @@ async fn read(
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while Instant::now() < deadline {
-        let wait = match (done(&out), quiet) {
+        let finished = done(&out);
+        let wait = match (finished, quiet) {
             (false, _) => Duration::from_millis(500),
             (true, Some(quiet)) => quiet,
             (true, None) => break,
         };
         let Ok(Ok(message)) = tokio::time::timeout(wait, consumer.recv()).await else {
-            if done(&out) {
+            if finished {
                 break;
             }
             continue;
