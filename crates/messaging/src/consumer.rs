@@ -13,7 +13,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
@@ -22,6 +21,11 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
+
+use crate::kafka_log::TracingContext;
+
+/// The runtime's consumer, logging through tracing.
+type KafkaConsumer = StreamConsumer<TracingContext>;
 
 /// How a consumer group reads.
 #[derive(Debug, Clone)]
@@ -150,15 +154,14 @@ pub fn spawn<H: EventHandler>(
     config: ConsumerConfig,
     handler: H,
 ) -> Result<ConsumerHandle, KafkaError> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
+    let consumer: KafkaConsumer = crate::kafka_log::client_config(&config.brokers)
         .set("group.id", &config.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
-        .create()?;
+        .create_with_context(TracingContext)?;
     let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     let (stop, stopped) = watch::channel(false);
@@ -176,7 +179,7 @@ pub fn spawn<H: EventHandler>(
 
 async fn run<H: EventHandler>(
     pool: PgPool,
-    consumer: StreamConsumer,
+    consumer: KafkaConsumer,
     config: ConsumerConfig,
     handler: H,
     mut stopped: watch::Receiver<bool>,
@@ -214,7 +217,7 @@ async fn run<H: EventHandler>(
     tracing::info!(group = %config.group_id, "consumer closed");
 }
 
-fn measure_lag(consumer: &StreamConsumer, group: &str, lag: &Mutex<HashMap<(String, i32), i64>>) {
+fn measure_lag(consumer: &KafkaConsumer, group: &str, lag: &Mutex<HashMap<(String, i32), i64>>) {
     let Ok(positions) = consumer.position() else {
         return;
     };

@@ -7,6 +7,7 @@
 
 mod backlog;
 pub mod consumer;
+pub mod kafka_log;
 pub mod ops;
 pub mod producer;
 pub mod relay;

@@ -12,9 +12,8 @@ pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(20);
 /// The idempotent producer's settings (`enable.idempotence=true`, `acks=all`); the relay and
 /// the relay bench build their producers from them, each with its own delivery context.
 pub fn idempotent_config(brokers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+    let mut config = crate::kafka_log::client_config(brokers);
     config
-        .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set(

@@ -10,11 +10,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use serde::{Deserialize, Serialize};
+
+use crate::kafka_log::TracingContext;
 
 /// The declared list, compiled in so a binary cannot disagree with the contract it was built from.
 const DECLARED: &str = include_str!("../../../contracts/topics.json");
@@ -191,10 +191,9 @@ async fn ensure_topics_within(
         brokers: brokers.to_owned(),
         source,
     };
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let admin: AdminClient<TracingContext> = crate::kafka_log::client_config(brokers)
         .set("client.id", "cpq-oms-topics")
-        .create()
+        .create_with_context(TracingContext)
         .map_err(client_error)?;
     let options = AdminOptions::new()
         .request_timeout(Some(deadline))

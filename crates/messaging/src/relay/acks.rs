@@ -11,13 +11,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rdkafka::ClientContext;
-use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::config::{FromClientConfigAndContext, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
+use rdkafka::message::Message as _;
 use rdkafka::producer::{DeliveryResult, ProducerContext, ThreadedProducer};
 use tokio::sync::Notify;
 
-/// What the broker said about one message: `Ok` once it acknowledged it.
-pub(super) type Answer = Result<(), KafkaError>;
+/// What the broker said about one message: `Ok` with the partition and offset it stored the
+/// message at, once it acknowledged it.
+pub(super) type Answer = Result<(i32, i64), KafkaError>;
 
 /// The relay's idempotent producer, answering into [`ChunkAcks`].
 pub(super) type RelayProducer = ThreadedProducer<ChunkAckContext>;
@@ -111,17 +113,25 @@ impl Drop for Pending {
     }
 }
 
-/// Routes delivery reports into their chunks; logging and errors as librdkafka's defaults.
+/// Routes delivery reports into their chunks, and librdkafka's log into tracing.
 pub(super) struct ChunkAckContext;
 
-impl ClientContext for ChunkAckContext {}
+impl ClientContext for ChunkAckContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        crate::kafka_log::log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        crate::kafka_log::error(&error, reason);
+    }
+}
 
 impl ProducerContext for ChunkAckContext {
     type DeliveryOpaque = Box<Pending>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, mut pending: Box<Pending>) {
         pending.answer = Some(match result {
-            Ok(_) => Ok(()),
+            Ok(message) => Ok((message.partition(), message.offset())),
             Err((error, _)) => Err(error.clone()),
         });
     }
@@ -145,7 +155,7 @@ mod tests {
             async move { acks.all_answered().await }
         });
         let mut answered = answered;
-        answered.answer = Some(Ok(()));
+        answered.answer = Some(Ok((0, 7)));
         drop(answered);
         refused.refused(KafkaError::Canceled);
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -155,7 +165,7 @@ mod tests {
             .await
             .expect("woken")
             .expect("no panic");
-        assert!(matches!(acks.answer(0), Some(Ok(()))));
+        assert!(matches!(acks.answer(0), Some(Ok((0, 7)))));
         assert!(matches!(acks.answer(1), Some(Err(KafkaError::Canceled))));
         assert!(matches!(acks.answer(2), Some(Err(KafkaError::Canceled))));
         assert!(acks.answer(3).is_none());

@@ -154,7 +154,7 @@ pub(super) fn send(
 /// What an answer from the broker means for the row.
 fn outcome_of(answer: Option<&Answer>) -> Outcome {
     match answer {
-        Some(Ok(())) => Outcome::Published,
+        Some(Ok(_)) => Outcome::Published,
         Some(Err(error)) if is_poison(error) => Outcome::Poison(error.to_string()),
         Some(Err(KafkaError::Canceled)) | None => {
             Outcome::Failed("producer dropped the delivery".to_owned())
@@ -187,7 +187,8 @@ impl SentChunk {
                     producer_broken |= breaks_producer(error);
                 }
                 let outcome = outcome_of(answer);
-                if matches!(outcome, Outcome::Published) {
+                if let Some(Ok((partition, offset))) = answer {
+                    tracing::trace!(event_id = %row.event_id, topic = %row.topic, partition, offset, "acknowledged");
                     let latency = (answered_at - row.occurred_at).to_std().unwrap_or_default();
                     publish_latency.record(latency.as_secs_f64());
                 }
