@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use common_kernel::context::{Actor, ActorType, RequestContext};
 use common_kernel::ids::{ActorId, CommandId, TenantId};
 use common_kernel::outbox::{self, NewEvent};
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use test_support::TestDatabase;
@@ -212,11 +212,12 @@ async fn read(
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("reader-{}", uuid::Uuid::now_v7()))
-        .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()
         .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
+    consumer
+        .assign(&from_offset_zero(&consumer, topic))
+        .unwrap();
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while Instant::now() < deadline {
@@ -256,8 +257,30 @@ async fn read(
                 .unwrap_or(Value::Null),
         });
     }
-    consumer.unsubscribe();
     out
+}
+
+/// Every partition of `topic` at offset 0. The reader asks for offset 0 instead of the broker's
+/// earliest offset: tansu answers "earliest" with the batch written first in time, not the lowest
+/// offset, so when producers race for a partition's first batches a reader that starts from
+/// "earliest" skips the batches below it (ADR 0009). Offset 0 is the start of every test topic.
+fn from_offset_zero(consumer: &StreamConsumer, topic: &str) -> TopicPartitionList {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map_or(0, |t| t.partitions().len());
+    assert!(partitions > 0, "topic {topic} has partitions");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions {
+        assignment
+            .add_partition_offset(topic, i32::try_from(partition).unwrap(), Offset::Offset(0))
+            .unwrap();
+    }
+    assignment
 }
 
 /// Events the broker acknowledged: in the log, no longer pending, not dead-lettered.
