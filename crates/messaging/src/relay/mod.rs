@@ -16,6 +16,7 @@
 
 mod acks;
 mod claim;
+mod headers;
 mod housekeeping;
 mod publish;
 mod record;
@@ -306,7 +307,7 @@ async fn drain_claim(
     };
     let mut recorder_connection = pool.acquire().await?;
     let (chunks, received) = mpsc::channel(config.chunks_in_flight.max(1));
-    let blocked = Mutex::new(BlockedKeys::new());
+    let blocked = Mutex::new(BlockedKeys::default());
     let reader = async {
         let outcome = stream_claim(&mut claim, producer, config, &chunks, &blocked, started).await;
         drop(chunks);
@@ -358,7 +359,7 @@ async fn stream_claim(
             || started.elapsed() >= config.max_claim_duration;
         let held = match blocked.lock() {
             Ok(keys) if !keys.is_empty() => keys.clone(),
-            _ => BlockedKeys::new(),
+            _ => BlockedKeys::default(),
         };
         if last_chunk {
             // A closed channel means the recorder stopped on an error it reports itself.

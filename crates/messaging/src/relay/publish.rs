@@ -1,11 +1,10 @@
 //! Handing rows to the idempotent producer and collecting the broker's answers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::BaseRecord;
 
 use super::acks::{Answer, ChunkAcks, RelayProducer};
@@ -24,8 +23,36 @@ pub(super) enum Outcome {
     Poison(String),
 }
 
-/// Keys (topic, partition key) whose later rows must not be sent in this claim.
-pub(super) type BlockedKeys = HashSet<(String, String)>;
+/// Keys (topic, partition key) whose later rows must not be sent in this claim; looked up with
+/// the row's borrowed topic and key.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BlockedKeys(HashMap<String, HashSet<Vec<u8>>>);
+
+impl BlockedKeys {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, topic: &str, key: &[u8]) -> bool {
+        self.0.get(topic).is_some_and(|keys| keys.contains(key))
+    }
+
+    pub fn insert(&mut self, topic: &str, key: &[u8]) {
+        self.0
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(key.to_vec());
+    }
+
+    /// Adds every key of `other`.
+    pub fn extend_from(&mut self, other: &BlockedKeys) {
+        for (topic, keys) in &other.0 {
+            for key in keys {
+                self.insert(topic, key);
+            }
+        }
+    }
+}
 
 /// A chunk of rows handed to the producer, whose acknowledgements are still to come.
 pub(super) struct SentChunk {
@@ -34,44 +61,6 @@ pub(super) struct SentChunk {
     acks: Arc<ChunkAcks>,
     /// By position: the outcome of a row not handed over, decided at once.
     decided: Vec<Option<Outcome>>,
-}
-
-/// The Kafka headers of a row; `Err` when its envelope is unreadable for consumers (poison).
-fn headers(row: &Claimed) -> Result<OwnedHeaders, String> {
-    if !row.envelope_matches {
-        return Err(format!(
-            "envelope does not carry the row's eventId, eventType and eventVersion ({}, {}, {})",
-            row.event_id, row.event_type, row.event_version
-        ));
-    }
-    let mut event_id = uuid::Uuid::encode_buffer();
-    let event_version = row.event_version.to_string();
-    let mut headers = OwnedHeaders::new_with_capacity(6)
-        .insert(Header {
-            key: "eventId",
-            value: Some(row.event_id.hyphenated().encode_lower(&mut event_id) as &str),
-        })
-        .insert(Header {
-            key: "eventType",
-            value: Some(&row.event_type),
-        })
-        .insert(Header {
-            key: "eventVersion",
-            value: Some(&event_version),
-        });
-    for (key, value) in [
-        ("correlationId", &row.correlation_id),
-        ("causationId", &row.causation_id),
-        ("traceparent", &row.traceparent),
-    ] {
-        if let Some(value) = value.as_deref() {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
-    }
-    Ok(headers)
 }
 
 /// Whether the broker refused this message for what it is (not for the broker's state).
@@ -120,19 +109,17 @@ pub(super) fn send(
         .iter()
         .enumerate()
         .map(|(index, row)| {
-            let outcome = if !blocked.is_empty()
-                && blocked.contains(&(row.topic.clone(), row.partition_key.clone()))
-            {
+            let (topic, key) = row.key();
+            let outcome = if !blocked.is_empty() && blocked.contains(topic, key) {
                 Outcome::Held
             } else {
-                match (headers(row), row.envelope.as_bytes()) {
-                    (Err(reason), _) => Outcome::Poison(reason),
-                    (Ok(_), None) => Outcome::Poison("envelope unreadable in the row".to_owned()),
-                    (Ok(headers), Some(body)) => {
-                        let record = BaseRecord::with_opaque_to(&row.topic, acks.pending(index))
-                            .key(row.partition_key.as_bytes())
+                match row.message() {
+                    Err(reason) => Outcome::Poison(reason),
+                    Ok((headers, body)) => {
+                        let record = BaseRecord::with_opaque_to(topic, acks.pending(index))
+                            .key(key)
                             .payload(body)
-                            .headers(headers);
+                            .headers(headers.to_kafka());
                         if let Err((error, record)) = producer.send(record) {
                             record.delivery_opaque.refused(error);
                         }
@@ -188,7 +175,13 @@ impl SentChunk {
                 }
                 let outcome = outcome_of(answer);
                 if let Some(Ok((partition, offset))) = answer {
-                    tracing::trace!(event_id = %row.event_id, topic = %row.topic, partition, offset, "acknowledged");
+                    tracing::trace!(
+                        event_id = row.event_id().map(tracing::field::display),
+                        topic = row.topic(),
+                        partition,
+                        offset,
+                        "acknowledged"
+                    );
                     let latency = (answered_at - row.occurred_at).to_std().unwrap_or_default();
                     publish_latency.record(latency.as_secs_f64());
                 }
@@ -203,30 +196,13 @@ impl SentChunk {
 mod tests {
     use super::*;
 
-    fn row(envelope_matches: bool) -> Claimed {
-        Claimed {
-            outbox_seq: 1,
-            row_id: super::super::row_id::RowId::at(0, 1),
-            event_id: uuid::Uuid::nil(),
-            topic: "t".into(),
-            partition_key: "k".into(),
-            event_type: "t.v1".into(),
-            event_version: 1,
-            envelope: "{}".into(),
-            envelope_matches,
-            correlation_id: Some("c".into()),
-            causation_id: None,
-            traceparent: None,
-            attempts: 1,
-            occurred_at: Utc::now(),
-        }
-    }
-
     #[test]
     fn an_envelope_that_does_not_match_its_row_is_poison() {
-        let reason = headers(&row(false)).unwrap_err();
+        let reason = Claimed::for_test(1, "k", false).message().unwrap_err();
         assert!(reason.contains("eventId"), "{reason}");
-        let headers = headers(&row(true)).unwrap();
+        let row = Claimed::for_test(1, "k", true);
+        let (headers, _) = row.message().unwrap();
+        let headers = headers.to_kafka();
         let names: Vec<&str> = rdkafka::message::Headers::iter(&headers)
             .map(|h| h.key)
             .collect();
@@ -234,5 +210,16 @@ mod tests {
             names,
             ["eventId", "eventType", "eventVersion", "correlationId"]
         );
+    }
+
+    #[test]
+    fn blocked_keys_are_found_by_topic_and_key() {
+        let mut blocked = BlockedKeys::default();
+        blocked.insert("t", b"a");
+        let mut more = BlockedKeys::default();
+        more.insert("u", b"a");
+        blocked.extend_from(&more);
+        assert!(blocked.contains("t", b"a") && blocked.contains("u", b"a"));
+        assert!(!blocked.contains("t", b"b") && !blocked.contains("v", b"a"));
     }
 }

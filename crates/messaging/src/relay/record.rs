@@ -38,7 +38,7 @@ pub(super) async fn record_chunks(
     shared_blocked: &Mutex<BlockedKeys>,
     published: &AtomicU64,
 ) -> Result<Recorded, sqlx::Error> {
-    let mut blocked = BlockedKeys::new();
+    let mut blocked = BlockedKeys::default();
     let mut recorded = Recorded::default();
     while let Some(chunk) = chunks.recv().await {
         let (rows, outcomes, producer_broken) = chunk.outcomes().await;
@@ -47,7 +47,7 @@ pub(super) async fn record_chunks(
         if !plan.failed_seqs.is_empty()
             && let Ok(mut shared) = shared_blocked.lock()
         {
-            shared.extend(blocked.iter().cloned());
+            shared.extend_from(&blocked);
         }
         // Begun and configured in one round trip: on a busy machine every round trip waits
         // for the scheduler, and the recorder's pace bounds the claim's. An outcome lost in a
@@ -86,12 +86,10 @@ fn plan(
     blocked: &mut BlockedKeys,
 ) -> Plan {
     let mut plan = Plan::default();
-    let mut chunk_blocked: HashSet<(&str, &str)> = HashSet::new();
+    let mut chunk_blocked: HashSet<(&str, &[u8])> = HashSet::new();
     for (index, (row, outcome)) in rows.iter().zip(outcomes).enumerate() {
         let key = row.key();
-        if chunk_blocked.contains(&key)
-            || (!blocked.is_empty() && blocked.contains(&(key.0.to_owned(), key.1.to_owned())))
-        {
+        if chunk_blocked.contains(&key) || (!blocked.is_empty() && blocked.contains(key.0, key.1)) {
             continue;
         }
         match outcome {
@@ -107,11 +105,9 @@ fn plan(
             }
         }
     }
-    blocked.extend(
-        chunk_blocked
-            .into_iter()
-            .map(|(topic, key)| (topic.to_owned(), key.to_owned())),
-    );
+    for (topic, key) in chunk_blocked {
+        blocked.insert(topic, key);
+    }
     plan
 }
 
@@ -166,20 +162,20 @@ async fn apply(
     Ok(())
 }
 
-/// Moves a poison row out of the queue, keeping it in the log with the reason.
+/// Moves a poison row out of the queue, keeping it in the log with the reason. The dead letter
+/// takes the event's id, topic and key from the log, which has them even when the queue row's
+/// headers could not be read.
 async fn dead_letter(
     transaction: &mut Transaction<'_, Postgres>,
     row: &Claimed,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO outbox_dead_letter (outbox_seq, event_id, topic, partition_key, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO outbox_dead_letter (outbox_seq, event_id, topic, partition_key, reason, attempts) \
+         SELECT outbox_seq, event_id, topic, partition_key, $2, $3 FROM outbox_event WHERE outbox_seq = $1 \
          ON CONFLICT (outbox_seq) DO NOTHING",
     )
     .bind(row.outbox_seq)
-    .bind(row.event_id)
-    .bind(&row.topic)
-    .bind(&row.partition_key)
     .bind(reason)
     .bind(row.attempts + 1)
     .execute(&mut **transaction)
@@ -193,14 +189,12 @@ async fn dead_letter(
         .execute(&mut **transaction)
         .await?;
     metrics::counter!("outbox_dead_letters_total").increment(1);
-    tracing::error!(outbox_seq = row.outbox_seq, topic = %row.topic, %reason, "outbox row dead-lettered");
+    tracing::error!(outbox_seq = row.outbox_seq, topic = row.topic(), %reason, "outbox row dead-lettered");
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
 
     #[test]
@@ -213,22 +207,7 @@ mod tests {
     }
 
     fn row(seq: i64, key: &str) -> Claimed {
-        Claimed {
-            outbox_seq: seq,
-            row_id: RowId::at(0, u16::try_from(seq).unwrap_or_default()),
-            event_id: uuid::Uuid::nil(),
-            topic: "t".into(),
-            partition_key: key.into(),
-            event_type: "t.v1".into(),
-            event_version: 1,
-            envelope: "{}".into(),
-            envelope_matches: true,
-            correlation_id: None,
-            causation_id: None,
-            traceparent: None,
-            attempts: 0,
-            occurred_at: Utc::now(),
-        }
+        Claimed::for_test(seq, key, true)
     }
 
     fn seqs(rows: &[Claimed], indexes: &[usize]) -> Vec<i64> {
@@ -241,7 +220,7 @@ mod tests {
     #[test]
     fn a_failure_holds_back_its_key_for_the_rest_of_the_claim_and_nothing_else() {
         let config = RelayConfig::new("s", "b");
-        let mut blocked = BlockedKeys::new();
+        let mut blocked = BlockedKeys::default();
         let first = [row(1, "a"), row(2, "b"), row(3, "a"), row(4, "c")];
         let plan_one = plan(
             &config,

@@ -52,6 +52,91 @@ async fn relayed_events_carry_key_headers_and_the_envelope() {
     );
 }
 
+#[tokio::test]
+async fn headers_are_sent_as_the_command_carried_them_absent_and_multibyte_values_included() {
+    let db = database().await;
+    let topic = topic("relay-header-values", 1).await;
+    let mut ctx = crate::support::context("corr-ünïcödé-✓");
+    ctx.traceparent = None;
+    let mut tx = db.pool.begin().await.unwrap();
+    let id = common_kernel::outbox::append(
+        &mut tx,
+        &ctx,
+        crate::support::thing_event(&topic, "thing-1", 1, json!({})),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let relay =
+        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+    assert!(
+        drained(&db.pool, Duration::from_secs(30)).await,
+        "outbox drained"
+    );
+    let received = read_until(&topic, Duration::from_secs(30), |r| !r.is_empty()).await;
+    relay.shutdown().await;
+
+    let [message] = received.as_slice() else {
+        panic!("one message, got {}", received.len());
+    };
+    let mut names: Vec<&str> = message.headers.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "causationId",
+            "correlationId",
+            "eventId",
+            "eventType",
+            "eventVersion"
+        ],
+        "no traceparent header when the command had none"
+    );
+    assert_eq!(message.headers["eventId"], id.to_string());
+    assert_eq!(message.headers["correlationId"], "corr-ünïcödé-✓");
+    assert_eq!(message.headers["causationId"], ctx.command_id.to_string());
+    assert_eq!(message.body["correlationId"], "corr-ünïcödé-✓");
+}
+
+#[tokio::test]
+async fn a_key_backing_off_from_an_earlier_claim_holds_back_its_later_rows_only() {
+    let db = database().await;
+    let topic = topic("relay-backing-off", 1).await;
+    // Events 0..6 over keys thing-0 and thing-1; thing-0's first event failed before and backs off.
+    let ids = write_events(&db.pool, &topic, 2, 6, 6).await;
+    sqlx::query(
+        "UPDATE outbox_pending SET attempts = 1, last_error = 'timed out', \
+                next_attempt_at = now() + interval '1 hour' \
+         WHERE outbox_seq = (SELECT min(outbox_seq) FROM outbox_pending)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let relay =
+        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+    assert!(
+        wait_for(&db.pool, "SELECT count(*) FROM outbox_pending", 3).await,
+        "thing-1's three events left the queue, thing-0's three stayed"
+    );
+    let early = read_until(&topic, Duration::from_secs(30), |r| r.len() >= 3).await;
+    let keys: HashSet<&str> = early.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(keys, HashSet::from(["thing-1"]), "only thing-1 went out");
+    // The back-off ends: thing-0's events follow, the failed one first.
+    sqlx::query("UPDATE outbox_pending SET next_attempt_at = now() WHERE attempts > 0")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        drained(&db.pool, Duration::from_secs(30)).await,
+        "outbox drained"
+    );
+    let received = read_until(&topic, Duration::from_secs(30), |r| r.len() >= 6).await;
+    relay.shutdown().await;
+    let got: HashSet<String> = received.iter().map(|m| m.event_id()).collect();
+    assert_eq!(got, ids.into_iter().collect());
+    assert_ordered_per_key(&received);
+}
+
 /// Per key, events arrive in commit order (aggregate versions strictly increase).
 fn assert_ordered_per_key(received: &[crate::support::Received]) {
     let mut last: HashMap<String, i64> = HashMap::new();
