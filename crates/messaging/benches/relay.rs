@@ -155,9 +155,7 @@ impl Message {
             body: serde_json::to_vec(envelope).unwrap(),
         }
     }
-}
 
-impl Message {
     /// The headers as the relay builds them: one `OwnedHeaders` per message.
     fn kafka_headers(&self) -> OwnedHeaders {
         self.headers.iter().fold(
