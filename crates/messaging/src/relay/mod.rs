@@ -295,11 +295,16 @@ async fn wait_for_notification(
 /// One claim: locks buckets, streams their pending rows through the producer chunk by chunk
 /// while the recorder records the acknowledgements on a second connection, and commits once
 /// every sent chunk is recorded (so the next holder of a bucket sees every outcome).
+///
+/// The recorder runs as a task of its own. Joined into the reader's task it could only move
+/// while the reader waited: each of its round trips sat unanswered behind the reader's
+/// synchronous hand-over of a chunk to the producer, a chunk's record took 5–16 ms instead of
+/// under 2, and the reader stalled on the full channel behind it (ADR 0024).
 async fn drain_claim(
     pool: &PgPool,
     producer: &RelayProducer,
-    config: &RelayConfig,
-    published: &AtomicU64,
+    config: &Arc<RelayConfig>,
+    published: &Arc<AtomicU64>,
 ) -> Result<Recorded, sqlx::Error> {
     let started = Instant::now();
     let Some(mut claim) = claim::open(pool, config).await? else {
@@ -307,21 +312,30 @@ async fn drain_claim(
     };
     let mut recorder_connection = pool.acquire().await?;
     let (chunks, received) = mpsc::channel(config.chunks_in_flight.max(1));
-    let blocked = Mutex::new(BlockedKeys::default());
-    let reader = async {
-        let outcome = stream_claim(&mut claim, producer, config, &chunks, &blocked, started).await;
-        drop(chunks);
-        outcome
+    let blocked = Arc::new(Mutex::new(BlockedKeys::default()));
+    let recorder = tokio::spawn({
+        let (config, blocked, published) = (config.clone(), blocked.clone(), published.clone());
+        async move {
+            record::record_chunks(
+                &mut recorder_connection,
+                &config,
+                received,
+                &blocked,
+                &published,
+            )
+            .await
+        }
+    });
+    let read = stream_claim(&mut claim, producer, config, &chunks, &blocked, started).await;
+    // The recorder ends once the channel closes and it has recorded every chunk sent.
+    drop(chunks);
+    let recorded = match recorder.await {
+        Ok(recorded) => recorded?,
+        Err(join_error) if join_error.is_panic() => {
+            std::panic::resume_unwind(join_error.into_panic())
+        }
+        Err(_) => return Err(sqlx::Error::WorkerCrashed),
     };
-    let recorder = record::record_chunks(
-        &mut recorder_connection,
-        config,
-        received,
-        &blocked,
-        published,
-    );
-    let (read, recorded) = tokio::join!(reader, recorder);
-    let recorded = recorded?;
     let read = read?;
     let buckets = claim.buckets.len();
     claim.transaction.commit().await?;
@@ -369,14 +383,22 @@ async fn stream_claim(
         let next = claim.read_after(after_seq, config.batch_size);
         tokio::pin!(next);
         let next_started = futures::poll!(next.as_mut());
-        let handed_over = chunks
-            .send(publish::send(producer, rows, &held))
-            .await
-            .is_ok();
+        let enqueue_started = Instant::now();
+        let sent = publish::send(producer, rows, &held);
+        let enqueued = enqueue_started.elapsed();
+        let handed_over = chunks.send(sent).await.is_ok();
+        let handed_over_at = Instant::now();
         let next = match next_started {
             Poll::Ready(next) => next,
             Poll::Pending => next.await,
         };
+        // Where a chunk's time goes, for finding the pipeline's bottleneck (ADR 0024).
+        tracing::trace!(
+            enqueue_ms = enqueued.as_secs_f64() * 1e3,
+            channel_wait_ms = (handed_over_at - enqueue_started - enqueued).as_secs_f64() * 1e3,
+            read_wait_ms = handed_over_at.elapsed().as_secs_f64() * 1e3,
+            "relay chunk handed over"
+        );
         if !handed_over {
             return Ok(read);
         }

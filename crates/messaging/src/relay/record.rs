@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::sync::mpsc;
@@ -41,7 +41,9 @@ pub(super) async fn record_chunks(
     let mut blocked = BlockedKeys::default();
     let mut recorded = Recorded::default();
     while let Some(chunk) = chunks.recv().await {
+        let received_at = Instant::now();
         let (rows, outcomes, producer_broken) = chunk.outcomes().await;
+        let answered_at = Instant::now();
         recorded.producer_broken |= producer_broken;
         let plan = plan(config, &rows, outcomes, &mut blocked);
         if !plan.failed_seqs.is_empty()
@@ -52,6 +54,12 @@ pub(super) async fn record_chunks(
         let mut transaction = begin_recording(connection).await?;
         apply(&mut transaction, &rows, &plan).await?;
         transaction.commit().await?;
+        tracing::trace!(
+            ack_wait_ms = (answered_at - received_at).as_secs_f64() * 1e3,
+            record_ms = answered_at.elapsed().as_secs_f64() * 1e3,
+            rows = rows.len(),
+            "relay chunk recorded"
+        );
         published.fetch_add(plan.published.len() as u64, Ordering::Relaxed);
         recorded.settled += plan.published.len() + plan.poison.len();
     }
