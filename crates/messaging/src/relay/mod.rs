@@ -385,7 +385,7 @@ async fn stream_claim(
         let next_started = futures::poll!(next.as_mut());
         let enqueue_started = Instant::now();
         let sent = publish::send(producer, rows, &held);
-        let enqueued = enqueue_started.elapsed();
+        let enqueued_at = Instant::now();
         let handed_over = chunks.send(sent).await.is_ok();
         let handed_over_at = Instant::now();
         let next = match next_started {
@@ -394,8 +394,8 @@ async fn stream_claim(
         };
         // Where a chunk's time goes, for finding the pipeline's bottleneck (ADR 0024).
         tracing::trace!(
-            enqueue_ms = enqueued.as_secs_f64() * 1e3,
-            channel_wait_ms = (handed_over_at - enqueue_started - enqueued).as_secs_f64() * 1e3,
+            enqueue_ms = (enqueued_at - enqueue_started).as_secs_f64() * 1e3,
+            channel_wait_ms = (handed_over_at - enqueued_at).as_secs_f64() * 1e3,
             read_wait_ms = handed_over_at.elapsed().as_secs_f64() * 1e3,
             "relay chunk handed over"
         );
