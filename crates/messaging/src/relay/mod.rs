@@ -3,8 +3,8 @@
 //! A relay works in claims (ADR 0012, ADR 0018). A claim is one transaction that locks the key
 //! buckets of the oldest pending rows (`FOR UPDATE SKIP LOCKED`) and so holds those keys alone
 //! until it ends. Inside it the relay streams the buckets' pending rows through a pipeline: the
-//! reader reads a chunk in commit order and hands it to the idempotent producer, then reads the
-//! next one, while the recorder, on a second connection, awaits each chunk's acknowledgements
+//! reader reads a chunk in commit order and hands it to the idempotent producer on a blocking
+//! thread while it reads the next one, and the recorder, on a second connection, awaits each chunk's acknowledgements
 //! and records them in a short transaction of its own: a row leaves the queue only after the
 //! broker acknowledged it; a transient failure backs off exponentially and holds back the later
 //! rows of the same key only; a poison row (unreadable, or rejected by the broker) is
@@ -24,7 +24,6 @@ mod row_id;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
@@ -140,7 +139,7 @@ pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayErro
     let workers = config.workers.max(1);
     let mut producers = Vec::with_capacity(workers);
     for _ in 0..workers {
-        producers.push(relay_producer(&config.brokers)?);
+        producers.push(Arc::new(relay_producer(&config.brokers)?));
     }
     let (stop, stopped) = watch::channel(false);
     let (wake, woken) = watch::channel(0_u64);
@@ -211,7 +210,7 @@ async fn listen_for_commits(
 
 async fn work(
     worker: Worker,
-    mut producer: RelayProducer,
+    mut producer: Arc<RelayProducer>,
     mut woken: watch::Receiver<u64>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -243,7 +242,7 @@ async fn work(
                 "producer lost its identity (fenced or fatal); replacing it"
             );
             match relay_producer(&config.brokers) {
-                Ok(fresh) => producer = fresh,
+                Ok(fresh) => producer = Arc::new(fresh),
                 Err(error) => {
                     tracing::error!(%error, "cannot replace the producer; retrying next cycle")
                 }
@@ -302,7 +301,7 @@ async fn wait_for_notification(
 /// under 2, and the reader stalled on the full channel behind it (ADR 0024).
 async fn drain_claim(
     pool: &PgPool,
-    producer: &RelayProducer,
+    producer: &Arc<RelayProducer>,
     config: &Arc<RelayConfig>,
     published: &Arc<AtomicU64>,
 ) -> Result<Recorded, sqlx::Error> {
@@ -350,11 +349,16 @@ async fn drain_claim(
 }
 
 /// Reads the claim's rows chunk by chunk, in commit order, and hands each chunk to the producer
-/// and then to the recorder; returns how many rows it read. The next chunk's query is sent
-/// before the current chunk is enqueued, so the database works on it meanwhile.
+/// and then to the recorder; returns how many rows it read.
+///
+/// A chunk is handed to the producer on a blocking thread while this task reads the next one.
+/// Handed over from this task, the synchronous enqueue (2–8 ms per 2 000 rows) left the next
+/// read's result unread in the socket: PostgreSQL stalled once the socket buffer was full, and
+/// most of the read waited until the enqueue was over (ADR 0025). Chunks are still handed over
+/// one after another, in commit order.
 async fn stream_claim(
     claim: &mut claim::Claim,
-    producer: &RelayProducer,
+    producer: &Arc<RelayProducer>,
     config: &RelayConfig,
     chunks: &mpsc::Sender<publish::SentChunk>,
     blocked: &Mutex<BlockedKeys>,
@@ -380,29 +384,64 @@ async fn stream_claim(
             let _ = chunks.send(publish::send(producer, rows, &held)).await;
             return Ok(read);
         }
-        let next = claim.read_after(after_seq, config.batch_size);
-        tokio::pin!(next);
-        let next_started = futures::poll!(next.as_mut());
-        let enqueue_started = Instant::now();
-        let sent = publish::send(producer, rows, &held);
-        let enqueued_at = Instant::now();
-        let handed_over = chunks.send(sent).await.is_ok();
-        let handed_over_at = Instant::now();
-        let next = match next_started {
-            Poll::Ready(next) => next,
-            Poll::Pending => next.await,
+        let hand_over = tokio::task::spawn_blocking({
+            let (producer, chunks) = (producer.clone(), chunks.clone());
+            move || hand_over(&producer, rows, &held, &chunks)
+        });
+        let (next, handed_over) =
+            tokio::join!(claim.read_after(after_seq, config.batch_size), hand_over);
+        let read_at = Instant::now();
+        let handed_over = match handed_over {
+            Ok(handed_over) => handed_over,
+            Err(join_error) if join_error.is_panic() => {
+                std::panic::resume_unwind(join_error.into_panic())
+            }
+            Err(_) => return Err(sqlx::Error::WorkerCrashed),
         };
-        // Where a chunk's time goes, for finding the pipeline's bottleneck (ADR 0024).
+        // Where a chunk's time goes, for finding the pipeline's bottleneck (ADR 0024, 0025).
         tracing::trace!(
-            enqueue_ms = (enqueued_at - enqueue_started).as_secs_f64() * 1e3,
-            channel_wait_ms = (handed_over_at - enqueued_at).as_secs_f64() * 1e3,
-            read_wait_ms = handed_over_at.elapsed().as_secs_f64() * 1e3,
+            enqueue_ms = (handed_over.enqueued_at - handed_over.started_at).as_secs_f64() * 1e3,
+            channel_wait_ms =
+                (handed_over.handed_over_at - handed_over.enqueued_at).as_secs_f64() * 1e3,
+            read_wait_ms = read_at
+                .saturating_duration_since(handed_over.handed_over_at)
+                .as_secs_f64()
+                * 1e3,
             "relay chunk handed over"
         );
-        if !handed_over {
+        if !handed_over.accepted {
             return Ok(read);
         }
         rows = next?;
+    }
+}
+
+/// When one chunk's hand-over began and ended, and whether the recorder took it.
+struct HandedOver {
+    started_at: Instant,
+    enqueued_at: Instant,
+    handed_over_at: Instant,
+    /// `false` when the recorder had stopped (on an error it reports itself).
+    accepted: bool,
+}
+
+/// Enqueues a chunk and passes it to the recorder, waiting for room in the channel; runs on a
+/// blocking thread.
+fn hand_over(
+    producer: &RelayProducer,
+    rows: Vec<claim::Claimed>,
+    held: &BlockedKeys,
+    chunks: &mpsc::Sender<publish::SentChunk>,
+) -> HandedOver {
+    let started_at = Instant::now();
+    let sent = publish::send(producer, rows, held);
+    let enqueued_at = Instant::now();
+    let accepted = chunks.blocking_send(sent).is_ok();
+    HandedOver {
+        started_at,
+        enqueued_at,
+        handed_over_at: Instant::now(),
+        accepted,
     }
 }
 
