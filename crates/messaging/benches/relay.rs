@@ -16,7 +16,8 @@
 //!    consumer reads them; lag = consumer receive time − event `occurredAt`; p50/p99.
 //!
 //! On Linux it also prints the CPU time per event of each timed phase — this process,
-//! PostgreSQL, and the rest of the machine (the broker) — and this process's context switches
+//! PostgreSQL, and the rest of the machine (the broker) — with this process split into librdkafka's
+//! threads, the delivery-callback thread and the rest, and this process's context switches
 //! per event, so a ratio comes with its cause.
 
 #![expect(
@@ -287,6 +288,9 @@ struct CpuTime {
     /// Times this process's threads were switched out (slept or were preempted): a thread that
     /// keeps being put to sleep and woken spends its CPU in the scheduler.
     switches: f64,
+    /// Of `own`: librdkafka's threads, and the thread running delivery callbacks.
+    librdkafka: f64,
+    delivery: f64,
 }
 
 impl CpuTime {
@@ -319,9 +323,12 @@ impl CpuTime {
             .collect();
         // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
         let busy = cpu.iter().sum::<u64>() - cpu.get(3)? - cpu.get(4)?;
+        let threads = own_threads();
         Some(Self {
             own: own as f64 / TICKS_PER_SECOND,
-            switches: own_context_switches() as f64,
+            switches: threads.switches as f64,
+            librdkafka: threads.librdkafka_ticks as f64 / TICKS_PER_SECOND,
+            delivery: threads.delivery_ticks as f64 / TICKS_PER_SECOND,
             database: database as f64 / TICKS_PER_SECOND,
             machine: busy as f64 / TICKS_PER_SECOND,
         })
@@ -331,6 +338,8 @@ impl CpuTime {
         Self {
             own: self.own - earlier.own,
             switches: self.switches - earlier.switches,
+            librdkafka: self.librdkafka - earlier.librdkafka,
+            delivery: self.delivery - earlier.delivery,
             database: self.database - earlier.database,
             machine: self.machine - earlier.machine,
         }
@@ -339,6 +348,8 @@ impl CpuTime {
     fn add(&mut self, other: Self) {
         self.own += other.own;
         self.switches += other.switches;
+        self.librdkafka += other.librdkafka;
+        self.delivery += other.delivery;
         self.database += other.database;
         self.machine += other.machine;
     }
@@ -347,8 +358,11 @@ impl CpuTime {
     fn per_event(self, events: usize) -> String {
         let micros = |seconds: f64| seconds * 1e6 / events as f64;
         format!(
-            "{:.1} µs in this process ({:.2} context switches) + {:.1} µs PostgreSQL + {:.1} µs elsewhere (broker) = {:.1} µs",
+            "{:.1} µs in this process (librdkafka's threads {:.1}, delivery callbacks {:.1}, the rest {:.1}; {:.2} context switches) + {:.1} µs PostgreSQL + {:.1} µs elsewhere (broker) = {:.1} µs",
             micros(self.own),
+            micros(self.librdkafka),
+            micros(self.delivery),
+            micros(self.own - self.librdkafka - self.delivery),
             self.switches / events as f64,
             micros(self.database),
             micros(self.machine - self.own - self.database),
@@ -357,22 +371,40 @@ impl CpuTime {
     }
 }
 
-/// Context switches of every thread of this process so far, from each thread's `status` file.
-fn own_context_switches() -> u64 {
+/// What this process's threads did so far, from each thread's `status` and `stat` files:
+/// context switches, and the CPU ticks of librdkafka's own threads (named `rdk:…`: they build
+/// produce requests and read the broker's answers) and of rdkafka's polling thread (it runs the
+/// delivery callbacks).
+#[derive(Default)]
+struct ThreadTotals {
+    switches: u64,
+    librdkafka_ticks: u64,
+    delivery_ticks: u64,
+}
+
+fn own_threads() -> ThreadTotals {
+    let mut totals = ThreadTotals::default();
     let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
+        return totals;
     };
-    threads
-        .flatten()
-        .filter_map(|thread| std::fs::read_to_string(thread.path().join("status")).ok())
-        .flat_map(|status| {
-            status
+    for thread in threads.flatten() {
+        let path = thread.path();
+        if let Ok(status) = std::fs::read_to_string(path.join("status")) {
+            totals.switches += status
                 .lines()
                 .filter(|line| line.contains("ctxt_switches:"))
                 .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
-                .collect::<Vec<_>>()
-        })
-        .sum()
+                .sum::<u64>();
+        }
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let ticks = process_ticks(&path.join("stat")).unwrap_or(0);
+        if name.starts_with("rdk:") {
+            totals.librdkafka_ticks += ticks;
+        } else if name.starts_with("producer poll") {
+            totals.delivery_ticks += ticks;
+        }
+    }
+    totals
 }
 
 /// User plus system ticks of one process, from its `stat` file.
