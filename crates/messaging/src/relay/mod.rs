@@ -4,14 +4,14 @@
 //! buckets of the oldest pending rows (`FOR UPDATE SKIP LOCKED`) and so holds those keys alone
 //! until it ends. Inside it the relay streams the buckets' pending rows through a pipeline: the
 //! reader reads a chunk in commit order and hands it to the idempotent producer on a blocking
-//! thread while it reads the next one, and the recorder, on a second connection, awaits each chunk's acknowledgements
-//! and records them in a short transaction of its own: a row leaves the queue only after the
-//! broker acknowledged it; a transient failure backs off exponentially and holds back the later
-//! rows of the same key only; a poison row (unreadable, or rejected by the broker) is
-//! dead-lettered and never blocks the rows behind it. The claim commits only after everything
-//! it sent is recorded. Relays are woken by `LISTEN/NOTIFY` and poll as a fallback. Several
-//! relays on one schema never hold the same bucket, so in the normal path no row is published
-//! twice; after a crash a row may be sent again with the same event id, which consumers'
+//! thread while it reads the next one, and the recorder, on a second connection, awaits each
+//! chunk's acknowledgements and records them in a short transaction of its own: a row leaves the
+//! queue only after the broker acknowledged it; a transient failure backs off exponentially and
+//! holds back the later rows of the same key only; a poison row (unreadable, or rejected by the
+//! broker) is dead-lettered and never blocks the rows behind it. The claim commits only after
+//! everything it sent is recorded. Relays are woken by `LISTEN/NOTIFY` and poll as a fallback.
+//! Several relays on one schema never hold the same bucket, so in the normal path no row is
+//! published twice; after a crash a row may be sent again with the same event id, which consumers'
 //! inboxes absorb.
 
 mod acks;
