@@ -5,12 +5,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::error::{ApiError, FieldError, codes};
 use crate::http::correlation::CorrelationId;
 use crate::ids::{ActorId, CommandId, TenantId};
+pub use domain_kernel::actor::{Actor, ActorType};
 
 /// Header carrying the tenant (until the security issue derives it from a token).
 pub const TENANT_HEADER: &str = "x-tenant-id";
@@ -28,67 +27,6 @@ pub const BUSINESS_TRANSACTION_HEADER: &str = "x-business-transaction-id";
 pub const TRACEPARENT_HEADER: &str = "traceparent";
 /// Header making a command safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
-
-/// The kinds of principal the platform serves (architecture §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ActorType {
-    /// A sales or service agent.
-    HumanAgent,
-    /// A customer using the self-service portal.
-    CustomerPortalUser,
-    /// A partner system calling the API.
-    PartnerApiClient,
-    /// Another platform service.
-    InternalService,
-    /// A scheduled or bulk job.
-    BatchProcess,
-    /// A Zeebe job worker.
-    WorkflowWorker,
-    /// An operator repairing or administering the platform.
-    AdminOperator,
-}
-
-impl ActorType {
-    /// Every actor type, for validation messages and tests.
-    pub const ALL: [Self; 7] = [
-        Self::HumanAgent,
-        Self::CustomerPortalUser,
-        Self::PartnerApiClient,
-        Self::InternalService,
-        Self::BatchProcess,
-        Self::WorkflowWorker,
-        Self::AdminOperator,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HumanAgent => "HUMAN_AGENT",
-            Self::CustomerPortalUser => "CUSTOMER_PORTAL_USER",
-            Self::PartnerApiClient => "PARTNER_API_CLIENT",
-            Self::InternalService => "INTERNAL_SERVICE",
-            Self::BatchProcess => "BATCH_PROCESS",
-            Self::WorkflowWorker => "WORKFLOW_WORKER",
-            Self::AdminOperator => "ADMIN_OPERATOR",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
-    }
-}
-
-/// The principal performing a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Actor {
-    /// Who.
-    pub actor_id: ActorId,
-    /// What kind of principal.
-    pub actor_type: ActorType,
-}
 
 /// Everything known about the caller and the causal chain of one request.
 #[derive(Debug, Clone)]

@@ -159,9 +159,30 @@ impl CommandRunner {
         F: FnOnce(Tx) -> Fut,
         Fut: Future<Output = (Tx, Result<CommandResponse, ApiError>)>,
     {
+        self.run_prepared(ctx, fingerprint, async { Ok(()) }, |tx, ()| command(tx))
+            .await
+    }
+
+    /// Like [`CommandRunner::run`], with a `prepare` step that runs after the key is claimed and
+    /// before the transaction opens: the place for network calls (another service, a cache),
+    /// so no row lock or pooled connection is held while they wait. A replayed key never runs
+    /// `prepare`; its refusals are stored and replayed like the command's.
+    pub async fn run_prepared<P, Prep, F, Fut>(
+        &self,
+        ctx: &RequestContext,
+        fingerprint: CommandFingerprint,
+        prepare: Prep,
+        command: F,
+    ) -> Result<CommandResponse, ApiError>
+    where
+        Prep: Future<Output = Result<P, ApiError>>,
+        F: FnOnce(Tx, P) -> Fut,
+        Fut: Future<Output = (Tx, Result<CommandResponse, ApiError>)>,
+    {
         let Some(key) = ctx.idempotency_key.as_deref() else {
+            let prepared = prepare.await?;
             let tx = self.pool.begin().await?;
-            let (tx, result) = command(tx).await;
+            let (tx, result) = command(tx, prepared).await;
             return match result {
                 Ok(response) => {
                     tx.commit().await?;
@@ -178,6 +199,13 @@ impl CommandRunner {
             Claim::Replay(response) => return Ok(response),
             Claim::Claimed(token) => token,
         };
+        let prepared = match prepare.await {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                self.settle_refusal(ctx, key, lease_token, &error).await;
+                return Err(error);
+            }
+        };
 
         let tx = match self.pool.begin().await {
             Ok(tx) => tx,
@@ -186,7 +214,7 @@ impl CommandRunner {
                 return Err(error.into());
             }
         };
-        let (mut tx, result) = command(tx).await;
+        let (mut tx, result) = command(tx, prepared).await;
         match result {
             Ok(response) => {
                 match complete(&mut tx, ctx, key, lease_token, &response).await {
@@ -209,25 +237,37 @@ impl CommandRunner {
             }
             Err(error) => {
                 tx.rollback().await.ok();
-                if error.status().is_client_error() && !error.retryable() {
-                    let refusal = CommandResponse {
-                        status: error.status(),
-                        body: serde_json::to_value(error.to_problem()).unwrap_or(Value::Null),
-                        location: None,
-                        etag: None,
-                        replayed: false,
-                    };
-                    if let Ok(mut conn) = self.pool.acquire().await {
-                        let stored = complete(&mut conn, ctx, key, lease_token, &refusal).await;
-                        if !matches!(stored, Ok(true)) {
-                            self.release(ctx, key, lease_token).await;
-                        }
-                    }
-                } else {
-                    self.release(ctx, key, lease_token).await;
-                }
+                self.settle_refusal(ctx, key, lease_token, &error).await;
                 Err(error)
             }
+        }
+    }
+
+    /// After a failed command: a business refusal (non-retryable 4xx) is stored and replayed
+    /// like a success; anything retryable releases the key so the client's retry runs again.
+    async fn settle_refusal(
+        &self,
+        ctx: &RequestContext,
+        key: &str,
+        lease_token: Uuid,
+        error: &ApiError,
+    ) {
+        if error.status().is_client_error() && !error.retryable() {
+            let refusal = CommandResponse {
+                status: error.status(),
+                body: serde_json::to_value(error.to_problem()).unwrap_or(Value::Null),
+                location: None,
+                etag: None,
+                replayed: false,
+            };
+            if let Ok(mut conn) = self.pool.acquire().await {
+                let stored = complete(&mut conn, ctx, key, lease_token, &refusal).await;
+                if !matches!(stored, Ok(true)) {
+                    self.release(ctx, key, lease_token).await;
+                }
+            }
+        } else {
+            self.release(ctx, key, lease_token).await;
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::transition::TransitionError;
+use domain_kernel::{Lifecycle, TransitionError};
 
 /// Where an item's configuration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,19 +130,21 @@ pub const CONFIGURATION_TRANSITIONS: &[(
     ]
 };
 
+impl Lifecycle for ConfigurationStatus {
+    type Command = ConfigurationCommand;
+    const SUBJECT: &'static str = "configuration";
+    const TRANSITIONS: &'static [(Self, ConfigurationCommand, Self)] = CONFIGURATION_TRANSITIONS;
+}
+
 /// Refused configuration command.
-pub type ConfigurationTransitionError = TransitionError<ConfigurationStatus, ConfigurationCommand>;
+pub type ConfigurationTransitionError = TransitionError<ConfigurationStatus>;
 
 /// Where `command` takes a configuration in state `from`.
 pub fn transition(
     from: ConfigurationStatus,
     command: ConfigurationCommand,
 ) -> Result<ConfigurationStatus, ConfigurationTransitionError> {
-    CONFIGURATION_TRANSITIONS
-        .iter()
-        .find(|(f, c, _)| *f == from && *c == command)
-        .map(|(_, _, to)| *to)
-        .ok_or(TransitionError { from, command })
+    from.apply(command)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! CPQ configuration engine and the quote lifecycle. Pure domain code: no I/O, no clock, no
+//! CPQ configuration engine. Pure domain code: no I/O, no clock, no
 //! randomness, so the CPQ service can call it inside a command handler and tests can run it
 //! exhaustively.
 //!
@@ -50,22 +50,21 @@
 //! number of items times the rules and characteristics of each item's offering.
 //!
 //! # State machines
-//! [`config_state`] (per item: EMPTY → IN_PROGRESS → VALID | INVALID → FROZEN) and
-//! [`quote_state`] (the quote lifecycle, with its guards) are explicit transition tables; a
-//! refused command is a [`TransitionError`] with code `ILLEGAL_TRANSITION`.
+//! [`config_state`] (per item: EMPTY → IN_PROGRESS → VALID | INVALID → FROZEN) is an explicit
+//! transition table; a refused command is a [`TransitionError`] with code `ILLEGAL_TRANSITION`.
+//! The quote lifecycle belongs to the quote aggregate in the CPQ service's domain.
 
 pub mod catalog;
 pub mod config_state;
 pub mod engine;
 pub mod hash;
 pub mod model;
-pub mod quote_state;
 mod rules;
-pub mod transition;
 pub mod values;
 pub mod violation;
 
 pub use catalog::{CatalogError, OfferingCatalog};
+pub use domain_kernel::TransitionError;
 pub use engine::{
     ItemOutcome, ItemResult, ItemStatus, ValidConfiguration, ValidationReport, validate_quote,
 };
@@ -74,6 +73,5 @@ pub use model::{
     CharacteristicDefinition, CharacteristicSetting, ItemId, OfferingId, OfferingSnapshot,
     OfferingStatus, QuoteItem, Relationship, RelationshipType, ValueRange,
 };
-pub use transition::TransitionError;
 pub use values::{CharacteristicValue, ValueType};
 pub use violation::{Violation, ViolationCode};

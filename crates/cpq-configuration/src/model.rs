@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::values::{CharacteristicValue, ValueType};
 
-common_kernel::uuid_id!(
+domain_kernel::uuid_id!(
     /// Identifies a catalog product offering (the same UUID the catalog uses), so rules that
     /// name a target offering can be matched against quote items.
     OfferingId

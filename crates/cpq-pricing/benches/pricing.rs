@@ -11,12 +11,12 @@
 
 use std::hint::black_box;
 
-use common_kernel::money::Currency;
 use cpq_pricing::{
     Charge, ChargeKind, Discount, DiscountValue, LineInput, Period, PreparedPriceBook, PriceBook,
     Pricing, PricingRequest, TermDiscountRule, Tier, TierMode, price,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use domain_kernel::money::Currency;
 use rust_decimal::Decimal;
 
 const OFFERINGS: usize = 500;

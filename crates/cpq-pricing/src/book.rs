@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use common_kernel::money::Currency;
+use domain_kernel::money::Currency;
 
 use crate::amount::to_scale;
 use crate::error::{PriceBookProblem, PricingError, PricingErrors};

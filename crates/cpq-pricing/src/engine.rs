@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use common_kernel::money::{Currency, Money, RoundingStep};
+use domain_kernel::money::{Currency, Money, RoundingStep};
 use rust_decimal::Decimal;
 
 use crate::ROUNDING_MODE;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use common_kernel::money::Currency;
+use domain_kernel::money::Currency;
 use rust_decimal::Decimal;
 
 use crate::model::ChargeKind;

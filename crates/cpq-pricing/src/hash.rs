@@ -128,9 +128,9 @@ impl PriceHasher {
 
 fn rounding_mode_name() -> &'static str {
     match ROUNDING_MODE {
-        common_kernel::money::RoundingMode::HalfUp => "HALF_UP",
-        common_kernel::money::RoundingMode::HalfEven => "HALF_EVEN",
-        common_kernel::money::RoundingMode::Down => "DOWN",
+        domain_kernel::money::RoundingMode::HalfUp => "HALF_UP",
+        domain_kernel::money::RoundingMode::HalfEven => "HALF_EVEN",
+        domain_kernel::money::RoundingMode::Down => "DOWN",
     }
 }
 
@@ -222,7 +222,7 @@ impl Encoder {
 mod tests {
     use super::*;
     use crate::model::{ChargeKind, ManualOverride, TermDiscountRule};
-    use common_kernel::money::Currency;
+    use domain_kernel::money::Currency;
 
     fn request() -> PricingRequest {
         let line = |id: &str| LineInput {

@@ -211,7 +211,7 @@ mod tests {
     use super::*;
     use crate::model::{Charge, Period, Tier};
     use crate::tiers::list_price;
-    use common_kernel::money::Currency;
+    use domain_kernel::money::Currency;
     use proptest::prelude::*;
 
     fn tier(from: u64, to: Option<u64>, price: i64) -> Tier {

@@ -52,7 +52,7 @@ pub mod state;
 pub mod tiers;
 pub mod trace;
 
-use common_kernel::money::RoundingMode;
+use domain_kernel::money::RoundingMode;
 
 pub use book::PreparedPriceBook;
 pub use engine::{price, price_quote};

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use common_kernel::money::Currency;
+use domain_kernel::money::Currency;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

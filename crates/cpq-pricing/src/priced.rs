@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use common_kernel::money::{Currency, Money, RoundingMode, RoundingStep};
+use domain_kernel::money::{Currency, Money, RoundingMode, RoundingStep};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 

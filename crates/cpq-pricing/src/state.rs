@@ -34,6 +34,8 @@
 
 use std::fmt;
 
+use domain_kernel::Lifecycle;
+
 /// Where a quote's price stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PricingState {
@@ -173,33 +175,23 @@ pub const PRICING_TRANSITIONS: &[(PricingState, PricingCommand, PricingState)] =
     ]
 };
 
-/// A command the current pricing state does not allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{command} is not allowed when the price is {from}")]
-pub struct TransitionError {
-    /// State the price was in.
-    pub from: PricingState,
-    /// Refused command.
-    pub command: PricingCommand,
+impl Lifecycle for PricingState {
+    type Command = PricingCommand;
+    const SUBJECT: &'static str = "price";
+    /// Kept from before the shared helper: clients already match on it.
+    const REFUSAL_CODE: &'static str = "PRICING_TRANSITION_NOT_ALLOWED";
+    const TRANSITIONS: &'static [(Self, PricingCommand, Self)] = PRICING_TRANSITIONS;
 }
 
-impl TransitionError {
-    /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "PRICING_TRANSITION_NOT_ALLOWED"
-    }
-}
+/// A command the current pricing state does not allow.
+pub type TransitionError = domain_kernel::TransitionError<PricingState>;
 
 /// Where `command` takes a price in state `from`, per [`PRICING_TRANSITIONS`].
 pub fn transition(
     from: PricingState,
     command: PricingCommand,
 ) -> Result<PricingState, TransitionError> {
-    PRICING_TRANSITIONS
-        .iter()
-        .find(|(f, c, _)| *f == from && *c == command)
-        .map(|(_, _, to)| *to)
-        .ok_or(TransitionError { from, command })
+    from.apply(command)
 }
 
 #[cfg(test)]

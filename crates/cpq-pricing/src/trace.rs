@@ -9,7 +9,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use common_kernel::money::RoundingMode;
+use domain_kernel::money::RoundingMode;
 use rust_decimal::Decimal;
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -1,6 +1,7 @@
 //! A TCP proxy a test can cut, to make a server unreachable while it keeps running: the failure
 //! a network partition or a broker behind a dead load balancer causes, which killing the server
-//! does not reproduce (a killed broker also loses its state).
+//! does not reproduce (a killed broker also loses its state). It can also stall: connections stay
+//! open but no byte moves, which is what a dependency looks like when it is slow.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -15,8 +17,16 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Forward,
+    Stalled,
     Blocked,
     Closed,
+}
+
+impl Mode {
+    /// Whether connections are cut in this mode.
+    fn cuts(self) -> bool {
+        matches!(self, Self::Blocked | Self::Closed)
+    }
 }
 
 /// Forwards a free local port to a target address until [`TcpProxy::block`] cuts it.
@@ -28,11 +38,20 @@ pub struct TcpProxy {
     address: SocketAddr,
     mode: watch::Sender<Mode>,
     open: Arc<AtomicUsize>,
+    held: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// Counts one forwarded connection while it lives.
+/// Counts one thing (a forwarded connection, a held chunk) while it lives.
 struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    /// Counts one more in `counter` until dropped.
+    fn count(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(counter))
+    }
+}
 
 impl Drop for Open {
     fn drop(&mut self) {
@@ -50,8 +69,10 @@ impl TcpProxy {
         let address = listener.local_addr().expect("proxy has no local address");
         let (mode, mode_rx) = watch::channel(Mode::Forward);
         let open = Arc::new(AtomicUsize::new(0));
+        let held = Arc::new(AtomicUsize::new(0));
         let target = target.to_owned();
         let counter = Arc::clone(&open);
+        let holding = Arc::clone(&held);
         let thread = std::thread::Builder::new()
             .name(format!("tcp-proxy-{}", address.port()))
             .spawn(move || {
@@ -59,13 +80,14 @@ impl TcpProxy {
                     .enable_all()
                     .build()
                     .expect("cannot build the proxy runtime");
-                runtime.block_on(serve(listener, target, mode_rx, counter));
+                runtime.block_on(serve(listener, target, mode_rx, counter, holding));
             })
             .expect("cannot spawn the proxy thread");
         Self {
             address,
             mode,
             open,
+            held,
             thread: Some(thread),
         }
     }
@@ -95,9 +117,22 @@ impl TcpProxy {
         }
     }
 
-    /// Forwards new connections again.
+    /// Keeps every connection open but moves no byte in either direction, and accepts new
+    /// connections the same way, until [`TcpProxy::unblock`]: clients see a server that takes
+    /// its time, not one that is down. Bytes read meanwhile are delivered afterwards.
+    pub fn stall(&self) {
+        self.mode.send_replace(Mode::Stalled);
+    }
+
+    /// Forwards again (after [`TcpProxy::block`] or [`TcpProxy::stall`]).
     pub fn unblock(&self) {
         self.mode.send_replace(Mode::Forward);
+    }
+
+    /// How many chunks of bytes the stall is holding back right now: each request a client sent
+    /// while stalled is at least one.
+    pub fn held_chunks(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
     }
 
     /// How many connections are being forwarded right now.
@@ -120,6 +155,7 @@ async fn serve(
     target: String,
     mut mode: watch::Receiver<Mode>,
     open: Arc<AtomicUsize>,
+    held: Arc<AtomicUsize>,
 ) {
     let listener = TcpListener::from_std(listener).expect("cannot register the proxy listener");
     loop {
@@ -133,10 +169,10 @@ async fn serve(
             accepted = listener.accept() => accepted,
         };
         // Accept errors (such as running out of descriptors) are transient for a test proxy.
-        let Ok((mut inbound, _)) = accepted else {
+        let Ok((inbound, _)) = accepted else {
             continue;
         };
-        if *mode.borrow() != Mode::Forward {
+        if mode.borrow().cuts() {
             drop(inbound);
             continue;
         }
@@ -144,18 +180,46 @@ async fn serve(
         let guard = Open(Arc::clone(&open));
         let mut watch = mode.clone();
         let target = target.clone();
+        let held = Arc::clone(&held);
         tokio::spawn(async move {
             let _guard = guard;
-            let forward = async {
-                let mut outbound = TcpStream::connect(&target).await?;
+            let pumps = watch.clone();
+            let forward = async move {
+                let outbound = TcpStream::connect(&target).await?;
                 let _ = inbound.set_nodelay(true);
                 let _ = outbound.set_nodelay(true);
-                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await
+                let (from_client, to_client) = inbound.into_split();
+                let (from_server, to_server) = outbound.into_split();
+                tokio::try_join!(
+                    pump(from_client, to_server, pumps.clone(), Arc::clone(&held)),
+                    pump(from_server, to_client, pumps, held),
+                )
             };
             tokio::select! {
                 _ = forward => {}
-                _ = watch.wait_for(|mode| *mode != Mode::Forward) => {}
+                _ = watch.wait_for(|mode| mode.cuts()) => {}
             }
         });
+    }
+}
+
+/// Copies one direction, holding every chunk while the proxy is stalled.
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    mut mode: watch::Receiver<Mode>,
+    held: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
+    let mut buffer = vec![0_u8; 16 * 1024];
+    loop {
+        let read = from.read(&mut buffer).await?;
+        if read == 0 {
+            return to.shutdown().await;
+        }
+        let _holding = (*mode.borrow() == Mode::Stalled).then(|| Open::count(&held));
+        if mode.wait_for(|m| *m != Mode::Stalled).await.is_err() || mode.borrow().cuts() {
+            return Ok(());
+        }
+        to.write_all(&buffer[..read]).await?;
     }
 }

@@ -21,13 +21,23 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common_kernel::context::{Actor, ActorType, RequestContext};
 use common_kernel::ids::{ActorId, CommandId, TenantId};
-use common_kernel::outbox::{self, NewEvent};
-use cpq::infra::history::{self, Change};
-use cpq::infra::quotes::{self as repo, ItemRow, NewSnapshot, QuoteRow};
+use common_kernel::money::Currency;
+use cpq::app::ports::QuoteRepository;
+use cpq::app::recording;
+use cpq::domain::quote::events::{Created, EventDetail, Priced, QuoteEvent, Transition};
+use cpq::domain::quote::{
+    Commitment, PriceBookPin, PriceSnapshot, Quote, QuoteIdentity, QuoteItem, QuoteParts,
+    QuotePrice, QuoteStatus,
+};
+use cpq::domain::{CustomerId, PriceBookId, QuoteId};
+use cpq::infra::quote_reads::{self as reads, Locking};
+use cpq::infra::quote_writes as writes;
+use cpq::infra::{history, quotes::PgQuoteRepository};
+use cpq_pricing::PricingState;
 use futures::future::join_all;
 use harness::{TestApp, expect_status, id_of};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -71,24 +81,75 @@ fn context() -> RequestContext {
     }
 }
 
-fn event(id: Uuid, version: i64, event_type: &'static str, payload: Value) -> NewEvent {
-    NewEvent {
-        event_type,
-        event_version: 1,
-        topic: "cpq.quote.events.v1",
-        aggregate_type: "Quote",
-        aggregate_id: id.to_string(),
-        aggregate_version: version,
-        partition_key: id.to_string(),
-        payload,
+/// A quote as the sample's commands leave it: CONFIGURED and unpriced, or PRICED with the
+/// sample's snapshot.
+fn quote(id: QuoteId, items: &[QuoteItem], priced: Option<&PriceSnapshot>) -> Quote {
+    let now = Utc::now();
+    let (status, price, version) = match priced {
+        None => (QuoteStatus::Configured, QuotePrice::NotPriced, 1),
+        Some(snapshot) => (
+            QuoteStatus::Priced,
+            QuotePrice::Priced {
+                state: PricingState::Priced,
+                snapshot: PriceSnapshot {
+                    price_hash: format!("{:064x}", id.as_uuid().as_u128()),
+                    ..snapshot.clone()
+                },
+            },
+            2,
+        ),
+    };
+    Quote::restore(QuoteParts {
+        identity: QuoteIdentity {
+            id,
+            tenant: TenantId::parse("acme").unwrap(),
+            customer: CustomerId::parse("CUST-1").unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            price_book: PriceBookPin {
+                id: PriceBookId::from_uuid(id.as_uuid()),
+                version: 1,
+            },
+            created_at: now,
+            created_by: ActorId::parse("bench").unwrap(),
+        },
+        valid_until: now + chrono::Duration::hours(1),
+        updated_at: now,
+        version,
+        revision: 1,
+        status,
+        items: items.to_vec(),
+        price,
+        overrides: Vec::new(),
+        commitment: Commitment::Open,
+    })
+    .unwrap()
+}
+
+/// The event the command writes for `quote` (the same shape, history row, outbox row and
+/// audit evidence).
+fn event_of(quote: &Quote, command: &'static str, detail: EventDetail) -> QuoteEvent {
+    QuoteEvent {
+        command,
+        transition: Transition {
+            quote_id: quote.id(),
+            customer_id: "CUST-1".into(),
+            revision: 1,
+            from_status: None,
+            to_status: quote.status(),
+        },
+        aggregate_version: quote.version(),
+        reason: None,
+        before: None,
+        after: quote.summary(),
+        detail,
     }
 }
 
-/// The writes of CreateQuote and PriceQuote (root, item, snapshot, update, history, event and
-/// audit per command), without HTTP, catalog calls or engines.
+/// The writes of CreateQuote and PriceQuote (root, items, snapshot, update, history, event and
+/// audit per command), with the service's own SQL, without HTTP, catalog calls or engines.
 async fn direct_sql(
     pool: &PgPool,
-    sample: &(Vec<ItemRow>, Value, Value),
+    sample: &(Vec<QuoteItem>, PriceSnapshot),
     quotes: usize,
     workers: usize,
 ) -> Duration {
@@ -97,131 +158,54 @@ async fn direct_sql(
     join_all((0..workers).map(|_| async move {
         for _ in 0..per_worker {
             let ctx = context();
-            let id = Uuid::now_v7();
-            let now = Utc::now();
-            let mut row = QuoteRow {
-                quote_id: id,
-                tenant_id: "acme".into(),
-                customer_id: "CUST-1".into(),
-                currency: "USD".into(),
-                status: "CONFIGURED".into(),
-                revision: 1,
-                valid_until: now + chrono::Duration::hours(1),
-                aggregate_version: 1,
-                price_book_id: id,
-                price_book_version: 1,
-                pricing_state: "NOT_PRICED".into(),
-                price_hash: None,
-                approved_price_hash: None,
-                approved_at: None,
-                approved_by: None,
-                policy_snapshot: None,
-                accepted_at: None,
-                accepted_by: None,
-                acceptance_channel: None,
-                acceptance_reference: None,
-                created_at: now,
-                created_by: "bench".into(),
-                updated_at: now,
-            };
+            let id = QuoteId::generate();
+            let created = quote(id, &sample.0, None);
             let mut tx = pool.begin().await.unwrap();
-            repo::insert(&mut tx, &row).await.unwrap();
-            repo::replace_items(&mut tx, id, 1, &sample.0)
+            writes::insert_root(&mut tx, &created).await.unwrap();
+            writes::insert_items(&mut tx, id.as_uuid(), 1, created.items())
                 .await
                 .unwrap();
-            record(&mut tx, &ctx, &row, "CREATE", "cpq.quote.created.v1").await;
+            let detail = EventDetail::Created(Created {
+                currency: "USD".into(),
+                valid_until: created.valid_until(),
+                price_book_id: id.as_uuid(),
+                price_book_version: 1,
+                item_count: 1,
+            });
+            let event = event_of(&created, "CREATE", detail);
+            history::append(&mut tx, &ctx, &event).await.unwrap();
+            recording::publish(&mut tx, &ctx, &event).await.unwrap();
             tx.commit().await.unwrap();
 
             let mut tx = pool.begin().await.unwrap();
-            let locked = repo::lock(&mut tx, "acme", id).await.unwrap().unwrap();
-            repo::items(&mut tx, id, locked.revision).await.unwrap();
-            repo::overrides(&mut tx, id, locked.revision).await.unwrap();
-            let hash = format!("{:064x}", id.as_u128());
-            repo::upsert_snapshot(
-                &mut tx,
-                id,
-                1,
-                &NewSnapshot {
-                    price_hash: &hash,
-                    trace_hash: &hash,
-                    currency: "USD",
-                    price_book_id: id,
-                    price_book_version: 1,
-                    one_time_total: rust_decimal::Decimal::from(100),
-                    result: &sample.1,
-                    trace: &sample.2,
-                    priced_by: "bench",
-                },
-            )
-            .await
-            .unwrap();
-            row.status = "PRICED".into();
-            row.pricing_state = "PRICED".into();
-            row.price_hash = Some(hash);
-            row.aggregate_version = 2;
-            repo::update(&mut tx, &row).await.unwrap();
-            record(&mut tx, &ctx, &row, "PRICE", "cpq.quote.priced.v1").await;
+            let root = reads::root(&mut tx, "acme", id.as_uuid(), Locking::ForUpdate)
+                .await
+                .unwrap()
+                .unwrap();
+            reads::revision(&mut tx, root).await.unwrap();
+            let mut priced = quote(id, &sample.0, Some(&sample.1));
+            let snapshot = priced.pricing().snapshot().unwrap().clone();
+            writes::upsert_snapshot(&mut tx, &priced, &snapshot)
+                .await
+                .unwrap();
+            let at = writes::update_root(&mut tx, &priced).await.unwrap();
+            priced.stamp_updated(at);
+            let detail = EventDetail::Priced(Priced {
+                price_hash: snapshot.price_hash.clone(),
+                pricing_state: "PRICED",
+                price_book_id: id.as_uuid(),
+                price_book_version: 1,
+                currency: "USD".into(),
+                totals: snapshot.result["totals"].clone(),
+            });
+            let event = event_of(&priced, "PRICE", detail);
+            history::append(&mut tx, &ctx, &event).await.unwrap();
+            recording::publish(&mut tx, &ctx, &event).await.unwrap();
             tx.commit().await.unwrap();
         }
     }))
     .await;
     started.elapsed()
-}
-
-async fn record(
-    conn: &mut sqlx::PgConnection,
-    ctx: &RequestContext,
-    row: &QuoteRow,
-    command: &str,
-    event_type: &'static str,
-) {
-    let details = json!({"status": row.status});
-    history::append(
-        conn,
-        ctx,
-        Change {
-            quote_id: row.quote_id,
-            revision: row.revision,
-            command,
-            from_status: None,
-            to_status: &row.status,
-            aggregate_version: row.aggregate_version,
-            reason: None,
-            details: Some(&details),
-        },
-    )
-    .await
-    .unwrap();
-    outbox::append(
-        conn,
-        ctx,
-        event(
-            row.quote_id,
-            row.aggregate_version,
-            event_type,
-            details.clone(),
-        ),
-    )
-    .await
-    .unwrap();
-    common_kernel::audit::record(
-        conn,
-        ctx,
-        common_kernel::audit::Evidence {
-            event_type: "cpq.quote.bench",
-            resource: common_kernel::audit::AuditResource {
-                resource_type: "Quote",
-                resource_id: row.quote_id.to_string(),
-                resource_version: row.aggregate_version,
-            },
-            business_reason: None,
-            before: None,
-            after: Some(details),
-            policy: None,
-        },
-    )
-    .await
-    .unwrap();
 }
 
 fn main() {
@@ -238,18 +222,22 @@ fn main() {
         let http = http_path(&app, quotes, workers).await;
 
         // A real priced quote as the sample the direct path writes.
-        let quote: Uuid = sqlx::query_scalar("SELECT quote_id FROM quote LIMIT 1")
+        let id: Uuid = sqlx::query_scalar("SELECT quote_id FROM quote LIMIT 1")
             .fetch_one(&app.db)
             .await
             .unwrap();
-        let items = repo::items(&mut app.db.acquire().await.unwrap(), quote, 1)
-            .await
-            .unwrap();
-        let snapshot = repo::snapshot(&mut app.db.acquire().await.unwrap(), quote, 1)
+        let tenant = TenantId::parse("acme").unwrap();
+        let stored = PgQuoteRepository
+            .load(
+                &mut app.db.acquire().await.unwrap(),
+                &tenant,
+                QuoteId::from_uuid(id),
+            )
             .await
             .unwrap()
             .unwrap();
-        let sample = (items, snapshot.result, snapshot.trace);
+        let snapshot = stored.pricing().snapshot().unwrap().clone();
+        let sample = (stored.items().to_vec(), snapshot);
         direct_sql(&app.db, &sample, workers * 2, workers).await;
         let direct = direct_sql(&app.db, &sample, quotes, workers).await;
 

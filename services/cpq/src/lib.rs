@@ -1,7 +1,7 @@
 //! The CPQ service: quotes with revisions, items configured against pinned catalog offering
 //! versions, pricing with trace and hash, an approval policy, acceptance and exactly one
-//! conversion to an order (ADR 0013). Layers as in the catalog: `http` → `app` → `domain`, with
-//! `infra` for storage and the catalog client.
+//! conversion to an order (ADR 0013). Layers: `http` → `app` → `domain`; `infra` implements the
+//! ports `app` owns (quote storage, the catalog client) and this file wires them.
 
 pub mod app;
 pub mod domain;
@@ -10,6 +10,7 @@ pub mod infra;
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common_kernel::settings::{Settings, SettingsError};
@@ -17,7 +18,9 @@ use service_host::{Foundation, Host, HostError, ServiceIdentity};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
+use app::ports::Ports;
 use infra::catalog_client::CatalogClient;
+use infra::quotes::PgQuoteRepository;
 
 /// Service name in logs, metrics and health answers.
 pub const SERVICE: &str = "cpq";
@@ -105,6 +108,7 @@ impl CpqSettings {
 #[derive(Debug)]
 pub struct Application {
     host: Host,
+    ports: Ports,
     expiry_interval: Duration,
 }
 
@@ -114,10 +118,14 @@ impl Application {
         let foundation = Foundation::open(&IDENTITY, &settings).await?;
         let catalog = CatalogClient::new(&cpq.catalog_url, foundation.cache.clone())
             .map_err(StartupError::CatalogClient)?;
+        let ports = Ports {
+            catalog: Arc::new(catalog),
+            quotes: Arc::new(PgQuoteRepository),
+        };
         let state = http::AppState {
             db: foundation.db.clone(),
             runner: foundation.runner.clone(),
-            catalog,
+            ports: ports.clone(),
         };
         let host = Host::bind(
             &IDENTITY,
@@ -129,6 +137,7 @@ impl Application {
         .await?;
         Ok(Self {
             host,
+            ports,
             expiry_interval: cpq.expiry_interval,
         })
     }
@@ -146,7 +155,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let expiry = tokio::spawn(expire_quotes(self.host.db().clone(), self.expiry_interval));
+        let expiry = tokio::spawn(expire_quotes(
+            self.host.db().clone(),
+            self.ports,
+            self.expiry_interval,
+        ));
         self.host.run_until(shutdown, vec![expiry]).await
     }
 }
@@ -164,12 +177,12 @@ impl service_host::Service for Application {
     }
 }
 
-async fn expire_quotes(db: PgPool, every: Duration) {
+async fn expire_quotes(db: PgPool, ports: Ports, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match app::expiry::expire_due(&db).await {
+        match app::expire_quotes::expire_due(&db, &ports).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "quotes expired"),
             Err(error) => tracing::warn!(%error, "quote expiry failed; retrying later"),

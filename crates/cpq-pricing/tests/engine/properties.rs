@@ -1,11 +1,11 @@
 //! Properties of the engine over random quotes in currencies with 0, 2 and 3 minor units.
 
-use common_kernel::money::Currency;
 use cpq_pricing::tiers::list_price;
 use cpq_pricing::{
     ChargeKind, Discount, LineInput, Period, PreparedPriceBook, PriceBook, PricedQuote, Pricing,
     PricingRequest, StepRule, TierMode, price, price_hash,
 };
+use domain_kernel::money::Currency;
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
 

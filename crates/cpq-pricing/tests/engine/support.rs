@@ -1,10 +1,10 @@
 //! Builders for price books and requests, so tests read like the quotes they describe.
 
-use common_kernel::money::Currency;
 use cpq_pricing::{
     Charge, ChargeKind, Discount, DiscountValue, LineInput, ManualOverride, Period, PriceBook,
     Pricing, PricingRequest, TermDiscountRule, Tier, TierMode,
 };
+use domain_kernel::money::Currency;
 use rust_decimal::Decimal;
 
 pub const BOOK_ID: &str = "pb-enterprise";

@@ -1,8 +1,6 @@
 //! Errors of the catalog's application layer; mapped to problem+json once, in `http::error`.
 
-use crate::domain::lifecycle::{
-    OfferingCommand, OfferingStatus, PriceBookCommand, PriceBookStatus, TransitionError,
-};
+use crate::domain::lifecycle::{OfferingStatus, PriceBookStatus, TransitionError};
 use crate::domain::violation::Violation;
 
 /// Why a catalog command or query failed.
@@ -29,10 +27,10 @@ pub enum CatalogError {
     },
     /// The offering lifecycle does not allow the command.
     #[error(transparent)]
-    OfferingTransition(#[from] TransitionError<OfferingStatus, OfferingCommand>),
+    OfferingTransition(#[from] TransitionError<OfferingStatus>),
     /// The price book lifecycle does not allow the command.
     #[error(transparent)]
-    PriceBookTransition(#[from] TransitionError<PriceBookStatus, PriceBookCommand>),
+    PriceBookTransition(#[from] TransitionError<PriceBookStatus>),
     /// A draft or review version is already open; only one may exist at a time.
     #[error("version {open_version} is still {status}; finish or publish it first")]
     WorkingVersionExists {

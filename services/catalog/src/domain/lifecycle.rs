@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use domain_kernel::Lifecycle;
+
 /// Lifecycle of a product offering version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OfferingStatus {
@@ -112,14 +114,19 @@ pub const OFFERING_TRANSITIONS: &[(OfferingStatus, OfferingCommand, OfferingStat
     ]
 };
 
-/// A command the current state does not allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{command} is not allowed when the version is {from}")]
-pub struct TransitionError<S: fmt::Display + fmt::Debug, C: fmt::Display + fmt::Debug> {
-    /// State the version was in.
-    pub from: S,
-    /// Refused command.
-    pub command: C,
+/// A command the current state does not allow (the platform's one refusal type).
+pub use domain_kernel::TransitionError;
+
+impl Lifecycle for OfferingStatus {
+    type Command = OfferingCommand;
+    const SUBJECT: &'static str = "version";
+    const TRANSITIONS: &'static [(Self, OfferingCommand, Self)] = OFFERING_TRANSITIONS;
+}
+
+impl Lifecycle for PriceBookStatus {
+    type Command = PriceBookCommand;
+    const SUBJECT: &'static str = "version";
+    const TRANSITIONS: &'static [(Self, PriceBookCommand, Self)] = PRICE_BOOK_TRANSITIONS;
 }
 
 impl fmt::Display for OfferingStatus {
@@ -138,12 +145,8 @@ impl fmt::Display for OfferingCommand {
 pub fn offering_transition(
     from: OfferingStatus,
     command: OfferingCommand,
-) -> Result<OfferingStatus, TransitionError<OfferingStatus, OfferingCommand>> {
-    OFFERING_TRANSITIONS
-        .iter()
-        .find(|(f, c, _)| *f == from && *c == command)
-        .map(|(_, _, to)| *to)
-        .ok_or(TransitionError { from, command })
+) -> Result<OfferingStatus, TransitionError<OfferingStatus>> {
+    from.apply(command)
 }
 
 /// Lifecycle of a price book version.
@@ -229,12 +232,8 @@ pub const PRICE_BOOK_TRANSITIONS: &[(PriceBookStatus, PriceBookCommand, PriceBoo
 pub fn price_book_transition(
     from: PriceBookStatus,
     command: PriceBookCommand,
-) -> Result<PriceBookStatus, TransitionError<PriceBookStatus, PriceBookCommand>> {
-    PRICE_BOOK_TRANSITIONS
-        .iter()
-        .find(|(f, c, _)| *f == from && *c == command)
-        .map(|(_, _, to)| *to)
-        .ok_or(TransitionError { from, command })
+) -> Result<PriceBookStatus, TransitionError<PriceBookStatus>> {
+    from.apply(command)
 }
 
 #[cfg(test)]

@@ -7,15 +7,15 @@ pub mod offering;
 pub mod price_book;
 pub mod violation;
 
-common_kernel::uuid_id!(
+domain_kernel::uuid_id!(
     /// Identifies a product specification.
     ProductSpecificationId
 );
-common_kernel::uuid_id!(
+domain_kernel::uuid_id!(
     /// Identifies a product offering across all its versions.
     ProductOfferingId
 );
-common_kernel::uuid_id!(
+domain_kernel::uuid_id!(
     /// Identifies a price book across all its versions.
     PriceBookId
 );

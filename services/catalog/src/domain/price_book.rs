@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use common_kernel::money::{Currency, Money};
+use domain_kernel::money::{Currency, Money};
 use rust_decimal::Decimal;
 
 use super::ProductOfferingId;

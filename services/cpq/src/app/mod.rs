@@ -1,88 +1,91 @@
-//! Application layer: one function per command or query. Commands take the transaction the
-//! HTTP edge opened (through the idempotent command runner), lock the quote, apply the domain
-//! transition and write state, history, outbox event and audit evidence in it.
+//! Application layer: one module per use case. A command plans first (reads what it needs
+//! without locks and asks the catalog), then takes the quote's lock, lets the aggregate decide,
+//! and writes rows, history, outbox event and audit evidence in the caller's transaction. No
+//! network call happens while the quote's row is locked.
 
+pub mod accept_quote;
+pub mod cancel_quote;
+pub mod configure;
+pub mod convert_quote;
+pub mod create_quote;
 pub mod error;
-pub mod events;
-pub mod expiry;
-pub mod quotes;
+pub mod expire_quotes;
+pub mod override_price;
+pub mod ports;
+pub mod price_quote;
+pub mod queries;
+pub mod recording;
+pub mod replace_items;
+pub mod revise_quote;
+pub mod submit_quote;
 pub mod views;
 
-use common_kernel::audit::{self, AuditResource, Evidence, PolicyRef};
+use chrono::{DateTime, SubsecRound, Utc};
 use common_kernel::context::RequestContext;
-use common_kernel::outbox;
-use serde_json::Value;
 use sqlx::PgConnection;
 
-use crate::infra::history::{self, Change};
+use crate::domain::QuoteId;
+use crate::domain::quote::{Quote, QuoteCommand, QuoteError, QuoteEvent, lifecycle};
 use error::{CpqError, CpqResult};
+use ports::{Ports, QuoteHead};
 
-/// Refuses the command when the client's `If-Match` names an older aggregate version.
-pub fn check_expected_version(expected: Option<i64>, current: i64) -> CpqResult<()> {
-    match expected {
-        Some(expected) if expected != current => {
-            Err(CpqError::VersionMismatch { expected, current })
-        }
-        _ => Ok(()),
-    }
+/// The current time at the database's precision (microseconds), so an answer built in memory
+/// equals the same record read back later.
+pub fn db_now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
-/// Everything one transition leaves behind.
-#[derive(Debug)]
-pub struct ChangeRecord<'a> {
-    /// The history row.
-    pub change: Change<'a>,
-    /// Event type (`cpq.quote.<what>.v1`).
-    pub event_type: &'static str,
-    /// Event payload.
-    pub payload: Value,
-    /// State before, for the evidence.
-    pub before: Option<Value>,
-    /// State after, for the evidence.
-    pub after: Option<Value>,
-    /// Policy applied, for the evidence.
-    pub policy: Option<PolicyRef>,
-}
-
-/// Writes the history row, the outbox event and the audit evidence of one transition in the
-/// caller's transaction, so the three exist exactly when the change commits.
-pub async fn record_change(
+/// Locks the tenant's quote for the rest of the transaction.
+pub async fn lock_quote(
     conn: &mut PgConnection,
+    ports: &Ports,
     ctx: &RequestContext,
-    record: ChangeRecord<'_>,
+    id: QuoteId,
+) -> CpqResult<Quote> {
+    ports
+        .quotes
+        .lock(conn, &ctx.tenant_id, id)
+        .await?
+        .ok_or(CpqError::QuoteNotFound(id))
+}
+
+/// Saves what `event` changed and publishes its outbox event and audit evidence.
+pub async fn commit_change(
+    conn: &mut PgConnection,
+    ports: &Ports,
+    ctx: &RequestContext,
+    quote: &mut Quote,
+    event: &QuoteEvent,
 ) -> CpqResult<()> {
-    let ChangeRecord {
-        change,
-        event_type,
-        payload,
-        before,
-        after,
-        policy,
-    } = record;
-    history::append(conn, ctx, change).await?;
-    let event = events::quote_event(
-        event_type,
-        change.quote_id,
-        change.aggregate_version,
-        payload,
-    );
-    outbox::append(conn, ctx, event).await?;
-    audit::record(
-        conn,
-        ctx,
-        Evidence {
-            event_type: event_type.trim_end_matches(".v1"),
-            resource: AuditResource {
-                resource_type: events::AGGREGATE_TYPE,
-                resource_id: change.quote_id.to_string(),
-                resource_version: change.aggregate_version,
-            },
-            business_reason: change.reason.map(str::to_owned),
-            before,
-            after,
-            policy,
-        },
-    )
-    .await?;
-    Ok(())
+    ports.quotes.save(conn, ctx, quote, event).await?;
+    recording::publish(conn, ctx, event).await
+}
+
+/// Reads the quote's head without a lock and refuses early what the lock would refuse anyway
+/// (unknown quote, stale `If-Match`, a command the status does not allow), so a doomed command
+/// never waits for the catalog. The aggregate checks all of it again under the lock.
+pub async fn plan_head(
+    conn: &mut PgConnection,
+    ports: &Ports,
+    ctx: &RequestContext,
+    id: QuoteId,
+    expected: Option<i64>,
+    command: QuoteCommand,
+) -> CpqResult<QuoteHead> {
+    let head = ports
+        .quotes
+        .head(conn, &ctx.tenant_id, id)
+        .await?
+        .ok_or(CpqError::QuoteNotFound(id))?;
+    if let Some(expected) = expected
+        && expected != head.version
+    {
+        return Err(QuoteError::VersionMismatch {
+            expected,
+            current: head.version,
+        }
+        .into());
+    }
+    lifecycle::transition(head.status, command).map_err(QuoteError::from)?;
+    Ok(head)
 }

@@ -14,10 +14,10 @@
 //!
 //! No rule fired ⇒ no approval is needed and the quote is approved by policy.
 
-use common_kernel::context::ActorType;
 use cpq_pricing::PricedQuote;
+use domain_kernel::ActorType;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Identifies the rule set in every stored evaluation.
 pub const POLICY_VERSION: &str = "cpq-approval-policy/v1";
@@ -26,7 +26,7 @@ pub const POLICY_VERSION: &str = "cpq-approval-policy/v1";
 pub const FLOOR_PERCENT_OF_LIST: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
 
 /// Who must approve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApproverLevel {
     /// Nobody: approved by policy.
@@ -52,11 +52,11 @@ pub fn discount_limit_percent(actor_type: ActorType) -> Decimal {
 }
 
 /// One rule that fired, with the numbers that made it fire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleFinding {
     /// Stable rule id.
-    pub rule: &'static str,
+    pub rule: String,
     /// The item concerned, when the rule is per item.
     pub item_id: Option<String>,
     /// The charge concerned, when the rule is per charge.
@@ -70,11 +70,11 @@ pub struct RuleFinding {
 }
 
 /// The outcome of a policy evaluation: the snapshot stored with the quote and its events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyEvaluation {
-    /// [`POLICY_VERSION`].
-    pub policy_version: &'static str,
+    /// [`POLICY_VERSION`] of the evaluation.
+    pub policy_version: String,
     /// Kind of the submitter the role limit was taken from.
     pub actor_type: ActorType,
     /// The role's discount limit, percent.
@@ -119,7 +119,7 @@ pub fn evaluate(
     for discount in ordered {
         if discount.percent > limit {
             findings.push(RuleFinding {
-                rule: "DISCOUNT_ABOVE_ROLE_LIMIT",
+                rule: "DISCOUNT_ABOVE_ROLE_LIMIT".to_owned(),
                 item_id: Some(discount.item_id.clone()),
                 charge: None,
                 threshold: limit.normalize().to_string(),
@@ -132,7 +132,7 @@ pub fn evaluate(
         for charge in &line.charges {
             if let Some(record) = &charge.manual_override {
                 findings.push(RuleFinding {
-                    rule: "MANUAL_OVERRIDE",
+                    rule: "MANUAL_OVERRIDE".to_owned(),
                     item_id: Some(line.line_id.to_string()),
                     charge: Some(charge.kind.as_str().to_owned()),
                     threshold: record.original_price.amount.to_string(),
@@ -159,7 +159,7 @@ pub fn evaluate(
             };
             if percent < FLOOR_PERCENT_OF_LIST {
                 findings.push(RuleFinding {
-                    rule: "BELOW_PRICE_FLOOR",
+                    rule: "BELOW_PRICE_FLOOR".to_owned(),
                     item_id: Some(line.line_id.to_string()),
                     charge: Some(charge.kind.as_str().to_owned()),
                     threshold: FLOOR_PERCENT_OF_LIST.to_string(),
@@ -175,7 +175,7 @@ pub fn evaluate(
         .max()
         .unwrap_or(ApproverLevel::None);
     PolicyEvaluation {
-        policy_version: POLICY_VERSION,
+        policy_version: POLICY_VERSION.to_owned(),
         actor_type,
         discount_limit_percent: limit.to_string(),
         floor_percent_of_list: FLOOR_PERCENT_OF_LIST.to_string(),
@@ -188,11 +188,11 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common_kernel::money::Currency;
     use cpq_pricing::{
         Charge, ChargeKind, LineInput, ManualOverride, PriceBook, Pricing, PricingRequest,
         price_quote,
     };
+    use domain_kernel::money::Currency;
 
     fn priced(unit: i64, discount: Option<i64>, override_to: Option<&str>) -> PricedQuote {
         let usd = Currency::parse("USD").unwrap();

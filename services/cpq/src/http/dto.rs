@@ -8,7 +8,11 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::app::quotes::{AcceptInput, ItemInput, NewQuote, OverrideInput};
+use crate::app::accept_quote::AcceptInput;
+use crate::app::create_quote::CreateQuote;
+use crate::app::override_price::OverrideInput;
+use crate::domain::PriceBookId;
+use crate::domain::quote::ItemDraft;
 
 /// One quote item.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -39,11 +43,11 @@ pub struct ItemRequest {
     pub parent_id: Option<String>,
 }
 
-impl From<ItemRequest> for ItemInput {
+impl From<ItemRequest> for ItemDraft {
     fn from(r: ItemRequest) -> Self {
         Self {
             id: r.id,
-            offering_id: r.offering_id,
+            offering_id: cpq_configuration::OfferingId::from_uuid(r.offering_id),
             offering_version: r.offering_version,
             quantity: r.quantity,
             term_months: r.term_months,
@@ -74,12 +78,12 @@ pub struct CreateQuoteRequest {
     pub items: Option<Vec<ItemRequest>>,
 }
 
-impl From<CreateQuoteRequest> for NewQuote {
+impl From<CreateQuoteRequest> for CreateQuote {
     fn from(r: CreateQuoteRequest) -> Self {
         Self {
             customer_id: r.customer_id,
             currency: r.currency,
-            price_book_id: r.price_book_id,
+            price_book_id: PriceBookId::from_uuid(r.price_book_id),
             price_book_version: r.price_book_version,
             valid_until: r.valid_until,
             items: r

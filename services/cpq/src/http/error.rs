@@ -4,8 +4,12 @@ use axum::http::StatusCode;
 use common_kernel::db::violated_constraint;
 use common_kernel::error::{ApiError, FieldError};
 
-use crate::app::error::{CpqError, FieldViolation, PriceBookProblem};
-use crate::infra::catalog_client::CatalogError;
+use crate::app::error::CpqError;
+use crate::app::ports::CatalogError;
+use crate::domain::input::InputViolation;
+use crate::domain::quote::QuoteError;
+use crate::domain::quote::catalog_pins::PinRefusal;
+use crate::domain::quote::editing::PriceBookRefusal;
 use cpq_pricing::PriceLadderRejection;
 
 /// Stable CPQ error codes.
@@ -40,14 +44,14 @@ pub mod codes {
     pub const PRICING_TRANSITION_NOT_ALLOWED: &str = "PRICING_TRANSITION_NOT_ALLOWED";
 }
 
-fn fields(violations: Vec<FieldViolation>) -> Vec<FieldError> {
+fn fields(violations: Vec<InputViolation>) -> Vec<FieldError> {
     violations
         .into_iter()
         .map(|v| FieldError::new(v.field, v.code, v.message))
         .collect()
 }
 
-fn unprocessable(code: &'static str, detail: String, violations: Vec<FieldViolation>) -> ApiError {
+fn unprocessable(code: &'static str, detail: String, violations: Vec<InputViolation>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail).with_errors(fields(violations))
 }
 
@@ -56,71 +60,37 @@ impl From<CpqError> for ApiError {
         match error {
             CpqError::Invalid(violations) => ApiError::validation(fields(violations)),
             CpqError::QuoteNotFound(id) => ApiError::not_found(codes::QUOTE_NOT_FOUND, format!("No quote {id}")),
-            CpqError::ItemNotFound(item) => ApiError::not_found(
-                codes::ITEM_NOT_FOUND,
-                format!("No item {item} in the quote's current revision"),
-            ),
-            CpqError::Transition(e) => ApiError::conflict(codes::ILLEGAL_TRANSITION, e.to_string()),
-            CpqError::Guard(refused) => {
-                let errors = refused
-                    .reasons
-                    .iter()
-                    .map(|r| FieldError::new("/", r.code(), r.to_string()))
-                    .collect();
-                ApiError::conflict(refused.code(), refused.to_string()).with_errors(errors)
-            }
-            CpqError::PricingTransition(e) => {
-                ApiError::conflict(codes::PRICING_TRANSITION_NOT_ALLOWED, e.to_string())
-            }
-            error @ CpqError::NotPriced { .. } => ApiError::conflict(codes::QUOTE_NOT_PRICED, error.to_string()),
-            error @ CpqError::VersionMismatch { .. } => ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                common_kernel::error::codes::VERSION_MISMATCH,
-                format!("{error}; re-read the quote and retry"),
-            ),
-            CpqError::UnknownOffering(v) => unprocessable(
+            CpqError::Quote(error) => quote(error),
+            CpqError::Pins(PinRefusal::UnknownOffering(v)) => unprocessable(
                 codes::UNKNOWN_OFFERING,
                 "An item names an offering (or version) the catalog does not have".into(),
                 v,
             ),
-            CpqError::OfferingNotSellable(v) => unprocessable(
+            CpqError::Pins(PinRefusal::NotSellable(v)) => unprocessable(
                 codes::OFFERING_NOT_SELLABLE,
                 "An item names an offering that cannot be sold new (not published, retired or archived)".into(),
                 v,
             ),
-            CpqError::OfferingVersionStale(v) => ApiError::conflict(
+            CpqError::Pins(PinRefusal::Stale(v)) => ApiError::conflict(
                 codes::OFFERING_VERSION_STALE,
                 "An item pins an offering version that is no longer the published one; re-read the catalog",
             )
             .with_errors(fields(v)),
-            CpqError::PriceBook(PriceBookProblem::Unknown(what)) => unprocessable(
+            CpqError::PriceBook(PriceBookRefusal::Unknown(what)) => unprocessable(
                 codes::UNKNOWN_PRICE_BOOK,
                 format!("No price book {what} for this tenant"),
-                vec![FieldViolation::new("/priceBookId", codes::UNKNOWN_PRICE_BOOK, "unknown price book")],
+                vec![InputViolation::new("/priceBookId", codes::UNKNOWN_PRICE_BOOK, "unknown price book")],
             ),
-            CpqError::PriceBook(problem @ PriceBookProblem::NotPublished { .. }) => unprocessable(
+            CpqError::PriceBook(problem @ PriceBookRefusal::NotPublished { .. }) => unprocessable(
                 codes::PRICE_BOOK_NOT_PUBLISHED,
                 problem.to_string(),
-                vec![FieldViolation::new("/priceBookVersion", codes::PRICE_BOOK_NOT_PUBLISHED, problem.to_string())],
+                vec![InputViolation::new("/priceBookVersion", codes::PRICE_BOOK_NOT_PUBLISHED, problem.to_string())],
             ),
-            error @ CpqError::CurrencyMismatch { .. } => unprocessable(
+            CpqError::PriceBook(problem @ PriceBookRefusal::CurrencyMismatch { .. }) => unprocessable(
                 codes::CURRENCY_MISMATCH,
-                error.to_string(),
-                vec![FieldViolation::new("/currency", codes::CURRENCY_MISMATCH, error.to_string())],
+                problem.to_string(),
+                vec![InputViolation::new("/currency", codes::CURRENCY_MISMATCH, problem.to_string())],
             ),
-            CpqError::PriceLadder(rejection) => price_ladder(&rejection),
-            CpqError::Pricing(errors) => {
-                let code = errors.errors().first().map_or("PRICING_FAILED", |e| e.code());
-                let list = errors
-                    .errors()
-                    .iter()
-                    .map(|e| {
-                        let field = e.line_id().map_or_else(|| "/".to_owned(), |l| format!("item:{l}"));
-                        FieldError::new(field, e.code(), e.to_string())
-                    })
-                    .collect();
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, errors.to_string()).with_errors(list)
-            }
             CpqError::Catalog(CatalogError::Unavailable(source)) => {
                 ApiError::unavailable(codes::CATALOG_UNAVAILABLE, CatalogError::Unavailable(source))
             }
@@ -134,6 +104,57 @@ impl From<CpqError> for ApiError {
             CpqError::Database(e) => database(e),
             error @ CpqError::Corrupt(_) => ApiError::internal(error),
         }
+    }
+}
+
+/// The quote's own refusals.
+fn quote(error: QuoteError) -> ApiError {
+    match error {
+        QuoteError::Invalid(violations) => ApiError::validation(fields(violations)),
+        QuoteError::ItemNotFound(item) => ApiError::not_found(
+            codes::ITEM_NOT_FOUND,
+            format!("No item {item} in the quote's current revision"),
+        ),
+        QuoteError::Transition(e) => ApiError::conflict(codes::ILLEGAL_TRANSITION, e.to_string()),
+        QuoteError::Guard(refused) => {
+            let errors = refused
+                .reasons
+                .iter()
+                .map(|r| FieldError::new("/", r.code(), r.to_string()))
+                .collect();
+            ApiError::conflict(refused.code(), refused.to_string()).with_errors(errors)
+        }
+        QuoteError::PricingTransition(e) => {
+            ApiError::conflict(codes::PRICING_TRANSITION_NOT_ALLOWED, e.to_string())
+        }
+        error @ QuoteError::NotPriced { .. } => {
+            ApiError::conflict(codes::QUOTE_NOT_PRICED, error.to_string())
+        }
+        error @ QuoteError::VersionMismatch { .. } => ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            common_kernel::error::codes::VERSION_MISMATCH,
+            format!("{error}; re-read the quote and retry"),
+        ),
+        QuoteError::PriceLadder(rejection) => price_ladder(&rejection),
+        QuoteError::Pricing(errors) => {
+            let code = errors
+                .errors()
+                .first()
+                .map_or("PRICING_FAILED", |e| e.code());
+            let list = errors
+                .errors()
+                .iter()
+                .map(|e| {
+                    let field = e
+                        .line_id()
+                        .map_or_else(|| "/".to_owned(), |l| format!("item:{l}"));
+                    FieldError::new(field, e.code(), e.to_string())
+                })
+                .collect();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, errors.to_string())
+                .with_errors(list)
+        }
+        error @ QuoteError::Inconsistent(_) => ApiError::internal(error),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod dto;
 pub mod error;
 pub mod openapi;
+pub mod quote_queries;
 pub mod quotes;
 
 use axum::Router;
@@ -14,7 +15,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 
-use crate::infra::catalog_client::CatalogClient;
+use crate::app::ports::Ports;
 
 /// What every handler needs.
 #[derive(Debug, Clone)]
@@ -23,8 +24,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Runs commands in transactions, idempotently.
     pub runner: CommandRunner,
-    /// The catalog, behind its cache.
-    pub catalog: CatalogClient,
+    /// The catalog and quote storage, behind the application's ports.
+    pub ports: Ports,
 }
 
 impl AppState {
@@ -42,8 +43,8 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<Value, ApiError> {
 /// CPQ's business routes.
 pub fn routes(state: AppState) -> Router {
     Router::new()
-        .route("/quotes", post(quotes::create).get(quotes::list))
-        .route("/quotes/{id}", get(quotes::get))
+        .route("/quotes", post(quotes::create).get(quote_queries::list))
+        .route("/quotes/{id}", get(quote_queries::get))
         .route("/quotes/{id}/items", put(quotes::replace_items))
         .route("/quotes/{id}/price", post(quotes::price))
         .route(
@@ -54,7 +55,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/quotes/{id}/revise", post(quotes::revise))
         .route("/quotes/{id}/accept", post(quotes::accept))
         .route("/quotes/{id}/cancel", post(quotes::cancel))
-        .route("/quotes/{id}/price-trace", get(quotes::price_trace))
+        .route("/quotes/{id}/price-trace", get(quote_queries::price_trace))
         .route("/quotes/{id}/convert-to-order", post(quotes::convert))
         .with_state(state)
 }

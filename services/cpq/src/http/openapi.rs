@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{dto, quotes};
+use super::{dto, quote_queries, quotes};
 use crate::app::views;
 
 /// The CPQ API document.
@@ -18,8 +18,8 @@ Commands accept `Idempotency-Key` and `If-Match`.",
         license(name = "Apache-2.0")
     ),
     paths(
-        quotes::create, quotes::get, quotes::list, quotes::replace_items, quotes::price, quotes::override_price,
-        quotes::submit, quotes::revise, quotes::accept, quotes::cancel, quotes::price_trace, quotes::convert,
+        quotes::create, quote_queries::get, quote_queries::list, quotes::replace_items, quotes::price, quotes::override_price,
+        quotes::submit, quotes::revise, quotes::accept, quotes::cancel, quote_queries::price_trace, quotes::convert,
     ),
     components(schemas(
         common_kernel::error::ProblemDetails, common_kernel::error::FieldError,
@@ -27,6 +27,7 @@ Commands accept `Idempotency-Key` and `If-Match`.",
         dto::ReasonRequest, dto::AcceptRequest,
         views::QuoteView, views::QuoteSummary, views::ItemView, views::ViolationView, views::PriceBookPin,
         views::ApprovalView, views::AcceptanceView, views::PriceTraceView, views::ConversionView,
+        views::QuoteStatusView, views::PricingStateView, views::ConfigurationStatusView,
     )),
     tags((name = "quotes", description = "Quotes, their lifecycle and conversion"))
 )]

@@ -1,24 +1,28 @@
-//! Quote endpoints: extract context and body, run the command through the idempotent runner,
-//! answer with the view, its `ETag` and (for creation) its `Location`.
+//! Quote commands: extract context and body, plan (catalog reads, no transaction), then run
+//! the command through the idempotent runner (its own transaction, replay by
+//! `Idempotency-Key`), and answer with the view, its `ETag` and (for creation) its `Location`.
 
-use axum::Json;
 use axum::extract::State;
 use common_kernel::context::RequestContext;
 use common_kernel::error::{ApiError, ProblemDetails};
-use common_kernel::http::extract::{ApiPath, ApiQuery, IfMatch, OptionalJson, ValidJson};
+use common_kernel::http::extract::{ApiPath, IfMatch, OptionalJson, ValidJson};
 use common_kernel::idempotency::{CommandFingerprint, CommandResponse, Tx};
-use common_kernel::pagination::{Page, PageRequest};
 use common_kernel::version::Version;
+use cpq_configuration::ItemId;
 use uuid::Uuid;
 
 use super::dto::{
-    AcceptRequest, CommandHeaders, ContextHeaders, CreateQuoteRequest, ListQuery,
-    PriceOverrideRequest, ReasonRequest, ReplaceItemsRequest,
+    AcceptRequest, CommandHeaders, ContextHeaders, CreateQuoteRequest, PriceOverrideRequest,
+    ReasonRequest, ReplaceItemsRequest,
 };
 use super::{AppState, to_json};
 use crate::app::error::CpqResult;
-use crate::app::quotes;
-use crate::app::views::{ConversionView, PriceTraceView, QuoteSummary, QuoteView};
+use crate::app::views::{ConversionView, QuoteView};
+use crate::app::{
+    accept_quote, cancel_quote, convert_quote, create_quote, override_price, price_quote,
+    replace_items as replace, revise_quote, submit_quote,
+};
+use crate::domain::QuoteId;
 
 fn quote_response(view: &QuoteView, created: bool) -> Result<CommandResponse, ApiError> {
     let body = to_json(view)?;
@@ -30,28 +34,35 @@ fn quote_response(view: &QuoteView, created: bool) -> Result<CommandResponse, Ap
     Ok(response.with_etag(Version::new(view.aggregate_version).etag()))
 }
 
-/// Runs a quote command through the idempotent runner (its own transaction, replay by
-/// `Idempotency-Key`) and answers 200 with the quote the command leaves, with its ETag.
-async fn run_quote_command<F, Fut>(
+/// Runs a quote command through the idempotent runner after its `plan` (which may call the
+/// catalog; no transaction is open meanwhile) and answers 200 with the quote the command
+/// leaves, with its ETag.
+async fn run_quote_command<P, Plan, F, Fut>(
     state: &AppState,
     ctx: &RequestContext,
     fingerprint: CommandFingerprint,
+    plan: Plan,
     command: F,
 ) -> Result<CommandResponse, ApiError>
 where
-    F: FnOnce(Tx, RequestContext) -> Fut,
+    Plan: Future<Output = CpqResult<P>>,
+    F: FnOnce(Tx, P) -> Fut,
     Fut: Future<Output = (Tx, CpqResult<QuoteView>)>,
 {
-    let command_ctx = ctx.clone();
     state
         .runner
-        .run(ctx, fingerprint, move |tx| async move {
-            let (tx, result) = command(tx, command_ctx).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, false));
-            (tx, response)
-        })
+        .run_prepared(
+            ctx,
+            fingerprint,
+            async { plan.await.map_err(ApiError::from) },
+            move |tx, planned| async move {
+                let (tx, result) = command(tx, planned).await;
+                let response = result
+                    .map_err(ApiError::from)
+                    .and_then(|view| quote_response(&view, false));
+                (tx, response)
+            },
+        )
         .await
 }
 
@@ -71,58 +82,23 @@ pub async fn create(
     body: ValidJson<CreateQuoteRequest>,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.CreateQuote", "", &body.digest);
-    let input = body.body.into();
-    let command_ctx = ctx.clone();
-    let catalog = state.catalog.clone();
+    let plan = create_quote::plan(&state.ports, &ctx, body.body.into());
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
     state
         .runner
-        .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::create(&mut tx, &command_ctx, &catalog, input).await;
-            let response = result
-                .map_err(ApiError::from)
-                .and_then(|view| quote_response(&view, true));
-            (tx, response)
-        })
+        .run_prepared(
+            &ctx,
+            fingerprint,
+            async { plan.await.map_err(ApiError::from) },
+            move |mut tx, plan| async move {
+                let result = create_quote::execute(&mut tx, &ports, &command_ctx, plan).await;
+                let response = result
+                    .map_err(ApiError::from)
+                    .and_then(|view| quote_response(&view, true));
+                (tx, response)
+            },
+        )
         .await
-}
-
-/// Reads a quote with its current revision.
-#[utoipa::path(get, path = "/quotes/{id}", tag = "quotes",
-    params(ContextHeaders, ("id" = Uuid, Path, description = "Quote id")),
-    responses((status = 200, body = QuoteView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
-pub async fn get(
-    State(state): State<AppState>,
-    ctx: RequestContext,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<QuoteView>, ApiError> {
-    let mut conn = state.conn().await?;
-    Ok(Json(quotes::get(&mut conn, &ctx, id).await?))
-}
-
-/// Lists the tenant's quotes, newest first.
-#[utoipa::path(get, path = "/quotes", tag = "quotes",
-    params(ContextHeaders, ListQuery),
-    responses(
-        (status = 200, body = Page<QuoteSummary>, headers(("X-Total-Count" = i64, description = "Matching quotes"))),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
-    ))]
-pub async fn list(
-    State(state): State<AppState>,
-    ctx: RequestContext,
-    ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Page<QuoteSummary>, ApiError> {
-    let page = PageRequest::new(query.limit, query.offset)?;
-    let mut conn = state.conn().await?;
-    let (items, total) = quotes::list(
-        &mut conn,
-        &ctx,
-        query.status.as_deref(),
-        query.customer_id.as_deref(),
-        page.limit,
-        page.offset,
-    )
-    .await?;
-    Ok(Page::new(items, page, total))
 }
 
 /// Replaces the items of the current revision and runs the configuration engine: all VALID ⇒
@@ -147,12 +123,21 @@ pub async fn replace_items(
     body: ValidJson<ReplaceItemsRequest>,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.ReplaceItems", &id.to_string(), &body.digest);
-    let items = body.body.items.into_iter().map(Into::into).collect();
-    let catalog = state.catalog.clone();
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result = quotes::replace_items(&mut tx, &ctx, &catalog, id, items, expected).await;
-        (tx, result)
-    })
+    let id = QuoteId::from_uuid(id);
+    let drafts = body.body.items.into_iter().map(Into::into).collect();
+    let plan = replace::plan(&state.db, &state.ports, &ctx, id, expected, drafts);
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        plan,
+        move |mut tx, configured| async move {
+            let result =
+                replace::execute(&mut tx, &ports, &command_ctx, id, expected, configured).await;
+            (tx, result)
+        },
+    )
     .await
 }
 
@@ -174,11 +159,20 @@ pub async fn price(
     IfMatch(expected): IfMatch,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.PriceQuote", &id.to_string(), "");
-    let catalog = state.catalog.clone();
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result = quotes::price(&mut tx, &ctx, &catalog, id, expected).await;
-        (tx, result)
-    })
+    let id = QuoteId::from_uuid(id);
+    let plan = price_quote::plan(&state.db, &state.ports, &ctx, id, expected);
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        plan,
+        move |mut tx, book| async move {
+            let result =
+                price_quote::execute(&mut tx, &ports, &command_ctx, id, expected, book).await;
+            (tx, result)
+        },
+    )
     .await
 }
 
@@ -203,13 +197,29 @@ pub async fn override_price(
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint =
         CommandFingerprint::new("cpq.OverridePrice", &format!("{id}/{item}"), &body.digest);
-    let input = body.body.into();
-    let catalog = state.catalog.clone();
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result =
-            quotes::override_price(&mut tx, &ctx, &catalog, id, item, input, expected).await;
-        (tx, result)
-    })
+    let id = QuoteId::from_uuid(id);
+    let plan = override_price::plan(
+        &state.db,
+        &state.ports,
+        &ctx,
+        id,
+        expected,
+        body.body.into(),
+    );
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        plan,
+        move |mut tx, plan| async move {
+            let item = ItemId::new(item);
+            let result =
+                override_price::execute(&mut tx, &ports, &command_ctx, id, item, expected, plan)
+                    .await;
+            (tx, result)
+        },
+    )
     .await
 }
 
@@ -229,10 +239,18 @@ pub async fn submit(
     IfMatch(expected): IfMatch,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.SubmitQuote", &id.to_string(), "");
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result = quotes::submit(&mut tx, &ctx, id, expected).await;
-        (tx, result)
-    })
+    let id = QuoteId::from_uuid(id);
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        async { Ok(()) },
+        move |mut tx, ()| async move {
+            let result = submit_quote::execute(&mut tx, &ports, &command_ctx, id, expected).await;
+            (tx, result)
+        },
+    )
     .await
 }
 
@@ -253,11 +271,20 @@ pub async fn revise(
     body: OptionalJson<ReasonRequest>,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.ReviseQuote", &id.to_string(), &body.digest);
+    let id = QuoteId::from_uuid(id);
     let reason = body.body.unwrap_or_default().reason;
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result = quotes::revise(&mut tx, &ctx, id, reason, expected).await;
-        (tx, result)
-    })
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        async { Ok(()) },
+        move |mut tx, ()| async move {
+            let result =
+                revise_quote::execute(&mut tx, &ports, &command_ctx, id, reason, expected).await;
+            (tx, result)
+        },
+    )
     .await
 }
 
@@ -279,11 +306,20 @@ pub async fn accept(
     body: OptionalJson<AcceptRequest>,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.AcceptQuote", &id.to_string(), &body.digest);
+    let id = QuoteId::from_uuid(id);
     let input = body.body.unwrap_or_default().into();
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result = quotes::accept(&mut tx, &ctx, id, input, expected).await;
-        (tx, result)
-    })
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        async { Ok(()) },
+        move |mut tx, ()| async move {
+            let result =
+                accept_quote::execute(&mut tx, &ports, &command_ctx, id, input, expected).await;
+            (tx, result)
+        },
+    )
     .await
 }
 
@@ -304,29 +340,21 @@ pub async fn cancel(
     body: OptionalJson<ReasonRequest>,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.CancelQuote", &id.to_string(), &body.digest);
+    let id = QuoteId::from_uuid(id);
     let reason = body.body.unwrap_or_default().reason;
-    run_quote_command(&state, &ctx, fingerprint, move |mut tx, ctx| async move {
-        let result = quotes::cancel(&mut tx, &ctx, id, reason, expected).await;
-        (tx, result)
-    })
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
+    run_quote_command(
+        &state,
+        &ctx,
+        fingerprint,
+        async { Ok(()) },
+        move |mut tx, ()| async move {
+            let result =
+                cancel_quote::execute(&mut tx, &ports, &command_ctx, id, reason, expected).await;
+            (tx, result)
+        },
+    )
     .await
-}
-
-/// The price trace of the current revision: every step, in order.
-#[utoipa::path(get, path = "/quotes/{id}/price-trace", tag = "quotes",
-    params(ContextHeaders, ("id" = Uuid, Path, description = "Quote id")),
-    responses(
-        (status = 200, body = PriceTraceView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-    ))]
-pub async fn price_trace(
-    State(state): State<AppState>,
-    ctx: RequestContext,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<PriceTraceView>, ApiError> {
-    let mut conn = state.conn().await?;
-    Ok(Json(quotes::price_trace(&mut conn, &ctx, id).await?))
 }
 
 /// Converts an ACCEPTED quote into an order exactly once; every repeat answers with the same
@@ -344,11 +372,12 @@ pub async fn convert(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<CommandResponse, ApiError> {
     let fingerprint = CommandFingerprint::new("cpq.ConvertQuoteToOrder", &id.to_string(), "");
-    let command_ctx = ctx.clone();
+    let id = QuoteId::from_uuid(id);
+    let (ports, command_ctx) = (state.ports.clone(), ctx.clone());
     state
         .runner
         .run(&ctx, fingerprint, move |mut tx| async move {
-            let result = quotes::convert(&mut tx, &command_ctx, id).await;
+            let result = convert_quote::execute(&mut tx, &ports, &command_ctx, id).await;
             let response = result
                 .map_err(ApiError::from)
                 .and_then(|view: ConversionView| Ok(CommandResponse::ok(to_json(&view)?)));

@@ -4,10 +4,12 @@
 //! under a key that names tenant, id and version. *Lifecycle* (is the version still sellable?)
 //! changes, so it is always read live from the offering root, one call per distinct offering.
 //! Redis down ⇒ every read goes to the catalog: correct, only slower. Catalog down ⇒
-//! [`CatalogError::Unavailable`] (503, retryable).
+//! [`CatalogError::Unavailable`] (503, retryable). The client implements the application's
+//! [`CatalogReader`] port, so nothing outside `infra` sees the catalog's JSON.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::money::Currency;
@@ -15,6 +17,12 @@ use cpq_configuration::{
     CharacteristicDefinition, OfferingId, OfferingSnapshot, OfferingStatus, Relationship,
     RelationshipType, ValueRange, ValueType, values::CharacteristicValue,
 };
+
+use crate::app::ports::{CatalogError, CatalogReader};
+use crate::domain::PriceBookId;
+use crate::domain::quote::PriceBookPin;
+use crate::domain::quote::catalog_pins::OfferingLifecycle;
+use crate::domain::quote::editing::PriceBookFacts;
 use cpq_pricing::{Charge, ChargeKind, PriceBook, Pricing, Tier, TierMode};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -54,17 +62,6 @@ const CONTENT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Upper bound of one catalog call.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why the catalog could not answer.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    /// Unreachable, timed out or failing (5xx): retry later.
-    #[error("the catalog is unavailable")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// An answer this client cannot use (unexpected status or shape).
-    #[error("unexpected catalog answer: {0}")]
-    Unexpected(String),
-}
-
 /// An answer with a status the client does not expect.
 #[derive(Debug, thiserror::Error)]
 #[error("catalog answered {0}")]
@@ -80,25 +77,24 @@ pub struct VersionStatus {
     pub status: String,
 }
 
-/// The live lifecycle of an offering.
+/// The catalog's offering root: its live lifecycle.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OfferingLifecycle {
-    /// Offering id.
-    pub id: Uuid,
-    /// Version on sale, if any.
-    pub published_version: Option<i32>,
-    /// Every version with its status.
-    pub versions: Vec<VersionStatus>,
+struct OfferingRoot {
+    published_version: Option<i32>,
+    versions: Vec<VersionStatus>,
 }
 
-impl OfferingLifecycle {
-    /// Status of `version`, if it exists.
-    pub fn status_of(&self, version: i32) -> Option<OfferingStatus> {
-        self.versions
-            .iter()
-            .find(|v| v.version == version)
-            .and_then(|v| OfferingStatus::parse(&v.status))
+impl From<OfferingRoot> for OfferingLifecycle {
+    fn from(root: OfferingRoot) -> Self {
+        Self {
+            published_version: root.published_version,
+            versions: root
+                .versions
+                .iter()
+                .filter_map(|v| OfferingStatus::parse(&v.status).map(|s| (v.version, s)))
+                .collect(),
+        }
     }
 }
 
@@ -202,16 +198,27 @@ impl OfferingContent {
     }
 }
 
-/// The live state of a price book.
+/// The catalog's price-book root: its live state.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PriceBookLifecycle {
-    /// Currency of every version.
-    pub currency: String,
-    /// Version in force, if any.
-    pub published_version: Option<i32>,
-    /// Every version with its status.
-    pub versions: Vec<VersionStatus>,
+struct PriceBookRoot {
+    currency: String,
+    published_version: Option<i32>,
+    versions: Vec<VersionStatus>,
+}
+
+impl From<PriceBookRoot> for PriceBookFacts {
+    fn from(root: PriceBookRoot) -> Self {
+        Self {
+            currency: root.currency,
+            published_version: root.published_version,
+            versions: root
+                .versions
+                .into_iter()
+                .map(|v| (v.version, v.status))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -302,15 +309,6 @@ impl PriceBookContent {
     }
 }
 
-/// A price-book version with its live status.
-#[derive(Debug, Clone)]
-pub struct PriceBookVersion {
-    /// Content (possibly from the cache).
-    pub content: PriceBookContent,
-    /// Status at the time of the call; `None` when the content came from the cache.
-    pub status: Option<String>,
-}
-
 /// The catalog client: base URL, HTTP client and the cache.
 #[derive(Debug, Clone)]
 pub struct CatalogClient {
@@ -370,18 +368,9 @@ impl CatalogClient {
             .map_err(|e| CatalogError::Unexpected(format!("{path}: {e}")))
     }
 
-    /// The live lifecycle of an offering (never cached: versions get retired).
-    pub async fn offering(
-        &self,
-        ctx: &RequestContext,
-        id: Uuid,
-    ) -> Result<Option<OfferingLifecycle>, CatalogError> {
-        self.get(ctx, &format!("/product-offerings/{id}")).await
-    }
-
     /// The content of an offering version; read through the cache unless the version is still
     /// a DRAFT (whose content may change).
-    pub async fn offering_content(
+    async fn offering_content(
         &self,
         ctx: &RequestContext,
         id: Uuid,
@@ -409,40 +398,23 @@ impl CatalogClient {
             .await
     }
 
-    /// The live state of a price book.
-    pub async fn price_book(
-        &self,
-        ctx: &RequestContext,
-        id: Uuid,
-    ) -> Result<Option<PriceBookLifecycle>, CatalogError> {
-        self.get(ctx, &format!("/price-books/{id}")).await
-    }
-
-    /// A price-book version. `live` asks for its current status (a call to the catalog even
-    /// when the content is cached); otherwise a cached copy of the frozen content is enough.
-    pub async fn price_book_version(
+    /// The content of a price-book version: from the cache when there, else from the catalog,
+    /// cached unless the version is still a DRAFT.
+    async fn price_book_content(
         &self,
         ctx: &RequestContext,
         id: Uuid,
         version: i32,
-        live: bool,
-    ) -> Result<Option<PriceBookVersion>, CatalogError> {
+    ) -> Result<Option<PriceBookContent>, CatalogError> {
         let tenant = ctx.tenant_id.as_str();
         let key = format!("cpq:catalog:{tenant}:price-book:{id}:v{version}");
-        let accept = |c: &PriceBookContent| {
-            c.tenant_id == tenant && c.price_book_id == id && c.version == version
-        };
-        if !live
-            && let Some(content) = self
-                .cache
-                .get::<PriceBookContent>(&key)
-                .await
-                .filter(|c| accept(c))
+        if let Some(content) = self
+            .cache
+            .get::<PriceBookContent>(&key)
+            .await
+            .filter(|c| c.tenant_id == tenant && c.price_book_id == id && c.version == version)
         {
-            return Ok(Some(PriceBookVersion {
-                content,
-                status: None,
-            }));
+            return Ok(Some(content));
         }
         let answer: Option<PriceBookVersionAnswer> = self
             .get(ctx, &format!("/price-books/{id}/versions/{version}"))
@@ -453,10 +425,52 @@ impl CatalogClient {
         if answer.status != "DRAFT" {
             self.cache.put(&key, &answer.content, CONTENT_TTL).await;
         }
-        Ok(Some(PriceBookVersion {
-            content: answer.content,
-            status: Some(answer.status),
-        }))
+        Ok(Some(answer.content))
+    }
+}
+
+#[async_trait]
+impl CatalogReader for CatalogClient {
+    async fn offering_lifecycle(
+        &self,
+        ctx: &RequestContext,
+        id: OfferingId,
+    ) -> Result<Option<OfferingLifecycle>, CatalogError> {
+        let root: Option<OfferingRoot> = self.get(ctx, &format!("/product-offerings/{id}")).await?;
+        Ok(root.map(Into::into))
+    }
+
+    async fn offering_snapshot(
+        &self,
+        ctx: &RequestContext,
+        id: OfferingId,
+        version: i32,
+        status: OfferingStatus,
+    ) -> Result<Option<OfferingSnapshot>, CatalogError> {
+        self.offering_content(ctx, id.as_uuid(), version, status)
+            .await?
+            .map(|content| content.to_snapshot(status))
+            .transpose()
+    }
+
+    async fn price_book_facts(
+        &self,
+        ctx: &RequestContext,
+        id: PriceBookId,
+    ) -> Result<Option<PriceBookFacts>, CatalogError> {
+        let root: Option<PriceBookRoot> = self.get(ctx, &format!("/price-books/{id}")).await?;
+        Ok(root.map(Into::into))
+    }
+
+    async fn price_book(
+        &self,
+        ctx: &RequestContext,
+        pin: PriceBookPin,
+    ) -> Result<Option<PriceBook>, CatalogError> {
+        self.price_book_content(ctx, pin.id.as_uuid(), pin.version)
+            .await?
+            .map(|content| content.to_price_book())
+            .transpose()
     }
 }
 

@@ -9,7 +9,7 @@ use common_kernel::settings::Settings;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use test_support::TestDatabase;
+use test_support::{TcpProxy, TestDatabase};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -53,6 +53,8 @@ pub struct TestApp {
     pub tenant: String,
     pub catalog: Running,
     pub fixture: Fixture,
+    /// The proxy between CPQ and the catalog, when the test asked for one.
+    pub catalog_proxy: Option<TcpProxy>,
     cpq: Running,
 }
 
@@ -171,10 +173,26 @@ impl TestApp {
 
     /// As [`TestApp::spawn`], with CPQ settings overridden by `extra` environment values.
     pub async fn spawn_with(extra: HashMap<&'static str, String>) -> Self {
+        Self::spawn_configured(extra, false).await
+    }
+
+    /// As [`TestApp::spawn_with`], with CPQ reaching the catalog through a [`TcpProxy`] the
+    /// test can stall or cut.
+    pub async fn spawn_behind_proxy(extra: HashMap<&'static str, String>) -> Self {
+        Self::spawn_configured(extra, true).await
+    }
+
+    async fn spawn_configured(extra: HashMap<&'static str, String>, proxied: bool) -> Self {
         let catalog = spawn_catalog().await;
         let client = reqwest::Client::builder().build().expect("client");
         let fixture = seed(&client, &catalog.base).await;
-        let (cpq, db) = spawn_cpq(&catalog.base, extra).await;
+        let catalog_proxy =
+            proxied.then(|| TcpProxy::start(catalog.base.trim_start_matches("http://")));
+        let catalog_url = catalog_proxy.as_ref().map_or_else(
+            || catalog.base.clone(),
+            |p| format!("http://{}", p.address()),
+        );
+        let (cpq, db) = spawn_cpq(&catalog_url, extra).await;
         Self {
             base: cpq.base.clone(),
             client,
@@ -182,6 +200,7 @@ impl TestApp {
             tenant: TENANT.to_owned(),
             catalog,
             fixture,
+            catalog_proxy,
             cpq,
         }
     }

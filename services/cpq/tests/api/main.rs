@@ -14,6 +14,7 @@ mod harness;
 
 mod bad_input;
 mod catalog_access;
+mod catalog_stall;
 mod contracts;
 mod lifecycle;
 mod openapi;

@@ -7,8 +7,8 @@ use common_kernel::ids::{ActorId, CommandId, TenantId};
 use sqlx::PgPool;
 
 use super::error::{CpqError, CpqResult};
-use super::quotes;
-use crate::infra::quotes as repo;
+use super::ports::Ports;
+use super::{commit_change, db_now};
 
 /// Quotes expired per transaction.
 const BATCH: i64 = 100;
@@ -16,10 +16,10 @@ const BATCH: i64 = 100;
 pub const EXPIRY_ACTOR: &str = "cpq-expiry-job";
 
 /// The context of one expiry: the system actor, in the quote's tenant.
-fn system_context(tenant: &str) -> CpqResult<RequestContext> {
+fn system_context(tenant: &TenantId) -> CpqResult<RequestContext> {
     let correlation = uuid::Uuid::now_v7().to_string();
     Ok(RequestContext {
-        tenant_id: TenantId::parse(tenant).map_err(|e| CpqError::Corrupt(e.to_string()))?,
+        tenant_id: tenant.clone(),
         actor: Actor {
             actor_id: ActorId::parse(EXPIRY_ACTOR).map_err(|e| CpqError::Corrupt(e.to_string()))?,
             actor_type: ActorType::BatchProcess,
@@ -36,15 +36,16 @@ fn system_context(tenant: &str) -> CpqResult<RequestContext> {
 
 /// Expires every quote past its validity; returns how many.
 #[tracing::instrument(skip_all, err)]
-pub async fn expire_due(pool: &PgPool) -> CpqResult<u64> {
+pub async fn expire_due(pool: &PgPool, ports: &Ports) -> CpqResult<u64> {
     let mut expired = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let due = repo::lock_expired(&mut tx, BATCH).await?;
+        let due = ports.quotes.lock_expired(&mut tx, BATCH).await?;
         let batch = due.len();
-        for quote in due {
-            let ctx = system_context(&quote.tenant_id)?;
-            quotes::expire_locked(&mut tx, &ctx, quote).await?;
+        for mut quote in due {
+            let ctx = system_context(&quote.identity().tenant)?;
+            let event = quote.expire(db_now())?;
+            commit_change(&mut tx, ports, &ctx, &mut quote, &event).await?;
         }
         tx.commit().await?;
         expired += batch as u64;
