@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod events;
+pub mod mapping;
 pub mod offerings;
 pub mod price_books;
 pub mod specifications;

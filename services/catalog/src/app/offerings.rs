@@ -1,26 +1,29 @@
-//! Product offering commands and queries.
+//! Product offering commands; the queries live in `queries` (re-exported here) and the content
+//! checks the commands share in `content`.
 
-use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
-use common_kernel::pagination::PageRequest;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::error::{CatalogError, CatalogResult};
 use super::events::{self, lifecycle_payload, offering_event};
-use super::views::{OfferingVersionContent, OfferingVersionView, OfferingView};
-use super::{ChangeRecord, LifecycleInput, check_expected_version, record_change, reject_if_any};
+use super::mapping::offering_view;
+use super::views::{OfferingVersionView, OfferingView};
+use super::{ChangeRecord, LifecycleInput, check_expected_version, record_change};
 use crate::domain::ProductOfferingId;
 use crate::domain::lifecycle::{OfferingCommand, OfferingStatus, offering_transition};
-use crate::domain::offering::{OfferingContent, RelationshipInput, validate_content};
+use crate::domain::offering::RelationshipInput;
 use crate::domain::violation::{Violations, check_code};
 use crate::infra::history::{Change, HistoryTable};
-use crate::infra::{offering_cache_key, offerings as repo, specifications};
+use crate::infra::offerings as repo;
+use content::{patched_content, validated_content};
+pub use queries::{get, get_version, list};
+use queries::{load_content, version_in_tx};
 
-/// How long frozen offering content stays cached (it never changes; the TTL only bounds memory).
-const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+mod content;
+mod queries;
 
 /// Input of `CreateProductOffering`.
 #[derive(Debug, Clone)]
@@ -62,51 +65,6 @@ fn version_not_found(id: Uuid, version: i32) -> CatalogError {
         resource: "product offering version",
         id: format!("{id} v{version}"),
     }
-}
-
-/// Validates content and checks that the specification and relationship targets exist for the
-/// tenant, reporting every problem at once.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the content fields travel separately because create and patch assemble them differently"
-)]
-async fn validated_content(
-    conn: &mut PgConnection,
-    tenant: &str,
-    owner: Uuid,
-    name: &str,
-    description: Option<&str>,
-    specification_id: Uuid,
-    relationships: &[RelationshipInput],
-    mut violations: Violations,
-) -> CatalogResult<OfferingContent> {
-    let content = validate_content(
-        &mut violations,
-        ProductOfferingId::from_uuid(owner),
-        name,
-        description,
-        relationships,
-    );
-    if !specifications::exists(conn, tenant, specification_id).await? {
-        violations.push(
-            "/productSpecificationId",
-            "UNKNOWN_REFERENCE",
-            "no such product specification for this tenant",
-        );
-    }
-    let targets: Vec<Uuid> = relationships.iter().map(|r| r.target.as_uuid()).collect();
-    let existing = repo::existing_ids(conn, tenant, &targets).await?;
-    for (i, target) in targets.iter().enumerate() {
-        if !existing.contains(target) && *target != owner {
-            violations.push(
-                format!("/relationships/{i}/targetOfferingId"),
-                "UNKNOWN_REFERENCE",
-                "no such product offering for this tenant",
-            );
-        }
-    }
-    reject_if_any(violations.into_vec())?;
-    Ok(content)
 }
 
 /// Records one offering change, explaining it by its command when no reason was given.
@@ -180,7 +138,7 @@ pub async fn create(
         relationships: &content.relationships,
     };
     repo::insert_version(conn, tenant, id, 1, &fields, ctx.actor.actor_id.as_str()).await?;
-    let after = repo::content(conn, tenant, id, 1)
+    let after = load_content(conn, tenant, id, 1)
         .await?
         .and_then(|c| serde_json::to_value(c).ok());
     record(
@@ -204,6 +162,7 @@ pub async fn create(
     .await?;
     repo::find(conn, tenant, id)
         .await?
+        .map(offering_view)
         .ok_or_else(|| not_found(id))
 }
 
@@ -295,10 +254,8 @@ pub async fn transition(
     let mut payload =
         lifecycle_payload(id, &code, version, Some(from.as_str()), to.as_str(), reason);
     if command == OfferingCommand::Publish
-        && let (Some(content), Value::Object(map)) = (
-            repo::content(conn, tenant, id, version).await?,
-            &mut payload,
-        )
+        && let (Some(content), Value::Object(map)) =
+            (load_content(conn, tenant, id, version).await?, &mut payload)
     {
         map.insert(
             "content".into(),
@@ -325,58 +282,6 @@ pub async fn transition(
     )
     .await?;
     version_in_tx(conn, tenant, id, version).await
-}
-
-/// Applies a patch to existing content and validates the result; returns it with the
-/// specification it uses.
-async fn patched_content(
-    conn: &mut PgConnection,
-    tenant: &str,
-    id: Uuid,
-    base: &OfferingVersionContent,
-    patch: ContentPatch,
-) -> CatalogResult<(OfferingContent, Uuid)> {
-    let (name, description, specification_id, relationships) = merged(base, patch);
-    let content = validated_content(
-        conn,
-        tenant,
-        id,
-        &name,
-        description.as_deref(),
-        specification_id,
-        &relationships,
-        Violations::new(),
-    )
-    .await?;
-    Ok((content, specification_id))
-}
-
-/// Merges a patch over existing content.
-fn merged(
-    base: &OfferingVersionContent,
-    patch: ContentPatch,
-) -> (String, Option<String>, Uuid, Vec<RelationshipInput>) {
-    let relationships = patch.relationships.unwrap_or_else(|| {
-        base.relationships
-            .iter()
-            .map(|r| RelationshipInput {
-                relationship_type: r.relationship_type.clone(),
-                target: ProductOfferingId::from_uuid(r.target_offering_id),
-                min_cardinality: u32::try_from(r.min_cardinality).unwrap_or(0),
-                max_cardinality: r.max_cardinality.and_then(|m| u32::try_from(m).ok()),
-            })
-            .collect()
-    });
-    (
-        patch.name.unwrap_or_else(|| base.name.clone()),
-        patch
-            .description
-            .unwrap_or_else(|| base.description.clone()),
-        patch
-            .specification_id
-            .unwrap_or(base.product_specification_id),
-        relationships,
-    )
 }
 
 /// CreateOfferingVersion · aggregate: offering · source: the latest version PUBLISHED or
@@ -409,7 +314,7 @@ pub async fn derive_version(
         });
     }
     offering_transition(status, OfferingCommand::DeriveNewVersion)?;
-    let base = repo::content(conn, tenant, id, latest)
+    let base = load_content(conn, tenant, id, latest)
         .await?
         .ok_or_else(|| version_not_found(id, latest))?;
     let (content, specification_id) = patched_content(conn, tenant, id, &base, patch).await?;
@@ -430,7 +335,7 @@ pub async fn derive_version(
     )
     .await?;
     let aggregate_version = repo::bump_root(conn, id).await?;
-    let after = repo::content(conn, tenant, id, version)
+    let after = load_content(conn, tenant, id, version)
         .await?
         .and_then(|c| serde_json::to_value(c).ok());
     record(
@@ -480,7 +385,7 @@ pub async fn edit_draft(
             status: status.as_str(),
         });
     }
-    let base = repo::content(conn, tenant, id, version)
+    let base = load_content(conn, tenant, id, version)
         .await?
         .ok_or_else(|| version_not_found(id, version))?;
     let (content, specification_id) = patched_content(conn, tenant, id, &base, patch).await?;
@@ -492,7 +397,7 @@ pub async fn edit_draft(
     };
     repo::update_draft(conn, tenant, id, version, &fields).await?;
     let aggregate_version = repo::bump_root(conn, id).await?;
-    let after = repo::content(conn, tenant, id, version)
+    let after = load_content(conn, tenant, id, version)
         .await?
         .and_then(|c| serde_json::to_value(c).ok());
     record(
@@ -515,89 +420,4 @@ pub async fn edit_draft(
     )
     .await?;
     version_in_tx(conn, tenant, id, version).await
-}
-
-async fn version_in_tx(
-    conn: &mut PgConnection,
-    tenant: &str,
-    id: Uuid,
-    version: i32,
-) -> CatalogResult<OfferingVersionView> {
-    let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version)
-        .await?
-        .ok_or_else(|| version_not_found(id, version))?;
-    let content = repo::content(conn, tenant, id, version)
-        .await?
-        .ok_or_else(|| version_not_found(id, version))?;
-    Ok(OfferingVersionView {
-        content,
-        lifecycle,
-        aggregate_version,
-    })
-}
-
-/// An offering of the caller's tenant.
-pub async fn get(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    id: Uuid,
-) -> CatalogResult<OfferingView> {
-    repo::find(conn, ctx.tenant_id.as_str(), id)
-        .await?
-        .ok_or_else(|| not_found(id))
-}
-
-/// A page of the tenant's offerings.
-pub async fn list(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    status: Option<OfferingStatus>,
-    code: Option<&str>,
-    page: PageRequest,
-) -> CatalogResult<(Vec<OfferingView>, i64)> {
-    Ok(repo::list(
-        conn,
-        ctx.tenant_id.as_str(),
-        status,
-        code,
-        page.limit,
-        page.offset,
-    )
-    .await?)
-}
-
-/// One version. Its lifecycle is always read from the database; its content, once frozen, comes
-/// from the cache when present (the key is versioned and the content immutable, so a hit can
-/// never be stale) and is loaded and cached otherwise.
-pub async fn get_version(
-    conn: &mut PgConnection,
-    cache: &Cache,
-    ctx: &RequestContext,
-    id: Uuid,
-    version: i32,
-) -> CatalogResult<OfferingVersionView> {
-    let tenant = ctx.tenant_id.as_str();
-    let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version)
-        .await?
-        .ok_or_else(|| version_not_found(id, version))?;
-    let frozen =
-        OfferingStatus::parse(&lifecycle.status).is_some_and(OfferingStatus::is_content_frozen);
-    let key = frozen.then(|| offering_cache_key(id, version));
-    let content = cache
-        .read_through(
-            key.as_deref(),
-            CACHE_TTL,
-            |c: &OfferingVersionContent| c.tenant_id == tenant && c.offering_id == id,
-            || async {
-                repo::content(conn, tenant, id, version)
-                    .await?
-                    .ok_or_else(|| version_not_found(id, version))
-            },
-        )
-        .await?;
-    Ok(OfferingVersionView {
-        content,
-        lifecycle,
-        aggregate_version,
-    })
 }

@@ -1,27 +1,26 @@
-//! Price book commands and queries.
+//! Price book commands; the queries live in `queries` (re-exported here).
 
-use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
 use common_kernel::money::Currency;
-use common_kernel::pagination::PageRequest;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::error::{CatalogError, CatalogResult};
 use super::events::{self, price_book_event};
-use super::views::{ChargeView, PriceBookVersionContent, PriceBookVersionView, PriceBookView};
+use super::views::{ChargeView, PriceBookVersionView};
 use super::{ChangeRecord, LifecycleInput, check_expected_version, record_change, reject_if_any};
 use crate::domain::lifecycle::{PriceBookCommand, PriceBookStatus, price_book_transition};
 use crate::domain::price_book::{Charge, ChargeInput, TierInput, validate_price_book};
 use crate::domain::violation::{Violations, check_code};
 use crate::domain::{PriceBookId, ProductOfferingId};
 use crate::infra::history::{Change, HistoryTable};
-use crate::infra::{price_book_cache_key, price_books as repo};
+use crate::infra::price_books as repo;
+pub use queries::{get, get_version, list};
+use queries::{load_content, version_in_tx};
 
-/// How long frozen price book content stays cached.
-const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+mod queries;
 
 /// Prices of one offering version as submitted.
 #[derive(Debug, Clone)]
@@ -355,7 +354,7 @@ pub async fn derive_version(
         });
     }
     price_book_transition(status, PriceBookCommand::DeriveNewVersion)?;
-    let base = repo::content(conn, tenant, id, latest)
+    let base = load_content(conn, tenant, id, latest)
         .await?
         .ok_or_else(|| version_not_found(id, latest))?;
     let currency = Currency::parse(&root.currency)
@@ -430,83 +429,4 @@ fn entries_from(charges: &[ChargeView]) -> Vec<EntryInput> {
         }
     }
     entries
-}
-
-async fn version_in_tx(
-    conn: &mut PgConnection,
-    tenant: &str,
-    id: Uuid,
-    version: i32,
-) -> CatalogResult<PriceBookVersionView> {
-    let (status, published_at, retired_at, aggregate_version) =
-        repo::lifecycle(conn, tenant, id, version)
-            .await?
-            .ok_or_else(|| version_not_found(id, version))?;
-    let content = repo::content(conn, tenant, id, version)
-        .await?
-        .ok_or_else(|| version_not_found(id, version))?;
-    Ok(PriceBookVersionView {
-        content,
-        status,
-        published_at,
-        retired_at,
-        aggregate_version,
-    })
-}
-
-/// A price book of the caller's tenant.
-pub async fn get(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    id: Uuid,
-) -> CatalogResult<PriceBookView> {
-    repo::find(conn, ctx.tenant_id.as_str(), id)
-        .await?
-        .ok_or_else(|| not_found(id))
-}
-
-/// A page of the tenant's price books.
-pub async fn list(
-    conn: &mut PgConnection,
-    ctx: &RequestContext,
-    code: Option<&str>,
-    page: PageRequest,
-) -> CatalogResult<(Vec<PriceBookView>, i64)> {
-    Ok(repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?)
-}
-
-/// One version; frozen content read through the cache.
-pub async fn get_version(
-    conn: &mut PgConnection,
-    cache: &Cache,
-    ctx: &RequestContext,
-    id: Uuid,
-    version: i32,
-) -> CatalogResult<PriceBookVersionView> {
-    let tenant = ctx.tenant_id.as_str();
-    let (status, published_at, retired_at, aggregate_version) =
-        repo::lifecycle(conn, tenant, id, version)
-            .await?
-            .ok_or_else(|| version_not_found(id, version))?;
-    let frozen = status != PriceBookStatus::Draft.as_str();
-    let key = frozen.then(|| price_book_cache_key(id, version));
-    let content = cache
-        .read_through(
-            key.as_deref(),
-            CACHE_TTL,
-            |c: &PriceBookVersionContent| c.tenant_id == tenant && c.price_book_id == id,
-            || async {
-                repo::content(conn, tenant, id, version)
-                    .await?
-                    .ok_or_else(|| version_not_found(id, version))
-            },
-        )
-        .await?;
-    Ok(PriceBookVersionView {
-        content,
-        status,
-        published_at,
-        retired_at,
-        aggregate_version,
-    })
 }

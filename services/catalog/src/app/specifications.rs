@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 
 use super::error::{CatalogError, CatalogResult};
 use super::events::{SPECIFICATION_CREATED, SPECIFICATION_TOPIC};
+use super::mapping::specification_view;
 use super::views::SpecificationView;
 use crate::domain::ProductSpecificationId;
 use crate::domain::characteristic::{CharacteristicInput, validate_characteristics};
@@ -71,6 +72,7 @@ pub async fn create(
     })?;
     let view = repo::find(conn, tenant, id)
         .await?
+        .map(specification_view)
         .ok_or_else(|| CatalogError::NotFound {
             resource: "product specification",
             id: id.to_string(),
@@ -119,6 +121,7 @@ pub async fn get(
 ) -> CatalogResult<SpecificationView> {
     repo::find(conn, ctx.tenant_id.as_str(), id)
         .await?
+        .map(specification_view)
         .ok_or_else(|| CatalogError::NotFound {
             resource: "product specification",
             id: id.to_string(),
@@ -132,5 +135,7 @@ pub async fn list(
     code: Option<&str>,
     page: PageRequest,
 ) -> CatalogResult<(Vec<SpecificationView>, i64)> {
-    Ok(repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?)
+    let (records, total) =
+        repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?;
+    Ok((records.into_iter().map(specification_view).collect(), total))
 }

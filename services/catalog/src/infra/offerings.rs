@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::app::views::{
-    OfferingLifecycleView, OfferingVersionContent, OfferingView, RelationshipView, VersionSummary,
-};
+use super::VersionRecord;
+use super::specifications::CharacteristicRecord;
 use crate::domain::lifecycle::OfferingStatus;
 use crate::domain::offering::Relationship;
 
@@ -225,14 +224,22 @@ pub async fn existing_ids(
         .await
 }
 
-#[derive(sqlx::FromRow)]
-struct LifecycleRow {
-    status: String,
-    submitted_at: Option<DateTime<Utc>>,
-    published_at: Option<DateTime<Utc>>,
-    retired_at: Option<DateTime<Utc>>,
-    archived_at: Option<DateTime<Utc>>,
-    aggregate_version: i64,
+/// Lifecycle state and dates of an offering version as stored, with the offering's aggregate
+/// version (read together because every version answer carries both).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OfferingLifecycleRecord {
+    /// Stored status.
+    pub status: String,
+    /// When submitted for review.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// When published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When retired.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// When archived.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// The offering's aggregate version.
+    pub aggregate_version: i64,
 }
 
 /// Lifecycle of a tenant's offering version plus the aggregate version; `None` if absent.
@@ -241,8 +248,8 @@ pub async fn lifecycle(
     tenant: &str,
     id: Uuid,
     version: i32,
-) -> Result<Option<(OfferingLifecycleView, i64)>, sqlx::Error> {
-    let row: Option<LifecycleRow> = sqlx::query_as(
+) -> Result<Option<OfferingLifecycleRecord>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT v.status, v.submitted_at, v.published_at, v.retired_at, v.archived_at, o.aggregate_version \
          FROM product_offering_version v JOIN product_offering o USING (product_offering_id) \
          WHERE o.tenant_id = $1 AND v.product_offering_id = $2 AND v.version = $3",
@@ -251,19 +258,7 @@ pub async fn lifecycle(
     .bind(id)
     .bind(version)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| {
-        (
-            OfferingLifecycleView {
-                status: r.status,
-                submitted_at: r.submitted_at,
-                published_at: r.published_at,
-                retired_at: r.retired_at,
-                archived_at: r.archived_at,
-            },
-            r.aggregate_version,
-        )
-    }))
+    .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -277,13 +272,50 @@ struct ContentRow {
     created_by: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct RelationshipRow {
-    relationship_type: String,
-    target_offering_id: Uuid,
-    target_code: String,
-    min_cardinality: i32,
-    max_cardinality: Option<i32>,
+/// A stored relationship rule of an offering version, with the target's code joined in so
+/// readers need no second lookup.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RelationshipRecord {
+    /// Stored type (REQUIRES, EXCLUDES or ADD_ON_OF).
+    pub relationship_type: String,
+    /// The related offering.
+    pub target_offering_id: Uuid,
+    /// Code of the related offering.
+    pub target_code: String,
+    /// Fewest instances of the target.
+    pub min_cardinality: i32,
+    /// Most instances of the target (`None` = unbounded).
+    pub max_cardinality: Option<i32>,
+}
+
+/// The stored content of an offering version (everything except its lifecycle), with the
+/// specification's characteristic definitions and the relationship targets' codes resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferingContentRecord {
+    /// Offering id.
+    pub offering_id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// Offering code.
+    pub code: String,
+    /// Version number.
+    pub version: i32,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Specification id.
+    pub product_specification_id: Uuid,
+    /// Specification code.
+    pub specification_code: String,
+    /// The specification's characteristic definitions, in declaration order.
+    pub characteristics: Vec<CharacteristicRecord>,
+    /// Relationship rules, ordered by type then target.
+    pub relationships: Vec<RelationshipRecord>,
+    /// When the version was created.
+    pub created_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
 }
 
 /// The content of a tenant's offering version, characteristics resolved.
@@ -292,7 +324,7 @@ pub async fn content(
     tenant: &str,
     id: Uuid,
     version: i32,
-) -> Result<Option<OfferingVersionContent>, sqlx::Error> {
+) -> Result<Option<OfferingContentRecord>, sqlx::Error> {
     let row: Option<ContentRow> = sqlx::query_as(
         "SELECT o.code, v.name, v.description, v.product_specification_id, s.code AS specification_code, v.created_at, v.created_by \
          FROM product_offering_version v \
@@ -306,7 +338,7 @@ pub async fn content(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let relationships: Vec<RelationshipRow> = sqlx::query_as(
+    let relationships: Vec<RelationshipRecord> = sqlx::query_as(
         "SELECT r.relationship_type, r.target_offering_id, t.code AS target_code, r.min_cardinality, r.max_cardinality \
          FROM offering_relationship r JOIN product_offering t ON t.product_offering_id = r.target_offering_id AND t.tenant_id = r.tenant_id \
          WHERE r.product_offering_id = $1 AND r.version = $2 ORDER BY r.relationship_type, r.target_offering_id",
@@ -317,7 +349,7 @@ pub async fn content(
     .await?;
     let characteristics =
         super::specifications::characteristics(conn, row.product_specification_id).await?;
-    Ok(Some(OfferingVersionContent {
+    Ok(Some(OfferingContentRecord {
         offering_id: id,
         tenant_id: tenant.to_owned(),
         code: row.code,
@@ -325,18 +357,9 @@ pub async fn content(
         name: row.name,
         description: row.description,
         product_specification_id: row.product_specification_id,
-        product_specification_code: row.specification_code,
+        specification_code: row.specification_code,
         characteristics,
-        relationships: relationships
-            .into_iter()
-            .map(|r| RelationshipView {
-                relationship_type: r.relationship_type,
-                target_offering_id: r.target_offering_id,
-                target_offering_code: r.target_code,
-                min_cardinality: r.min_cardinality,
-                max_cardinality: r.max_cardinality,
-            })
-            .collect(),
+        relationships,
         created_at: row.created_at,
         created_by: row.created_by,
     }))
@@ -357,30 +380,33 @@ const OFFERING_SELECT: &str = "SELECT o.product_offering_id, o.code, o.aggregate
         FROM product_offering_version v WHERE v.product_offering_id = o.product_offering_id) AS versions \
      FROM product_offering o";
 
-fn offering_view(row: OfferingRow) -> OfferingView {
-    let versions = row.versions.0;
-    let (latest_version, status, name) =
-        versions
-            .last()
-            .cloned()
-            .unwrap_or((0, String::new(), String::new()));
-    OfferingView {
-        id: row.product_offering_id,
-        code: row.code,
-        name,
-        status,
-        latest_version,
-        published_version: versions
-            .iter()
-            .find(|(_, s, _)| s == "PUBLISHED")
-            .map(|(v, _, _)| *v),
-        aggregate_version: row.aggregate_version,
-        versions: versions
-            .into_iter()
-            .map(|(version, status, _)| VersionSummary { version, status })
-            .collect(),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
+/// A stored offering root with every version's number, status and name, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferingRecord {
+    /// Id.
+    pub id: Uuid,
+    /// Code, unique per tenant.
+    pub code: String,
+    /// Aggregate version.
+    pub aggregate_version: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Every version, oldest first.
+    pub versions: Vec<VersionRecord>,
+}
+
+impl From<OfferingRow> for OfferingRecord {
+    fn from(row: OfferingRow) -> Self {
+        Self {
+            id: row.product_offering_id,
+            code: row.code,
+            aggregate_version: row.aggregate_version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            versions: VersionRecord::from_triples(row.versions.0),
+        }
     }
 }
 
@@ -389,14 +415,14 @@ pub async fn find(
     conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
-) -> Result<Option<OfferingView>, sqlx::Error> {
+) -> Result<Option<OfferingRecord>, sqlx::Error> {
     let sql = format!("{OFFERING_SELECT} WHERE o.tenant_id = $1 AND o.product_offering_id = $2");
     let row: Option<OfferingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant)
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(offering_view))
+    Ok(row.map(Into::into))
 }
 
 /// A page of a tenant's offerings that have a version in `status` (when given) and carry
@@ -408,7 +434,7 @@ pub async fn list(
     code: Option<&str>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<OfferingView>, i64), sqlx::Error> {
+) -> Result<(Vec<OfferingRecord>, i64), sqlx::Error> {
     let filter = "WHERE o.tenant_id = $1 AND ($2::text IS NULL OR o.code = $2) AND ($3::text IS NULL OR EXISTS \
         (SELECT 1 FROM product_offering_version f WHERE f.product_offering_id = o.product_offering_id AND f.status = $3))";
     let status = status.map(OfferingStatus::as_str);
@@ -430,5 +456,5 @@ pub async fn list(
     .bind(offset)
     .fetch_all(conn)
     .await?;
-    Ok((rows.into_iter().map(offering_view).collect(), total))
+    Ok((rows.into_iter().map(Into::into).collect(), total))
 }

@@ -2,15 +2,13 @@
 //! their charges.
 
 use chrono::{DateTime, Utc};
-use common_kernel::money::Currency;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::app::views::{
-    ChargeView, PriceBookVersionContent, PriceBookView, TierView, VersionSummary,
-};
+use super::VersionRecord;
 use crate::domain::lifecycle::PriceBookStatus;
 use crate::domain::price_book::{Charge, Pricing};
 
@@ -71,6 +69,21 @@ pub async fn bump_root(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx::E
     .await
 }
 
+/// One volume tier as stored in a charge's `tiers` JSON column. The storage layer owns this
+/// shape (camelCase keys, the unit price as a decimal string) so the rows already written stay
+/// readable whatever the API publishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierRecord {
+    /// First quantity.
+    pub from_quantity: u64,
+    /// Last quantity (`None` = open-ended).
+    pub to_quantity: Option<u64>,
+    /// Price per unit, as written.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unit_price: Decimal,
+}
+
 /// Inserts a DRAFT version with its charges.
 pub async fn insert_version(
     conn: &mut PgConnection,
@@ -95,9 +108,9 @@ pub async fn insert_version(
         let (unit_price, tier_mode, tiers) = match &charge.pricing {
             Pricing::Flat(money) => (Some(money.amount), None, None),
             Pricing::Tiered(mode, tiers) => {
-                let tiers: Vec<TierView> = tiers
+                let tiers: Vec<TierRecord> = tiers
                     .iter()
-                    .map(|t| TierView {
+                    .map(|t| TierRecord {
                         from_quantity: t.from_quantity,
                         to_quantity: t.to_quantity,
                         unit_price: t.unit_price.amount,
@@ -230,14 +243,64 @@ struct ChargeRow {
     period: Option<String>,
     unit_price: Option<Decimal>,
     tier_mode: Option<String>,
-    tiers: Option<Json<Vec<TierView>>>,
+    tiers: Option<Json<Vec<TierRecord>>>,
 }
 
-/// An amount at the currency's minor units (storage keeps four decimals; validation already
-/// refused anything finer than the currency allows, so this never rounds).
-fn at_scale(mut amount: Decimal, scale: u32) -> Decimal {
-    amount.rescale(scale);
-    amount
+/// A stored charge of a price book version. Amounts are as the database returns them (its
+/// column scale); rounding them to the currency is the reader's concern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRecord {
+    /// Offering priced.
+    pub offering_id: Uuid,
+    /// Offering version priced.
+    pub offering_version: i32,
+    /// Stored charge type (ONE_TIME or RECURRING).
+    pub charge_type: String,
+    /// Stored period of a recurring charge.
+    pub period: Option<String>,
+    /// Flat price per unit.
+    pub unit_price: Option<Decimal>,
+    /// Stored tier mode (RANGE or SLAB) of a tiered charge.
+    pub tier_mode: Option<String>,
+    /// Tiers of a tiered charge.
+    pub tiers: Option<Vec<TierRecord>>,
+}
+
+impl From<ChargeRow> for ChargeRecord {
+    fn from(row: ChargeRow) -> Self {
+        Self {
+            offering_id: row.product_offering_id,
+            offering_version: row.offering_version,
+            charge_type: row.charge_type,
+            period: row.period,
+            unit_price: row.unit_price,
+            tier_mode: row.tier_mode,
+            tiers: row.tiers.map(|t| t.0),
+        }
+    }
+}
+
+/// The stored content of a price book version (everything except its lifecycle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceBookContentRecord {
+    /// Price book id.
+    pub price_book_id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// Code.
+    pub code: String,
+    /// Stored ISO-4217 currency code.
+    pub currency: String,
+    /// Version number.
+    pub version: i32,
+    /// Name.
+    pub name: String,
+    /// Charges in declaration order.
+    pub charges: Vec<ChargeRecord>,
+    /// When the version was created.
+    pub created_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
 }
 
 /// The content of a tenant's price book version.
@@ -246,7 +309,7 @@ pub async fn content(
     tenant: &str,
     id: Uuid,
     version: i32,
-) -> Result<Option<PriceBookVersionContent>, sqlx::Error> {
+) -> Result<Option<PriceBookContentRecord>, sqlx::Error> {
     let header: Option<HeaderRow> = sqlx::query_as(
         "SELECT b.code, b.currency, v.name, v.created_at, v.created_by FROM price_book_version v JOIN price_book b USING (price_book_id) \
          WHERE b.tenant_id = $1 AND v.price_book_id = $2 AND v.version = $3",
@@ -259,7 +322,6 @@ pub async fn content(
     let Some(header) = header else {
         return Ok(None);
     };
-    let scale = Currency::parse(&header.currency).map_or(4, Currency::minor_units);
     let charges: Vec<ChargeRow> = sqlx::query_as(
         "SELECT product_offering_id, offering_version, charge_type, period, unit_price, tier_mode, tiers \
          FROM price_book_charge WHERE price_book_id = $1 AND version = $2 ORDER BY position",
@@ -268,35 +330,31 @@ pub async fn content(
     .bind(version)
     .fetch_all(conn)
     .await?;
-    Ok(Some(PriceBookVersionContent {
+    Ok(Some(PriceBookContentRecord {
         price_book_id: id,
         tenant_id: tenant.to_owned(),
         code: header.code,
         currency: header.currency,
         version,
         name: header.name,
-        charges: charges
-            .into_iter()
-            .map(|c| ChargeView {
-                offering_id: c.product_offering_id,
-                offering_version: c.offering_version,
-                charge_type: c.charge_type,
-                period: c.period,
-                unit_price: c.unit_price.map(|p| at_scale(p, scale)),
-                tier_mode: c.tier_mode,
-                tiers: c.tiers.map(|t| {
-                    t.0.into_iter()
-                        .map(|tier| TierView {
-                            unit_price: at_scale(tier.unit_price, scale),
-                            ..tier
-                        })
-                        .collect()
-                }),
-            })
-            .collect(),
+        charges: charges.into_iter().map(Into::into).collect(),
         created_at: header.created_at,
         created_by: header.created_by,
     }))
+}
+
+/// Lifecycle state and dates of a price book version as stored, with the book's aggregate
+/// version (read together because every version answer carries both).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PriceBookLifecycleRecord {
+    /// Stored status.
+    pub status: String,
+    /// When published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When retired.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// The price book's aggregate version.
+    pub aggregate_version: i64,
 }
 
 /// Status, dates and aggregate version of a tenant's price book version.
@@ -305,7 +363,7 @@ pub async fn lifecycle(
     tenant: &str,
     id: Uuid,
     version: i32,
-) -> Result<Option<(String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64)>, sqlx::Error> {
+) -> Result<Option<PriceBookLifecycleRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT v.status, v.published_at, v.retired_at, b.aggregate_version FROM price_book_version v JOIN price_book b USING (price_book_id) \
          WHERE b.tenant_id = $1 AND v.price_book_id = $2 AND v.version = $3",
@@ -332,30 +390,33 @@ const BOOK_SELECT: &str = "SELECT b.price_book_id, b.code, b.currency, b.aggrega
         FROM price_book_version v WHERE v.price_book_id = b.price_book_id) AS versions \
      FROM price_book b";
 
-fn book_view(row: BookRow) -> PriceBookView {
-    let versions = row.versions.0;
-    let (latest_version, status, name) =
-        versions
-            .last()
-            .cloned()
-            .unwrap_or((0, String::new(), String::new()));
-    PriceBookView {
-        id: row.price_book_id,
-        code: row.code,
-        currency: row.currency,
-        name,
-        status,
-        latest_version,
-        published_version: versions
-            .iter()
-            .find(|(_, s, _)| s == "PUBLISHED")
-            .map(|(v, _, _)| *v),
-        aggregate_version: row.aggregate_version,
-        versions: versions
-            .into_iter()
-            .map(|(version, status, _)| VersionSummary { version, status })
-            .collect(),
-        created_at: row.created_at,
+/// A stored price book root with every version's number, status and name, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceBookRecord {
+    /// Id.
+    pub id: Uuid,
+    /// Code.
+    pub code: String,
+    /// Stored ISO-4217 currency code.
+    pub currency: String,
+    /// Aggregate version.
+    pub aggregate_version: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Every version, oldest first.
+    pub versions: Vec<VersionRecord>,
+}
+
+impl From<BookRow> for PriceBookRecord {
+    fn from(row: BookRow) -> Self {
+        Self {
+            id: row.price_book_id,
+            code: row.code,
+            currency: row.currency,
+            aggregate_version: row.aggregate_version,
+            created_at: row.created_at,
+            versions: VersionRecord::from_triples(row.versions.0),
+        }
     }
 }
 
@@ -364,7 +425,7 @@ pub async fn find(
     conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
-) -> Result<Option<PriceBookView>, sqlx::Error> {
+) -> Result<Option<PriceBookRecord>, sqlx::Error> {
     let row: Option<BookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{BOOK_SELECT} WHERE b.tenant_id = $1 AND b.price_book_id = $2"
     )))
@@ -372,7 +433,7 @@ pub async fn find(
     .bind(id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(book_view))
+    Ok(row.map(Into::into))
 }
 
 /// A page of a tenant's price books (optionally one code) with the total count.
@@ -382,7 +443,7 @@ pub async fn list(
     code: Option<&str>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<PriceBookView>, i64), sqlx::Error> {
+) -> Result<(Vec<PriceBookRecord>, i64), sqlx::Error> {
     let filter = "WHERE b.tenant_id = $1 AND ($2::text IS NULL OR b.code = $2)";
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM price_book b {filter}"
@@ -400,5 +461,5 @@ pub async fn list(
     .bind(offset)
     .fetch_all(conn)
     .await?;
-    Ok((rows.into_iter().map(book_view).collect(), total))
+    Ok((rows.into_iter().map(Into::into).collect(), total))
 }

@@ -6,7 +6,6 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::app::views::{CharacteristicView, RangeView, SpecificationView};
 use crate::domain::characteristic::CharacteristicDefinition;
 
 /// A specification to insert.
@@ -87,55 +86,60 @@ struct SpecRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
-struct CharacteristicRow {
-    name: String,
-    value_type: String,
-    required: bool,
-    allowed_values: Option<Value>,
-    min_value: Option<Decimal>,
-    max_value: Option<Decimal>,
-    default_value: Option<Value>,
-    unit: Option<String>,
-    description: Option<String>,
+/// A characteristic definition as stored, so callers can build whatever representation they
+/// publish without this layer knowing it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CharacteristicRecord {
+    /// Name, unique within its specification.
+    pub name: String,
+    /// Stored value type (STRING, INTEGER, DECIMAL or BOOLEAN).
+    pub value_type: String,
+    /// Whether a configuration must provide it.
+    pub required: bool,
+    /// Allowed values as a JSON array; `NULL` when any value of the type is allowed.
+    pub allowed_values: Option<Value>,
+    /// Inclusive lower bound, at the column's scale.
+    pub min_value: Option<Decimal>,
+    /// Inclusive upper bound, at the column's scale.
+    pub max_value: Option<Decimal>,
+    /// Default value.
+    pub default_value: Option<Value>,
+    /// Unit.
+    pub unit: Option<String>,
+    /// Description.
+    pub description: Option<String>,
 }
 
-impl From<CharacteristicRow> for CharacteristicView {
-    fn from(row: CharacteristicRow) -> Self {
-        let allowed_values = match row.allowed_values {
-            Some(Value::Array(values)) => values,
-            _ => Vec::new(),
-        };
-        let range = (row.min_value.is_some() || row.max_value.is_some()).then_some(RangeView {
-            min: row.min_value.map(|d| d.normalize()),
-            max: row.max_value.map(|d| d.normalize()),
-        });
-        Self {
-            name: row.name,
-            value_type: row.value_type,
-            required: row.required,
-            allowed_values,
-            range,
-            default_value: row.default_value,
-            unit: row.unit,
-            description: row.description,
-        }
-    }
+/// A stored product specification with its characteristic definitions, returned by the
+/// queries of this module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecificationRecord {
+    /// Id.
+    pub id: Uuid,
+    /// Code, unique per tenant.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Characteristic definitions in declaration order.
+    pub characteristics: Vec<CharacteristicRecord>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Characteristic definitions of a specification, in declaration order.
 pub async fn characteristics(
     conn: &mut PgConnection,
     spec_id: Uuid,
-) -> Result<Vec<CharacteristicView>, sqlx::Error> {
-    let rows: Vec<CharacteristicRow> = sqlx::query_as(
+) -> Result<Vec<CharacteristicRecord>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT name, value_type, required, allowed_values, min_value, max_value, default_value, unit, description \
          FROM characteristic_definition WHERE product_specification_id = $1 ORDER BY position",
     )
     .bind(spec_id)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    .await
 }
 
 /// Whether the tenant has this specification (without loading it).
@@ -154,7 +158,7 @@ pub async fn find(
     conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
-) -> Result<Option<SpecificationView>, sqlx::Error> {
+) -> Result<Option<SpecificationRecord>, sqlx::Error> {
     let row: Option<SpecRow> = sqlx::query_as(
         "SELECT product_specification_id, code, name, description, created_at FROM product_specification \
          WHERE tenant_id = $1 AND product_specification_id = $2",
@@ -165,7 +169,7 @@ pub async fn find(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let characteristics = characteristics(conn, row.product_specification_id).await?;
-    Ok(Some(SpecificationView {
+    Ok(Some(SpecificationRecord {
         id: row.product_specification_id,
         code: row.code,
         name: row.name,
@@ -182,7 +186,7 @@ pub async fn list(
     code: Option<&str>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<SpecificationView>, i64), sqlx::Error> {
+) -> Result<(Vec<SpecificationRecord>, i64), sqlx::Error> {
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM product_specification WHERE tenant_id = $1 AND ($2::text IS NULL OR code = $2)",
     )
