@@ -135,6 +135,23 @@ impl Quote {
         Ok(())
     }
 
+    /// The parts storage keeps: the inverse of [`Quote::restore`].
+    #[cfg(test)]
+    pub(crate) fn parts(&self) -> QuoteParts {
+        QuoteParts {
+            identity: self.identity.clone(),
+            valid_until: self.valid_until,
+            updated_at: self.updated_at,
+            version: self.version,
+            revision: self.revision,
+            status: self.status,
+            items: self.items.clone(),
+            price: self.price.clone(),
+            overrides: self.overrides.clone(),
+            commitment: self.commitment.clone(),
+        }
+    }
+
     /// Id.
     pub fn id(&self) -> QuoteId {
         self.identity.id

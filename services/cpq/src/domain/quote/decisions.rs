@@ -65,25 +65,40 @@ impl Quote {
             })
             .collect();
         let evaluation = approval::evaluate(submitter, &priced, &discounts);
-        let before = self.summary();
-        if evaluation.approval_required() {
-            self.status = transition(submitted, QuoteCommand::PolicyRequiresApproval)?;
-            self.commitment = Commitment::Evaluated(evaluation.clone());
+        // Every transition is decided before anything changes, so a refusal leaves the quote
+        // as it was.
+        let (status, frozen) = if evaluation.approval_required() {
+            (
+                transition(submitted, QuoteCommand::PolicyRequiresApproval)?,
+                None,
+            )
         } else {
-            self.status = transition(submitted, QuoteCommand::PolicyNoApprovalNeeded)?;
-            let frozen = cpq_pricing::transition(self.price.state(), PricingCommand::Freeze)?;
-            if let QuotePrice::Priced { state, snapshot } = &mut self.price {
-                *state = frozen;
-                snapshot.frozen = true;
+            (
+                transition(submitted, QuoteCommand::PolicyNoApprovalNeeded)?,
+                Some(cpq_pricing::transition(
+                    self.price.state(),
+                    PricingCommand::Freeze,
+                )?),
+            )
+        };
+        let before = self.summary();
+        self.status = status;
+        match frozen {
+            None => self.commitment = Commitment::Evaluated(evaluation.clone()),
+            Some(frozen) => {
+                if let QuotePrice::Priced { state, snapshot } = &mut self.price {
+                    *state = frozen;
+                    snapshot.frozen = true;
+                }
+                self.commitment = Commitment::Approved(Approved {
+                    evaluation: evaluation.clone(),
+                    approval: Approval {
+                        price_hash: priced.price_hash.clone(),
+                        approved_at: now,
+                        approved_by: format!("policy:{POLICY_VERSION}"),
+                    },
+                });
             }
-            self.commitment = Commitment::Approved(Approved {
-                evaluation: evaluation.clone(),
-                approval: Approval {
-                    price_hash: priced.price_hash.clone(),
-                    approved_at: now,
-                    approved_by: format!("policy:{POLICY_VERSION}"),
-                },
-            });
         }
         let detail = EventDetail::Submitted(Submitted {
             price_hash: priced.price_hash,
@@ -147,9 +162,11 @@ impl Quote {
             current_price_hash: self.price.hash().unwrap_or_default(),
         })?;
         let approved = approved.clone();
-        for item in &mut self.items {
+        for item in &self.items {
             config_state::transition(item.configuration.status(), ConfigurationCommand::Freeze)
                 .map_err(|e| QuoteError::Inconsistent(e.to_string()))?;
+        }
+        for item in &mut self.items {
             if let ItemConfiguration::Valid(resolved) = &item.configuration {
                 item.configuration = ItemConfiguration::Frozen(resolved.clone());
             }

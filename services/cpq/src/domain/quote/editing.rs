@@ -311,7 +311,7 @@ impl Quote {
         self.check_version(expected)?;
         let status = transition(self.status, QuoteCommand::Price)?;
         let before = self.summary();
-        let pricing = self.reprice(book, pricer, now)?;
+        let pricing = self.reprice(book, self.overrides.clone(), pricer, now)?;
         self.status = status;
         let detail = EventDetail::Priced(Priced {
             price_hash: self.price.hash().unwrap_or_default().to_owned(),
@@ -348,12 +348,12 @@ impl Quote {
         }
         let before = self.summary();
         let key = (item.as_str().to_owned(), draft.charge);
-        let previous = self
-            .overrides
+        let mut overrides = self.overrides.clone();
+        let previous = overrides
             .iter()
             .position(|o| (o.item_id.as_str(), o.charge) == (key.0.as_str(), key.1))
-            .map(|at| self.overrides.remove(at));
-        self.overrides.push(PriceOverride {
+            .map(|at| overrides.remove(at));
+        overrides.push(PriceOverride {
             item_id: key.0.clone(),
             charge: draft.charge,
             original_price: draft.original_price,
@@ -362,9 +362,9 @@ impl Quote {
             reason: draft.reason.clone(),
             created_at: now,
         });
-        self.overrides
+        overrides
             .sort_by(|a, b| (&a.item_id, a.charge.as_str()).cmp(&(&b.item_id, b.charge.as_str())));
-        let pricing = self.reprice(book, actor, now)?;
+        let pricing = self.reprice(book, overrides, actor, now)?;
         let detail = EventDetail::PriceOverridden(PriceOverridden {
             item_id: key.0,
             charge: draft.charge.as_str(),
@@ -384,11 +384,13 @@ impl Quote {
         Ok(self.emit(Some(before), "OVERRIDE_PRICE", Some(draft.reason), detail))
     }
 
-    /// Runs the engine over the current items and overrides and replaces the snapshot; the
-    /// pricing state follows the result. The book must be the pinned version.
+    /// Runs the engine over the current items and `overrides`; on success the snapshot and the
+    /// overrides are replaced and the pricing state follows the result, on a refusal nothing
+    /// changes. The book must be the pinned version.
     fn reprice(
         &mut self,
         book: PriceBook,
+        overrides: Vec<PriceOverride>,
         pricer: &Actor,
         now: DateTime<Utc>,
     ) -> Result<cpq_pricing::PricingState, QuoteError> {
@@ -402,7 +404,7 @@ impl Quote {
         let (priced, snapshot) = run_pricing(
             book,
             &self.items,
-            &self.overrides,
+            &overrides,
             PricingRun {
                 currency: self.identity.currency,
                 priced_by: &pricer.actor_id,
@@ -411,6 +413,7 @@ impl Quote {
         )?;
         let state = cpq_pricing::transition(self.price.state(), priced.state_command())?;
         self.price = QuotePrice::Priced { state, snapshot };
+        self.overrides = overrides;
         Ok(state)
     }
 

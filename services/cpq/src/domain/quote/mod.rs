@@ -12,6 +12,8 @@ pub mod guards;
 pub mod items;
 pub mod lifecycle;
 pub mod price;
+#[cfg(test)]
+mod tests;
 
 pub use aggregate::{PriceBookPin, Quote, QuoteIdentity, QuoteParts};
 pub use commitment::{Acceptance, Approval, Approved, Commitment, Conversion};
