@@ -3,6 +3,7 @@
 //! implement ports the application owns (`app::ports`).
 
 pub mod catalog_client;
+pub mod catalog_json;
 pub mod history;
 pub mod quote_reads;
 pub mod quote_rows;
