@@ -438,14 +438,16 @@ async fn main() {
     // The relay records its metrics as it would in a service, where a recorder is installed.
     common_kernel::http::metrics::recorder();
     let brokers = test_support::kafka_brokers();
+    let platform = Path::new(messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
+    let dirs = [platform, &migrations];
     let database =
-        test_support::TestDatabase::from_template("catalog", &migrations, |url| async move {
+        test_support::TestDatabase::from_template_of("catalog", &dirs, |url| async move {
             let settings = settings(&url);
             let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
                 .await
                 .unwrap();
-            common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+            messaging::schema::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
                 .await
                 .unwrap();
             pool.close().await;

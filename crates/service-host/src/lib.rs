@@ -22,6 +22,10 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+/// The event backbone, re-exported so a service's tests reach `messaging::schema` (to migrate a
+/// test database as `Foundation::open` does) without depending on it themselves.
+pub use messaging;
+
 /// Who the process is: the name in logs, metrics and health answers, and the schema it owns.
 #[derive(Debug, Clone, Copy)]
 pub struct ServiceIdentity {
@@ -29,7 +33,8 @@ pub struct ServiceIdentity {
     pub name: &'static str,
     /// The one schema the service owns.
     pub schema: &'static str,
-    /// Its migrations, embedded at build time.
+    /// Its own migrations, embedded at build time (the platform tables come from
+    /// `messaging::schema` and are applied first).
     pub migrator: &'static Migrator,
 }
 
@@ -62,11 +67,12 @@ pub struct Foundation {
 }
 
 impl Foundation {
-    /// Connects to the service's schema, applies its migrations and prepares cache, metrics
-    /// recorder and command runner.
+    /// Connects to the service's schema, applies the platform migrations (outbox, inbox,
+    /// idempotency records; owned by `messaging`) and then the service's own, and prepares cache,
+    /// metrics recorder and command runner.
     pub async fn open(identity: &ServiceIdentity, settings: &Settings) -> Result<Self, HostError> {
         let db = db::connect(&settings.database, identity.schema).await?;
-        db::migrate(&db, identity.schema, identity.migrator).await?;
+        messaging::schema::migrate(&db, identity.schema, identity.migrator).await?;
         common_kernel::http::metrics::recorder();
         Ok(Self {
             runner: CommandRunner::new(db.clone(), settings.idempotency_ttl),

@@ -76,8 +76,23 @@ impl TestDatabase {
         F: FnOnce(String) -> Fut,
         Fut: Future<Output = ()>,
     {
+        Self::from_template_of(prefix, &[migrations_dir], prepare).await
+    }
+
+    /// [`from_template`](Self::from_template) for a schema built from several migrations folders
+    /// (a service schema: the platform folder of `messaging`, then the service's own). The
+    /// template's name hashes every folder, so a change to any of them builds a new template.
+    pub async fn from_template_of<F, Fut>(
+        prefix: &str,
+        migrations_dirs: &[&Path],
+        prepare: F,
+    ) -> Self
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = ()>,
+    {
         let admin = admin_url();
-        let template = format!("{prefix}_tpl_{}", fingerprint(migrations_dir));
+        let template = format!("{prefix}_tpl_{}", fingerprint(migrations_dirs));
         let mut conn = PgConnection::connect(&admin)
             .await
             .expect("connect to PostgreSQL admin database");
@@ -203,29 +218,93 @@ async fn execute(conn: &mut PgConnection, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-/// A short hash of every file in a migrations folder, so a changed migration gets a new template.
-fn fingerprint(dir: &Path) -> String {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    files.sort();
+/// A short hash of every file in the migrations folders, in the order given, so a changed, added
+/// or removed migration in any of them gets a new template. A single folder hashes as it always
+/// did; each further folder is preceded by a separator, so a file moving between folders counts
+/// as a change.
+fn fingerprint(dirs: &[&Path]) -> String {
     let mut hasher = Sha256::new();
-    for file in files {
-        hasher.update(
-            file.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        hasher.update(std::fs::read(&file).unwrap_or_default());
+    for (index, dir) in dirs.iter().enumerate() {
+        if index > 0 {
+            hasher.update(b"\0next migrations folder\0");
+        }
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for file in files {
+            hasher.update(
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            hasher.update(std::fs::read(&file).unwrap_or_default());
+        }
     }
     hex::encode(hasher.finalize())[..12].to_owned()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use std::path::Path;
+
+    use super::{fingerprint, with_database};
+
+    #[test]
+    fn the_fingerprint_covers_every_folder() {
+        let root = std::env::temp_dir().join(format!("fingerprint-{}", uuid::Uuid::now_v7()));
+        let (platform, service) = (root.join("platform"), root.join("service"));
+        std::fs::create_dir_all(&platform).unwrap();
+        std::fs::create_dir_all(&service).unwrap();
+        let write =
+            |dir: &Path, name: &str, sql: &str| std::fs::write(dir.join(name), sql).unwrap();
+        write(&platform, "1_platform.sql", "CREATE TABLE a ();");
+        write(&service, "1_service.sql", "CREATE TABLE b ();");
+        let both = |p: &Path, s: &Path| fingerprint(&[p, s]);
+
+        let original = both(&platform, &service);
+        assert_eq!(original, both(&platform, &service), "stable");
+        assert_ne!(
+            original,
+            fingerprint(&[&service]),
+            "the platform folder counts"
+        );
+
+        write(&platform, "1_platform.sql", "CREATE TABLE a (x int);");
+        let platform_edited = both(&platform, &service);
+        assert_ne!(
+            original, platform_edited,
+            "an edited platform migration counts"
+        );
+
+        write(&service, "2_service.sql", "CREATE TABLE c ();");
+        assert_ne!(
+            platform_edited,
+            both(&platform, &service),
+            "an added service migration counts"
+        );
+
+        std::fs::rename(
+            service.join("2_service.sql"),
+            platform.join("2_service.sql"),
+        )
+        .unwrap();
+        let moved = both(&platform, &service);
+        std::fs::rename(
+            platform.join("2_service.sql"),
+            service.join("2_service.sql"),
+        )
+        .unwrap();
+        assert_ne!(
+            moved,
+            both(&platform, &service),
+            "a file moving between folders counts"
+        );
+
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn database_names_are_replaced_in_urls() {

@@ -297,10 +297,12 @@ mod database_tests {
                 .unwrap()
                 .options([("search_path", catalog::SCHEMA)])
         }
+        let platform = Path::new(crate::schema::MIGRATIONS_DIR);
         let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
-        let database = TestDatabase::from_template("catalog", &migrations, |url| async move {
+        let dirs = [platform, &migrations];
+        let database = TestDatabase::from_template_of("catalog", &dirs, |url| async move {
             let pool = PgPool::connect_with(connect_options(&url)).await.unwrap();
-            common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+            crate::schema::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
                 .await
                 .unwrap();
             pool.close().await;

@@ -25,13 +25,15 @@ pub struct Db {
 }
 
 pub async fn database() -> Db {
+    let platform = Path::new(messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
-    let database = TestDatabase::from_template("catalog", &migrations, |url| async move {
+    let dirs = [platform, &migrations];
+    let database = TestDatabase::from_template_of("catalog", &dirs, |url| async move {
         let settings = settings(&url);
         let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
             .await
             .unwrap();
-        common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+        messaging::schema::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
             .await
             .unwrap();
         pool.close().await;

@@ -27,13 +27,14 @@ pub struct TestApp {
 }
 
 async fn fresh_database() -> TestDatabase {
+    let platform = Path::new(service_host::messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
-    TestDatabase::from_template("catalog", &migrations, |url| async move {
+    TestDatabase::from_template_of("catalog", &[platform, &migrations], |url| async move {
         let settings = settings(&url, None, HashMap::new());
         let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
             .await
             .expect("connect template");
-        common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+        service_host::messaging::schema::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
             .await
             .expect("migrate template");
         pool.close().await;

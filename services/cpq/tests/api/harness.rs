@@ -75,13 +75,14 @@ fn settings(
 }
 
 async fn catalog_database() -> TestDatabase {
+    let platform = Path::new(service_host::messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
-    TestDatabase::from_template("catalog", &migrations, |url| async move {
+    TestDatabase::from_template_of("catalog", &[platform, &migrations], |url| async move {
         let settings = settings(catalog::SERVICE, &url, &HashMap::new());
         let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
             .await
             .expect("connect template");
-        common_kernel::db::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
+        service_host::messaging::schema::migrate(&pool, catalog::SCHEMA, &catalog::MIGRATOR)
             .await
             .expect("migrate template");
         pool.close().await;
@@ -90,13 +91,14 @@ async fn catalog_database() -> TestDatabase {
 }
 
 async fn cpq_database() -> TestDatabase {
+    let platform = Path::new(service_host::messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/cpq");
-    TestDatabase::from_template("cpq", &migrations, |url| async move {
+    TestDatabase::from_template_of("cpq", &[platform, &migrations], |url| async move {
         let settings = settings(cpq::SERVICE, &url, &HashMap::new());
         let pool = common_kernel::db::connect(&settings.database, cpq::SCHEMA)
             .await
             .expect("connect template");
-        common_kernel::db::migrate(&pool, cpq::SCHEMA, &cpq::MIGRATOR)
+        service_host::messaging::schema::migrate(&pool, cpq::SCHEMA, &cpq::MIGRATOR)
             .await
             .expect("migrate template");
         pool.close().await;

@@ -1,8 +1,11 @@
--- Platform tables every service schema carries, in their current shape (the catalog reached it
--- through migrations 000001, 000004 and 000007; ADRs 0007, 0011, 0012): the outbox event log and
--- its pending queue with key buckets, relay dead letters, the consumer inbox with per-aggregate
--- high-water marks, consumer dead letters and idempotency records.
--- Runs with search_path = cpq_schema (set by the service's pool), so names are unqualified.
+-- Platform tables every service schema carries (ADR 0028): the outbox event log and its pending
+-- queue with key buckets, relay dead letters, the consumer inbox with per-aggregate high-water
+-- marks, consumer dead letters and idempotency records (ADRs 0002, 0007, 0011, 0012, 0018, 0020).
+--
+-- `messaging::schema::migrate` applies this folder into each service's schema before the
+-- service's own migrations, with its own bookkeeping table (`_platform_migrations`). It runs with
+-- search_path = the service schema (set by the service's pool), so names are unqualified.
+-- Released files are never edited: a change to these tables is a new file in this folder.
 
 -- Append-only event log: the relay never updates it in the normal path.
 CREATE TABLE outbox_event (
@@ -38,7 +41,16 @@ CREATE TABLE outbox_key_bucket (
 );
 INSERT INTO outbox_key_bucket (bucket) SELECT generate_series(0, 255);
 
--- "Not yet acknowledged by the broker": one narrow row per pending event, deleted on ack.
+-- "Not yet acknowledged by the broker": one row per pending event, deleted on ack.
+--
+-- A pending row carries the whole Kafka message (ADR 0018): headers as columns and the envelope as
+-- the exact text to send, so the relay reads the queue alone, in commit order. The copy lives only
+-- until the broker acknowledges the event. The message columns are nullable: a row without a
+-- message is completed from the log.
+--
+-- Vacuuming the queue never truncates it (ADR 0020): truncation needs an ACCESS EXCLUSIVE lock,
+-- which waits for (and then blocks) every command transaction that writes an event, and the queue
+-- refills at once anyway. Applies to autovacuum and to the relay's own vacuum alike.
 CREATE TABLE outbox_pending (
     outbox_seq      bigint      PRIMARY KEY REFERENCES outbox_event,
     topic           text        NOT NULL,
@@ -48,8 +60,25 @@ CREATE TABLE outbox_pending (
     attempts        integer     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_attempt_at timestamptz NOT NULL DEFAULT '-infinity',
     last_error      text,
-    CHECK ((attempts = 0) = (last_error IS NULL))
-);
+    event_id        uuid,
+    event_type      text,
+    event_version   integer,
+    occurred_at     timestamptz,
+    correlation_id  text,
+    causation_id    text,
+    traceparent     text,
+    envelope        json,
+    CHECK ((attempts = 0) = (last_error IS NULL)),
+    -- The headers the relay sends are the envelope's own identity, never something else. A
+    -- missing field makes a comparison NULL, which a CHECK would let through: hence coalesce.
+    CONSTRAINT outbox_pending_message_consistent CHECK (
+        envelope IS NULL OR coalesce(
+            json_typeof(envelope) = 'object'
+            AND occurred_at IS NOT NULL
+            AND envelope->>'eventId' = event_id::text
+            AND envelope->>'eventType' = event_type
+            AND envelope->>'eventVersion' = event_version::text, false))
+) WITH (vacuum_truncate = false);
 CREATE INDEX outbox_pending_retry_idx ON outbox_pending (topic, partition_key) WHERE attempts > 0;
 
 -- Rows the relay gave up on, with the reason; the outbox row stays (marked) for the record.
