@@ -389,3 +389,13 @@ pub struct CommandHeaders {
     #[param(rename = "If-Match", example = "\"3\"")]
     if_match: Option<String>,
 }
+
+/// Headers of commands that take no precondition (creations: there is no version to expect yet).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documents headers read by extractors")]
+pub struct IdempotencyHeaders {
+    /// Makes the command safe to retry: the same key and request replay the first answer.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}

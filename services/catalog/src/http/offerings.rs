@@ -11,8 +11,8 @@ use common_kernel::version::Version;
 use uuid::Uuid;
 
 use super::dto::{
-    CommandHeaders, ContextHeaders, CreateOfferingRequest, LifecycleRequest, ListOfferingsQuery,
-    OfferingContentPatch,
+    CommandHeaders, ContextHeaders, CreateOfferingRequest, IdempotencyHeaders, LifecycleRequest,
+    ListOfferingsQuery, OfferingContentPatch,
 };
 use super::{AppState, to_json};
 use crate::app::offerings;
@@ -41,9 +41,17 @@ fn version_response(
 
 /// Creates a product offering with version 1 in DRAFT.
 #[utoipa::path(post, path = "/product-offerings", tag = "offerings",
-    params(ContextHeaders, CommandHeaders), request_body = CreateOfferingRequest,
+    operation_id = "create_offering",
+    params(ContextHeaders, IdempotencyHeaders), request_body = CreateOfferingRequest,
     responses(
-        (status = 201, description = "Created", body = OfferingView),
+        (status = 201, description = "Created", body = OfferingView, links(
+            ("getOffering" = (operation_id = "get_offering", parameters(("id" = "$response.body#/id")))),
+            ("getVersion" = (operation_id = "get_offering_version",
+                parameters(("id" = "$response.body#/id"), ("version" = "$response.body#/latestVersion")))),
+            ("editVersion" = (operation_id = "edit_offering_version",
+                parameters(("id" = "$response.body#/id"), ("version" = "$response.body#/latestVersion")))),
+            ("submitForReview" = (operation_id = "submit_offering_for_review", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 409, description = "Code already used", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "Invalid content or unknown references", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -73,6 +81,7 @@ pub async fn create(
 
 /// Reads an offering and the state of its versions.
 #[utoipa::path(get, path = "/product-offerings/{id}", tag = "offerings",
+    operation_id = "get_offering",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Offering id")),
     responses((status = 200, body = OfferingView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn get(
@@ -86,6 +95,7 @@ pub async fn get(
 
 /// Lists the tenant's offerings, ordered by code.
 #[utoipa::path(get, path = "/product-offerings", tag = "offerings",
+    operation_id = "list_offerings",
     params(ContextHeaders, ListOfferingsQuery),
     responses(
         (status = 200, body = Page<OfferingView>, headers(("X-Total-Count" = i64, description = "Matching items"))),
@@ -117,6 +127,7 @@ pub async fn list(
 
 /// Reads one version: content (characteristics resolved) and lifecycle.
 #[utoipa::path(get, path = "/product-offerings/{id}/versions/{version}", tag = "offerings",
+    operation_id = "get_offering_version",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Offering id"), ("version" = i32, Path, description = "Version number")),
     responses((status = 200, body = OfferingVersionView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn get_version(
@@ -155,13 +166,16 @@ async fn lifecycle(
 }
 
 macro_rules! lifecycle_endpoint {
-    ($name:ident, $path:literal, $command:expr, $command_type:literal, $doc:literal) => {
+    ($name:ident, $path:literal, $operation_id:literal, $command:expr, $command_type:literal, $doc:literal,
+        next($($next:literal = $next_operation:literal),+)) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "offerings",
+        #[utoipa::path(post, path = $path, tag = "offerings", operation_id = $operation_id,
             params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Offering id")),
             request_body(content = Option<LifecycleRequest>, description = "Optional: version (default latest) and reason"),
             responses(
-                (status = 200, description = "The version after the transition", body = OfferingVersionView),
+                (status = 200, description = "The version after the transition", body = OfferingVersionView, links(
+                    $(($next = (operation_id = $next_operation, parameters(("id" = "$request.path.id"))))),+
+                )),
                 (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
                 (status = 409, description = "Illegal transition", body = ProblemDetails, content_type = "application/problem+json"),
                 (status = 412, description = "If-Match names an older version", body = ProblemDetails, content_type = "application/problem+json"),
@@ -181,46 +195,70 @@ macro_rules! lifecycle_endpoint {
 lifecycle_endpoint!(
     submit_for_review,
     "/product-offerings/{id}/submit-for-review",
+    "submit_offering_for_review",
     OfferingCommand::SubmitForReview,
     "catalog.SubmitOfferingForReview",
-    "DRAFT → READY_FOR_REVIEW."
+    "DRAFT → READY_FOR_REVIEW.",
+    next(
+        "publish" = "publish_offering",
+        "returnToDraft" = "return_offering_to_draft"
+    )
 );
 lifecycle_endpoint!(
     return_to_draft,
     "/product-offerings/{id}/return-to-draft",
+    "return_offering_to_draft",
     OfferingCommand::ReturnToDraft,
     "catalog.ReturnOfferingToDraft",
-    "READY_FOR_REVIEW → DRAFT, for rework."
+    "READY_FOR_REVIEW → DRAFT, for rework.",
+    next("submitForReview" = "submit_offering_for_review")
 );
 lifecycle_endpoint!(
     publish,
     "/product-offerings/{id}/publish",
+    "publish_offering",
     OfferingCommand::Publish,
     "catalog.PublishOffering",
-    "READY_FOR_REVIEW → PUBLISHED; the previously published version is retired in the same transaction."
+    "READY_FOR_REVIEW → PUBLISHED; the previously published version is retired in the same transaction.",
+    next(
+        "retire" = "retire_offering",
+        "createVersion" = "create_offering_version"
+    )
 );
 lifecycle_endpoint!(
     retire,
     "/product-offerings/{id}/retire",
+    "retire_offering",
     OfferingCommand::Retire,
     "catalog.RetireOffering",
-    "PUBLISHED → RETIRED: no longer sold new."
+    "PUBLISHED → RETIRED: no longer sold new.",
+    next(
+        "archive" = "archive_offering",
+        "createVersion" = "create_offering_version"
+    )
 );
 lifecycle_endpoint!(
     archive,
     "/product-offerings/{id}/archive",
+    "archive_offering",
     OfferingCommand::Archive,
     "catalog.ArchiveOffering",
-    "RETIRED → ARCHIVED: historical reconstruction only."
+    "RETIRED → ARCHIVED: historical reconstruction only.",
+    next("getOffering" = "get_offering")
 );
 
 /// Opens a new DRAFT version copied from the latest (PUBLISHED or RETIRED) one, with optional
 /// changes applied.
 #[utoipa::path(post, path = "/product-offerings/{id}/versions", tag = "offerings",
+    operation_id = "create_offering_version",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Offering id")),
     request_body(content = Option<OfferingContentPatch>, description = "Optional changes to the copied content"),
     responses(
-        (status = 201, description = "The new DRAFT version", body = OfferingVersionView),
+        (status = 201, description = "The new DRAFT version", body = OfferingVersionView, links(
+            ("editVersion" = (operation_id = "edit_offering_version",
+                parameters(("id" = "$request.path.id"), ("version" = "$response.body#/version")))),
+            ("submitForReview" = (operation_id = "submit_offering_for_review", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 409, description = "A working version is already open, or the latest is archived", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -253,6 +291,7 @@ pub async fn create_version(
 
 /// Changes a DRAFT version's content; any other status answers 409 `VERSION_IMMUTABLE`.
 #[utoipa::path(patch, path = "/product-offerings/{id}/versions/{version}", tag = "offerings",
+    operation_id = "edit_offering_version",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Offering id"), ("version" = i32, Path, description = "Version number")),
     request_body = OfferingContentPatch,
     responses(

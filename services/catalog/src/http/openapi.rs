@@ -1,6 +1,9 @@
 //! The OpenAPI 3.1 contract, generated from the handlers above and committed under
-//! `contracts/openapi/catalog-api.json` (a test fails when the two differ).
+//! `contracts/openapi/catalog-api.json` (a test fails when the two differ). Handlers declare
+//! their own answers; [`PlatformContract`] adds the problems the platform answers around them
+//! (ADR 0029).
 
+use common_kernel::http::contract::PlatformContract;
 use utoipa::OpenApi;
 
 use super::{dto, offerings, price_books, specifications};
@@ -33,6 +36,7 @@ Commands accept `Idempotency-Key`; published versions are immutable.",
         views::OfferingVersionView, views::OfferingVersionContent, views::OfferingLifecycleView, views::RelationshipView,
         views::PriceBookView, views::PriceBookVersionView, views::PriceBookVersionContent, views::ChargeView, views::TierView,
     )),
+    modifiers(&PlatformContract),
     tags(
         (name = "specifications", description = "Product specifications and characteristic definitions"),
         (name = "offerings", description = "Product offerings, their versions and lifecycle"),

@@ -11,8 +11,8 @@ use common_kernel::version::Version;
 use uuid::Uuid;
 
 use super::dto::{
-    CommandHeaders, ContextHeaders, CreatePriceBookRequest, LifecycleRequest, ListByCodeQuery,
-    PriceBookVersionRequest,
+    CommandHeaders, ContextHeaders, CreatePriceBookRequest, IdempotencyHeaders, LifecycleRequest,
+    ListByCodeQuery, PriceBookVersionRequest,
 };
 use super::{AppState, to_json};
 use crate::app::price_books;
@@ -39,9 +39,15 @@ fn version_response(
 
 /// Creates a price book with version 1 in DRAFT.
 #[utoipa::path(post, path = "/price-books", tag = "price-books",
-    params(ContextHeaders, CommandHeaders), request_body = CreatePriceBookRequest,
+    operation_id = "create_price_book",
+    params(ContextHeaders, IdempotencyHeaders), request_body = CreatePriceBookRequest,
     responses(
-        (status = 201, body = PriceBookVersionView),
+        (status = 201, description = "Created: version 1 in DRAFT", body = PriceBookVersionView, links(
+            ("getPriceBook" = (operation_id = "get_price_book", parameters(("id" = "$response.body#/priceBookId")))),
+            ("getVersion" = (operation_id = "get_price_book_version",
+                parameters(("id" = "$response.body#/priceBookId"), ("version" = "$response.body#/version")))),
+            ("publish" = (operation_id = "publish_price_book", parameters(("id" = "$response.body#/priceBookId")))),
+        )),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -67,10 +73,13 @@ pub async fn create(
 
 /// Puts a DRAFT version in force; the version it replaces is retired in the same transaction.
 #[utoipa::path(post, path = "/price-books/{id}/publish", tag = "price-books",
+    operation_id = "publish_price_book",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Price book id")),
     request_body(content = Option<LifecycleRequest>, description = "Optional: version (default latest) and reason"),
     responses(
-        (status = 200, body = PriceBookVersionView),
+        (status = 200, description = "The version now in force", body = PriceBookVersionView, links(
+            ("createVersion" = (operation_id = "create_price_book_version", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -99,10 +108,15 @@ pub async fn publish(
 
 /// Opens a new DRAFT version copied from the latest one (optionally with new name or entries).
 #[utoipa::path(post, path = "/price-books/{id}/versions", tag = "price-books",
+    operation_id = "create_price_book_version",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Price book id")),
     request_body(content = Option<PriceBookVersionRequest>, description = "Optional replacements"),
     responses(
-        (status = 201, body = PriceBookVersionView),
+        (status = 201, description = "The new DRAFT version", body = PriceBookVersionView, links(
+            ("getVersion" = (operation_id = "get_price_book_version",
+                parameters(("id" = "$request.path.id"), ("version" = "$response.body#/version")))),
+            ("publish" = (operation_id = "publish_price_book", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -140,6 +154,7 @@ pub async fn create_version(
 
 /// Reads a price book and the state of its versions.
 #[utoipa::path(get, path = "/price-books/{id}", tag = "price-books",
+    operation_id = "get_price_book",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Price book id")),
     responses((status = 200, body = PriceBookView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn get(
@@ -153,6 +168,7 @@ pub async fn get(
 
 /// Lists the tenant's price books, ordered by code.
 #[utoipa::path(get, path = "/price-books", tag = "price-books",
+    operation_id = "list_price_books",
     params(ContextHeaders, ListByCodeQuery),
     responses((status = 200, body = Page<PriceBookView>, headers(("X-Total-Count" = i64, description = "Matching items")))))]
 pub async fn list(
@@ -168,6 +184,7 @@ pub async fn list(
 
 /// Reads one price book version with its charges.
 #[utoipa::path(get, path = "/price-books/{id}/versions/{version}", tag = "price-books",
+    operation_id = "get_price_book_version",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Price book id"), ("version" = i32, Path, description = "Version number")),
     responses((status = 200, body = PriceBookVersionView), (status = 404, body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn get_version(

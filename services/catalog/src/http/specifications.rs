@@ -9,16 +9,19 @@ use common_kernel::idempotency::{CommandFingerprint, CommandResponse};
 use common_kernel::pagination::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::dto::{CommandHeaders, ContextHeaders, CreateSpecificationRequest, ListByCodeQuery};
+use super::dto::{ContextHeaders, CreateSpecificationRequest, IdempotencyHeaders, ListByCodeQuery};
 use super::{AppState, to_json};
 use crate::app::specifications;
 use crate::app::views::SpecificationView;
 
 /// Creates a product specification with its characteristic definitions.
 #[utoipa::path(post, path = "/product-specifications", tag = "specifications",
-    params(ContextHeaders, CommandHeaders), request_body = CreateSpecificationRequest,
+    operation_id = "create_specification",
+    params(ContextHeaders, IdempotencyHeaders), request_body = CreateSpecificationRequest,
     responses(
-        (status = 201, description = "Created", body = SpecificationView),
+        (status = 201, description = "Created", body = SpecificationView, links(
+            ("getSpecification" = (operation_id = "get_specification", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 409, description = "Code already used", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "Invalid definition", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -48,6 +51,7 @@ pub async fn create(
 
 /// Reads a product specification.
 #[utoipa::path(get, path = "/product-specifications/{id}", tag = "specifications",
+    operation_id = "get_specification",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Specification id")),
     responses(
         (status = 200, body = SpecificationView),
@@ -64,6 +68,7 @@ pub async fn get(
 
 /// Lists the tenant's product specifications, ordered by code.
 #[utoipa::path(get, path = "/product-specifications", tag = "specifications",
+    operation_id = "list_specifications",
     params(ContextHeaders, ListByCodeQuery),
     responses((status = 200, body = Page<SpecificationView>, headers(("X-Total-Count" = i64, description = "Matching items")))))]
 pub async fn list(

@@ -1,6 +1,9 @@
 //! The OpenAPI 3.1 contract, generated from the handlers and committed under
-//! `contracts/openapi/cpq-api.json` (a test fails when the two differ).
+//! `contracts/openapi/cpq-api.json` (a test fails when the two differ). Handlers declare their
+//! own answers; [`PlatformContract`] adds the problems the platform answers around them
+//! (ADR 0029).
 
+use common_kernel::http::contract::PlatformContract;
 use utoipa::OpenApi;
 
 use super::{dto, quote_queries, quotes};
@@ -29,6 +32,7 @@ Commands accept `Idempotency-Key` and `If-Match`.",
         views::ApprovalView, views::AcceptanceView, views::PriceTraceView, views::ConversionView,
         views::QuoteStatusView, views::PricingStateView, views::ConfigurationStatusView,
     )),
+    modifiers(&PlatformContract),
     tags((name = "quotes", description = "Quotes, their lifecycle and conversion"))
 )]
 pub struct ApiDoc;

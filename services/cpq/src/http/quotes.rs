@@ -12,8 +12,8 @@ use cpq_configuration::ItemId;
 use uuid::Uuid;
 
 use super::dto::{
-    AcceptRequest, CommandHeaders, ContextHeaders, CreateQuoteRequest, PriceOverrideRequest,
-    ReasonRequest, ReplaceItemsRequest,
+    AcceptRequest, CommandHeaders, ContextHeaders, CreateQuoteRequest, IdempotencyHeaders,
+    PriceOverrideRequest, ReasonRequest, ReplaceItemsRequest,
 };
 use super::{AppState, to_json};
 use crate::app::error::CpqResult;
@@ -68,13 +68,19 @@ where
 
 /// Creates a quote pinned to a published price book version; with items, configures them.
 #[utoipa::path(post, path = "/quotes", tag = "quotes",
-    params(ContextHeaders, CommandHeaders), request_body = CreateQuoteRequest,
+    params(ContextHeaders, IdempotencyHeaders), request_body = CreateQuoteRequest,
     responses(
-        (status = 201, body = QuoteView),
+        (status = 201, description = "Created in DRAFT (CONFIGURED when every item is valid)", body = QuoteView, links(
+            ("getQuote" = (operation_id = "get", parameters(("id" = "$response.body#/id")))),
+            ("replaceItems" = (operation_id = "replace_items", parameters(("id" = "$response.body#/id")))),
+            ("price" = (operation_id = "price", parameters(("id" = "$response.body#/id")))),
+            ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or unpublished price book or offering, currency mismatch, invalid items", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 502, description = "`CATALOG_ERROR`: the catalog answered something CPQ cannot use (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`CATALOG_UNAVAILABLE`: the catalog cannot be reached (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -107,13 +113,17 @@ pub async fn create(
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     request_body = ReplaceItemsRequest,
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "The quote with its configured items", body = QuoteView, links(
+            ("price" = (operation_id = "price", parameters(("id" = "$request.path.id")))),
+            ("getQuote" = (operation_id = "get", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 412, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 502, description = "`CATALOG_ERROR`: the catalog answered something CPQ cannot use (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`CATALOG_UNAVAILABLE`: the catalog cannot be reached (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 pub async fn replace_items(
     State(state): State<AppState>,
@@ -146,11 +156,17 @@ pub async fn replace_items(
 #[utoipa::path(post, path = "/quotes/{id}/price", tag = "quotes",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "The priced quote", body = QuoteView, links(
+            ("submit" = (operation_id = "submit", parameters(("id" = "$request.path.id")))),
+            ("priceTrace" = (operation_id = "price_trace", parameters(("id" = "$request.path.id")))),
+            ("overridePrice" = (operation_id = "override_price",
+                parameters(("id" = "$request.path.id"), ("item_id" = "$response.body#/items/0/id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 502, description = "`CATALOG_ERROR`: the catalog answered something CPQ cannot use (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`CATALOG_UNAVAILABLE`: the catalog cannot be reached (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 pub async fn price(
     State(state): State<AppState>,
@@ -183,10 +199,14 @@ pub async fn price(
         ("item_id" = String, Path, description = "Item id")),
     request_body = PriceOverrideRequest,
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "The re-priced quote", body = QuoteView, links(
+            ("submit" = (operation_id = "submit", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 502, description = "`CATALOG_ERROR`: the catalog answered something CPQ cannot use (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`CATALOG_UNAVAILABLE`: the catalog cannot be reached (retryable)", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 pub async fn override_price(
     State(state): State<AppState>,
@@ -228,7 +248,10 @@ pub async fn override_price(
 #[utoipa::path(post, path = "/quotes/{id}/submit", tag = "quotes",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "APPROVAL_PENDING or APPROVED", body = QuoteView, links(
+            ("accept" = (operation_id = "accept", parameters(("id" = "$request.path.id")))),
+            ("revise" = (operation_id = "revise", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -259,7 +282,10 @@ pub async fn submit(
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     request_body(content = Option<ReasonRequest>, description = "Optional reason"),
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "Revision n+1 in DRAFT", body = QuoteView, links(
+            ("replaceItems" = (operation_id = "replace_items", parameters(("id" = "$request.path.id")))),
+            ("price" = (operation_id = "price", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -294,7 +320,9 @@ pub async fn revise(
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     request_body(content = Option<AcceptRequest>, description = "Optional channel and reference"),
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "ACCEPTED", body = QuoteView, links(
+            ("convert" = (operation_id = "convert", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -328,7 +356,9 @@ pub async fn accept(
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     request_body(content = Option<ReasonRequest>, description = "Optional reason"),
     responses(
-        (status = 200, body = QuoteView),
+        (status = 200, description = "CANCELLED", body = QuoteView, links(
+            ("getQuote" = (operation_id = "get", parameters(("id" = "$request.path.id")))),
+        )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -360,7 +390,7 @@ pub async fn cancel(
 /// Converts an ACCEPTED quote into an order exactly once; every repeat answers with the same
 /// conversion (same order id).
 #[utoipa::path(post, path = "/quotes/{id}/convert-to-order", tag = "quotes",
-    params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
+    params(ContextHeaders, IdempotencyHeaders, ("id" = Uuid, Path, description = "Quote id")),
     responses(
         (status = 200, body = ConversionView),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
