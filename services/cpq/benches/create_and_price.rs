@@ -1,8 +1,11 @@
 //! Create-and-price throughput: the HTTP path (CPQ in-process on a random port, real catalog,
 //! real PostgreSQL and Redis) against the same SQL the two commands write, run directly on the
-//! same database in the same run. Prints both rates and their ratio.
+//! same database in the same run. Rounds alternate the two paths; each round prints both rates
+//! and their ratio, and the end prints the median ratio and the latency percentiles of one
+//! quote's create + price on each path.
 //!
-//! `cargo bench -p cpq --bench create_and_price` (QUOTES and WORKERS env vars override the size).
+//! `cargo bench -p cpq --bench create_and_price` (QUOTES, WORKERS and ROUNDS env vars override
+//! the size; defaults 400, 8 and 5).
 
 #![expect(
     clippy::expect_used,
@@ -48,20 +51,33 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn http_path(app: &TestApp, quotes: usize, workers: usize) -> Duration {
+/// What one path's round measured: its wall time and each quote's create + price latency.
+struct Round {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+async fn http_path(app: &TestApp, quotes: usize, workers: usize) -> Round {
     let started = Instant::now();
     let per_worker = quotes / workers;
-    join_all((0..workers).map(|_| async move {
+    let latencies = join_all((0..workers).map(|_| async move {
+        let mut latencies = Vec::with_capacity(per_worker);
         for _ in 0..per_worker {
+            let began = Instant::now();
             let body = app.create_body(3600, json!([app.item("1", 2)]));
             let created =
                 expect_status(app.post("/quotes", &body).await, StatusCode::CREATED).await;
             let id = id_of(&created, "id");
             app.command(id, "price").await;
+            latencies.push(began.elapsed());
         }
+        latencies
     }))
     .await;
-    started.elapsed()
+    Round {
+        elapsed: started.elapsed(),
+        latencies: latencies.concat(),
+    }
 }
 
 fn context() -> RequestContext {
@@ -152,11 +168,13 @@ async fn direct_sql(
     sample: &(Vec<QuoteItem>, PriceSnapshot),
     quotes: usize,
     workers: usize,
-) -> Duration {
+) -> Round {
     let started = Instant::now();
     let per_worker = quotes / workers;
-    join_all((0..workers).map(|_| async move {
+    let latencies = join_all((0..workers).map(|_| async move {
+        let mut latencies = Vec::with_capacity(per_worker);
         for _ in 0..per_worker {
+            let began = Instant::now();
             let ctx = context();
             let id = QuoteId::generate();
             let created = quote(id, &sample.0, None);
@@ -202,10 +220,26 @@ async fn direct_sql(
             history::append(&mut tx, &ctx, &event).await.unwrap();
             recording::publish(&mut tx, &ctx, &event).await.unwrap();
             tx.commit().await.unwrap();
+            latencies.push(began.elapsed());
         }
+        latencies
     }))
     .await;
-    started.elapsed()
+    Round {
+        elapsed: started.elapsed(),
+        latencies: latencies.concat(),
+    }
+}
+
+/// The `q`-quantile of `values` (sorted in place), nearest rank.
+fn quantile(values: &mut [Duration], q: f64) -> Duration {
+    values.sort_unstable();
+    let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn main() {
@@ -216,10 +250,10 @@ fn main() {
     runtime.block_on(async {
         let quotes = env_or("QUOTES", 400);
         let workers = env_or("WORKERS", 8).max(1);
+        let rounds = env_or("ROUNDS", 5).max(1);
         let app = TestApp::spawn().await;
         // Warm up: connections, caches, prepared statements.
         http_path(&app, workers * 2, workers).await;
-        let http = http_path(&app, quotes, workers).await;
 
         // A real priced quote as the sample the direct path writes.
         let id: Uuid = sqlx::query_scalar("SELECT quote_id FROM quote LIMIT 1")
@@ -239,24 +273,33 @@ fn main() {
         let snapshot = stored.pricing().snapshot().unwrap().clone();
         let sample = (stored.items().to_vec(), snapshot);
         direct_sql(&app.db, &sample, workers * 2, workers).await;
-        let direct = direct_sql(&app.db, &sample, quotes, workers).await;
 
         let rate = |d: Duration| quotes as f64 / d.as_secs_f64();
-        println!("create+price, {quotes} quotes, {workers} concurrent clients");
-        println!(
-            "  HTTP (create + price, catalog via Redis): {:>8.1} quotes/s  ({:?})",
-            rate(http),
-            http
-        );
-        println!(
-            "  same SQL writes, direct:                  {:>8.1} quotes/s  ({:?})",
-            rate(direct),
-            direct
-        );
-        println!(
-            "  ratio HTTP / direct:                      {:>8.2}x",
-            rate(http) / rate(direct)
-        );
+        println!("create+price, {quotes} quotes per round, {workers} concurrent clients, {rounds} rounds");
+        let (mut ratios, mut http_latencies, mut direct_latencies) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let http = http_path(&app, quotes, workers).await;
+            let direct = direct_sql(&app.db, &sample, quotes, workers).await;
+            let ratio = rate(http.elapsed) / rate(direct.elapsed);
+            println!(
+                "  round {round}: HTTP {:>7.1} quotes/s, direct SQL {:>7.1} quotes/s, ratio {ratio:.2}x",
+                rate(http.elapsed),
+                rate(direct.elapsed),
+            );
+            ratios.push(ratio);
+            http_latencies.extend(http.latencies);
+            direct_latencies.extend(direct.latencies);
+        }
+        ratios.sort_by(f64::total_cmp);
+        println!("  median ratio HTTP / direct: {:.2}x (min {:.2}, max {:.2})", ratios[ratios.len() / 2], ratios[0], ratios[ratios.len() - 1]);
+        for (name, latencies) in [("HTTP", &mut http_latencies), ("direct SQL", &mut direct_latencies)] {
+            println!(
+                "  {name} create+price latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                millis(quantile(latencies, 0.50)),
+                millis(quantile(latencies, 0.99)),
+                millis(quantile(latencies, 1.0)),
+            );
+        }
         app.stop().await;
     });
 }
