@@ -1,12 +1,14 @@
 //! Access to the catalog service over HTTP, with a Redis read-through for frozen content.
 //!
 //! Offering and price-book *content* is immutable once a version leaves DRAFT, so it is cached
-//! under a key that names tenant, id and version. *Lifecycle* (is the version still sellable?)
+//! under a key that names tenant, id and version: in this process first ([`LocalContent`]),
+//! then in Redis. *Lifecycle* (is the version still sellable?)
 //! changes, so it is always read live from the offering root, one call per distinct offering.
 //! Redis down ⇒ every read goes to the catalog: correct, only slower. Catalog down ⇒
 //! [`CatalogError::Unavailable`] (503, retryable). The client implements the application's
 //! [`CatalogReader`] port, so nothing outside `infra` sees the catalog's JSON.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,6 +30,7 @@ use super::catalog_json::{
     OfferingContent, OfferingRoot, OfferingVersionAnswer, PriceBookContent, PriceBookRoot,
     PriceBookVersionAnswer,
 };
+use super::local_content::LocalContent;
 
 /// How long frozen catalog content stays cached (it never changes; the TTL bounds memory).
 const CONTENT_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -39,12 +42,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 #[error("catalog answered {0}")]
 struct StatusError(StatusCode);
 
-/// The catalog client: base URL, HTTP client and the cache.
+/// The catalog client: base URL, HTTP client and the two caches of frozen content.
 #[derive(Debug, Clone)]
 pub struct CatalogClient {
     base: String,
     http: reqwest::Client,
     cache: Cache,
+    offerings: Arc<LocalContent<OfferingContent>>,
+    price_books: Arc<LocalContent<PriceBookContent>>,
 }
 
 impl CatalogClient {
@@ -58,6 +63,8 @@ impl CatalogClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
             cache,
+            offerings: Arc::default(),
+            price_books: Arc::default(),
         })
     }
 
@@ -106,12 +113,16 @@ impl CatalogClient {
         id: Uuid,
         version: i32,
         status: OfferingStatus,
-    ) -> Result<Option<OfferingContent>, CatalogError> {
+    ) -> Result<Option<Arc<OfferingContent>>, CatalogError> {
         let tenant = ctx.tenant_id.as_str();
-        let key = (status != OfferingStatus::Draft)
-            .then(|| format!("cpq:catalog:{tenant}:offering:{id}:v{version}"));
+        let frozen = status != OfferingStatus::Draft;
+        if frozen && let Some(content) = self.offerings.get(tenant, id, version) {
+            return Ok(Some(content));
+        }
+        let key = frozen.then(|| format!("cpq:catalog:{tenant}:offering:{id}:v{version}"));
         let path = format!("/product-offerings/{id}/versions/{version}");
-        self.cache
+        let content = self
+            .cache
             .read_through(
                 key.as_deref(),
                 CONTENT_TTL,
@@ -125,18 +136,26 @@ impl CatalogClient {
                     Ok(answer.map(|a| a.content))
                 },
             )
-            .await
+            .await?
+            .map(Arc::new);
+        if frozen && let Some(content) = &content {
+            self.offerings.put(tenant, id, version, Arc::clone(content));
+        }
+        Ok(content)
     }
 
-    /// The content of a price-book version: from the cache when there, else from the catalog,
-    /// cached unless the version is still a DRAFT.
+    /// The content of a price-book version: from this process or Redis when there, else from
+    /// the catalog, kept unless the version is still a DRAFT.
     async fn price_book_content(
         &self,
         ctx: &RequestContext,
         id: Uuid,
         version: i32,
-    ) -> Result<Option<PriceBookContent>, CatalogError> {
+    ) -> Result<Option<Arc<PriceBookContent>>, CatalogError> {
         let tenant = ctx.tenant_id.as_str();
+        if let Some(content) = self.price_books.get(tenant, id, version) {
+            return Ok(Some(content));
+        }
         let key = format!("cpq:catalog:{tenant}:price-book:{id}:v{version}");
         if let Some(content) = self
             .cache
@@ -144,6 +163,9 @@ impl CatalogClient {
             .await
             .filter(|c| c.tenant_id == tenant && c.price_book_id == id && c.version == version)
         {
+            let content = Arc::new(content);
+            self.price_books
+                .put(tenant, id, version, Arc::clone(&content));
             return Ok(Some(content));
         }
         let answer: Option<PriceBookVersionAnswer> = self
@@ -152,10 +174,13 @@ impl CatalogClient {
         let Some(answer) = answer else {
             return Ok(None);
         };
+        let content = Arc::new(answer.content);
         if answer.status != "DRAFT" {
-            self.cache.put(&key, &answer.content, CONTENT_TTL).await;
+            self.cache.put(&key, content.as_ref(), CONTENT_TTL).await;
+            self.price_books
+                .put(tenant, id, version, Arc::clone(&content));
         }
-        Ok(Some(answer.content))
+        Ok(Some(content))
     }
 }
 

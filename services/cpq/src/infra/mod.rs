@@ -5,6 +5,7 @@
 pub mod catalog_client;
 pub mod catalog_json;
 pub mod history;
+pub mod local_content;
 pub mod quote_reads;
 pub mod quote_rows;
 pub mod quote_writes;
