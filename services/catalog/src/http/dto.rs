@@ -32,11 +32,11 @@ pub struct RangeRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CharacteristicRequest {
-    /// Name, unique within the specification.
-    #[schema(example = "bandwidthMbps")]
+    /// Name, unique within the specification: a letter, then letters, digits or `_`.
+    #[schema(example = "bandwidthMbps", pattern = "^[A-Za-z][A-Za-z0-9_]{0,63}$")]
     pub name: String,
     /// STRING, INTEGER, DECIMAL or BOOLEAN.
-    #[schema(example = "INTEGER")]
+    #[schema(example = "INTEGER", pattern = "^(STRING|INTEGER|DECIMAL|BOOLEAN)$")]
     pub value_type: String,
     /// Whether a configuration must provide it.
     #[serde(default)]
@@ -61,9 +61,14 @@ pub struct CharacteristicRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSpecificationRequest {
     /// Code, unique per tenant (A–Z, 0–9, `_`, `-`).
-    #[schema(example = "INTERNET-ACCESS")]
+    #[schema(example = "INTERNET-ACCESS", pattern = "^[A-Z0-9][A-Z0-9_-]{0,63}$")]
     pub code: String,
-    /// Name.
+    /// Name: not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Description.
     pub description: Option<String>,
@@ -102,7 +107,7 @@ impl From<CreateSpecificationRequest> for NewSpecification {
 pub struct RelationshipRequest {
     /// REQUIRES, EXCLUDES or ADD_ON_OF.
     #[serde(rename = "type")]
-    #[schema(example = "REQUIRES")]
+    #[schema(example = "REQUIRES", pattern = "^(REQUIRES|EXCLUDES|ADD_ON_OF)$")]
     pub relationship_type: String,
     /// The related offering.
     pub target_offering_id: Uuid,
@@ -128,10 +133,15 @@ impl From<RelationshipRequest> for RelationshipInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOfferingRequest {
-    /// Code, unique per tenant.
-    #[schema(example = "INTERNET-BUSINESS")]
+    /// Code, unique per tenant (A–Z, 0–9, `_`, `-`).
+    #[schema(example = "INTERNET-BUSINESS", pattern = "^[A-Z0-9][A-Z0-9_-]{0,63}$")]
     pub code: String,
-    /// Name.
+    /// Name: not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Description.
     pub description: Option<String>,
@@ -230,15 +240,17 @@ pub struct TierRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChargeRequest {
     /// ONE_TIME or RECURRING.
-    #[schema(example = "RECURRING")]
+    #[schema(example = "RECURRING", pattern = "^(ONE_TIME|RECURRING)$")]
     pub charge_type: String,
     /// MONTH, QUARTER or YEAR (recurring only).
+    #[schema(pattern = "^(MONTH|QUARTER|YEAR)$")]
     pub period: Option<String>,
     /// Flat unit price as a decimal string (or give tierMode and tiers).
     #[serde(default, with = "rust_decimal::serde::str_option")]
     #[schema(value_type = Option<String>, example = "149.00")]
     pub unit_price: Option<Decimal>,
     /// RANGE or SLAB.
+    #[schema(pattern = "^(RANGE|SLAB)$")]
     pub tier_mode: Option<String>,
     /// Volume tiers.
     pub tiers: Option<Vec<TierRequest>>,
@@ -289,13 +301,18 @@ impl From<PriceEntryRequest> for EntryInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePriceBookRequest {
-    /// Code, unique per tenant.
-    #[schema(example = "LIST-USD")]
+    /// Code, unique per tenant (A–Z, 0–9, `_`, `-`).
+    #[schema(example = "LIST-USD", pattern = "^[A-Z0-9][A-Z0-9_-]{0,63}$")]
     pub code: String,
-    /// Name.
+    /// Name: not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// ISO-4217 currency of every price.
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// Prices per offering version.
     pub entries: Vec<PriceEntryRequest>,

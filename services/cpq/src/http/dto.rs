@@ -26,7 +26,7 @@ pub struct ItemRequest {
     /// Offering version to pin (default: the published version; any other is refused).
     pub offering_version: Option<i32>,
     /// Units, at least 1.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1)]
     pub quantity: i64,
     /// Commitment term in months (drives term discounts on recurring charges).
     pub term_months: Option<i32>,
@@ -62,11 +62,17 @@ impl From<ItemRequest> for ItemDraft {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateQuoteRequest {
-    /// Customer (never changes afterwards).
-    #[schema(example = "CUST-1001")]
+    /// Customer (never changes afterwards): not blank, at most 128 characters, no control
+    /// characters.
+    #[schema(
+        example = "CUST-1001",
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub customer_id: String,
     /// ISO-4217 currency; must be the price book's.
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// Catalog price book.
     pub price_book_id: Uuid,
