@@ -63,6 +63,29 @@ pub async fn ensure_database(url: &DatabaseUrl) -> Result<DatabaseState> {
     }
 }
 
+/// Creates a database that must not exist yet (a throwaway one, named by the caller).
+pub async fn create_database(url: &DatabaseUrl) -> Result<()> {
+    run_psql(
+        &url.maintenance_url(),
+        &format!("CREATE DATABASE {}", quote_identifier(url.database())),
+    )
+    .await
+    .map(drop)
+}
+
+/// Drops a database, ending the sessions still connected to it (PostgreSQL 13 or later).
+pub async fn drop_database(url: &DatabaseUrl) -> Result<()> {
+    run_psql(
+        &url.maintenance_url(),
+        &format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(url.database())
+        ),
+    )
+    .await
+    .map(drop)
+}
+
 /// Runs one SQL statement through `psql` without prompting, reading `~/.psqlrc` or printing
 /// decoration, and turns a failure into an error carrying psql's own message.
 async fn run_psql(conninfo: &str, sql: &str) -> Result<Output> {

@@ -6,12 +6,15 @@
 //! everything is, and on Ctrl-C stops exactly the processes it started.
 //! `devstack seed` only loads the demo catalog into services that are already running.
 //! `devstack topics` creates the declared Kafka topics that are missing.
+//! `devstack contract-check` runs the contract conformance gate: every service against a throwaway
+//! database, tested by schemathesis against the contract it serves (ADR 0029).
 #![expect(
     clippy::print_stdout,
     reason = "devstack is a terminal tool: its progress lines on stdout are the interface"
 )]
 
 mod commands;
+mod contract_check;
 mod database;
 mod kafka;
 mod seed;
@@ -33,6 +36,12 @@ commands:
          PostgreSQL, Redis and Kafka keep running)
   seed   load the demo data into already running services
   topics create the Kafka topics declared in contracts/topics.json that are missing
+  contract-check
+         start every service on free ports against a throwaway database (Kafka off), load the
+         demo data, run schemathesis against each service's /openapi.json (all phases, checks
+         not_a_server_error, status_code_conformance, content_type_conformance and
+         response_schema_conformance), stop everything, drop the database; exits non-zero on
+         any finding
   help   show this text
 
 environment:
@@ -45,7 +54,11 @@ environment:
   WORKFLOW_REST_PORT  default 8090 (its user-task API and operator views)
   ZEEBE_ADDRESS  http://host:port of a gateway devstack does not run (e.g. Camunda 8): the
                  engine is not started, workflow/bpmn is only deployed there
-  CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)";
+  CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)
+  SCHEMATHESIS   the `st` executable for contract-check (default .dev/schemathesis/bin/st,
+                 installed by ./dev test, else st on PATH)
+  CONTRACT_CHECK_MAX_EXAMPLES  test cases per operation and phase (default 40)
+  CONTRACT_CHECK_SEED          schemathesis' seed (default 29; the same code gets the same verdict)";
 
 /// Prints one progress line.
 pub(crate) fn say(line: &str) {
@@ -59,7 +72,7 @@ fn main() -> ExitCode {
         _ => "",
     };
     match command {
-        "up" | "seed" | "topics" => {}
+        "up" | "seed" | "topics" | "contract-check" => {}
         "help" | "-h" | "--help" => {
             say(USAGE);
             return ExitCode::SUCCESS;
@@ -83,6 +96,7 @@ fn main() -> ExitCode {
         match command {
             "up" => commands::up().await,
             "topics" => commands::topics().await,
+            "contract-check" => contract_check::contract_check().await,
             _ => commands::seed().await,
         }
     });

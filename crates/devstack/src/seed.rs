@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::say;
 
 /// The tenant the demo data belongs to.
-const TENANT: &str = "demo";
+pub const TENANT: &str = "demo";
 
 /// Request-context headers identifying devstack as a batch process in every audit record.
 const CONTEXT_HEADERS: [(&str, &str); 4] = [
@@ -92,6 +92,23 @@ impl CatalogClient {
             .items
             .into_iter()
             .find(|item| item.get("code").and_then(Value::as_str) == Some(code)))
+    }
+
+    /// The ids of the demo tenant's items in `collection` (its first 500, ordered by code).
+    pub async fn ids(&self, collection: &str) -> Result<Vec<String>> {
+        let mut url = Url::parse(&format!("{}/{collection}", self.base_url))
+            .with_context(|| format!("bad catalog URL {}", self.base_url))?;
+        url.query_pairs_mut().append_pair("limit", "500");
+        let what = format!("GET /{collection}");
+        let response = self
+            .request(Method::GET, url)
+            .send()
+            .await
+            .with_context(|| format!("{what}: catalog unreachable"))?;
+        let body = success_body(response, &what).await?;
+        let page: Page = serde_json::from_value(body)
+            .with_context(|| format!("{what}: unexpected list response"))?;
+        page.items.iter().map(|item| id_of(item, &what)).collect()
     }
 
     /// `POST <path>` with an optional JSON body and a stable idempotency key.

@@ -105,6 +105,29 @@ impl DatabaseUrl {
         &self.database
     }
 
+    /// The same server, user and options with another database.
+    pub fn with_database(&self, database: &str) -> Self {
+        Self {
+            database: database.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// This URL as a connection string (the database name percent-encoded where needed).
+    pub fn to_url(&self) -> String {
+        let query = self
+            .query
+            .as_ref()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        format!(
+            "{}://{}/{}{query}",
+            self.scheme,
+            self.authority,
+            percent_encode(&self.database)
+        )
+    }
+
     /// The same server, user and options, but the `postgres` maintenance database, where
     /// `CREATE DATABASE` can run.
     pub fn maintenance_url(&self) -> String {
@@ -192,6 +215,19 @@ fn parse_authority(authority: &str, default_port: u16) -> Result<Option<Endpoint
         host: percent_decode(host)?,
         port,
     }))
+}
+
+/// Escapes every byte outside the URL-safe set, so any database name survives a round trip.
+fn percent_encode(input: &str) -> String {
+    input
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 /// Decodes `%XX` escapes, as URLs carry database names with unusual characters.
@@ -362,6 +398,20 @@ mod tests {
             url.maintenance_url(),
             "postgresql://app:s%40cret@db.local/postgres?sslmode=disable"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn another_database_on_the_same_server() -> Result<()> {
+        let url =
+            DatabaseUrl::parse("postgresql://app:s%40cret@db.local:6543/main?sslmode=disable")?;
+        let other = url.with_database("gate 1");
+        assert_eq!(other.database(), "gate 1");
+        assert_eq!(
+            other.to_url(),
+            "postgresql://app:s%40cret@db.local:6543/gate%201?sslmode=disable"
+        );
+        assert_eq!(DatabaseUrl::parse(&other.to_url())?.database(), "gate 1");
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,15 @@ impl ShutdownSignals {
             _ = self.hangup.recv() => "SIGHUP",
         }
     }
+}
+
+/// Where a child's standard output and error go.
+#[derive(Debug, Clone)]
+pub enum ChildOutput {
+    /// Copied line by line to devstack's own, prefixed with the child's name.
+    Relay,
+    /// Written to this file (created or truncated), for runs whose own output must stay readable.
+    File(PathBuf),
 }
 
 /// A child that ended without being asked to.
@@ -109,15 +118,38 @@ impl Stack {
         working_dir: &Path,
         env: &[(&str, String)],
     ) -> Result<u32> {
+        self.spawn_with_output(name, binary, working_dir, env, ChildOutput::Relay)
+    }
+
+    /// Like [`Stack::spawn`], with the child's output going where `output` says.
+    pub fn spawn_with_output(
+        &mut self,
+        name: &'static str,
+        binary: &Path,
+        working_dir: &Path,
+        env: &[(&str, String)],
+        output: ChildOutput,
+    ) -> Result<u32> {
         let mut command = Command::new(binary);
         command
             .current_dir(working_dir)
             .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        match &output {
+            ChildOutput::Relay => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+            ChildOutput::File(path) => {
+                let file = File::create(path)
+                    .with_context(|| format!("could not create {}", path.display()))?;
+                let copy = file
+                    .try_clone()
+                    .with_context(|| format!("could not share {}", path.display()))?;
+                command.stdout(Stdio::from(file)).stderr(Stdio::from(copy));
+            }
+        }
         let mut child = command
             .spawn()
             .with_context(|| format!("could not start {}", binary.display()))?;

@@ -1,0 +1,512 @@
+//! `devstack contract-check`: the contract conformance gate (ADR 0029).
+//!
+//! Every service in [`SERVICES`] is started from its development build against a throwaway
+//! database, on free ports, with Kafka off (events wait in the outbox). The demo catalog is
+//! loaded, then schemathesis tests each service against the contract the service itself serves at
+//! `/openapi.json`: every phase (examples, coverage, fuzzing and the stateful phase that follows
+//! the contract's links), with the checks that an answer is no server error and has a declared
+//! status, content type and schema. Everything started is stopped and the database dropped, also
+//! on failure or Ctrl-C. Any finding fails the run.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use tokio::process::Command;
+
+use crate::database;
+use crate::say;
+use crate::seed::{self, CatalogClient};
+use crate::services::{SERVICES, ServiceSpec};
+use crate::settings::{self, DatabaseUrl, LOCAL_HOST, Settings};
+use crate::supervisor::{ChildOutput, READY_TIMEOUT, ShutdownSignals, Stack};
+
+/// The checks every response is held to. Never fewer: the gate exists to run them.
+pub const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                          response_schema_conformance";
+
+/// Every schemathesis phase, named so a change of its defaults cannot drop one silently.
+const PHASES: &str = "examples,coverage,fuzzing,stateful";
+
+/// Test cases per operation and phase unless `CONTRACT_CHECK_MAX_EXAMPLES` says otherwise: enough
+/// to reach every status an operation declares, few enough that the gate takes about a minute per
+/// service on two cores.
+const DEFAULT_MAX_EXAMPLES: u32 = 40;
+
+/// The generation seed unless `CONTRACT_CHECK_SEED` says otherwise: the same code gets the same
+/// verdict, and a finding can be replayed.
+const DEFAULT_SEED: u64 = 29;
+
+/// Where the gate keeps service logs and schemathesis' own files, under the workspace.
+const WORK_DIR: &str = ".dev/contract-check";
+
+/// The demo data's owner, which must be in the table for the gate to seed it.
+const CATALOG: &str = "catalog";
+
+/// How schemathesis is run: which executable, and how hard it tries.
+#[derive(Debug)]
+struct Runner {
+    executable: PathBuf,
+    max_examples: u32,
+    seed: u64,
+}
+
+impl Runner {
+    /// `SCHEMATHESIS` if set, else the project's virtualenv that `./dev test` installs, else `st`
+    /// on PATH.
+    fn from_env(workspace_root: &Path) -> Result<Self> {
+        let executable = match std::env::var_os("SCHEMATHESIS") {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => {
+                let local = workspace_root.join(".dev/schemathesis/bin/st");
+                if local.is_file() {
+                    local
+                } else {
+                    PathBuf::from("st")
+                }
+            }
+        };
+        let max_examples = parse_env("CONTRACT_CHECK_MAX_EXAMPLES", DEFAULT_MAX_EXAMPLES)?;
+        if max_examples == 0 {
+            bail!("CONTRACT_CHECK_MAX_EXAMPLES must be at least 1");
+        }
+        Ok(Self {
+            executable,
+            max_examples,
+            seed: parse_env("CONTRACT_CHECK_SEED", DEFAULT_SEED)?,
+        })
+    }
+
+    /// `st --version`, which also proves the executable runs.
+    async fn version(&self) -> Result<String> {
+        let output = Command::new(&self.executable)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .with_context(|| {
+                format!(
+                    "could not run schemathesis at {} (./dev test installs it into \
+                     .dev/schemathesis; or set SCHEMATHESIS to an `st` executable)",
+                    self.executable.display()
+                )
+            })?;
+        if !output.status.success() {
+            bail!(
+                "{} --version failed ({})",
+                self.executable.display(),
+                output.status
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+
+    /// The arguments of one run against the contract served at `schema_url`, with the test data
+    /// of `config`.
+    fn arguments(&self, schema_url: &str, config: &Path) -> Vec<String> {
+        vec![
+            "--config-file".into(),
+            config.display().to_string(),
+            "run".into(),
+            schema_url.into(),
+            "--checks".into(),
+            CHECKS.into(),
+            "--phases".into(),
+            PHASES.into(),
+            "--max-examples".into(),
+            self.max_examples.to_string(),
+            "--seed".into(),
+            self.seed.to_string(),
+            // One worker: schemathesis' generator is not safe to run on two threads under
+            // CPython 3.11 (an internal `SystemError` in `ast`), and two cores are shared with
+            // the services anyway.
+            "--workers".into(),
+            "1".into(),
+        ]
+    }
+
+    /// Runs schemathesis with its output on ours; `Ok(true)` when it found nothing.
+    async fn run(&self, schema_url: &str, config: &Path, work_dir: &Path) -> Result<bool> {
+        let status = Command::new(&self.executable)
+            .args(self.arguments(schema_url, config))
+            .current_dir(work_dir)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .status()
+            .await
+            .with_context(|| format!("could not run {}", self.executable.display()))?;
+        Ok(status.success())
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse()
+            .ok()
+            .with_context(|| format!("{name}={value:?} is not a non-negative number")),
+        _ => Ok(default),
+    }
+}
+
+/// One service of this run.
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    spec: &'static ServiceSpec,
+    port: u16,
+}
+
+impl Started {
+    fn base_url(&self) -> String {
+        format!("http://{LOCAL_HOST}:{}", self.port)
+    }
+}
+
+/// What schemathesis said about one service.
+#[derive(Debug)]
+struct Verdict {
+    name: &'static str,
+    passed: bool,
+    took: Duration,
+}
+
+/// Runs the gate; the exit code is non-zero when any service has a finding or anything failed.
+pub async fn contract_check() -> Result<ExitCode> {
+    let began = Instant::now();
+    let mut signals = ShutdownSignals::install()?;
+    let settings = Settings::from_env()?;
+    let runner = Runner::from_env(&settings.workspace_root)?;
+    say(&format!(
+        "==> contract check: {} ({}; checks {CHECKS}; phases {PHASES}; at most {} examples per \
+         operation and phase; seed {})",
+        runner.version().await?,
+        runner.executable.display(),
+        runner.max_examples,
+        runner.seed
+    ));
+    for spec in SERVICES {
+        let binary = settings.binary_path(spec.binary);
+        if !binary.is_file() {
+            bail!(
+                "the {} binary is missing at {}; build it first (cargo build --workspace --bins)",
+                spec.name,
+                binary.display()
+            );
+        }
+    }
+    let work_dir = settings.workspace_root.join(WORK_DIR);
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("could not create {}", work_dir.display()))?;
+
+    let database = throwaway_database(&settings.database)?;
+    say(&format!(
+        "==> creating the throwaway database {} on {}",
+        database.database(),
+        settings::redact(&settings.database.maintenance_url())
+    ));
+    database::create_database(&database).await?;
+
+    let mut stack = Stack::new();
+    let outcome = {
+        let gate = run_gate(&settings, &database, &runner, &work_dir, &mut stack);
+        tokio::select! {
+            result = gate => Some(result),
+            name = signals.recv() => {
+                say(&format!("==> {name} received; stopping"));
+                None
+            }
+        }
+    };
+
+    if !stack.is_empty() {
+        say("==> stopping the services the gate started");
+        stack.shutdown(&mut signals).await;
+    }
+    say(&format!("==> dropping {}", database.database()));
+    if let Err(error) = database::drop_database(&database).await {
+        say(&format!("    warning: {error:#}"));
+    }
+
+    let verdicts = match outcome {
+        None => return Ok(ExitCode::FAILURE),
+        Some(Err(error)) => return Err(error),
+        Some(Ok(verdicts)) => verdicts,
+    };
+    say("==> contract check summary");
+    for verdict in &verdicts {
+        say(&format!(
+            "    {:<8} {} ({:.1} s)",
+            if verdict.passed { "ok" } else { "FINDINGS" },
+            verdict.name,
+            verdict.took.as_secs_f64()
+        ));
+    }
+    let failed = verdicts.iter().any(|verdict| !verdict.passed);
+    say(&format!(
+        "==> contract check {} in {:.1} s",
+        if failed { "FAILED" } else { "passed" },
+        began.elapsed().as_secs_f64()
+    ));
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A database name no other run uses: the gate's prefix, the time and this process.
+fn throwaway_database(server: &DatabaseUrl) -> Result<DatabaseUrl> {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_millis();
+    Ok(server.with_database(&format!("cpq_oms_contract_{millis}_{}", std::process::id())))
+}
+
+/// A port nothing listens on right now (the kernel picks it; the service binds it moments later).
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind((LOCAL_HOST, 0))
+        .context("could not find a free port on 127.0.0.1")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Starts every service, loads the demo catalog and runs schemathesis against each service.
+async fn run_gate(
+    settings: &Settings,
+    database: &DatabaseUrl,
+    runner: &Runner,
+    work_dir: &Path,
+    stack: &mut Stack,
+) -> Result<Vec<Verdict>> {
+    let started = SERVICES
+        .iter()
+        .map(|spec| {
+            Ok(Started {
+                spec,
+                port: free_port()?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let catalog_url = started
+        .iter()
+        .find(|service| service.spec.name == CATALOG)
+        .map(Started::base_url)
+        .with_context(|| format!("no service named {CATALOG:?} in devstack's service table"))?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .context("could not build the HTTP client")?;
+
+    // In table order, so CPQ finds the catalog it reads offerings from.
+    for service in &started {
+        let name = service.spec.name;
+        let log = work_dir.join(format!("{name}.log"));
+        say(&format!(
+            "==> starting {name} on port {} (log {})",
+            service.port,
+            log.display()
+        ));
+        let env = [
+            ("APP__SERVER__PORT", service.port.to_string()),
+            ("DATABASE_URL", database.to_url()),
+            ("REDIS_URL", settings.redis_url.clone()),
+            ("KAFKA_BROKERS", "disabled".to_owned()),
+            ("CATALOG_URL", catalog_url.clone()),
+        ];
+        let spawned_at = Instant::now();
+        stack.spawn_with_output(
+            name,
+            &settings.binary_path(service.spec.binary),
+            &settings.workspace_root,
+            &env,
+            ChildOutput::File(log),
+        )?;
+        let took = stack
+            .wait_ready(&http, name, &service.base_url(), spawned_at)
+            .await
+            .with_context(|| {
+                format!(
+                    "{name} did not start (within {} s); see its log",
+                    READY_TIMEOUT.as_secs()
+                )
+            })?;
+        say(&format!("    ready in {:.2} s", took.as_secs_f64()));
+    }
+
+    say(&format!("==> loading demo data through {catalog_url}"));
+    let summary = seed::load_demo_catalog(&CatalogClient::new(http.clone(), catalog_url.clone()))
+        .await
+        .context("loading demo data failed")?;
+    say(&format!("    {summary}"));
+    let config = work_dir.join("schemathesis.toml");
+    let test_data =
+        TestData::of_demo_catalog(&CatalogClient::new(http.clone(), catalog_url)).await?;
+    std::fs::write(&config, test_data.config())
+        .with_context(|| format!("could not write {}", config.display()))?;
+    say(&format!(
+        "    test data for schemathesis in {} ({} catalog ids)",
+        config.display(),
+        test_data.catalog_ids()
+    ));
+
+    let mut verdicts = Vec::new();
+    for service in &started {
+        let name = service.spec.name;
+        let schema_url = format!("{}/openapi.json", service.base_url());
+        say(&format!("==> schemathesis: {name} ({schema_url})"));
+        let began = Instant::now();
+        let passed = tokio::select! {
+            passed = runner.run(&schema_url, &config, work_dir) => passed?,
+            exit = stack.next_exit() => bail!(
+                "{} exited while schemathesis was testing {name} ({}); see {}/{}.log",
+                exit.name,
+                exit.status,
+                WORK_DIR,
+                exit.name
+            ),
+        };
+        verdicts.push(Verdict {
+            name,
+            passed,
+            took: began.elapsed(),
+        });
+    }
+    Ok(verdicts)
+}
+
+/// Values that exist in the services under test: the demo tenant and the demo catalog's ids,
+/// plus a currency and a validity date the demo price book accepts.
+#[derive(Debug)]
+struct TestData {
+    specifications: Vec<String>,
+    offerings: Vec<String>,
+    price_books: Vec<String>,
+    valid_until: String,
+}
+
+/// How often a generated value is replaced by a known one: half the time, so generation still
+/// explores the other half.
+const KNOWN_VALUE_PROBABILITY: f64 = 0.5;
+
+impl TestData {
+    async fn of_demo_catalog(catalog: &CatalogClient) -> Result<Self> {
+        let valid_until = (chrono::Utc::now() + chrono::Duration::days(30))
+            .format("%Y-%m-%dT00:00:00Z")
+            .to_string();
+        Ok(Self {
+            specifications: catalog.ids("product-specifications").await?,
+            offerings: catalog.ids("product-offerings").await?,
+            price_books: catalog.ids("price-books").await?,
+            valid_until,
+        })
+    }
+
+    fn catalog_ids(&self) -> usize {
+        self.specifications.len() + self.offerings.len() + self.price_books.len()
+    }
+
+    /// A `schemathesis.toml` binding these values to the parameters and body fields that take
+    /// them ("dictionaries"): requests then also name a tenant and resources that exist, so
+    /// creations succeed and the stateful phase follows their links.
+    fn config(&self) -> String {
+        let list = |values: &[String]| {
+            let quoted: Vec<String> = values
+                .iter()
+                .map(|value| serde_json::Value::String(value.clone()).to_string())
+                .collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let mut catalog_ids = self.specifications.clone();
+        catalog_ids.extend(self.offerings.iter().cloned());
+        catalog_ids.extend(self.price_books.iter().cloned());
+        let dictionaries = [
+            ("tenants", vec![seed::TENANT.to_owned()]),
+            ("catalog_ids", catalog_ids),
+            ("specifications", self.specifications.clone()),
+            ("offerings", self.offerings.clone()),
+            ("price_books", self.price_books.clone()),
+            ("currencies", vec!["USD".to_owned()]),
+            ("validity", vec![self.valid_until.clone()]),
+        ];
+        let bindings = [
+            ("header.X-Tenant-Id", "tenants"),
+            ("path.id", "catalog_ids"),
+            ("body.productSpecificationId", "specifications"),
+            ("body.relationships[*].targetOfferingId", "offerings"),
+            ("body.entries[*].offeringId", "offerings"),
+            ("body.items[*].offeringId", "offerings"),
+            ("body.priceBookId", "price_books"),
+            ("body.currency", "currencies"),
+            ("body.validUntil", "validity"),
+        ];
+        let mut text = String::from(
+            "# Written by `devstack contract-check` from the demo data it loaded (ADR 0029).\n",
+        );
+        for (name, values) in dictionaries {
+            if values.is_empty() {
+                continue;
+            }
+            text.push_str(&format!(
+                "\n[dictionaries.{name}]\nvalues = {}\n",
+                list(&values)
+            ));
+        }
+        text.push_str("\n[parameters]\n");
+        for (parameter, dictionary) in bindings {
+            if !text.contains(&format!("[dictionaries.{dictionary}]")) {
+                continue;
+            }
+            text.push_str(&format!(
+                "\"{parameter}\" = {{ dictionary = \"{dictionary}\", probability = \
+                 {KNOWN_VALUE_PROBABILITY} }}\n"
+            ));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_and_phase_is_asked_for() {
+        let runner = Runner {
+            executable: PathBuf::from("st"),
+            max_examples: 7,
+            seed: 3,
+        };
+        let arguments = runner.arguments("http://127.0.0.1:1/openapi.json", Path::new("st.toml"));
+        let value = |flag: &str| {
+            arguments
+                .iter()
+                .position(|a| a == flag)
+                .and_then(|i| arguments.get(i + 1))
+                .cloned()
+        };
+        assert_eq!(
+            value("--checks").as_deref(),
+            Some(
+                "not_a_server_error,status_code_conformance,content_type_conformance,\
+                 response_schema_conformance"
+            )
+        );
+        assert_eq!(
+            value("--phases").as_deref(),
+            Some("examples,coverage,fuzzing,stateful")
+        );
+        assert_eq!(value("--max-examples").as_deref(), Some("7"));
+        assert!(!arguments.iter().any(|a| a.starts_with("--exclude")));
+    }
+
+    #[test]
+    fn throwaway_databases_live_on_the_configured_server() -> Result<()> {
+        let server = DatabaseUrl::parse(settings::DEFAULT_DATABASE_URL)?;
+        let throwaway = throwaway_database(&server)?;
+        assert!(throwaway.database().starts_with("cpq_oms_contract_"));
+        assert_eq!(throwaway.endpoint(), server.endpoint());
+        Ok(())
+    }
+}
