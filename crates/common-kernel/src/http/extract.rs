@@ -41,7 +41,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
     }
 }
 
-/// A JSON body that may be absent: an empty body (with or without a content type) is `None`.
+/// A JSON body that may be absent: an empty body (with or without a content type) is `None`, and
+/// so is a JSON `null` (the contract of an optional body allows it).
 #[derive(Debug)]
 pub struct OptionalJson<T> {
     /// The deserialised body, when one was sent.
@@ -71,6 +72,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
                 codes::UNSUPPORTED_MEDIA_TYPE,
                 "Expected a body with Content-Type: application/json",
             ));
+        }
+        if bytes.trim_ascii() == b"null" {
+            return Ok(Self {
+                body: None,
+                digest: digest(&Value::Null),
+            });
         }
         let parsed: ValidJson<T> = parse_json(&bytes)?;
         Ok(Self {
@@ -317,6 +324,27 @@ mod tests {
         let err =
             parse_json::<Body>(br#"{"items":[{"quantity":1,"x\u0000":1}]}"#).expect_err("nul");
         assert_eq!(err.code(), codes::VALIDATION_FAILED);
+    }
+
+    #[tokio::test]
+    async fn an_optional_body_may_be_null_or_absent() {
+        let request = |body: &'static str| {
+            Request::builder()
+                .header(CONTENT_TYPE, "application/json")
+                .body(axum::body::Body::from(body))
+                .expect("request")
+        };
+        for body in ["", " null ", "null"] {
+            let parsed = OptionalJson::<Body>::from_request(request(body), &())
+                .await
+                .expect("absent");
+            assert!(parsed.body.is_none());
+            assert_eq!(parsed.digest, digest(&Value::Null));
+        }
+        let err = OptionalJson::<Body>::from_request(request("[]"), &())
+            .await
+            .expect_err("not an object");
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]

@@ -21,10 +21,10 @@ use crate::domain::price_book::TierInput;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RangeRequest {
     /// Inclusive lower bound.
-    #[schema(example = "10")]
+    #[schema(example = "10", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     pub min: Option<String>,
     /// Inclusive upper bound.
-    #[schema(example = "10000")]
+    #[schema(example = "10000", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     pub max: Option<String>,
 }
 
@@ -231,7 +231,7 @@ pub struct TierRequest {
     pub to_quantity: Option<u64>,
     /// Unit price as a decimal string.
     #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "12.00")]
+    #[schema(value_type = String, example = "12.00", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     pub unit_price: Decimal,
 }
 
@@ -247,7 +247,7 @@ pub struct ChargeRequest {
     pub period: Option<String>,
     /// Flat unit price as a decimal string (or give tierMode and tiers).
     #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "149.00")]
+    #[schema(value_type = Option<String>, example = "149.00", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     pub unit_price: Option<Decimal>,
     /// RANGE or SLAB.
     #[schema(pattern = "^(RANGE|SLAB)$")]

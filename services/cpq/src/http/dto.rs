@@ -32,7 +32,7 @@ pub struct ItemRequest {
     pub term_months: Option<i32>,
     /// Line discount the seller asks for, percent (decimal string); subject to the approval
     /// policy.
-    #[schema(value_type = Option<String>, example = "5")]
+    #[schema(value_type = Option<String>, example = "5", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub discount_percent: Option<Decimal>,
     /// Characteristic values by name.
@@ -115,11 +115,11 @@ pub struct PriceOverrideRequest {
     #[schema(example = "RECURRING_MONTH")]
     pub charge: String,
     /// The computed net price being replaced (must equal the current one).
-    #[schema(value_type = String, example = "149.00")]
+    #[schema(value_type = String, example = "149.00", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     #[serde(with = "rust_decimal::serde::str")]
     pub original_price: Decimal,
     /// The new price.
-    #[schema(value_type = String, example = "129.00")]
+    #[schema(value_type = String, example = "129.00", pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$")]
     #[serde(with = "rust_decimal::serde::str")]
     pub new_price: Decimal,
     /// Why.
