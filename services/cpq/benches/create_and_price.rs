@@ -1,8 +1,10 @@
 //! Create-and-price throughput: the HTTP path (CPQ in-process on a random port, real catalog,
 //! real PostgreSQL and Redis) against the same SQL the two commands write, run directly on the
-//! same database in the same run. Rounds alternate the two paths; each round prints both rates
-//! and their ratio, and the end prints the median ratio and the latency percentiles of one
-//! quote's create + price on each path.
+//! same database in the same run. Each round runs both paths, in alternating order, each after a
+//! settle pause (PostgreSQL's background work after one burst — autovacuum, WAL flushes — would
+//! otherwise land on whichever path runs next); each round prints both rates and their ratio,
+//! and the end prints the median ratio and the latency percentiles of one quote's create + price
+//! on each path.
 //!
 //! `cargo bench -p cpq --bench create_and_price` (QUOTES, WORKERS and ROUNDS env vars override
 //! the size; defaults 400, 8 and 5).
@@ -43,6 +45,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+/// Pause before each measured phase, so neither path inherits the other's background work.
+const SETTLE: Duration = Duration::from_secs(1);
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -277,9 +282,19 @@ fn main() {
         let rate = |d: Duration| quotes as f64 / d.as_secs_f64();
         println!("create+price, {quotes} quotes per round, {workers} concurrent clients, {rounds} rounds");
         let (mut ratios, mut http_latencies, mut direct_latencies) = (Vec::new(), Vec::new(), Vec::new());
+        let settle = || tokio::time::sleep(SETTLE);
         for round in 1..=rounds {
-            let http = http_path(&app, quotes, workers).await;
-            let direct = direct_sql(&app.db, &sample, quotes, workers).await;
+            let (http, direct) = if round % 2 == 1 {
+                settle().await;
+                let http = http_path(&app, quotes, workers).await;
+                settle().await;
+                (http, direct_sql(&app.db, &sample, quotes, workers).await)
+            } else {
+                settle().await;
+                let direct = direct_sql(&app.db, &sample, quotes, workers).await;
+                settle().await;
+                (http_path(&app, quotes, workers).await, direct)
+            };
             let ratio = rate(http.elapsed) / rate(direct.elapsed);
             println!(
                 "  round {round}: HTTP {:>7.1} quotes/s, direct SQL {:>7.1} quotes/s, ratio {ratio:.2}x",
