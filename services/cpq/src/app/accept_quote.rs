@@ -21,7 +21,7 @@ pub struct AcceptInput {
 }
 
 /// Accepts the quote as the request's actor.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

@@ -10,7 +10,7 @@ use super::{commit_change, lock_quote};
 use crate::domain::QuoteId;
 
 /// Cancels the quote, recording `reason`.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

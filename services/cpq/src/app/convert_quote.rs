@@ -13,7 +13,7 @@ use crate::domain::QuoteId;
 use crate::domain::quote::ConversionOutcome;
 
 /// Converts the quote, or answers with its existing conversion.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

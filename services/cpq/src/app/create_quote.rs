@@ -95,7 +95,7 @@ pub async fn plan(
 }
 
 /// Writes the planned quote: DRAFT, or CONFIGURED when every item is valid.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

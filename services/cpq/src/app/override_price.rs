@@ -80,7 +80,7 @@ pub async fn plan(
 }
 
 /// Records the override of one charge of one item and re-prices.
-#[tracing::instrument(skip_all, fields(quote = %id, item = %item), err)]
+#[tracing::instrument(skip_all, fields(quote = %id, item = %item), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

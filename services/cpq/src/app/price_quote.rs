@@ -43,7 +43,7 @@ pub async fn pinned_book(
 }
 
 /// Prices the current revision and stores the snapshot.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

@@ -32,7 +32,7 @@ pub async fn plan(
 }
 
 /// Replaces the items of the current revision with the configured ones.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

@@ -11,7 +11,7 @@ use super::{commit_change, lock_quote};
 use crate::domain::QuoteId;
 
 /// Revises the quote, recording `reason`.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

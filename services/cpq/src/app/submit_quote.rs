@@ -11,7 +11,7 @@ use super::{commit_change, db_now, lock_quote};
 use crate::domain::QuoteId;
 
 /// Submits the quote; the policy decides between APPROVAL_PENDING and APPROVED.
-#[tracing::instrument(skip_all, fields(quote = %id), err)]
+#[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
     ports: &Ports,

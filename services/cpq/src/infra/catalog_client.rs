@@ -69,7 +69,7 @@ impl CatalogClient {
     }
 
     /// GETs `path` as the caller; `Ok(None)` on 404.
-    #[tracing::instrument(skip_all, fields(path = %path), err)]
+    #[tracing::instrument(skip_all, fields(path = %path), err(level = "warn"))]
     async fn get<T: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
