@@ -6,6 +6,7 @@
 //! compiling the platform. The platform half (`common-kernel`) re-exports these modules, so
 //! application and HTTP code keep one import path.
 
+pub mod access;
 pub mod actor;
 pub mod ids;
 pub mod money;

@@ -1,0 +1,329 @@
+//! Who may do what: the platform's roles, the actions that need a permission, and the one table
+//! between them (ADR 0030). Every service reads this table; the application layer asks
+//! [`Principal::may`] before any effect, so a permission is decided in one place, not per
+//! handler.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use crate::actor::{Actor, ActorType};
+use crate::ids::TenantId;
+
+/// A realm role, as tokens carry it in `realm_access.roles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Sells: quotes, overrides (which then need approval), orders from quotes.
+    SalesAgent,
+    /// Approves discounts at manager level.
+    ApproverManager,
+    /// Approves discounts at director level (and manager level).
+    ApproverDirector,
+    /// Approves at finance level.
+    ApproverFinance,
+    /// Repairs orders and fallout, operates the workflow engine.
+    Operator,
+    /// Reads audit evidence, changes nothing.
+    Auditor,
+    /// A partner system: quotes and orders through the API.
+    Partner,
+    /// Maintains the product catalog and price books.
+    CatalogAdmin,
+    /// Another platform service (acts for itself or on behalf of a user).
+    Service,
+    /// A Zeebe job worker calling application commands.
+    WorkflowWorker,
+}
+
+impl Role {
+    /// Every role, for tables and tests.
+    pub const ALL: [Self; 10] = [
+        Self::SalesAgent,
+        Self::ApproverManager,
+        Self::ApproverDirector,
+        Self::ApproverFinance,
+        Self::Operator,
+        Self::Auditor,
+        Self::Partner,
+        Self::CatalogAdmin,
+        Self::Service,
+        Self::WorkflowWorker,
+    ];
+
+    /// The name tokens use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SalesAgent => "sales-agent",
+            Self::ApproverManager => "approver-manager",
+            Self::ApproverDirector => "approver-director",
+            Self::ApproverFinance => "approver-finance",
+            Self::Operator => "operator",
+            Self::Auditor => "auditor",
+            Self::Partner => "partner",
+            Self::CatalogAdmin => "catalog-admin",
+            Self::Service => "service",
+            Self::WorkflowWorker => "workflow-worker",
+        }
+    }
+
+    /// Reads a token's role name; roles the platform does not know are ignored by the caller.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The approval levels a discount or override may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ApprovalLevel {
+    /// A sales manager.
+    Manager,
+    /// A sales director.
+    Director,
+    /// Finance.
+    Finance,
+}
+
+impl ApprovalLevel {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manager => "MANAGER",
+            Self::Director => "DIRECTOR",
+            Self::Finance => "FINANCE",
+        }
+    }
+}
+
+/// Everything a caller may ask for that needs a permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read offerings, specifications and price books.
+    ViewCatalog,
+    /// Create, change, publish, retire or archive catalog content.
+    ManageCatalog,
+    /// Read quotes and their price traces.
+    ViewQuote,
+    /// Create a quote or change its items, price it, revise or cancel it.
+    EditQuote,
+    /// Override a computed price by hand (approval follows).
+    OverridePrice,
+    /// Submit a quote to the approval policy.
+    SubmitQuote,
+    /// Approve or reject a discount at a level.
+    ApproveDiscount(ApprovalLevel),
+    /// Record the customer's acceptance.
+    AcceptQuote,
+    /// Convert an accepted quote into an order.
+    ConvertQuote,
+    /// Read orders.
+    ViewOrder,
+    /// Create an order directly.
+    CreateOrder,
+    /// Cancel an order.
+    CancelOrder,
+    /// Amend an order in flight.
+    AmendOrder,
+    /// Retry a failed fulfilment task.
+    RetryTask,
+    /// Repair fallout (privileged repair commands included).
+    RepairFallout,
+    /// Read audit evidence.
+    ViewAudit,
+    /// Read the operations views.
+    ViewOperations,
+    /// Operate the workflow engine (incidents, process instances).
+    OperateWorkflow,
+    /// Work on user tasks in the workflow engine (approvers).
+    WorkUserTasks,
+}
+
+impl Action {
+    /// The name a refusal names.
+    pub fn name(self) -> String {
+        match self {
+            Self::ApproveDiscount(level) => format!("ApproveDiscount({})", level.as_str()),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+/// The roles that may take `action`: the one permission table of the platform.
+pub fn roles_for(action: Action) -> &'static [Role] {
+    use Role as R;
+    match action {
+        Action::ViewCatalog => &R::ALL,
+        Action::ManageCatalog => &[R::CatalogAdmin],
+        Action::ViewQuote => &[
+            R::SalesAgent,
+            R::ApproverManager,
+            R::ApproverDirector,
+            R::ApproverFinance,
+            R::Partner,
+            R::Operator,
+            R::Auditor,
+            R::Service,
+            R::WorkflowWorker,
+        ],
+        Action::EditQuote | Action::SubmitQuote | Action::AcceptQuote | Action::ConvertQuote => {
+            &[R::SalesAgent, R::Partner]
+        }
+        Action::OverridePrice => &[R::SalesAgent],
+        Action::ApproveDiscount(ApprovalLevel::Manager) => {
+            &[R::ApproverManager, R::ApproverDirector]
+        }
+        Action::ApproveDiscount(ApprovalLevel::Director) => &[R::ApproverDirector],
+        Action::ApproveDiscount(ApprovalLevel::Finance) => &[R::ApproverFinance],
+        Action::ViewOrder => &[
+            R::SalesAgent,
+            R::Partner,
+            R::Operator,
+            R::Auditor,
+            R::Service,
+            R::WorkflowWorker,
+        ],
+        Action::CreateOrder => &[R::SalesAgent, R::Partner, R::Operator, R::Service],
+        Action::CancelOrder | Action::AmendOrder => &[R::SalesAgent, R::Operator],
+        Action::RetryTask | Action::RepairFallout | Action::OperateWorkflow => &[R::Operator],
+        Action::ViewAudit => &[R::Auditor, R::Operator],
+        Action::ViewOperations => &[R::Operator, R::Auditor],
+        Action::WorkUserTasks => &[
+            R::ApproverManager,
+            R::ApproverDirector,
+            R::ApproverFinance,
+            R::Operator,
+        ],
+    }
+}
+
+/// The authenticated caller: whom a command acts for, with the roles and authority the
+/// issuer vouched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The tenant the caller acts for.
+    pub tenant: TenantId,
+    /// Who acts (the user when a service acts on a user's behalf).
+    pub actor: Actor,
+    /// Roles from the token.
+    pub roles: Vec<Role>,
+    /// The largest discount, in percent, the caller may grant without approval.
+    pub discount_authority: Decimal,
+    /// The client the token was issued to.
+    pub client: String,
+    /// The service that made the call on the actor's behalf, if any.
+    pub via: Option<String>,
+}
+
+impl Principal {
+    /// Whether the caller holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the permission table lets the caller take `action`.
+    pub fn may(&self, action: Action) -> bool {
+        roles_for(action).iter().any(|role| self.has(*role))
+    }
+
+    /// `Ok` when the caller may take `action`, else the refusal naming it.
+    pub fn authorize(&self, action: Action) -> Result<(), Forbidden> {
+        if self.may(action) {
+            Ok(())
+        } else {
+            Err(Forbidden { action })
+        }
+    }
+
+    /// The approval levels the caller's roles carry.
+    pub fn approval_levels(&self) -> Vec<ApprovalLevel> {
+        [
+            ApprovalLevel::Manager,
+            ApprovalLevel::Director,
+            ApprovalLevel::Finance,
+        ]
+        .into_iter()
+        .filter(|level| self.may(Action::ApproveDiscount(*level)))
+        .collect()
+    }
+
+    /// Whether the caller is a machine (a service or worker) rather than a person or partner.
+    pub fn is_machine(&self) -> bool {
+        matches!(
+            self.actor.actor_type,
+            ActorType::InternalService | ActorType::WorkflowWorker | ActorType::BatchProcess
+        )
+    }
+}
+
+/// The permission table refused an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the caller may not {}", .action.name())]
+pub struct Forbidden {
+    /// The refused action.
+    pub action: Action,
+}
+
+/// Stable code of a refused action.
+pub const FORBIDDEN_ACTION: &str = "FORBIDDEN_ACTION";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ActorId;
+
+    fn principal(roles: &[Role]) -> Principal {
+        Principal {
+            tenant: TenantId::parse("demo").unwrap(),
+            actor: Actor {
+                actor_id: ActorId::parse("u").unwrap(),
+                actor_type: ActorType::HumanAgent,
+            },
+            roles: roles.to_vec(),
+            discount_authority: Decimal::from(10),
+            client: "cpq-portal".into(),
+            via: None,
+        }
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("admin"), None);
+    }
+
+    #[test]
+    fn the_table_decides() {
+        let sales = principal(&[Role::SalesAgent]);
+        assert!(sales.may(Action::EditQuote));
+        assert!(sales.may(Action::ViewCatalog));
+        assert!(!sales.may(Action::ManageCatalog));
+        assert!(!sales.may(Action::ApproveDiscount(ApprovalLevel::Manager)));
+        assert_eq!(
+            sales.authorize(Action::RepairFallout),
+            Err(Forbidden {
+                action: Action::RepairFallout
+            })
+        );
+        let director = principal(&[Role::SalesAgent, Role::ApproverDirector]);
+        assert_eq!(
+            director.approval_levels(),
+            [ApprovalLevel::Manager, ApprovalLevel::Director]
+        );
+        let nobody = principal(&[]);
+        assert!(!nobody.may(Action::ViewCatalog), "no role, no permission");
+        assert_eq!(
+            Forbidden {
+                action: Action::ApproveDiscount(ApprovalLevel::Finance)
+            }
+            .to_string(),
+            "the caller may not ApproveDiscount(FINANCE)"
+        );
+    }
+}
