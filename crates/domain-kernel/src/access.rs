@@ -1,14 +1,12 @@
 //! Who may do what: the platform's roles, the actions that need a permission, and the one table
 //! between them (ADR 0030). Every service reads this table; the application layer asks
-//! [`Principal::may`] before any effect, so a permission is decided in one place, not per
+//! [`Authority::may`] before any effect, so a permission is decided in one place, not per
 //! handler.
 
 use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::actor::{Actor, ActorType};
-use crate::ids::TenantId;
 
 /// A realm role, as tokens carry it in `realm_access.roles`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -201,25 +199,22 @@ pub fn roles_for(action: Action) -> &'static [Role] {
     }
 }
 
-/// The authenticated caller: whom a command acts for, with the roles and authority the
-/// issuer vouched for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The tenant the caller acts for.
-    pub tenant: TenantId,
-    /// Who acts (the user when a service acts on a user's behalf).
-    pub actor: Actor,
+/// What the issuer vouched for about a caller beyond its tenant and identity: its roles, its
+/// discount authority and the client the token was issued to. Kept with the request context, so
+/// the application layer asks [`Authority::authorize`] before any effect.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Authority {
     /// Roles from the token.
     pub roles: Vec<Role>,
     /// The largest discount, in percent, the caller may grant without approval.
     pub discount_authority: Decimal,
     /// The client the token was issued to.
     pub client: String,
-    /// The service that made the call on the actor's behalf, if any.
+    /// The service that made the call on the caller's behalf, if any.
     pub via: Option<String>,
 }
 
-impl Principal {
+impl Authority {
     /// Whether the caller holds `role`.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
@@ -250,14 +245,6 @@ impl Principal {
         .filter(|level| self.may(Action::ApproveDiscount(*level)))
         .collect()
     }
-
-    /// Whether the caller is a machine (a service or worker) rather than a person or partner.
-    pub fn is_machine(&self) -> bool {
-        matches!(
-            self.actor.actor_type,
-            ActorType::InternalService | ActorType::WorkflowWorker | ActorType::BatchProcess
-        )
-    }
 }
 
 /// The permission table refused an action.
@@ -274,15 +261,9 @@ pub const FORBIDDEN_ACTION: &str = "FORBIDDEN_ACTION";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::ActorId;
 
-    fn principal(roles: &[Role]) -> Principal {
-        Principal {
-            tenant: TenantId::parse("demo").unwrap(),
-            actor: Actor {
-                actor_id: ActorId::parse("u").unwrap(),
-                actor_type: ActorType::HumanAgent,
-            },
+    fn principal(roles: &[Role]) -> Authority {
+        Authority {
             roles: roles.to_vec(),
             discount_authority: Decimal::from(10),
             client: "cpq-portal".into(),
