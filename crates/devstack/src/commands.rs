@@ -5,15 +5,18 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use dev_issuer::Directory;
 use workflow_runtime::DeployedProcess;
 
 use crate::database::{self, DatabaseState};
+use crate::identity;
 use crate::kafka;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{self, Probe};
 use crate::settings::{self, Endpoint, LOCAL_HOST, Service, Settings};
 use crate::supervisor::{READY_TIMEOUT, Shutdown, ShutdownSignals, Stack};
+use crate::token;
 use crate::workflow::{self, ENGINE_NAME, WorkflowTarget};
 
 /// The service that owns the demo data.
@@ -45,8 +48,8 @@ pub async fn up() -> Result<ExitCode> {
             }
         }
     };
-    let deployed = match started {
-        Some(Ok(deployed)) => deployed,
+    let ready = match started {
+        Some(Ok(ready)) => ready,
         Some(Err(error)) => {
             if !stack.is_empty() {
                 say("==> start-up failed; stopping the services started so far");
@@ -60,7 +63,8 @@ pub async fn up() -> Result<ExitCode> {
         }
     };
 
-    print_urls(&settings, &deployed);
+    identity::print_urls(&ready.issuer_url, &ready.directory);
+    print_urls(&settings, &ready.deployed);
     say(&format!(
         "==> stack ready in {:.1} s. {}",
         began.elapsed().as_secs_f64(),
@@ -96,14 +100,17 @@ pub async fn up() -> Result<ExitCode> {
     }
 }
 
-/// Checks infrastructure, prepares the database, starts what is not running (the workflow engine
-/// first, then the services), deploys the process definitions and loads demo data. Returns what
-/// the deployment holds.
-async fn bring_up(
-    settings: &Settings,
-    http: &reqwest::Client,
-    stack: &mut Stack,
-) -> Result<Vec<DeployedProcess>> {
+/// What a successful start-up leaves for the summary.
+#[derive(Debug)]
+struct Ready {
+    deployed: Vec<DeployedProcess>,
+    issuer_url: String,
+    directory: Directory,
+}
+
+/// Checks infrastructure, prepares the database, starts what is not running (the OIDC issuer,
+/// the workflow engine, then the services), deploys the process definitions and loads demo data.
+async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack) -> Result<Ready> {
     check_postgres(settings).await?;
     check_redis(settings).await;
 
@@ -146,8 +153,17 @@ async fn bring_up(
         }
     }
 
-    // The engine comes first: services that run workflows connect to it when they start.
-    let deployed = start_workflow(settings, http, stack, engine).await?;
+    // The issuer comes first: every service reads its discovery document (ADR 0030). One devstack
+    // already serving it is left alone; it lives as long as this process otherwise.
+    let directory = identity::load_directory(&settings.workspace_root)?;
+    let (issuer_url, _running) = identity::provide(&settings.issuer, http, &directory).await?;
+    let issuer_env = [
+        ("OIDC_ISSUER", issuer_url.clone()),
+        ("OIDC_AUDIENCE", directory.audience.clone()),
+    ];
+
+    // The engine comes next: services that run workflows connect to it when they start.
+    let deployed = start_workflow(settings, http, stack, engine, &issuer_env).await?;
 
     // Services start in table order, so CPQ finds the catalog it reads offerings from.
     let catalog_url = settings.service(CATALOG)?.base_url();
@@ -155,7 +171,7 @@ async fn bring_up(
     for (service, binary) in to_start {
         let name = service.spec.name;
         say(&format!("==> starting {name} on port {}", service.port));
-        let env = [
+        let mut env = vec![
             ("APP__SERVER__PORT", service.port.to_string()),
             ("DATABASE_URL", settings.database_url.clone()),
             ("REDIS_URL", settings.redis_url.clone()),
@@ -163,6 +179,11 @@ async fn bring_up(
             ("CATALOG_URL", catalog_url.clone()),
             ("ZEEBE_ADDRESS", zeebe_address.clone()),
         ];
+        env.extend(identity::service_env(
+            &issuer_url,
+            &directory,
+            service.spec.oidc_client,
+        )?);
         let spawned_at = Instant::now();
         let pid = stack.spawn(name, &binary, &settings.workspace_root, &env)?;
         say(&format!(
@@ -178,8 +199,13 @@ async fn bring_up(
         ));
     }
 
-    load_demo_data(http, settings.service(CATALOG)?).await?;
-    Ok(deployed)
+    let token = token::seed_token(http, &issuer_url, &directory).await?;
+    load_demo_data(http, settings.service(CATALOG)?, token).await?;
+    Ok(Ready {
+        deployed,
+        issuer_url,
+        directory,
+    })
 }
 
 /// Decides about the embedded engine before anything starts: `Some(binary)` when devstack must
@@ -238,6 +264,7 @@ async fn start_workflow(
     http: &reqwest::Client,
     stack: &mut Stack,
     binary: Option<PathBuf>,
+    issuer_env: &[(&'static str, String)],
 ) -> Result<Vec<DeployedProcess>> {
     let address = settings.workflow.gateway_address();
     match (&settings.workflow, binary) {
@@ -252,11 +279,13 @@ async fn start_workflow(
                 "==> starting {ENGINE_NAME} (Zeebe gateway on port {grpc_port}, REST on port \
                  {rest_port})"
             ));
-            let env = [
+            let mut env = vec![
                 ("APP__SERVER__PORT", grpc_port.to_string()),
                 ("WORKFLOW_REST_PORT", rest_port.to_string()),
                 ("DATABASE_URL", settings.database_url.clone()),
             ];
+            // Its REST API verifies tokens too (ADR 0030).
+            env.extend_from_slice(issuer_env);
             let spawned_at = Instant::now();
             let pid = stack.spawn(ENGINE_NAME, &binary, &settings.workspace_root, &env)?;
             say(&format!(
@@ -369,13 +398,13 @@ async fn ensure_kafka_topics(settings: &Settings) {
     }
 }
 
-/// Loads the demo catalog and prints the summary line.
-async fn load_demo_data(http: &reqwest::Client, catalog: Service) -> Result<()> {
+/// Loads the demo catalog as the `devstack` client (its `token`) and prints the summary line.
+async fn load_demo_data(http: &reqwest::Client, catalog: Service, token: String) -> Result<()> {
     say(&format!(
         "==> loading demo data through {}",
         catalog.base_url()
     ));
-    let client = CatalogClient::new(http.clone(), catalog.base_url());
+    let client = CatalogClient::new(http.clone(), catalog.base_url()).with_token(token);
     let summary = seed::load_demo_catalog(&client)
         .await
         .context("loading demo data failed")?;
@@ -425,7 +454,8 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
             say(&format!("      {label:<8} {base}{path}"));
         }
         say(&format!(
-            "      try      curl -s -H 'X-Tenant-Id: demo' -H 'X-Actor-Id: demo-user' '{base}{}'",
+            "      try      curl -s -H \"Authorization: Bearer $(./dev token sales1)\" -H \
+             'X-Tenant-Id: demo' -H 'X-Actor-Id: sales1' '{base}{}'",
             service.spec.example_path
         ));
     }
@@ -461,6 +491,8 @@ pub async fn seed() -> Result<ExitCode> {
         ),
         Probe::Foreign(what) => bail!("port {} does not belong to catalog: {what}", catalog.port),
     }
-    load_demo_data(&http, catalog).await?;
+    let directory = identity::load_directory(&settings.workspace_root)?;
+    let token = token::seed_token(&http, &settings.issuer.url(), &directory).await?;
+    load_demo_data(&http, catalog, token).await?;
     Ok(ExitCode::SUCCESS)
 }

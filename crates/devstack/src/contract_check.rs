@@ -7,6 +7,9 @@
 //! the contract's links), with the checks that an answer is no server error and has a declared
 //! status, content type and schema. Everything started is stopped and the database dropped, also
 //! on failure or Ctrl-C. Any finding fails the run.
+//!
+//! The gate runs its own development OIDC issuer on a free port (ADR 0030): services get its URL
+//! and their client, the seed its `devstack` token, and schemathesis a token with every role.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -15,12 +18,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
+use crate::contract_data::TestData;
 use crate::database;
+use crate::identity;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{SERVICES, ServiceSpec};
 use crate::settings::{self, DatabaseUrl, LOCAL_HOST, Settings};
 use crate::supervisor::{ChildOutput, READY_TIMEOUT, ShutdownSignals, Stack};
+use crate::token;
 
 /// The checks every response is held to. Never fewer: the gate exists to run them.
 pub const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -299,6 +305,10 @@ async fn run_gate(
         .build()
         .context("could not build the HTTP client")?;
 
+    let directory = identity::load_directory(&settings.workspace_root)?;
+    let issuer = identity::start(0, directory.clone(), dev_issuer::DEFAULT_TOKEN_LIFETIME).await?;
+    say(&format!("==> OIDC issuer on {}", issuer.url()));
+
     // In table order, so CPQ finds the catalog it reads offerings from.
     for service in &started {
         let name = service.spec.name;
@@ -308,13 +318,18 @@ async fn run_gate(
             service.port,
             log.display()
         ));
-        let env = [
+        let mut env = vec![
             ("APP__SERVER__PORT", service.port.to_string()),
             ("DATABASE_URL", database.to_url()),
             ("REDIS_URL", settings.redis_url.clone()),
             ("KAFKA_BROKERS", "disabled".to_owned()),
             ("CATALOG_URL", catalog_url.clone()),
         ];
+        env.extend(identity::service_env(
+            issuer.url(),
+            &directory,
+            service.spec.oidc_client,
+        )?);
         let spawned_at = Instant::now();
         stack.spawn_with_output(
             name,
@@ -336,14 +351,16 @@ async fn run_gate(
     }
 
     say(&format!("==> loading demo data through {catalog_url}"));
-    let summary = seed::load_demo_catalog(&CatalogClient::new(http.clone(), catalog_url.clone()))
+    let seed_token = token::seed_token(&http, issuer.url(), &directory).await?;
+    let catalog = CatalogClient::new(http.clone(), catalog_url).with_token(seed_token);
+    let summary = seed::load_demo_catalog(&catalog)
         .await
         .context("loading demo data failed")?;
     say(&format!("    {summary}"));
     let config = work_dir.join("schemathesis.toml");
-    let test_data =
-        TestData::of_demo_catalog(&CatalogClient::new(http.clone(), catalog_url)).await?;
-    std::fs::write(&config, test_data.config())
+    let test_data = TestData::of_demo_catalog(&catalog).await?;
+    let gate_token = crate::contract_data::gate_token(&issuer.issuer)?;
+    std::fs::write(&config, test_data.config(&gate_token))
         .with_context(|| format!("could not write {}", config.display()))?;
     say(&format!(
         "    test data for schemathesis in {} ({} catalog ids)",
@@ -374,97 +391,6 @@ async fn run_gate(
         });
     }
     Ok(verdicts)
-}
-
-/// Values that exist in the services under test: the demo tenant and the demo catalog's ids,
-/// plus a currency and a validity date the demo price book accepts.
-#[derive(Debug)]
-struct TestData {
-    specifications: Vec<String>,
-    offerings: Vec<String>,
-    price_books: Vec<String>,
-    valid_until: String,
-}
-
-/// How often a generated value is replaced by a known one: half the time, so generation still
-/// explores the other half.
-const KNOWN_VALUE_PROBABILITY: f64 = 0.5;
-
-impl TestData {
-    async fn of_demo_catalog(catalog: &CatalogClient) -> Result<Self> {
-        let valid_until = (chrono::Utc::now() + chrono::Duration::days(30))
-            .format("%Y-%m-%dT00:00:00Z")
-            .to_string();
-        Ok(Self {
-            specifications: catalog.ids("product-specifications").await?,
-            offerings: catalog.ids("product-offerings").await?,
-            price_books: catalog.ids("price-books").await?,
-            valid_until,
-        })
-    }
-
-    fn catalog_ids(&self) -> usize {
-        self.specifications.len() + self.offerings.len() + self.price_books.len()
-    }
-
-    /// A `schemathesis.toml` binding these values to the parameters and body fields that take
-    /// them ("dictionaries"): requests then also name a tenant and resources that exist, so
-    /// creations succeed and the stateful phase follows their links.
-    fn config(&self) -> String {
-        let list = |values: &[String]| {
-            let quoted: Vec<String> = values
-                .iter()
-                .map(|value| serde_json::Value::String(value.clone()).to_string())
-                .collect();
-            format!("[{}]", quoted.join(", "))
-        };
-        let mut catalog_ids = self.specifications.clone();
-        catalog_ids.extend(self.offerings.iter().cloned());
-        catalog_ids.extend(self.price_books.iter().cloned());
-        let dictionaries = [
-            ("tenants", vec![seed::TENANT.to_owned()]),
-            ("catalog_ids", catalog_ids),
-            ("specifications", self.specifications.clone()),
-            ("offerings", self.offerings.clone()),
-            ("price_books", self.price_books.clone()),
-            ("currencies", vec!["USD".to_owned()]),
-            ("validity", vec![self.valid_until.clone()]),
-        ];
-        let bindings = [
-            ("header.X-Tenant-Id", "tenants"),
-            ("path.id", "catalog_ids"),
-            ("body.productSpecificationId", "specifications"),
-            ("body.relationships[*].targetOfferingId", "offerings"),
-            ("body.entries[*].offeringId", "offerings"),
-            ("body.items[*].offeringId", "offerings"),
-            ("body.priceBookId", "price_books"),
-            ("body.currency", "currencies"),
-            ("body.validUntil", "validity"),
-        ];
-        let mut text = String::from(
-            "# Written by `devstack contract-check` from the demo data it loaded (ADR 0029).\n",
-        );
-        for (name, values) in dictionaries {
-            if values.is_empty() {
-                continue;
-            }
-            text.push_str(&format!(
-                "\n[dictionaries.{name}]\nvalues = {}\n",
-                list(&values)
-            ));
-        }
-        text.push_str("\n[parameters]\n");
-        for (parameter, dictionary) in bindings {
-            if !text.contains(&format!("[dictionaries.{dictionary}]")) {
-                continue;
-            }
-            text.push_str(&format!(
-                "\"{parameter}\" = {{ dictionary = \"{dictionary}\", probability = \
-                 {KNOWN_VALUE_PROBABILITY} }}\n"
-            ));
-        }
-        text
-    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! `devstack`: runs the cpq-oms services on this machine without Docker.
 //!
-//! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, starts the
-//! embedded workflow engine and deploys `workflow/bpmn`, starts every service that is not already
-//! running, waits for readiness, loads the demo catalog through the HTTP API, prints where
-//! everything is, and on Ctrl-C stops exactly the processes it started.
+//! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, runs the
+//! development OIDC issuer, starts the embedded workflow engine and deploys `workflow/bpmn`, starts
+//! every service that is not already running, waits for readiness, loads the demo catalog through
+//! the HTTP API, prints where everything is, and on Ctrl-C stops exactly the processes it started.
 //! `devstack seed` only loads the demo catalog into services that are already running.
 //! `devstack topics` creates the declared Kafka topics that are missing.
 //! `devstack contract-check` runs the contract conformance gate: every service against a throwaway
 //! database, tested by schemathesis against the contract it serves (ADR 0029).
+//! `devstack token <user>` prints a demo user's access token from the running issuer (ADR 0030).
 #![expect(
     clippy::print_stdout,
     reason = "devstack is a terminal tool: its progress lines on stdout are the interface"
@@ -15,12 +16,15 @@
 
 mod commands;
 mod contract_check;
+mod contract_data;
 mod database;
+mod identity;
 mod kafka;
 mod seed;
 mod services;
 mod settings;
 mod supervisor;
+mod token;
 mod workflow;
 
 use std::process::ExitCode;
@@ -30,10 +34,10 @@ const USAGE: &str = "\
 usage: devstack <command>
 
 commands:
-  up     check PostgreSQL/Redis, create the database and the Kafka topics, start the workflow
-         engine and deploy workflow/bpmn, start the services that are not running, load demo
-         data, and stay in the foreground until Ctrl-C (Ctrl-C stops only what it started;
-         PostgreSQL, Redis and Kafka keep running)
+  up     check PostgreSQL/Redis, create the database and the Kafka topics, run the development
+         OIDC issuer, start the workflow engine and deploy workflow/bpmn, start the services that
+         are not running, load demo data, and stay in the foreground until Ctrl-C (Ctrl-C stops
+         only what it started; PostgreSQL, Redis and Kafka keep running)
   seed   load the demo data into already running services
   topics create the Kafka topics declared in contracts/topics.json that are missing
   contract-check
@@ -42,6 +46,12 @@ commands:
          not_a_server_error, status_code_conformance, content_type_conformance and
          response_schema_conformance), stop everything, drop the database; exits non-zero on
          any finding
+  token <user>
+         print a demo user's access token (password grant, password demo, client cpq-portal)
+         from the running issuer; nothing else on stdout
+  token --client <client_id>
+         print a service account's token (client_credentials; the secret comes from
+         deploy/identity/demo-identities.json)
   help   show this text
 
 environment:
@@ -54,6 +64,10 @@ environment:
   WORKFLOW_REST_PORT  default 8090 (its user-task API and operator views)
   ZEEBE_ADDRESS  http://host:port of a gateway devstack does not run (e.g. Camunda 8): the
                  engine is not started, workflow/bpmn is only deployed there
+  OIDC_PORT      default 8079 (the development OIDC issuer devstack runs)
+  OIDC_ISSUER    issuer URL of an OIDC provider devstack does not run (e.g. Keycloak from
+                 deploy/docker-compose.yml: http://127.0.0.1:8079/realms/cpq-oms); services, the
+                 seed and `token` use it
   CARGO_TARGET_DIR  where the service binaries were built (default <workspace>/target)
   SCHEMATHESIS   the `st` executable for contract-check (default .dev/schemathesis/bin/st,
                  installed by ./dev test, else st on PATH)
@@ -67,11 +81,21 @@ pub(crate) fn say(line: &str) {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut token_request = None;
     let command = match args.as_slice() {
-        [command] => command.as_str(),
+        [command] if command != "token" => command.as_str(),
+        [command, rest @ ..] if command == "token" => {
+            token_request = token::TokenRequest::parse(rest);
+            if token_request.is_none() {
+                eprintln!("usage: devstack token <user> | devstack token --client <client_id>");
+                return ExitCode::from(2);
+            }
+            "token"
+        }
         _ => "",
     };
     match command {
+        "token" => {}
         "up" | "seed" | "topics" | "contract-check" => {}
         "help" | "-h" | "--help" => {
             say(USAGE);
@@ -97,6 +121,10 @@ fn main() -> ExitCode {
             "up" => commands::up().await,
             "topics" => commands::topics().await,
             "contract-check" => contract_check::contract_check().await,
+            "token" => match token_request {
+                Some(request) => token::command(request).await,
+                None => Ok(ExitCode::from(2)),
+            },
             _ => commands::seed().await,
         }
     });

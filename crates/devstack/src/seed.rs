@@ -32,6 +32,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct CatalogClient {
     http: reqwest::Client,
     base_url: String,
+    /// The `devstack` client's access token, sent as `Authorization: Bearer` (ADR 0030).
+    bearer: Option<String>,
 }
 
 /// One page of a list endpoint: `{"items": [...], "limit", "offset", "totalCount"}`.
@@ -56,14 +58,32 @@ struct Problem {
 impl CatalogClient {
     /// A client for the catalog at `base_url` (`http://127.0.0.1:8081`).
     pub fn new(http: reqwest::Client, base_url: String) -> Self {
-        Self { http, base_url }
+        Self {
+            http,
+            base_url,
+            bearer: None,
+        }
     }
 
-    /// A request with the demo request-context headers.
+    /// Sends `token` as `Authorization: Bearer` on every call. The identity headers stay until
+    /// every service verifies tokens instead.
+    pub fn with_token(self, token: String) -> Self {
+        Self {
+            bearer: Some(token),
+            ..self
+        }
+    }
+
+    /// A request with the bearer token and the demo request-context headers.
     fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        let request = self.http.request(method, url);
+        let request = match &self.bearer {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
         CONTEXT_HEADERS
             .iter()
-            .fold(self.http.request(method, url), |request, (name, value)| {
+            .fold(request, |request, (name, value)| {
                 request.header(*name, *value)
             })
             .timeout(REQUEST_TIMEOUT)

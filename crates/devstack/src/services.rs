@@ -19,6 +19,9 @@ pub struct ServiceSpec {
     pub port_env: &'static str,
     /// A read-only request worth showing in the example curl.
     pub example_path: &'static str,
+    /// Its OIDC client in `deploy/identity/demo-identities.json` (and the Keycloak realm): the
+    /// `OIDC_CLIENT_ID` it gets `client_credentials` tokens with (ADR 0030).
+    pub oidc_client: &'static str,
 }
 
 /// Every service, in start order. Ports follow the table in `services/README.md`.
@@ -29,6 +32,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         default_port: 8081,
         port_env: "CATALOG_PORT",
         example_path: "/product-offerings?code=INTERNET-BUSINESS",
+        oidc_client: "catalog-service",
     },
     ServiceSpec {
         name: "cpq",
@@ -36,6 +40,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         default_port: 8082,
         port_env: "CPQ_PORT",
         example_path: "/quotes?status=DRAFT",
+        oidc_client: "cpq-service",
     },
     // Later: approval 8083, order 8084, integration 8085, audit 8086, ops 8087.
 ];
@@ -115,6 +120,7 @@ mod tests {
                 assert_ne!(spec.binary, other.binary);
                 assert_ne!(spec.default_port, other.default_port);
                 assert_ne!(spec.port_env, other.port_env);
+                assert_ne!(spec.oidc_client, other.oidc_client);
             }
             assert!(spec.example_path.starts_with('/'));
         }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::identity::IssuerTarget;
 use crate::services::{SERVICES, ServiceSpec};
 use crate::workflow::WorkflowTarget;
 
@@ -287,6 +288,8 @@ pub struct Settings {
     pub services: Vec<Service>,
     /// The workflow gateway: the embedded engine devstack runs, or `ZEEBE_ADDRESS`.
     pub workflow: WorkflowTarget,
+    /// The OIDC issuer: devstack's own on `OIDC_PORT`, or `OIDC_ISSUER`.
+    pub issuer: IssuerTarget,
 }
 
 impl Settings {
@@ -317,6 +320,7 @@ impl Settings {
             .map(|service| (service.spec.name, service.port))
             .collect();
         workflow.check_ports_against(&service_ports)?;
+        let issuer = IssuerTarget::from_env()?;
         Ok(Self {
             database_url,
             database,
@@ -326,6 +330,7 @@ impl Settings {
             target_dir,
             services,
             workflow,
+            issuer,
         })
     }
 
@@ -346,7 +351,7 @@ impl Settings {
 
 /// The cpq-oms workspace root: the nearest ancestor of the current directory that contains this
 /// crate, or else the directory devstack was compiled in.
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     let is_root = |dir: &Path| dir.join("crates/devstack/Cargo.toml").is_file();
     if let Ok(cwd) = std::env::current_dir()
         && let Some(found) = cwd.ancestors().find(|dir| is_root(dir))

@@ -18,12 +18,15 @@
 mod contract;
 #[cfg(feature = "docker")]
 mod docker;
+mod issuer;
 mod kafka;
 mod postgres;
 mod proxy;
 mod redis;
 
 pub use contract::{assert_committed_contract, contract_path};
+pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess};
+pub use issuer::TestIssuer;
 pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};
 pub use postgres::{TestDatabase, admin_url};
 pub use proxy::TcpProxy;
