@@ -11,6 +11,10 @@
 //!
 //! Business refusals (4xx) are stored and replayed like successes; retryable failures release
 //! the key so the client's retry runs the command again.
+//!
+//! Every transaction the runner opens is scoped to the request's tenant
+//! (`db::begin_for_tenant`), as row-level security on the app role's pool requires (ADR 0030).
+//! Purging expired records crosses tenants and runs on the owner's pool.
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,6 +28,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::context::RequestContext;
+use crate::db::begin_for_tenant;
 use crate::error::{ApiError, codes};
 
 /// Header set on replayed responses.
@@ -133,6 +138,7 @@ impl CommandFingerprint {
 #[derive(Debug, Clone)]
 pub struct CommandRunner {
     pool: PgPool,
+    purge_pool: PgPool,
     ttl: Duration,
 }
 
@@ -142,9 +148,22 @@ enum Claim {
 }
 
 impl CommandRunner {
-    /// A runner over a service pool; records live for `ttl`.
+    /// A runner over a service pool (the app role's, in a service); records live for `ttl`.
+    /// Expired records are purged through the same pool until [`CommandRunner::with_purge_pool`]
+    /// names the owner's.
     pub fn new(pool: PgPool, ttl: Duration) -> Self {
-        Self { pool, ttl }
+        Self {
+            purge_pool: pool.clone(),
+            pool,
+            ttl,
+        }
+    }
+
+    /// Purges expired records through `owner`: the purge crosses tenants, and on the app role's
+    /// pool row-level security would let it see none.
+    pub fn with_purge_pool(mut self, owner: PgPool) -> Self {
+        self.purge_pool = owner;
+        self
     }
 
     /// Runs `command` in a transaction and commits it; with an idempotency key in `ctx`, at most
@@ -181,7 +200,7 @@ impl CommandRunner {
     {
         let Some(key) = ctx.idempotency_key.as_deref() else {
             let prepared = prepare.await?;
-            let tx = self.pool.begin().await?;
+            let tx = begin_for_tenant(&self.pool, &ctx.tenant_id).await?;
             let (tx, result) = command(tx, prepared).await;
             return match result {
                 Ok(response) => {
@@ -207,7 +226,7 @@ impl CommandRunner {
             }
         };
 
-        let tx = match self.pool.begin().await {
+        let tx = match begin_for_tenant(&self.pool, &ctx.tenant_id).await {
             Ok(tx) => tx,
             Err(error) => {
                 self.release(ctx, key, lease_token).await;
@@ -260,9 +279,12 @@ impl CommandRunner {
                 etag: None,
                 replayed: false,
             };
-            if let Ok(mut conn) = self.pool.acquire().await {
-                let stored = complete(&mut conn, ctx, key, lease_token, &refusal).await;
-                if !matches!(stored, Ok(true)) {
+            if let Ok(mut tx) = begin_for_tenant(&self.pool, &ctx.tenant_id).await {
+                let stored = match complete(&mut tx, ctx, key, lease_token, &refusal).await {
+                    Ok(true) => tx.commit().await.is_ok(),
+                    _ => false,
+                };
+                if !stored {
                     self.release(ctx, key, lease_token).await;
                 }
             }
@@ -281,6 +303,7 @@ impl CommandRunner {
         let now = Utc::now();
         let lease_until = now + LEASE;
         let expires_at = now + self.ttl;
+        let mut tx = begin_for_tenant(&self.pool, &ctx.tenant_id).await?;
         let claimed: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO idempotency_record AS r \
                (tenant_id, idempotency_key, command_type, request_hash, status, lease_token, locked_until, created_at, expires_at) \
@@ -302,9 +325,10 @@ impl CommandRunner {
         .bind(lease_until)
         .bind(now)
         .bind(expires_at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         if claimed.is_some() {
+            tx.commit().await?;
             return Ok(Claim::Claimed(token));
         }
 
@@ -314,8 +338,11 @@ impl CommandRunner {
         )
         .bind(ctx.tenant_id.as_str())
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        // Nothing was written: dropping the transaction rolls it back with the pool's release
+        // check instead of a COMMIT round trip.
+        drop(tx);
         match existing {
             None => Err(in_progress()),
             Some((hash, _, _, _, _)) if hash != fingerprint.request_hash => Err(ApiError::new(
@@ -342,24 +369,30 @@ impl CommandRunner {
 
     /// Gives a claimed key up so that a retry executes the command.
     async fn release(&self, ctx: &RequestContext, key: &str, lease_token: Uuid) {
-        let released = sqlx::query(
-            "DELETE FROM idempotency_record WHERE tenant_id = $1 AND idempotency_key = $2 \
-             AND status = 'IN_PROGRESS' AND lease_token = $3",
-        )
-        .bind(ctx.tenant_id.as_str())
-        .bind(key)
-        .bind(lease_token)
-        .execute(&self.pool)
+        let released = async {
+            let mut tx = begin_for_tenant(&self.pool, &ctx.tenant_id).await?;
+            sqlx::query(
+                "DELETE FROM idempotency_record WHERE tenant_id = $1 AND idempotency_key = $2 \
+                 AND status = 'IN_PROGRESS' AND lease_token = $3",
+            )
+            .bind(ctx.tenant_id.as_str())
+            .bind(key)
+            .bind(lease_token)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
         .await;
         if let Err(error) = released {
             tracing::warn!(%error, "idempotency key not released; it frees itself when its lease ends");
         }
     }
 
-    /// Deletes records past their expiry; returns how many went.
+    /// Deletes records past their expiry, every tenant's (through the purge pool); returns how
+    /// many went.
     pub async fn purge_expired(&self) -> Result<u64, sqlx::Error> {
         let result = sqlx::query("DELETE FROM idempotency_record WHERE expires_at < now()")
-            .execute(&self.pool)
+            .execute(&self.purge_pool)
             .await?;
         Ok(result.rows_affected())
     }

@@ -1,7 +1,7 @@
 //! Typed settings from defaults and environment variables, validated at start-up.
 //!
 //! Variables: `DATABASE_URL`, `REDIS_URL` (empty or `disabled` turns the cache off),
-//! `APP__SERVER__HOST`, `APP__SERVER__PORT`, `APP__DATABASE__MAX_CONNECTIONS`,
+//! `APP__SERVER__HOST`, `APP__SERVER__PORT`, `APP__DATABASE__APP_URL`, `APP__DATABASE__MAX_CONNECTIONS`,
 //! `APP__DATABASE__ACQUIRE_TIMEOUT_MS`, `APP__REDIS__TIMEOUT_MS`, `APP__HTTP__MAX_BODY_BYTES`,
 //! `APP__HTTP__REQUEST_TIMEOUT_MS`, `KAFKA_BROKERS` (`disabled` keeps events in the outbox), `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
 //! (`json` | `pretty`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`.
@@ -73,6 +73,37 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
 }
 
+/// The request-handling URL when `APP__DATABASE__APP_URL` is unset: `owner` (`DATABASE_URL`) with
+/// its user replaced by `role` and no password, which suits the local server's trust
+/// authentication; production sets the variable (ADR 0030). A URL without a host (a Unix socket
+/// named by `?host=`) gets the user as `?user=`, since a URL cannot carry a user without a host.
+pub fn app_database_url(owner: &str, role: &str) -> String {
+    let (scheme, rest) = owner.split_once("://").unwrap_or(("postgres", owner));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("user=") && !p.starts_with("password="))
+        .collect();
+    let user_param = format!("user={role}");
+    let authority = if host.is_empty() {
+        params.push(&user_param);
+        String::new()
+    } else {
+        format!("{role}@{host}")
+    };
+    let query = if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", params.join("&"))
+    };
+    format!("{scheme}://{authority}{path}{query}")
+}
+
 /// The optional Redis accelerator.
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
@@ -114,8 +145,12 @@ pub struct Settings {
     pub service: &'static str,
     /// Listener.
     pub server: ServerSettings,
-    /// Database.
+    /// The schema owner's database (`DATABASE_URL`): migrations and the work that crosses
+    /// tenants (outbox relay, quote expiry, idempotency purge).
     pub database: DatabaseSettings,
+    /// `APP__DATABASE__APP_URL`, request handling's connection string when given; see
+    /// [`Settings::app_database`].
+    pub app_database_url: Option<Secret>,
     /// Cache.
     pub redis: RedisSettings,
     /// HTTP limits.
@@ -129,6 +164,23 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Request handling's database for `service`: the role `<service>_app`, subject to
+    /// row-level security (ADR 0030), with the owner's pool limits. `APP__DATABASE__APP_URL`
+    /// when set; otherwise `DATABASE_URL` with that user and no password. The host passes the
+    /// service it runs (whose migrations create the role), not the name its settings carry.
+    pub fn app_database(&self, service: &str) -> DatabaseSettings {
+        let url = self.app_database_url.clone().unwrap_or_else(|| {
+            Secret::new(app_database_url(
+                self.database.url.expose(),
+                &format!("{service}_app"),
+            ))
+        });
+        DatabaseSettings {
+            url,
+            ..self.database.clone()
+        }
+    }
+
     /// Reads the settings of `service` from the process environment.
     pub fn from_env(service: &'static str, default_port: u16) -> Result<Self, SettingsError> {
         Self::from_lookup(service, default_port, |name| std::env::var(name).ok())
@@ -151,6 +203,26 @@ impl Settings {
                 reason: "must start with postgres:// or postgresql://".into(),
             });
         }
+        let app_url = get("APP__DATABASE__APP_URL");
+        if let Some(url) = &app_url
+            && !url.starts_with("postgres://")
+            && !url.starts_with("postgresql://")
+        {
+            return Err(SettingsError {
+                name: "APP__DATABASE__APP_URL".into(),
+                value: "<hidden>".into(),
+                reason: "must start with postgres:// or postgresql://".into(),
+            });
+        }
+        let database = DatabaseSettings {
+            url: Secret::new(database_url),
+            max_connections: parse(&get, "APP__DATABASE__MAX_CONNECTIONS", 10)?,
+            acquire_timeout: Duration::from_millis(parse(
+                &get,
+                "APP__DATABASE__ACQUIRE_TIMEOUT_MS",
+                3_000,
+            )?),
+        };
         let redis_url = match lookup("REDIS_URL").or_else(|| lookup("APP__REDIS__URL")) {
             None => Some(DEFAULT_REDIS_URL.to_owned()),
             Some(v) if v.trim().is_empty() || v.trim() == "disabled" => None,
@@ -178,15 +250,8 @@ impl Settings {
                 host: get("APP__SERVER__HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
                 port: parse(&get, "APP__SERVER__PORT", default_port)?,
             },
-            database: DatabaseSettings {
-                url: Secret::new(database_url),
-                max_connections: parse(&get, "APP__DATABASE__MAX_CONNECTIONS", 10)?,
-                acquire_timeout: Duration::from_millis(parse(
-                    &get,
-                    "APP__DATABASE__ACQUIRE_TIMEOUT_MS",
-                    3_000,
-                )?),
-            },
+            app_database_url: app_url.map(Secret::new),
+            database,
             redis: RedisSettings {
                 url: redis_url.map(Secret::new),
                 timeout: Duration::from_millis(parse(&get, "APP__REDIS__TIMEOUT_MS", 150)?),
@@ -256,6 +321,47 @@ mod tests {
         let err = with(&[("APP__SERVER__PORT", "eighty")]).expect_err("bad port");
         assert_eq!(err.name, "APP__SERVER__PORT");
         assert!(with(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn request_handling_connects_as_the_service_app_role() {
+        let settings = with(&[]).expect("defaults");
+        assert_eq!(
+            settings.app_database("catalog").url.expose(),
+            "postgres://catalog_app@127.0.0.1:5432/cpq_oms_platform"
+        );
+        assert_eq!(settings.app_database("catalog").max_connections, 10);
+        let settings = with(&[(
+            "DATABASE_URL",
+            "postgresql://owner:secret@db:5433/platform?sslmode=require&password=x",
+        )])
+        .expect("valid");
+        assert_eq!(
+            settings.app_database("cpq").url.expose(),
+            "postgresql://cpq_app@db:5433/platform?sslmode=require"
+        );
+        assert_eq!(
+            app_database_url(
+                "postgres:///platform?host=/run/postgresql&user=postgres",
+                "cpq_app"
+            ),
+            "postgres:///platform?host=/run/postgresql&user=cpq_app"
+        );
+        assert_eq!(
+            app_database_url("postgres://h", "cpq_app"),
+            "postgres://cpq_app@h"
+        );
+        let settings =
+            with(&[("APP__DATABASE__APP_URL", "postgres://app:pw@h/db")]).expect("valid");
+        assert_eq!(
+            settings.app_database("cpq").url.expose(),
+            "postgres://app:pw@h/db"
+        );
+        assert!(
+            !format!("{settings:?}").contains("pw@"),
+            "the app URL is a secret too"
+        );
+        assert!(with(&[("APP__DATABASE__APP_URL", "mysql://x")]).is_err());
     }
 
     #[test]
