@@ -1,8 +1,9 @@
-//! The process around a service's own router, identical for every bounded context: open the
-//! schema's pool and migrate it, share the cache and the idempotent command runner, mount the
-//! platform endpoints (health, metrics, contract, `/ops/messaging`), relay the outbox, run the
-//! service's background jobs, and drain everything on shutdown. Services keep their routes,
-//! settings and jobs; the lifecycle lives here once.
+//! The process around a service's own router, identical for every bounded context: migrate the
+//! schema through the owner's pool and open the app role's pool for request handling (ADR 0030),
+//! share the cache and the idempotent command runner, mount the platform endpoints (health,
+//! metrics, contract, `/ops/messaging`), relay the outbox, run the service's background jobs, and
+//! drain everything on shutdown. Services keep their routes, settings and jobs; the lifecycle
+//! lives here once.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -55,11 +56,16 @@ pub enum HostError {
     },
 }
 
-/// What a service's handlers share: its pool (migrated), the cache and the command runner.
+/// What a service's handlers share: its pools, the cache and the command runner.
 #[derive(Debug, Clone)]
 pub struct Foundation {
-    /// Pool on the service's schema.
+    /// Request handling's pool on the service's schema: the role `<service>_app`, subject to
+    /// row-level security. Open every transaction on it with `common_kernel::db::begin_for_tenant`
+    /// (or `begin_read_for_tenant`); without a tenant it sees no row.
     pub db: PgPool,
+    /// The schema owner's pool (`DATABASE_URL`): migrations, the outbox relay, `/ops/messaging`
+    /// and jobs that cross tenants (quote expiry, idempotency purge). Never for a request's data.
+    pub owner_db: PgPool,
     /// Redis read-through (a no-op when Redis is disabled or down).
     pub cache: Cache,
     /// Idempotent command execution.
@@ -67,17 +73,25 @@ pub struct Foundation {
 }
 
 impl Foundation {
-    /// Connects to the service's schema, applies the platform migrations (outbox, inbox,
-    /// idempotency records; owned by `messaging`) and then the service's own, and prepares cache,
-    /// metrics recorder and command runner.
+    /// Connects to the service's schema as its owner, applies the platform migrations (outbox,
+    /// inbox, idempotency records; owned by `messaging`) and then the service's own (which also
+    /// create and grant the app role), then opens the app role's pool, and prepares cache,
+    /// metrics recorder and command runner. Refuses to start when either role would defeat
+    /// tenant isolation: an owner that cannot cross tenants, or an app role that bypasses
+    /// row-level security or can act as the owner.
     pub async fn open(identity: &ServiceIdentity, settings: &Settings) -> Result<Self, HostError> {
-        let db = db::connect(&settings.database, identity.schema).await?;
-        messaging::schema::migrate(&db, identity.schema, identity.migrator).await?;
+        let owner_db = db::connect(&settings.database, identity.schema).await?;
+        messaging::schema::migrate(&owner_db, identity.schema, identity.migrator).await?;
+        db::check_owner_role(&owner_db).await?;
+        let db = db::connect(&settings.app_database(identity.name), identity.schema).await?;
+        db::check_app_role(&db, identity.schema).await?;
         common_kernel::http::metrics::recorder();
         Ok(Self {
-            runner: CommandRunner::new(db.clone(), settings.idempotency_ttl),
+            runner: CommandRunner::new(db.clone(), settings.idempotency_ttl)
+                .with_purge_pool(owner_db.clone()),
             cache: Cache::new(&settings.redis),
             db,
+            owner_db,
         })
     }
 }
@@ -103,7 +117,7 @@ impl Host {
         openapi_json: String,
     ) -> Result<Self, HostError> {
         let ops = messaging::ops::router(messaging::ops::MessagingOps {
-            pool: foundation.db.clone(),
+            pool: foundation.owner_db.clone(),
             consumers: std::sync::Arc::new(Vec::new()),
         });
         let router = platform::assemble(
@@ -143,13 +157,14 @@ impl Host {
             .unwrap_or_default()
     }
 
-    /// The service's pool, for its own background jobs.
-    pub fn db(&self) -> &PgPool {
-        &self.foundation.db
+    /// The schema owner's pool, for the service's own background jobs that cross tenants (its
+    /// rows are every tenant's: never hand it to request handling).
+    pub fn owner_db(&self) -> &PgPool {
+        &self.foundation.owner_db
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests, stops `jobs` (the
-    /// service's own background tasks), flushes the relay and closes the pool. Meanwhile the
+    /// service's own background tasks), flushes the relay and closes both pools. Meanwhile the
     /// relay publishes committed events and expired idempotency records are purged.
     pub async fn run_until(
         self,
@@ -158,7 +173,7 @@ impl Host {
     ) -> std::io::Result<()> {
         let purger = tokio::spawn(purge_idempotency_records(self.foundation.runner.clone()));
         let relay = match self.relay {
-            Some(config) => match relay::spawn(self.foundation.db.clone(), config) {
+            Some(config) => match relay::spawn(self.foundation.owner_db.clone(), config) {
                 Ok(handle) => Some(handle),
                 Err(error) => {
                     tracing::error!(%error, "outbox relay not started; events stay in the outbox");
@@ -176,6 +191,7 @@ impl Host {
             relay.shutdown().await;
         }
         self.foundation.db.close().await;
+        self.foundation.owner_db.close().await;
         result
     }
 }

@@ -89,7 +89,7 @@ pub async fn get(
     ctx: RequestContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<OfferingView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     Ok(Json(offerings::get(&mut conn, &ctx, id).await?))
 }
 
@@ -119,7 +119,7 @@ pub async fn list(
             ])
         })?),
     };
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     let (items, total) =
         offerings::list(&mut conn, &ctx, status, query.code.as_deref(), page).await?;
     Ok(Page::new(items, page, total))
@@ -135,7 +135,7 @@ pub async fn get_version(
     ctx: RequestContext,
     ApiPath((id, version)): ApiPath<(Uuid, i32)>,
 ) -> Result<Json<OfferingVersionView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     Ok(Json(
         offerings::get_version(&mut conn, &state.cache, &ctx, id, version).await?,
     ))

@@ -162,7 +162,7 @@ pub async fn get(
     ctx: RequestContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PriceBookView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     Ok(Json(price_books::get(&mut conn, &ctx, id).await?))
 }
 
@@ -177,7 +177,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListByCodeQuery>,
 ) -> Result<Page<PriceBookView>, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     let (items, total) = price_books::list(&mut conn, &ctx, query.code.as_deref(), page).await?;
     Ok(Page::new(items, page, total))
 }
@@ -192,7 +192,7 @@ pub async fn get_version(
     ctx: RequestContext,
     ApiPath((id, version)): ApiPath<(Uuid, i32)>,
 ) -> Result<Json<PriceBookVersionView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     Ok(Json(
         price_books::get_version(&mut conn, &state.cache, &ctx, id, version).await?,
     ))

@@ -62,7 +62,7 @@ pub async fn get(
     ctx: RequestContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<SpecificationView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     Ok(Json(specifications::get(&mut conn, &ctx, id).await?))
 }
 
@@ -77,7 +77,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListByCodeQuery>,
 ) -> Result<Page<SpecificationView>, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     let (items, total) = specifications::list(&mut conn, &ctx, query.code.as_deref(), page).await?;
     Ok(Page::new(items, page, total))
 }

@@ -57,8 +57,8 @@ pub async fn insert(
         let allowed: Vec<Value> = c.allowed_values.iter().map(|v| v.to_json()).collect();
         sqlx::query(
             "INSERT INTO characteristic_definition (product_specification_id, position, name, value_type, required, \
-             allowed_values, min_value, max_value, default_value, unit, description) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             allowed_values, min_value, max_value, default_value, unit, description, tenant_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(id)
         .bind(i32::try_from(position).unwrap_or(i32::MAX))
@@ -71,6 +71,7 @@ pub async fn insert(
         .bind(c.default_value.as_ref().map(|v| v.to_json()))
         .bind(c.unit.as_deref())
         .bind(c.description.as_deref())
+        .bind(tenant)
         .execute(&mut *conn)
         .await?;
     }

@@ -2,6 +2,7 @@
 //! locked; under the lock the aggregate records the override and re-prices.
 
 use common_kernel::context::RequestContext;
+use common_kernel::db::begin_read_for_tenant;
 use cpq_configuration::ItemId;
 use cpq_pricing::PriceBook;
 use rust_decimal::Decimal;
@@ -53,7 +54,7 @@ pub async fn plan(
     )
     .map_err(CpqError::Invalid)?;
     let head = {
-        let mut conn = db.acquire().await?;
+        let mut conn = begin_read_for_tenant(db, &ctx.tenant_id).await?;
         ports
             .quotes
             .head(&mut conn, &ctx.tenant_id, id)

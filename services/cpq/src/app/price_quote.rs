@@ -2,6 +2,7 @@
 //! the quote is locked; under the lock the pin is checked again and the engine runs.
 
 use common_kernel::context::RequestContext;
+use common_kernel::db::begin_read_for_tenant;
 use cpq_pricing::PriceBook;
 use sqlx::{PgConnection, PgPool};
 
@@ -22,7 +23,7 @@ pub async fn plan(
     expected: Option<i64>,
 ) -> CpqResult<PriceBook> {
     let head = {
-        let mut conn = db.acquire().await?;
+        let mut conn = begin_read_for_tenant(db, &ctx.tenant_id).await?;
         plan_head(&mut conn, ports, ctx, id, expected, QuoteCommand::Price).await?
     };
     pinned_book(ports, ctx, head.price_book).await

@@ -2,6 +2,7 @@
 //! quote is locked; under the lock the aggregate decides (version, lifecycle, pricing state).
 
 use common_kernel::context::RequestContext;
+use common_kernel::db::begin_read_for_tenant;
 use sqlx::{PgConnection, PgPool};
 
 use super::configure::{Configured, configure_items};
@@ -14,7 +15,8 @@ use crate::domain::quote::items::check_drafts;
 use crate::domain::quote::{ItemDraft, QuoteCommand};
 
 /// Checks the items, refuses early what the lock would refuse, and configures them against
-/// the catalog; the pooled connection is back in the pool before the catalog is asked.
+/// the catalog; the head is read in a read-only transaction scoped to the tenant, which ends
+/// before the catalog is asked.
 pub async fn plan(
     db: &PgPool,
     ports: &Ports,
@@ -25,7 +27,7 @@ pub async fn plan(
 ) -> CpqResult<Configured> {
     check_drafts(&drafts, true).map_err(CpqError::Invalid)?;
     {
-        let mut conn = db.acquire().await?;
+        let mut conn = begin_read_for_tenant(db, &ctx.tenant_id).await?;
         plan_head(&mut conn, ports, ctx, id, expected, QuoteCommand::EditItems).await?;
     }
     configure_items(ports, ctx, &drafts).await

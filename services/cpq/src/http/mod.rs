@@ -8,19 +8,21 @@ pub mod quotes;
 
 use axum::Router;
 use axum::routing::{get, post, put};
+use common_kernel::context::RequestContext;
+use common_kernel::db::{TenantTx, begin_read_for_tenant};
 use common_kernel::error::ApiError;
 use common_kernel::idempotency::CommandRunner;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
-use sqlx::pool::PoolConnection;
 
 use crate::app::ports::Ports;
 
 /// What every handler needs.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The CPQ schema's pool.
+    /// Request handling's pool on the schema (the app role, under row-level security): every
+    /// transaction on it is scoped to a tenant (`common_kernel::db::begin_for_tenant`).
     pub db: PgPool,
     /// Runs commands in transactions, idempotently.
     pub runner: CommandRunner,
@@ -29,9 +31,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A pooled connection for a query.
-    pub async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>, ApiError> {
-        Ok(self.db.acquire().await?)
+    /// A read-only transaction scoped to the caller's tenant, for a query: row-level security
+    /// shows it that tenant's rows only. Dropped when the handler is done (nothing to commit).
+    pub async fn conn(&self, ctx: &RequestContext) -> Result<TenantTx, ApiError> {
+        Ok(begin_read_for_tenant(&self.db, &ctx.tenant_id).await?)
     }
 }
 

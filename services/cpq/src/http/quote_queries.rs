@@ -1,4 +1,5 @@
-//! Quote queries: read on a pooled connection, answer with the view.
+//! Quote queries: read in a read-only transaction scoped to the caller's tenant, answer with the
+//! view.
 
 use axum::Json;
 use axum::extract::State;
@@ -23,7 +24,7 @@ pub async fn get(
     ctx: RequestContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<QuoteView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     let view = queries::get(&mut conn, &state.ports, &ctx, QuoteId::from_uuid(id)).await?;
     Ok(Json(view))
 }
@@ -41,7 +42,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Page<QuoteSummary>, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     let (items, total) = queries::list(
         &mut conn,
         &state.ports,
@@ -68,7 +69,7 @@ pub async fn price_trace(
     ctx: RequestContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PriceTraceView>, ApiError> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.conn(&ctx).await?;
     let view = queries::price_trace(&mut conn, &state.ports, &ctx, QuoteId::from_uuid(id)).await?;
     Ok(Json(view))
 }

@@ -90,7 +90,9 @@ pub async fn replace_items(
     insert_items(conn, quote_id, revision, items).await
 }
 
-/// Inserts the items of a revision in one statement.
+/// Inserts the items of a revision in one statement. Each item takes its quote's tenant, read in
+/// the same statement (the composite key demands exactly that one), so the caller passes none;
+/// a quote the caller cannot see inserts nothing and fails with `RowNotFound`.
 pub async fn insert_items(
     conn: &mut PgConnection,
     quote_id: Uuid,
@@ -141,11 +143,13 @@ pub async fn insert_items(
         })
         .collect::<Result<_, _>>()
         .map_err(encode)?;
-    sqlx::query(
-        "INSERT INTO quote_item (quote_id, revision, item_id, position, offering_id, offering_version, quantity, term_months, \
-         discount_percent, characteristics, parent_item_id, configuration_status, configuration_hash, configuration, violations) \
-         SELECT $1, $2, * FROM UNNEST($3::text[], $4::int4[], $5::uuid[], $6::int4[], $7::int8[], $8::int4[], $9::numeric[], \
-         $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::jsonb[])",
+    let inserted = sqlx::query(
+        "INSERT INTO quote_item (tenant_id, quote_id, revision, item_id, position, offering_id, offering_version, quantity, \
+         term_months, discount_percent, characteristics, parent_item_id, configuration_status, configuration_hash, \
+         configuration, violations) \
+         SELECT q.tenant_id, q.quote_id, $2, i.* FROM quote q, UNNEST($3::text[], $4::int4[], $5::uuid[], $6::int4[], \
+         $7::int8[], $8::int4[], $9::numeric[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::jsonb[], \
+         $15::jsonb[]) AS i WHERE q.quote_id = $1",
     )
     .bind(quote_id)
     .bind(revision)
@@ -164,6 +168,9 @@ pub async fn insert_items(
     .bind(violations)
     .execute(conn)
     .await?;
+    if inserted.rows_affected() != items.len() as u64 {
+        return Err(sqlx::Error::RowNotFound);
+    }
     Ok(())
 }
 
@@ -175,10 +182,11 @@ pub async fn copy_items(
     to: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO quote_item (quote_id, revision, item_id, position, offering_id, offering_version, quantity, term_months, \
-         discount_percent, characteristics, parent_item_id, configuration_status, configuration_hash, configuration, violations) \
-         SELECT quote_id, $3, item_id, position, offering_id, offering_version, quantity, term_months, discount_percent, \
-         characteristics, parent_item_id, configuration_status, configuration_hash, configuration, violations \
+        "INSERT INTO quote_item (tenant_id, quote_id, revision, item_id, position, offering_id, offering_version, quantity, \
+         term_months, discount_percent, characteristics, parent_item_id, configuration_status, configuration_hash, \
+         configuration, violations) \
+         SELECT tenant_id, quote_id, $3, item_id, position, offering_id, offering_version, quantity, term_months, \
+         discount_percent, characteristics, parent_item_id, configuration_status, configuration_hash, configuration, violations \
          FROM quote_item WHERE quote_id = $1 AND revision = $2",
     )
     .bind(quote_id)
@@ -215,8 +223,8 @@ pub async fn upsert_snapshot(
     let pin = quote.identity().price_book;
     sqlx::query(
         "INSERT INTO quote_price_snapshot (quote_id, revision, price_hash, trace_hash, currency, price_book_id, \
-         price_book_version, one_time_total, result, trace, priced_at, priced_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         price_book_version, one_time_total, result, trace, priced_at, priced_by, tenant_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (quote_id, revision) DO UPDATE SET price_hash = EXCLUDED.price_hash, trace_hash = EXCLUDED.trace_hash, \
          one_time_total = EXCLUDED.one_time_total, result = EXCLUDED.result, trace = EXCLUDED.trace, \
          priced_at = EXCLUDED.priced_at, priced_by = EXCLUDED.priced_by",
@@ -233,6 +241,7 @@ pub async fn upsert_snapshot(
     .bind(&snapshot.trace)
     .bind(snapshot.priced_at)
     .bind(snapshot.priced_by.as_str())
+    .bind(quote.identity().tenant.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -265,7 +274,7 @@ pub async fn upsert_override(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO quote_price_override (quote_id, revision, item_id, charge, currency, original_price, new_price, \
-         actor_id, actor_type, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         actor_id, actor_type, reason, created_at, tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (quote_id, revision, item_id, charge) DO UPDATE SET original_price = EXCLUDED.original_price, \
          new_price = EXCLUDED.new_price, actor_id = EXCLUDED.actor_id, actor_type = EXCLUDED.actor_type, \
          reason = EXCLUDED.reason, created_at = EXCLUDED.created_at",
@@ -281,6 +290,7 @@ pub async fn upsert_override(
     .bind(row.actor.actor_type.as_str())
     .bind(&row.reason)
     .bind(row.created_at)
+    .bind(quote.identity().tenant.as_str())
     .execute(conn)
     .await?;
     Ok(())
