@@ -147,6 +147,15 @@ impl TestApp {
             .expect("PATCH")
     }
 
+    /// A pool on the test database as the service's request-handling role (`catalog_app`, under
+    /// row-level security), as `service-host` opens it, for tests that query as the service does.
+    pub async fn app_pool(&self) -> PgPool {
+        let settings = settings(&self._database.url, None, HashMap::new());
+        common_kernel::db::connect(&settings.app_database(catalog::SERVICE), catalog::SCHEMA)
+            .await
+            .expect("app role pool")
+    }
+
     /// Rows in a catalog table.
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))

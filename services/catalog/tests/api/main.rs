@@ -20,3 +20,4 @@ mod idempotency;
 mod lifecycle;
 mod openapi;
 mod properties;
+mod tenancy;

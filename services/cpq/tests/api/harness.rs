@@ -252,6 +252,15 @@ impl TestApp {
         catalog_request(&self.client, &self.catalog.base, method, path)
     }
 
+    /// A pool on CPQ's database as the service's request-handling role (`cpq_app`, under
+    /// row-level security), as `service-host` opens it, for tests that query as the service does.
+    pub async fn app_pool(&self) -> PgPool {
+        let settings = settings(cpq::SERVICE, &self.cpq._database.url, &HashMap::new());
+        common_kernel::db::connect(&settings.app_database(cpq::SERVICE), cpq::SCHEMA)
+            .await
+            .expect("app role pool")
+    }
+
     /// Rows in a CPQ table.
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))

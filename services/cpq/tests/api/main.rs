@@ -20,3 +20,4 @@ mod lifecycle;
 mod openapi;
 mod properties;
 mod scenarios;
+mod tenancy;
