@@ -17,6 +17,7 @@ pub mod http;
 pub mod idempotency;
 pub mod outbox;
 pub mod pagination;
+pub mod rate_limit;
 pub mod settings;
 pub mod telemetry;
 

