@@ -159,6 +159,8 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     /// How long an idempotency record is kept (business-risk based; 24 h by default).
     pub idempotency_ttl: Duration,
+    /// The OIDC issuer whose tokens the service accepts, and its own client (ADR 0030).
+    pub auth: crate::auth::AuthSettings,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -244,7 +246,9 @@ impl Settings {
                 });
             }
         };
+        let auth = crate::auth::AuthSettings::from_lookup(&lookup)?;
         Ok(Self {
+            auth,
             service,
             server: ServerSettings {
                 host: get("APP__SERVER__HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),

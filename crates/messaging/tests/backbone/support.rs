@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common_kernel::context::{Actor, ActorType, RequestContext};
-use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::context::{ActorType, RequestContext};
+use common_kernel::ids::{ActorId, TenantId};
 use common_kernel::outbox::{self, NewEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -92,18 +92,16 @@ pub async fn topic(name: &str, partitions: i32) -> String {
 
 pub fn context(correlation: &str) -> RequestContext {
     RequestContext {
-        tenant_id: TenantId::parse("acme").unwrap(),
-        actor: Actor {
-            actor_id: ActorId::parse("relay-test").unwrap(),
-            actor_type: ActorType::InternalService,
-        },
-        channel: "TEST".into(),
         correlation_id: correlation.into(),
-        command_id: CommandId::generate(),
-        causation_id: None,
         business_transaction_id: correlation.into(),
         traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
-        idempotency_key: None,
+        ..RequestContext::system(
+            TenantId::parse("acme").unwrap(),
+            ActorId::parse("relay-test").unwrap(),
+            ActorType::InternalService,
+            "TEST",
+            common_kernel::access::Authority::default(),
+        )
     }
 }
 
