@@ -35,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         grpc_port: settings.server.port,
         rest_port,
         http: settings.http.clone(),
+        auth: settings.auth.clone(),
     };
     match Application::start(&settings.database, &listen, EngineConfig::default()).await {
         Ok(app) => {
