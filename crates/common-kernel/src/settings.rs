@@ -160,7 +160,9 @@ pub struct Settings {
     /// How long an idempotency record is kept (business-risk based; 24 h by default).
     pub idempotency_ttl: Duration,
     /// The OIDC issuer whose tokens the service accepts, and its own client (ADR 0030).
-    pub auth: crate::auth::AuthSettings,
+    /// Every process that serves HTTP requires it (`service-host` and the workflow engine
+    /// refuse to start without); the outbox relay serves none.
+    pub auth: Option<crate::auth::AuthSettings>,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -246,7 +248,7 @@ impl Settings {
                 });
             }
         };
-        let auth = crate::auth::AuthSettings::from_lookup(&lookup)?;
+        let auth = crate::auth::AuthSettings::optional(&lookup)?;
         Ok(Self {
             auth,
             service,
@@ -300,11 +302,33 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
+        map.entry("OIDC_ISSUER".to_owned())
+            .or_insert_with(|| "http://127.0.0.1:8079".to_owned());
         Settings::from_lookup("catalog", 8081, |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_issuer_is_read_when_set() {
+        assert!(
+            with(&[("OIDC_ISSUER", "")])
+                .expect("no issuer")
+                .auth
+                .is_none()
+        );
+        assert_eq!(
+            with(&[("OIDC_ISSUER", "ftp://x")])
+                .expect_err("bad issuer")
+                .name,
+            "OIDC_ISSUER"
+        );
+        let settings = with(&[]).expect("defaults");
+        let auth = settings.auth.expect("an issuer");
+        assert_eq!(auth.issuer, "http://127.0.0.1:8079");
+        assert_eq!(auth.audience, "cpq-oms");
     }
 
     #[test]

@@ -633,6 +633,8 @@ fn settings(url: &str) -> common_kernel::settings::Settings {
         ("DATABASE_URL", url.to_owned()),
         ("REDIS_URL", "disabled".to_owned()),
         ("APP__DATABASE__MAX_CONNECTIONS", "8".to_owned()),
+        // The bench serves no HTTP: the issuer is required by the settings, never called.
+        ("OIDC_ISSUER", "http://127.0.0.1:9".to_owned()),
     ]);
     common_kernel::settings::Settings::from_lookup("relay-bench", 0, |k| vars.get(k).cloned())
         .unwrap()

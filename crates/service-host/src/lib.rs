@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use common_kernel::auth::Verifier;
+use common_kernel::auth::{AuthSettings, Verifier};
 use common_kernel::cache::Cache;
 use common_kernel::db::{self, DbError};
 use common_kernel::http::health::HealthState;
@@ -55,6 +55,9 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
+    /// A setting every service needs is missing.
+    #[error(transparent)]
+    Settings(#[from] common_kernel::settings::SettingsError),
     /// The client that reads the issuer's keys could not be built.
     #[error("cannot build the token verifier")]
     Verifier(#[source] reqwest::Error),
@@ -134,7 +137,13 @@ impl Host {
                     cache: foundation.cache.clone(),
                 },
                 verifier: std::sync::Arc::new(
-                    Verifier::new(&settings.auth).map_err(HostError::Verifier)?,
+                    Verifier::new(
+                        settings
+                            .auth
+                            .as_ref()
+                            .ok_or_else(|| HostError::Settings(AuthSettings::missing()))?,
+                    )
+                    .map_err(HostError::Verifier)?,
                 ),
             },
             &settings.http,

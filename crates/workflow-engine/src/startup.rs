@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common_kernel::auth::{AuthSettings, Verifier};
 use common_kernel::cache::Cache;
 use common_kernel::http::health::HealthState;
-use common_kernel::auth::{AuthSettings, Verifier};
 use common_kernel::http::platform::{self, ServiceRoutes};
 use common_kernel::settings::{DatabaseSettings, HttpSettings};
 use sqlx::migrate::Migrator;

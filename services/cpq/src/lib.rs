@@ -117,8 +117,13 @@ impl Application {
     /// Connects, migrates, binds and wires the router. Port 0 picks a free port (tests).
     pub async fn build(settings: Settings, cpq: CpqSettings) -> Result<Self, StartupError> {
         let foundation = Foundation::open(&IDENTITY, &settings).await?;
-        let service_tokens = ServiceTokens::new(&settings.auth)
+        let service_tokens = settings
+            .auth
+            .as_ref()
+            .map(ServiceTokens::new)
+            .transpose()
             .map_err(StartupError::CatalogClient)?
+            .flatten()
             .map(Arc::new);
         let catalog =
             CatalogClient::new(&cpq.catalog_url, foundation.cache.clone(), service_tokens)

@@ -27,14 +27,29 @@ pub struct AuthSettings {
 }
 
 impl AuthSettings {
-    /// Reads the settings through `lookup`.
+    /// Reads the settings through `lookup`; refuses a missing issuer.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let read = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let issuer = read("OIDC_ISSUER").ok_or_else(|| SettingsError {
+        Self::optional(lookup)?.ok_or_else(Self::missing)
+    }
+
+    /// The refusal when a process that serves HTTP has no issuer.
+    pub fn missing() -> SettingsError {
+        SettingsError {
             name: "OIDC_ISSUER".into(),
             value: String::new(),
             reason: "required: the OIDC issuer whose tokens this service accepts (./dev up runs one on http://127.0.0.1:8079)".into(),
-        })?;
+        }
+    }
+
+    /// Reads the settings through `lookup`: `None` without `OIDC_ISSUER` (for processes that
+    /// serve no HTTP, like the outbox relay), an error when what is set is invalid.
+    pub fn optional(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, SettingsError> {
+        let read = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let Some(issuer) = read("OIDC_ISSUER") else {
+            return Ok(None);
+        };
         let issuer = issuer.trim().trim_end_matches('/').to_owned();
         check_url("OIDC_ISSUER", &issuer)?;
         let discovery_url = match read("OIDC_DISCOVERY_URL") {
@@ -62,13 +77,13 @@ impl AuthSettings {
                 });
             }
         };
-        Ok(Self {
+        Ok(Some(Self {
             issuer,
             discovery_url,
             audience: read("OIDC_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             client,
             leeway: Duration::from_secs(30),
-        })
+        }))
     }
 }
 

@@ -57,9 +57,20 @@ pub fn settings(url: &str) -> common_kernel::settings::Settings {
         ("KAFKA_BROKERS", brokers()),
         ("APP__SERVER__PORT", "0".to_owned()),
         ("APP__DATABASE__MAX_CONNECTIONS", "16".to_owned()),
+        ("OIDC_ISSUER", issuer().issuer_url()),
+        ("OIDC_AUDIENCE", issuer().audience().to_owned()),
     ]);
     common_kernel::settings::Settings::from_lookup("backbone-test", 0, |k| vars.get(k).cloned())
         .unwrap()
+}
+
+/// The issuer of this test process's tokens.
+pub fn issuer() -> std::sync::Arc<test_support::TestIssuer> {
+    static ISSUER: std::sync::OnceLock<std::sync::Arc<test_support::TestIssuer>> =
+        std::sync::OnceLock::new();
+    std::sync::Arc::clone(
+        ISSUER.get_or_init(|| std::sync::Arc::new(test_support::TestIssuer::start())),
+    )
 }
 
 pub fn brokers() -> String {
