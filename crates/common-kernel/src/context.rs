@@ -5,17 +5,20 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use domain_kernel::access::{Action, Authority};
 
+use crate::auth::{AuthError, Authenticated, BearerToken, Caller};
 use crate::error::{ApiError, FieldError, codes};
 use crate::http::correlation::CorrelationId;
 use crate::ids::{ActorId, CommandId, TenantId};
 pub use domain_kernel::actor::{Actor, ActorType};
 
-/// Header carrying the tenant (until the security issue derives it from a token).
+/// The former identity headers. They no longer define identity and are ignored (ADR 0030);
+/// the contract still documents them until its header table is rewritten.
 pub const TENANT_HEADER: &str = "x-tenant-id";
-/// Header carrying the acting principal.
+/// See [`TENANT_HEADER`].
 pub const ACTOR_HEADER: &str = "x-actor-id";
-/// Header carrying the kind of principal.
+/// See [`TENANT_HEADER`].
 pub const ACTOR_TYPE_HEADER: &str = "x-actor-type";
 /// Header carrying the calling channel.
 pub const CHANNEL_HEADER: &str = "x-channel";
@@ -28,13 +31,19 @@ pub const TRACEPARENT_HEADER: &str = "traceparent";
 /// Header making a command safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
-/// Everything known about the caller and the causal chain of one request.
+/// Everything known about the caller and the causal chain of one request. Tenant, actor and
+/// authority come from the verified token (ADR 0030), never from a header the caller chose.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     /// Tenant the request acts for.
     pub tenant_id: TenantId,
     /// Who acts.
     pub actor: Actor,
+    /// Roles and limits the issuer vouched for.
+    pub authority: Authority,
+    /// The caller's token, to act for them in calls to other services; `None` for work the
+    /// platform does on its own (jobs, consumers).
+    pub user_token: Option<BearerToken>,
     /// Calling channel (`API` unless stated): portal, partner API, devstack…
     pub channel: String,
     /// Correlation id of the request (generated when the caller sent none, echoed back).
@@ -52,52 +61,14 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// Builds the context from request headers; refuses requests without tenant or actor and
-    /// reports every bad header at once.
-    pub fn from_headers(headers: &HeaderMap, correlation_id: String) -> Result<Self, ApiError> {
+    /// Builds the context of an authenticated request: identity from the verified caller, the
+    /// causal chain from the headers; reports every bad header at once.
+    pub fn from_request(
+        headers: &HeaderMap,
+        correlation_id: String,
+        authenticated: &Authenticated,
+    ) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
-        let mut missing_code = None;
-
-        let tenant_id = match header_text(headers, TENANT_HEADER, &mut errors) {
-            Some(raw) => TenantId::parse(&raw)
-                .map_err(|e| errors.push(header_error(TENANT_HEADER, "INVALID", e.to_string())))
-                .ok(),
-            None => {
-                missing_code.get_or_insert(codes::MISSING_TENANT);
-                errors.push(header_error(
-                    TENANT_HEADER,
-                    "REQUIRED",
-                    "the tenant header is required",
-                ));
-                None
-            }
-        };
-        let actor_id = match header_text(headers, ACTOR_HEADER, &mut errors) {
-            Some(raw) => ActorId::parse(&raw)
-                .map_err(|e| errors.push(header_error(ACTOR_HEADER, "INVALID", e.to_string())))
-                .ok(),
-            None => {
-                missing_code.get_or_insert(codes::MISSING_ACTOR);
-                errors.push(header_error(
-                    ACTOR_HEADER,
-                    "REQUIRED",
-                    "the actor header is required",
-                ));
-                None
-            }
-        };
-        let actor_type = match header_text(headers, ACTOR_TYPE_HEADER, &mut errors) {
-            None => Some(ActorType::HumanAgent),
-            Some(raw) => ActorType::parse(&raw).or_else(|| {
-                let allowed: Vec<&str> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
-                errors.push(header_error(
-                    ACTOR_TYPE_HEADER,
-                    "NOT_ALLOWED",
-                    format!("must be one of {}", allowed.join(", ")),
-                ));
-                None
-            }),
-        };
         let channel =
             bounded(headers, CHANNEL_HEADER, 64, &mut errors).unwrap_or_else(|| "API".to_owned());
         let causation_id = bounded(headers, CAUSATION_HEADER, 128, &mut errors);
@@ -110,32 +81,65 @@ impl RequestContext {
             .and_then(|v| v.to_str().ok())
             .filter(|v| is_valid_traceparent(v))
             .map(str::to_owned);
-
-        match (tenant_id, actor_id, actor_type) {
-            (Some(tenant_id), Some(actor_id), Some(actor_type)) if errors.is_empty() => Ok(Self {
-                tenant_id,
-                actor: Actor {
-                    actor_id,
-                    actor_type,
-                },
-                channel,
-                correlation_id,
-                command_id: CommandId::generate(),
-                causation_id,
-                business_transaction_id,
-                traceparent,
-                idempotency_key,
-            }),
-            _ => {
-                let code = missing_code.unwrap_or(codes::INVALID_HEADER);
-                let detail = match code {
-                    codes::MISSING_TENANT => "X-Tenant-Id is required",
-                    codes::MISSING_ACTOR => "X-Actor-Id is required",
-                    _ => "One or more request headers are invalid",
-                };
-                Err(ApiError::bad_request(code, detail).with_errors(errors))
-            }
+        if !errors.is_empty() {
+            return Err(ApiError::bad_request(
+                codes::INVALID_HEADER,
+                "One or more request headers are invalid",
+            )
+            .with_errors(errors));
         }
+        let Caller {
+            tenant,
+            actor,
+            authority,
+        } = authenticated.caller.clone();
+        Ok(Self {
+            tenant_id: tenant,
+            actor,
+            authority,
+            user_token: Some(authenticated.user_token.clone()),
+            channel,
+            correlation_id,
+            command_id: CommandId::generate(),
+            causation_id,
+            business_transaction_id,
+            traceparent,
+            idempotency_key,
+        })
+    }
+
+    /// The context of work the platform does on its own (a job, a consumer, a worker) in a
+    /// tenant, as `actor_id`: no user token, no roles beyond what the caller grants it.
+    pub fn system(
+        tenant: TenantId,
+        actor_id: ActorId,
+        actor_type: ActorType,
+        channel: &str,
+        authority: Authority,
+    ) -> Self {
+        let correlation = uuid::Uuid::now_v7().to_string();
+        Self {
+            tenant_id: tenant,
+            actor: Actor {
+                actor_id,
+                actor_type,
+            },
+            authority,
+            user_token: None,
+            channel: channel.to_owned(),
+            business_transaction_id: correlation.clone(),
+            correlation_id: correlation,
+            command_id: CommandId::generate(),
+            causation_id: None,
+            traceparent: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Refuses the command unless the permission table lets the caller take `action`; checked
+    /// by the application layer before any effect.
+    pub fn authorize(&self, action: Action) -> Result<(), domain_kernel::access::Forbidden> {
+        self.authority.authorize(action)
     }
 }
 
@@ -148,7 +152,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .get::<CorrelationId>()
             .map(|c| c.0.clone())
             .unwrap_or_else(|| CorrelationId::generate().0);
-        let ctx = Self::from_headers(&parts.headers, correlation_id)?;
+        let authenticated = parts
+            .extensions
+            .get::<Authenticated>()
+            .ok_or_else(|| ApiError::from(AuthError::Missing))?;
+        let ctx = Self::from_request(&parts.headers, correlation_id, authenticated)?;
         // The request span was opened before the context existed; fill in its fields so every
         // log line of the request carries them.
         let span = tracing::Span::current();
@@ -231,6 +239,7 @@ pub fn is_valid_traceparent(value: &str) -> bool {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use domain_kernel::access::Role;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -240,13 +249,30 @@ mod tests {
         map
     }
 
+    fn authenticated() -> Authenticated {
+        Authenticated {
+            caller: Caller {
+                tenant: TenantId::parse("acme").expect("tenant"),
+                actor: Actor {
+                    actor_id: ActorId::parse("jane").expect("actor"),
+                    actor_type: ActorType::PartnerApiClient,
+                },
+                authority: Authority {
+                    roles: vec![Role::Partner],
+                    ..Authority::default()
+                },
+            },
+            user_token: BearerToken::new("t"),
+        }
+    }
+
     #[test]
-    fn full_context_is_read_from_headers() {
-        let ctx = RequestContext::from_headers(
+    fn identity_comes_from_the_token_and_the_chain_from_headers() {
+        let ctx = RequestContext::from_request(
             &headers(&[
-                (TENANT_HEADER, "acme"),
-                (ACTOR_HEADER, "jane"),
-                (ACTOR_TYPE_HEADER, "PARTNER_API_CLIENT"),
+                ("x-tenant-id", "other"),
+                ("x-actor-id", "mallory"),
+                ("x-actor-type", "ADMIN_OPERATOR"),
                 (CHANNEL_HEADER, "PARTNER_API"),
                 (IDEMPOTENCY_KEY_HEADER, "k-1"),
                 (
@@ -255,39 +281,35 @@ mod tests {
                 ),
             ]),
             "corr-1".into(),
+            &authenticated(),
         )
         .expect("valid context");
-        assert_eq!(ctx.tenant_id.as_str(), "acme");
+        assert_eq!(
+            ctx.tenant_id.as_str(),
+            "acme",
+            "the identity headers are ignored"
+        );
+        assert_eq!(ctx.actor.actor_id.as_str(), "jane");
         assert_eq!(ctx.actor.actor_type, ActorType::PartnerApiClient);
+        assert_eq!(ctx.channel, "PARTNER_API");
         assert_eq!(ctx.business_transaction_id, "corr-1");
         assert_eq!(ctx.idempotency_key.as_deref(), Some("k-1"));
         assert!(ctx.traceparent.is_some());
+        assert!(ctx.authorize(Action::EditQuote).is_ok());
+        assert!(ctx.authorize(Action::RepairFallout).is_err());
     }
 
     #[test]
-    fn missing_tenant_or_actor_is_refused_with_field_errors() {
-        let err = RequestContext::from_headers(&headers(&[(ACTOR_HEADER, "jane")]), "c".into())
-            .expect_err("no tenant");
-        assert_eq!(err.code(), codes::MISSING_TENANT);
-        let err = RequestContext::from_headers(&headers(&[(TENANT_HEADER, "acme")]), "c".into())
-            .expect_err("no actor");
-        assert_eq!(err.code(), codes::MISSING_ACTOR);
-        let problem = err.to_problem();
-        assert_eq!(problem.errors[0].field, "header:X-Actor-Id");
-    }
-
-    #[test]
-    fn bad_actor_type_is_refused() {
-        let err = RequestContext::from_headers(
-            &headers(&[
-                (TENANT_HEADER, "acme"),
-                (ACTOR_HEADER, "jane"),
-                (ACTOR_TYPE_HEADER, "ROBOT"),
-            ]),
+    fn bad_chain_headers_are_refused_with_field_errors() {
+        let long = "x".repeat(65);
+        let err = RequestContext::from_request(
+            &headers(&[(CHANNEL_HEADER, &long)]),
             "c".into(),
+            &authenticated(),
         )
-        .expect_err("bad type");
+        .expect_err("too long");
         assert_eq!(err.code(), codes::INVALID_HEADER);
+        assert_eq!(err.to_problem().errors[0].field, "header:X-Channel");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! `domain-kernel`, which domain code and the pure engines depend on instead.
 
 pub mod audit;
+pub mod auth;
 pub mod cache;
 pub mod context;
 pub mod db;
@@ -23,4 +24,4 @@ pub mod telemetry;
 
 // The pure value types live in `domain-kernel` (no I/O dependency); they are re-exported here
 // so application and HTTP code keep one import path.
-pub use domain_kernel::{ids, money, transition, uuid_id, version};
+pub use domain_kernel::{access, ids, money, transition, uuid_id, version};

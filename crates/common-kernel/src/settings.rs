@@ -255,6 +255,10 @@ pub struct Settings {
     pub idempotency_ttl: Duration,
     /// Rate limits per tenant, client and route class.
     pub rate_limit: RateLimitSettings,
+    /// The OIDC issuer whose tokens the service accepts, and its own client (ADR 0030).
+    /// Every process that serves HTTP requires it (`service-host` and the workflow engine
+    /// refuse to start without); the outbox relay serves none.
+    pub auth: Option<crate::auth::AuthSettings>,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -340,7 +344,9 @@ impl Settings {
                 });
             }
         };
+        let auth = crate::auth::AuthSettings::optional(&lookup)?;
         Ok(Self {
+            auth,
             service,
             server: ServerSettings {
                 host: get("APP__SERVER__HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
@@ -393,11 +399,33 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
+        map.entry("OIDC_ISSUER".to_owned())
+            .or_insert_with(|| "http://127.0.0.1:8079".to_owned());
         Settings::from_lookup("catalog", 8081, |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_issuer_is_read_when_set() {
+        assert!(
+            with(&[("OIDC_ISSUER", "")])
+                .expect("no issuer")
+                .auth
+                .is_none()
+        );
+        assert_eq!(
+            with(&[("OIDC_ISSUER", "ftp://x")])
+                .expect_err("bad issuer")
+                .name,
+            "OIDC_ISSUER"
+        );
+        let settings = with(&[]).expect("defaults");
+        let auth = settings.auth.expect("an issuer");
+        assert_eq!(auth.issuer, "http://127.0.0.1:8079");
+        assert_eq!(auth.audience, "cpq-oms");
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-
 /// A realm role, as tokens carry it in `realm_access.roles`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {

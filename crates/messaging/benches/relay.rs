@@ -33,8 +33,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common_kernel::context::{Actor, ActorType, RequestContext};
-use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::context::{ActorType, RequestContext};
+use common_kernel::ids::{ActorId, TenantId};
 use common_kernel::outbox::{self, NewEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -57,18 +57,15 @@ const TOPIC_PARTITIONS: i32 = 3;
 
 fn context() -> RequestContext {
     RequestContext {
-        tenant_id: TenantId::parse("bench").unwrap(),
-        actor: Actor {
-            actor_id: ActorId::parse("bench").unwrap(),
-            actor_type: ActorType::BatchProcess,
-        },
-        channel: "BENCH".into(),
         correlation_id: "bench".into(),
-        command_id: CommandId::generate(),
-        causation_id: None,
         business_transaction_id: "bench".into(),
-        traceparent: None,
-        idempotency_key: None,
+        ..RequestContext::system(
+            TenantId::parse("bench").unwrap(),
+            ActorId::parse("bench").unwrap(),
+            ActorType::BatchProcess,
+            "BENCH",
+            common_kernel::access::Authority::default(),
+        )
     }
 }
 
@@ -636,6 +633,8 @@ fn settings(url: &str) -> common_kernel::settings::Settings {
         ("DATABASE_URL", url.to_owned()),
         ("REDIS_URL", "disabled".to_owned()),
         ("APP__DATABASE__MAX_CONNECTIONS", "8".to_owned()),
+        // The bench serves no HTTP: the issuer is required by the settings, never called.
+        ("OIDC_ISSUER", "http://127.0.0.1:9".to_owned()),
     ]);
     common_kernel::settings::Settings::from_lookup("relay-bench", 0, |k| vars.get(k).cloned())
         .unwrap()

@@ -72,7 +72,9 @@ pub fn router(ops: MessagingOps) -> Router {
 
 async fn status(
     State(ops): State<MessagingOps>,
+    ctx: common_kernel::context::RequestContext,
 ) -> Result<Json<MessagingStatus>, common_kernel::error::ApiError> {
+    ctx.authorize(common_kernel::access::Action::ViewOperations)?;
     let (backlog, oldest) = crate::backlog::outbox_backlog(&ops.pool).await?;
     let published: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox_event e WHERE e.dead_lettered_at IS NULL \

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use common_kernel::auth::{AuthSettings, Verifier};
 use common_kernel::cache::Cache;
 use common_kernel::db::{self, DbError};
 use common_kernel::http::health::HealthState;
@@ -54,6 +55,12 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
+    /// A setting every service needs is missing.
+    #[error(transparent)]
+    Settings(#[from] common_kernel::settings::SettingsError),
+    /// The client that reads the issuer's keys could not be built.
+    #[error("cannot build the token verifier")]
+    Verifier(#[source] reqwest::Error),
 }
 
 /// What a service's handlers share: its pools, the cache and the command runner.
@@ -129,6 +136,15 @@ impl Host {
                     db: foundation.db.clone(),
                     cache: foundation.cache.clone(),
                 },
+                verifier: std::sync::Arc::new(
+                    Verifier::new(
+                        settings
+                            .auth
+                            .as_ref()
+                            .ok_or_else(|| HostError::Settings(AuthSettings::missing()))?,
+                    )
+                    .map_err(HostError::Verifier)?,
+                ),
             },
             &settings.http,
         );

@@ -106,6 +106,38 @@ impl TestIssuer {
             .unwrap_or_else(|error| panic!("{error}"))
     }
 
+    /// The environment that makes a service call other services as `client_id`
+    /// (`OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`), from the directory.
+    pub fn client_env(&self, client_id: &str) -> [(&'static str, String); 2] {
+        let client = self
+            .issuer
+            .directory()
+            .service_client(client_id)
+            .unwrap_or_else(|| panic!("no client {client_id} in the directory"));
+        [
+            ("OIDC_CLIENT_ID", client.client_id.clone()),
+            ("OIDC_CLIENT_SECRET", client.secret.clone()),
+        ]
+    }
+
+    /// A valid token for `username` acting in `tenant` with exactly `roles` and, when given,
+    /// a discount authority: the callers tests need beyond the demo directory.
+    pub fn token_as(
+        &self,
+        tenant: &str,
+        username: &str,
+        roles: &[&str],
+        discount_authority: Option<&str>,
+    ) -> String {
+        let mut claims = self.claims_for("sales1");
+        claims.tenant_id = tenant.to_owned();
+        claims.preferred_username = username.to_owned();
+        claims.sub = format!("test-{username}");
+        claims.realm_access.roles = roles.iter().map(|r| (*r).to_owned()).collect();
+        claims.discount_authority = discount_authority.map(str::to_owned);
+        self.token_with(&claims)
+    }
+
     /// Any claims (a [`Claims`] or a `serde_json::Value`), signed RS256 with the current key.
     pub fn token_with(&self, claims: &impl Serialize) -> String {
         self.issuer

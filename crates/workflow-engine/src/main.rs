@@ -35,6 +35,16 @@ async fn main() -> std::process::ExitCode {
         grpc_port: settings.server.port,
         rest_port,
         http: settings.http.clone(),
+        auth: match settings.auth.clone() {
+            Some(auth) => auth,
+            None => {
+                eprintln!(
+                    "workflow-engine: {}",
+                    common_kernel::auth::AuthSettings::missing()
+                );
+                return std::process::ExitCode::FAILURE;
+            }
+        },
     };
     match Application::start(&settings.database, &listen, EngineConfig::default()).await {
         Ok(app) => {

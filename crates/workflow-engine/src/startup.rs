@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common_kernel::auth::{AuthSettings, Verifier};
 use common_kernel::cache::Cache;
 use common_kernel::http::health::HealthState;
 use common_kernel::http::platform::{self, ServiceRoutes};
@@ -28,6 +29,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/workflow");
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The client that reads the issuer's keys could not be built.
+    #[error("cannot build the token verifier")]
+    Verifier(#[source] reqwest::Error),
     /// Database connection or migration failed.
     #[error("database")]
     Db(#[from] common_kernel::db::DbError),
@@ -56,11 +60,15 @@ pub struct Listen {
     pub rest_port: u16,
     /// Body size and request time limits of the REST API.
     pub http: HttpSettings,
+    /// The issuer whose tokens the REST API requires (ADR 0030). The gRPC gateway serves the
+    /// local stack without tokens; in production Camunda 8's own identity protects Zeebe.
+    pub auth: AuthSettings,
 }
 
 impl Listen {
-    /// Both ports on `host`, with the platform's default HTTP limits (1 MiB, 30 s).
-    pub fn new(host: &str, grpc_port: u16, rest_port: u16) -> Self {
+    /// Both ports on `host`, with the platform's default HTTP limits (1 MiB, 30 s), accepting
+    /// tokens of `auth`'s issuer on the REST API.
+    pub fn new(host: &str, grpc_port: u16, rest_port: u16, auth: AuthSettings) -> Self {
         Self {
             host: host.to_owned(),
             grpc_port,
@@ -69,6 +77,7 @@ impl Listen {
                 max_body_bytes: 1024 * 1024,
                 request_timeout: Duration::from_secs(30),
             },
+            auth,
         }
     }
 }
@@ -118,9 +127,10 @@ impl Application {
         database: &DatabaseSettings,
         host: &str,
         port: u16,
+        auth: AuthSettings,
         config: EngineConfig,
     ) -> Result<Self, StartupError> {
-        Self::start(database, &Listen::new(host, port, 0), config).await
+        Self::start(database, &Listen::new(host, port, 0, auth), config).await
     }
 
     /// Connects, migrates, binds both ports and starts serving, the timer scheduler and the
@@ -161,6 +171,9 @@ impl Application {
                     db: pool,
                     cache: Cache::disabled(),
                 },
+                verifier: std::sync::Arc::new(
+                    Verifier::new(&listen.auth).map_err(StartupError::Verifier)?,
+                ),
             },
             &listen.http,
         );

@@ -74,6 +74,7 @@ impl Platform {
             &database_settings(&db.url),
             "127.0.0.1",
             0,
+            auth_settings(),
             EngineConfig::default(),
         )
         .await
@@ -119,6 +120,7 @@ impl Platform {
         let response = self
             .http
             .get(format!("{}{path}", self.rest))
+            .bearer_auth(approver_token())
             .send()
             .await
             .expect("REST request");
@@ -129,6 +131,7 @@ impl Platform {
         let response = self
             .http
             .post(format!("{}{path}", self.rest))
+            .bearer_auth(approver_token())
             .json(body)
             .send()
             .await
@@ -226,6 +229,32 @@ impl Platform {
             .await
             .expect("publish");
     }
+}
+
+/// The issuer of this test process's tokens.
+fn issuer() -> std::sync::Arc<test_support::TestIssuer> {
+    static ISSUER: std::sync::OnceLock<std::sync::Arc<test_support::TestIssuer>> =
+        std::sync::OnceLock::new();
+    std::sync::Arc::clone(
+        ISSUER.get_or_init(|| std::sync::Arc::new(test_support::TestIssuer::start())),
+    )
+}
+
+/// The embedded engine's REST API trusts the test issuer.
+fn auth_settings() -> common_kernel::auth::AuthSettings {
+    let issuer = issuer();
+    let url = issuer.issuer_url();
+    common_kernel::auth::AuthSettings::from_lookup(|name| match name {
+        "OIDC_ISSUER" => Some(url.clone()),
+        "OIDC_AUDIENCE" => Some(issuer.audience().to_owned()),
+        _ => None,
+    })
+    .expect("test auth settings")
+}
+
+/// An approver who also operates: the REST calls these scenarios make.
+fn approver_token() -> String {
+    issuer().token_as("acme", "ops1", &["operator", "approver-manager"], None)
 }
 
 async fn read(response: reqwest::Response) -> (StatusCode, Value) {

@@ -24,8 +24,8 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common_kernel::context::{Actor, ActorType, RequestContext};
-use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::context::{ActorType, RequestContext};
+use common_kernel::ids::{ActorId, TenantId};
 use common_kernel::money::Currency;
 use cpq::app::ports::QuoteRepository;
 use cpq::app::recording;
@@ -86,20 +86,13 @@ async fn http_path(app: &TestApp, quotes: usize, workers: usize) -> Round {
 }
 
 fn context() -> RequestContext {
-    RequestContext {
-        tenant_id: TenantId::parse("acme").unwrap(),
-        actor: Actor {
-            actor_id: ActorId::parse("bench").unwrap(),
-            actor_type: ActorType::HumanAgent,
-        },
-        channel: "API".into(),
-        correlation_id: Uuid::now_v7().to_string(),
-        command_id: CommandId::generate(),
-        causation_id: None,
-        business_transaction_id: Uuid::now_v7().to_string(),
-        traceparent: None,
-        idempotency_key: None,
-    }
+    RequestContext::system(
+        TenantId::parse("acme").unwrap(),
+        ActorId::parse("bench").unwrap(),
+        ActorType::HumanAgent,
+        "API",
+        domain_kernel::access::Authority::default(),
+    )
 }
 
 /// A quote as the sample's commands leave it: CONFIGURED and unpriced, or PRICED with the

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common_kernel::auth::ServiceTokens;
 use common_kernel::settings::{Settings, SettingsError};
 use service_host::{Foundation, Host, HostError, ServiceIdentity};
 use sqlx::PgPool;
@@ -49,7 +50,7 @@ pub enum StartupError {
     /// Database or port (the shared host).
     #[error(transparent)]
     Host(#[from] HostError),
-    /// The HTTP client for the catalog could not be built.
+    /// The HTTP clients for the catalog and the issuer could not be built.
     #[error("cannot build the catalog client")]
     CatalogClient(#[source] reqwest::Error),
 }
@@ -116,8 +117,17 @@ impl Application {
     /// Connects, migrates, binds and wires the router. Port 0 picks a free port (tests).
     pub async fn build(settings: Settings, cpq: CpqSettings) -> Result<Self, StartupError> {
         let foundation = Foundation::open(&IDENTITY, &settings).await?;
-        let catalog = CatalogClient::new(&cpq.catalog_url, foundation.cache.clone())
-            .map_err(StartupError::CatalogClient)?;
+        let service_tokens = settings
+            .auth
+            .as_ref()
+            .map(ServiceTokens::new)
+            .transpose()
+            .map_err(StartupError::CatalogClient)?
+            .flatten()
+            .map(Arc::new);
+        let catalog =
+            CatalogClient::new(&cpq.catalog_url, foundation.cache.clone(), service_tokens)
+                .map_err(StartupError::CatalogClient)?;
         let ports = Ports {
             catalog: Arc::new(catalog),
             quotes: Arc::new(PgQuoteRepository),

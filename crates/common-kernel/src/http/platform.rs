@@ -1,6 +1,7 @@
 //! Assembles a service's router with the platform's cross-cutting behaviour, so every service
 //! answers errors, limits, health, metrics and docs the same way.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,6 +15,7 @@ use tower_http::trace::TraceLayer;
 
 use super::correlation::{self, CorrelationId};
 use super::health::{self, HealthState};
+use crate::auth::{self, Verifier};
 use crate::error::{ApiError, codes};
 use crate::settings::HttpSettings;
 
@@ -26,9 +28,13 @@ pub struct ServiceRoutes {
     pub openapi_json: String,
     /// Health endpoint state.
     pub health: HealthState,
+    /// Verifies the bearer token every business route requires (ADR 0030).
+    pub verifier: Arc<Verifier>,
 }
 
-/// Wraps business routes with health, metrics, OpenAPI, docs, fallbacks and middleware.
+/// Wraps business routes with authentication, health, metrics, OpenAPI, docs, fallbacks and
+/// middleware. Only the business routes require a token: health, metrics, the contract and the
+/// docs stay open.
 pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
     let openapi = routes.openapi_json;
     let title = routes.health.service;
@@ -52,6 +58,10 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
     let timeout = http.request_timeout;
     routes
         .api
+        .layer(middleware::from_fn_with_state(
+            routes.verifier,
+            auth::authenticate,
+        ))
         .merge(operational)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -280,8 +280,8 @@ mod database_tests {
     use std::path::Path;
     use std::str::FromStr;
 
-    use common_kernel::context::{Actor, ActorType, RequestContext};
-    use common_kernel::ids::{ActorId, CommandId, TenantId};
+    use common_kernel::context::{ActorType, RequestContext};
+    use common_kernel::ids::{ActorId, TenantId};
     use common_kernel::outbox::{self, NewEvent};
     use sqlx::PgPool;
     use sqlx::postgres::PgConnectOptions;
@@ -316,18 +316,15 @@ mod database_tests {
 
     async fn queue_events(pool: &PgPool, count: usize) {
         let ctx = RequestContext {
-            tenant_id: TenantId::parse("acme").unwrap(),
-            actor: Actor {
-                actor_id: ActorId::parse("record-test").unwrap(),
-                actor_type: ActorType::InternalService,
-            },
-            channel: "TEST".into(),
             correlation_id: "record-test".into(),
-            command_id: CommandId::generate(),
-            causation_id: None,
             business_transaction_id: "record-test".into(),
-            traceparent: None,
-            idempotency_key: None,
+            ..RequestContext::system(
+                TenantId::parse("acme").unwrap(),
+                ActorId::parse("record-test").unwrap(),
+                ActorType::InternalService,
+                "TEST",
+                common_kernel::access::Authority::default(),
+            )
         };
         let mut transaction = pool.begin().await.unwrap();
         for n in 0..count {

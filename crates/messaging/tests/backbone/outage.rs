@@ -44,8 +44,12 @@ impl Catalog {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("X-Tenant-Id", "acme")
-            .header("X-Actor-Id", "backbone-test")
+            .bearer_auth(crate::support::issuer().token_as(
+                "acme",
+                "backbone-test",
+                &["catalog-admin"],
+                None,
+            ))
             .header("X-Correlation-Id", "corr-e2e")
             .header(
                 "traceparent",

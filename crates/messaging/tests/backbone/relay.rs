@@ -615,12 +615,30 @@ async fn pruning_stuck_on_a_lock_never_stalls_publishing_and_removes_only_expire
     );
 }
 
-/// The outbox part of `GET /ops/messaging`, served over a real socket.
+/// The outbox part of `GET /ops/messaging`, served over a real socket to an operator (the
+/// authentication layer of a service is stood in for by the caller it would leave).
 async fn ops_status(pool: &sqlx::PgPool) -> Value {
+    use common_kernel::access::{Authority, Role};
+    use common_kernel::auth::{Authenticated, BearerToken, Caller};
+    let operator = Authenticated {
+        caller: Caller {
+            tenant: common_kernel::ids::TenantId::parse("acme").unwrap(),
+            actor: common_kernel::context::Actor {
+                actor_id: common_kernel::ids::ActorId::parse("ops1").unwrap(),
+                actor_type: common_kernel::context::ActorType::AdminOperator,
+            },
+            authority: Authority {
+                roles: vec![Role::Operator],
+                ..Authority::default()
+            },
+        },
+        user_token: BearerToken::new("not-checked-here"),
+    };
     let router = messaging::ops::router(messaging::ops::MessagingOps {
         pool: pool.clone(),
         consumers: std::sync::Arc::new(Vec::new()),
-    });
+    })
+    .layer(axum::Extension(operator));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common_kernel::context::{Actor, ActorType, RequestContext};
-use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::context::{ActorType, RequestContext};
+use common_kernel::ids::{ActorId, TenantId};
 use common_kernel::outbox::{self, NewEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -57,9 +57,20 @@ pub fn settings(url: &str) -> common_kernel::settings::Settings {
         ("KAFKA_BROKERS", brokers()),
         ("APP__SERVER__PORT", "0".to_owned()),
         ("APP__DATABASE__MAX_CONNECTIONS", "16".to_owned()),
+        ("OIDC_ISSUER", issuer().issuer_url()),
+        ("OIDC_AUDIENCE", issuer().audience().to_owned()),
     ]);
     common_kernel::settings::Settings::from_lookup("backbone-test", 0, |k| vars.get(k).cloned())
         .unwrap()
+}
+
+/// The issuer of this test process's tokens.
+pub fn issuer() -> std::sync::Arc<test_support::TestIssuer> {
+    static ISSUER: std::sync::OnceLock<std::sync::Arc<test_support::TestIssuer>> =
+        std::sync::OnceLock::new();
+    std::sync::Arc::clone(
+        ISSUER.get_or_init(|| std::sync::Arc::new(test_support::TestIssuer::start())),
+    )
 }
 
 pub fn brokers() -> String {
@@ -92,18 +103,16 @@ pub async fn topic(name: &str, partitions: i32) -> String {
 
 pub fn context(correlation: &str) -> RequestContext {
     RequestContext {
-        tenant_id: TenantId::parse("acme").unwrap(),
-        actor: Actor {
-            actor_id: ActorId::parse("relay-test").unwrap(),
-            actor_type: ActorType::InternalService,
-        },
-        channel: "TEST".into(),
         correlation_id: correlation.into(),
-        command_id: CommandId::generate(),
-        causation_id: None,
         business_transaction_id: correlation.into(),
         traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
-        idempotency_key: None,
+        ..RequestContext::system(
+            TenantId::parse("acme").unwrap(),
+            ActorId::parse("relay-test").unwrap(),
+            ActorType::InternalService,
+            "TEST",
+            common_kernel::access::Authority::default(),
+        )
     }
 }
 

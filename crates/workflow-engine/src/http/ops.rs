@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use common_kernel::access::Action;
+use common_kernel::context::RequestContext;
 use common_kernel::error::{ApiError, ProblemDetails};
 use common_kernel::http::extract::{ApiPath, ApiQuery};
 use common_kernel::pagination::{Page, PageRequest};
@@ -25,8 +27,10 @@ use crate::app::IncidentFilter;
     ))]
 pub async fn list_instances(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiQuery(query): ApiQuery<InstanceListQuery>,
 ) -> Result<Page<ProcessInstanceView>, ApiError> {
+    ctx.authorize(Action::OperateWorkflow)?;
     let page = PageRequest::new(query.limit, query.offset)?;
     let (rows, total) = engine
         .list_instances(
@@ -54,8 +58,10 @@ pub async fn list_instances(
     ))]
 pub async fn get_instance(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
 ) -> Result<Json<ProcessInstanceDetailView>, ApiError> {
+    ctx.authorize(Action::OperateWorkflow)?;
     Ok(Json(engine.instance_detail(key).await?.into()))
 }
 
@@ -68,8 +74,10 @@ pub async fn get_instance(
     ))]
 pub async fn list_incidents(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiQuery(query): ApiQuery<IncidentListQuery>,
 ) -> Result<Page<IncidentView>, ApiError> {
+    ctx.authorize(Action::OperateWorkflow)?;
     let page = PageRequest::new(query.limit, query.offset)?;
     let filter = IncidentFilter {
         state: query.state.map(|s| s.as_str().to_owned()),
@@ -98,9 +106,11 @@ pub async fn list_incidents(
     ))]
 pub async fn resolve_incident(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
     Body(request): Body<ResolveIncidentRequest>,
 ) -> Result<StatusCode, ApiError> {
+    ctx.authorize(Action::OperateWorkflow)?;
     engine.resolve_incident_with(key, request.retries).await?;
     Ok(StatusCode::NO_CONTENT)
 }

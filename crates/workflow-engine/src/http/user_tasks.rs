@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use common_kernel::access::Action;
+use common_kernel::context::RequestContext;
 use common_kernel::error::{ApiError, ProblemDetails};
 use common_kernel::http::extract::ApiPath;
 
@@ -94,8 +96,10 @@ fn page_of(request: &UserTaskSearchRequest) -> Result<SearchPage, ApiError> {
     ))]
 pub async fn search(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     Body(request): Body<UserTaskSearchRequest>,
 ) -> Result<Json<UserTaskSearchResponse>, ApiError> {
+    ctx.authorize(Action::WorkUserTasks)?;
     let filter = filter_of(&request)?;
     let page = page_of(&request)?;
     let (rows, total) = engine.search_user_tasks(&filter, &page).await?;
@@ -115,8 +119,10 @@ pub async fn search(
     ))]
 pub async fn get(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
 ) -> Result<Json<UserTaskView>, ApiError> {
+    ctx.authorize(Action::WorkUserTasks)?;
     Ok(Json(engine.user_task(key).await?.into()))
 }
 
@@ -132,9 +138,11 @@ pub async fn get(
     ))]
 pub async fn assign(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
     Body(request): Body<AssignmentRequest>,
 ) -> Result<StatusCode, ApiError> {
+    ctx.authorize(Action::WorkUserTasks)?;
     let assignee = request
         .assignee
         .filter(|a| !a.trim().is_empty())
@@ -155,8 +163,10 @@ pub async fn assign(
     ))]
 pub async fn unassign(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
+    ctx.authorize(Action::WorkUserTasks)?;
     engine.assign_user_task(key, None, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -173,9 +183,11 @@ pub async fn unassign(
     ))]
 pub async fn complete(
     State(engine): State<Engine>,
+    ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
     Body(request): Body<CompletionRequest>,
 ) -> Result<StatusCode, ApiError> {
+    ctx.authorize(Action::WorkUserTasks)?;
     engine
         .complete_user_task(key, &request.variables.unwrap_or_default())
         .await?;

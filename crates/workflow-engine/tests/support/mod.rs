@@ -6,10 +6,12 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use common_kernel::auth::AuthSettings;
 use common_kernel::settings::{DatabaseSettings, Secret};
-use test_support::TestDatabase;
+use test_support::{TestDatabase, TestIssuer};
 use tokio::sync::mpsc;
 use workflow_engine::{Application, EngineConfig};
 use zeebe_rs::{ActivatedJob, Client};
@@ -32,6 +34,29 @@ pub fn database_settings(url: &str) -> DatabaseSettings {
         max_connections: 16,
         acquire_timeout: Duration::from_secs(5),
     }
+}
+
+/// The issuer of this test process's tokens.
+pub fn issuer() -> Arc<TestIssuer> {
+    static ISSUER: OnceLock<Arc<TestIssuer>> = OnceLock::new();
+    Arc::clone(ISSUER.get_or_init(|| Arc::new(TestIssuer::start())))
+}
+
+/// The embedded engine's REST API trusts the test issuer.
+pub fn auth_settings() -> AuthSettings {
+    let issuer = issuer();
+    let url = issuer.issuer_url();
+    AuthSettings::from_lookup(|name| match name {
+        "OIDC_ISSUER" => Some(url.clone()),
+        "OIDC_AUDIENCE" => Some(issuer.audience().to_owned()),
+        _ => None,
+    })
+    .expect("test auth settings")
+}
+
+/// A token for an operator who also approves (both REST surfaces of the engine).
+pub fn operator_token() -> String {
+    issuer().token_as("acme", "ops1", &["operator", "approver-manager"], None)
 }
 
 /// Long fallback poll: a long poll that returns quickly was woken by NOTIFY, not by a tick.
@@ -70,7 +95,7 @@ impl Target {
         })
         .await;
         let database = database_settings(&db.url);
-        let app = Application::build(&database, "127.0.0.1", 0, test_config())
+        let app = Application::build(&database, "127.0.0.1", 0, auth_settings(), test_config())
             .await
             .expect("engine starts");
         let client = client("http://127.0.0.1", app.port()).await;
@@ -112,9 +137,15 @@ impl Target {
             .embedded
             .as_mut()
             .expect("starting needs the embedded engine");
-        let app = Application::build(&embedded.database, "127.0.0.1", 0, test_config())
-            .await
-            .expect("engine restarts");
+        let app = Application::build(
+            &embedded.database,
+            "127.0.0.1",
+            0,
+            auth_settings(),
+            test_config(),
+        )
+        .await
+        .expect("engine restarts");
         self.client = client("http://127.0.0.1", app.port()).await;
         embedded.app = Some(app);
     }
@@ -129,6 +160,15 @@ impl Target {
         }
     }
 
+    /// Adds the operator's token for the embedded engine (Camunda 8 brings its own identity).
+    pub fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.is_embedded() {
+            request.bearer_auth(operator_token())
+        } else {
+            request
+        }
+    }
+
     /// POSTs JSON to the REST API; returns the status and the body (JSON, or null when empty).
     pub async fn post(
         &self,
@@ -136,8 +176,7 @@ impl Target {
         body: &serde_json::Value,
     ) -> (reqwest::StatusCode, serde_json::Value) {
         let response = self
-            .http
-            .post(format!("{}{path}", self.rest()))
+            .authorized(self.http.post(format!("{}{path}", self.rest())))
             .json(body)
             .send()
             .await
@@ -152,8 +191,7 @@ impl Target {
         path: &str,
     ) -> (reqwest::StatusCode, serde_json::Value) {
         let response = self
-            .http
-            .request(method, format!("{}{path}", self.rest()))
+            .authorized(self.http.request(method, format!("{}{path}", self.rest())))
             .send()
             .await
             .expect("REST request");

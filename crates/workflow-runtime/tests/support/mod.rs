@@ -51,9 +51,15 @@ impl Target {
             fallback_poll: Duration::from_secs(30),
             ..EngineConfig::default()
         };
-        let app = Application::build(&database_settings(&db.url), "127.0.0.1", 0, config)
-            .await
-            .expect("engine starts");
+        let app = Application::build(
+            &database_settings(&db.url),
+            "127.0.0.1",
+            0,
+            auth_settings(),
+            config,
+        )
+        .await
+        .expect("engine starts");
         let gateway = Gateway::connect("http://127.0.0.1", app.port())
             .await
             .expect("gateway connects");
@@ -177,4 +183,25 @@ impl Target {
 
 pub fn bpmn_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bpmn")
+}
+
+/// The issuer of this test process's tokens.
+pub fn issuer() -> std::sync::Arc<test_support::TestIssuer> {
+    static ISSUER: std::sync::OnceLock<std::sync::Arc<test_support::TestIssuer>> =
+        std::sync::OnceLock::new();
+    std::sync::Arc::clone(
+        ISSUER.get_or_init(|| std::sync::Arc::new(test_support::TestIssuer::start())),
+    )
+}
+
+/// The embedded engine's REST API trusts the test issuer.
+pub fn auth_settings() -> common_kernel::auth::AuthSettings {
+    let issuer = issuer();
+    let url = issuer.issuer_url();
+    common_kernel::auth::AuthSettings::from_lookup(|name| match name {
+        "OIDC_ISSUER" => Some(url.clone()),
+        "OIDC_AUDIENCE" => Some(issuer.audience().to_owned()),
+        _ => None,
+    })
+    .expect("test auth settings")
 }

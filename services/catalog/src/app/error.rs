@@ -6,6 +6,9 @@ use crate::domain::violation::Violation;
 /// Why a catalog command or query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// The permission table refused the action (ADR 0030).
+    #[error(transparent)]
+    Forbidden(#[from] domain_kernel::access::Forbidden),
     /// The input broke one or more rules.
     #[error("invalid input")]
     Invalid(Vec<Violation>),

@@ -3,6 +3,7 @@
 
 use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
+use domain_kernel::access::Action;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -107,6 +108,7 @@ pub async fn create(
     ctx: &RequestContext,
     input: NewOffering,
 ) -> CatalogResult<OfferingView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let id = ProductOfferingId::generate().as_uuid();
     let mut violations = Violations::new();
@@ -178,6 +180,7 @@ pub async fn transition(
     command: OfferingCommand,
     input: LifecycleInput,
 ) -> CatalogResult<OfferingVersionView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let root = repo::lock_root(conn, tenant, id)
         .await?
@@ -295,6 +298,7 @@ pub async fn derive_version(
     patch: ContentPatch,
     expected_version: Option<i64>,
 ) -> CatalogResult<OfferingVersionView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let root = repo::lock_root(conn, tenant, id)
         .await?
@@ -371,6 +375,7 @@ pub async fn edit_draft(
     patch: ContentPatch,
     expected_version: Option<i64>,
 ) -> CatalogResult<OfferingVersionView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let root = repo::lock_root(conn, tenant, id)
         .await?

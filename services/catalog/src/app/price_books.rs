@@ -3,6 +3,7 @@
 use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
 use common_kernel::money::Currency;
+use domain_kernel::access::Action;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -177,6 +178,7 @@ pub async fn create(
     ctx: &RequestContext,
     input: NewPriceBook,
 ) -> CatalogResult<PriceBookVersionView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let mut violations = Violations::new();
     check_code(&mut violations, "/code", &input.code);
@@ -251,6 +253,7 @@ pub async fn publish(
     id: Uuid,
     input: LifecycleInput,
 ) -> CatalogResult<PriceBookVersionView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let root = repo::lock_root(conn, tenant, id)
         .await?
@@ -338,6 +341,7 @@ pub async fn derive_version(
     entries: Option<Vec<EntryInput>>,
     expected_version: Option<i64>,
 ) -> CatalogResult<PriceBookVersionView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let root = repo::lock_root(conn, tenant, id)
         .await?

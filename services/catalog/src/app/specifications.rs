@@ -5,6 +5,7 @@ use common_kernel::context::RequestContext;
 use common_kernel::db::violated_constraint;
 use common_kernel::outbox::{self, NewEvent};
 use common_kernel::pagination::PageRequest;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::error::{CatalogError, CatalogResult};
@@ -38,6 +39,7 @@ pub async fn create(
     ctx: &RequestContext,
     input: NewSpecification,
 ) -> CatalogResult<SpecificationView> {
+    ctx.authorize(Action::ManageCatalog)?;
     let mut violations = Violations::new();
     check_code(&mut violations, "/code", &input.code);
     check_text(&mut violations, "/name", &input.name, 200, false);
@@ -119,6 +121,7 @@ pub async fn get(
     ctx: &RequestContext,
     id: uuid::Uuid,
 ) -> CatalogResult<SpecificationView> {
+    ctx.authorize(Action::ViewCatalog)?;
     repo::find(conn, ctx.tenant_id.as_str(), id)
         .await?
         .map(specification_view)
@@ -135,6 +138,7 @@ pub async fn list(
     code: Option<&str>,
     page: PageRequest,
 ) -> CatalogResult<(Vec<SpecificationView>, i64)> {
+    ctx.authorize(Action::ViewCatalog)?;
     let (records, total) =
         repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?;
     Ok((records.into_iter().map(specification_view).collect(), total))

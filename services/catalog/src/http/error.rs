@@ -23,6 +23,7 @@ pub mod codes {
 impl From<CatalogError> for ApiError {
     fn from(error: CatalogError) -> Self {
         match error {
+            CatalogError::Forbidden(refused) => ApiError::from(refused),
             CatalogError::Invalid(violations) => ApiError::validation(
                 violations
                     .into_iter()

@@ -7,12 +7,23 @@ use common_kernel::settings::Settings;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use test_support::TestDatabase;
+use std::sync::{Arc, OnceLock};
+
+use test_support::{TestDatabase, TestIssuer};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// Tenant used by default.
 pub const TENANT: &str = "acme";
+
+/// Roles of the default caller: maintains the catalog.
+pub const ROLES: &[&str] = &["catalog-admin"];
+
+/// The issuer of this test process's tokens (one per process: nextest runs each test alone).
+pub fn issuer() -> Arc<TestIssuer> {
+    static ISSUER: OnceLock<Arc<TestIssuer>> = OnceLock::new();
+    Arc::clone(ISSUER.get_or_init(|| Arc::new(TestIssuer::start())))
+}
 
 /// A running catalog.
 pub struct TestApp {
@@ -21,6 +32,8 @@ pub struct TestApp {
     /// Pool on the test database with search_path = catalog_schema.
     pub db: PgPool,
     pub tenant: String,
+    /// The issuer the catalog trusts.
+    pub issuer: Arc<TestIssuer>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _database: TestDatabase,
@@ -57,6 +70,8 @@ fn settings(
         ("APP__DATABASE__MAX_CONNECTIONS", "8".to_owned()),
         // Tests that need the relay turn it on with KAFKA_BROKERS in `extra`.
         ("KAFKA_BROKERS", "disabled".to_owned()),
+        ("OIDC_ISSUER", issuer().issuer_url()),
+        ("OIDC_AUDIENCE", issuer().audience().to_owned()),
     ]);
     vars.extend(extra);
     Settings::from_lookup(catalog::SERVICE, 0, |name| vars.get(name).cloned())
@@ -96,6 +111,7 @@ impl TestApp {
             client: reqwest::Client::builder().build().expect("client"),
             db,
             tenant: TENANT.to_owned(),
+            issuer: issuer(),
             shutdown: Some(tx),
             server: Some(server),
             _database: database,
@@ -113,13 +129,20 @@ impl TestApp {
         self.db.close().await;
     }
 
-    /// A request with tenant and actor headers.
+    /// A token for `actor` in `tenant` with `roles`.
+    pub fn token(&self, tenant: &str, actor: &str, roles: &[&str]) -> String {
+        self.issuer.token_as(tenant, actor, roles, None)
+    }
+
+    /// A request without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// A request as `tester`, a catalog admin of the test's tenant.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base))
-            .header("X-Tenant-Id", &self.tenant)
-            .header("X-Actor-Id", "tester")
-            .header("X-Actor-Type", "HUMAN_AGENT")
+        self.anonymous(method, path)
+            .bearer_auth(self.token(&self.tenant, "tester", ROLES))
     }
 
     pub async fn get(&self, path: &str) -> Response {

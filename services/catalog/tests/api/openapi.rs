@@ -92,9 +92,10 @@ async fn operational_endpoints_answer() {
     );
 
     // The relay is off in these tests, so every event waits in the outbox and shows as backlog.
+    let operator = app.token(&app.tenant, "ops1", &["operator"]);
     let status = expect_status(
-        app.client
-            .get(format!("{}/ops/messaging", app.base))
+        app.anonymous(reqwest::Method::GET, "/ops/messaging")
+            .bearer_auth(&operator)
             .send()
             .await
             .unwrap(),

@@ -193,73 +193,102 @@ async fn unknown_fields_are_refused_with_unknown_field() {
 }
 
 #[tokio::test]
-async fn context_headers_are_required_and_checked() {
+async fn a_token_is_required_and_identity_comes_from_it() {
     let app = TestApp::spawn().await;
     let spec = app.create_spec("SPEC").await;
     let body = offering_body(spec, "OFF", "Offering");
-    let url = format!("{}/product-offerings", app.base);
 
-    let problem = refused(
-        &app,
-        app.client
-            .post(&url)
-            .header("X-Actor-Id", "tester")
-            .json(&body),
-        StatusCode::BAD_REQUEST,
-        "MISSING_TENANT",
+    // No token, a token for another issuer or audience: 401, nothing written.
+    let issuer = &app.issuer;
+    for token in [
+        None,
+        Some(issuer.expired_token("catalog1")),
+        Some(issuer.wrong_audience_token("catalog1")),
+        Some(issuer.foreign_issuer_token("catalog1")),
+        Some(issuer.alg_none_token("catalog1")),
+    ] {
+        let mut request = app
+            .anonymous(Method::POST, "/product-offerings")
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let problem = refused(&app, request, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED").await;
+        assert!(problem["correlationId"].as_str().is_some(), "{problem}");
+    }
+    let response = app
+        .anonymous(Method::GET, "/product-offerings")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer realm=\"cpq-oms\"")
+    );
+    expect_problem(response, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED").await;
+
+    // The identity headers no longer say who calls: the token does.
+    let created = expect_status(
+        app.request(Method::POST, "/product-offerings")
+            .header("X-Tenant-Id", "globex")
+            .header("X-Actor-Id", "mallory")
+            .header("X-Actor-Type", "ADMIN_OPERATOR")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(fields(&problem), ["header:X-Tenant-Id"]);
+    let tenant: String =
+        sqlx::query_scalar("SELECT tenant_id FROM product_offering WHERE product_offering_id = $1")
+            .bind(created["id"].as_str().unwrap().parse::<Uuid>().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(tenant, app.tenant);
 
+    // A caller without the catalog-admin role reads but does not change the catalog.
+    let seller = app.token(&app.tenant, "sales1", &["sales-agent"]);
+    let other = offering_body(spec, "OFF-2", "Other");
     let problem = refused(
         &app,
-        app.client
-            .post(&url)
-            .header("X-Tenant-Id", &app.tenant)
-            .json(&body),
-        StatusCode::BAD_REQUEST,
-        "MISSING_ACTOR",
+        app.anonymous(Method::POST, "/product-offerings")
+            .bearer_auth(&seller)
+            .json(&other),
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN_ACTION",
     )
     .await;
-    assert_eq!(fields(&problem), ["header:X-Actor-Id"]);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ManageCatalog"),
+        "{problem}"
+    );
+    let listed = app
+        .anonymous(Method::GET, "/product-offerings")
+        .bearer_auth(&seller)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
 
-    // A blank tenant counts as missing.
-    refused(
-        &app,
-        app.client
-            .post(&url)
-            .header("X-Tenant-Id", "   ")
-            .header("X-Actor-Id", "tester")
-            .json(&body),
-        StatusCode::BAD_REQUEST,
-        "MISSING_TENANT",
-    )
-    .await;
-
+    // The chain headers are still checked.
     let problem = refused(
         &app,
-        app.client
-            .post(&url)
-            .header("X-Tenant-Id", &app.tenant)
-            .header("X-Actor-Id", "tester")
-            .header("X-Actor-Type", "ROBOT_OVERLORD")
-            .json(&body),
+        app.request(Method::POST, "/product-offerings")
+            .header("X-Channel", "x".repeat(65))
+            .json(&other),
         StatusCode::BAD_REQUEST,
         "INVALID_HEADER",
     )
     .await;
-    let error = error_at(&problem, "header:X-Actor-Type").expect("actor type error");
-    assert_eq!(error["code"], "NOT_ALLOWED");
-
-    // Reads need the context as well.
-    let response = app
-        .client
-        .get(&url)
-        .header("X-Actor-Id", "tester")
-        .send()
-        .await
-        .unwrap();
-    expect_problem(response, StatusCode::BAD_REQUEST, "MISSING_TENANT").await;
+    assert_eq!(fields(&problem), ["header:X-Channel"]);
 }
 
 #[tokio::test]

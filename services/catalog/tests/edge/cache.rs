@@ -54,10 +54,11 @@ fn set(redis: &RedisProcess, key: &str, value: &str) {
 
 /// A GET as another tenant.
 fn get_as(app: &TestApp, tenant: &str, path: &str) -> RequestBuilder {
-    app.client
-        .request(Method::GET, format!("{}{path}", app.base))
-        .header("X-Tenant-Id", tenant)
-        .header("X-Actor-Id", "someone")
+    app.anonymous(Method::GET, path).bearer_auth(app.token(
+        tenant,
+        "someone",
+        crate::harness::ROLES,
+    ))
 }
 
 async fn read(app: &TestApp, path: &str) -> Value {

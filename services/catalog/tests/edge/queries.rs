@@ -10,10 +10,8 @@ const OTHER: &str = "globex";
 
 /// A request as tenant `tenant`.
 fn as_tenant(app: &TestApp, tenant: &str, method: Method, path: &str) -> RequestBuilder {
-    app.client
-        .request(method, format!("{}{path}", app.base))
-        .header("X-Tenant-Id", tenant)
-        .header("X-Actor-Id", "intruder")
+    app.anonymous(method, path)
+        .bearer_auth(app.token(tenant, "intruder", crate::harness::ROLES))
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {

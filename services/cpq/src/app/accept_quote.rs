@@ -2,6 +2,7 @@
 //! the approved one, before its validity ends.
 
 use common_kernel::context::RequestContext;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::error::{CpqError, CpqResult};
@@ -30,6 +31,7 @@ pub async fn execute(
     input: AcceptInput,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
+    ctx.authorize(Action::AcceptQuote)?;
     let channel = input.channel.unwrap_or_else(|| ctx.channel.clone());
     if channel.trim().is_empty() || channel.chars().count() > 64 {
         return Err(invalid("/channel", "INVALID", "1-64 characters"));

@@ -1,6 +1,7 @@
 //! CancelQuote: abandons a quote that is not yet accepted.
 
 use common_kernel::context::RequestContext;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::error::CpqResult;
@@ -19,6 +20,7 @@ pub async fn execute(
     reason: Option<String>,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
+    ctx.authorize(Action::EditQuote)?;
     let mut quote = lock_quote(conn, ports, ctx, id).await?;
     let event = quote.cancel(expected, reason)?;
     commit_change(conn, ports, ctx, &mut quote, &event).await?;

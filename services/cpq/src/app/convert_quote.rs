@@ -3,6 +3,7 @@
 //! primary key of `quote_conversion` makes a second one impossible whatever happens.
 
 use common_kernel::context::RequestContext;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::error::{CpqError, CpqResult};
@@ -20,6 +21,7 @@ pub async fn execute(
     ctx: &RequestContext,
     id: QuoteId,
 ) -> CpqResult<ConversionView> {
+    ctx.authorize(Action::ConvertQuote)?;
     let mut quote = lock_quote(conn, ports, ctx, id).await?;
     if let ConversionOutcome::Converted(event) = quote.convert(&ctx.actor, db_now())? {
         commit_change(conn, ports, ctx, &mut quote, &event).await?;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use common_kernel::context::RequestContext;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::configure::{Configured, configure_items};
@@ -47,6 +48,7 @@ pub async fn plan(
     ctx: &RequestContext,
     input: CreateQuote,
 ) -> CpqResult<CreatePlan> {
+    ctx.authorize(Action::EditQuote)?;
     let mut violations = Violations::default();
     let checked = check_new_quote(
         &input.customer_id,

@@ -13,6 +13,9 @@ pub enum CpqError {
     /// The input broke one or more rules.
     #[error("invalid input")]
     Invalid(Vec<InputViolation>),
+    /// The permission table refused the action (ADR 0030).
+    #[error(transparent)]
+    Forbidden(#[from] domain_kernel::access::Forbidden),
     /// The quote does not exist for this tenant.
     #[error("quote {0} not found")]
     QuoteNotFound(QuoteId),

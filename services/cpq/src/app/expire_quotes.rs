@@ -2,8 +2,9 @@
 //! in batches, one transaction per batch. Two service instances never expire one quote twice:
 //! the batch locks its rows `FOR UPDATE SKIP LOCKED`.
 
-use common_kernel::context::{Actor, ActorType, RequestContext};
-use common_kernel::ids::{ActorId, CommandId, TenantId};
+use common_kernel::context::{ActorType, RequestContext};
+use common_kernel::ids::{ActorId, TenantId};
+use domain_kernel::access::Authority;
 use sqlx::PgPool;
 
 use super::error::{CpqError, CpqResult};
@@ -17,21 +18,14 @@ pub const EXPIRY_ACTOR: &str = "cpq-expiry-job";
 
 /// The context of one expiry: the system actor, in the quote's tenant.
 fn system_context(tenant: &TenantId) -> CpqResult<RequestContext> {
-    let correlation = uuid::Uuid::now_v7().to_string();
-    Ok(RequestContext {
-        tenant_id: tenant.clone(),
-        actor: Actor {
-            actor_id: ActorId::parse(EXPIRY_ACTOR).map_err(|e| CpqError::Corrupt(e.to_string()))?,
-            actor_type: ActorType::BatchProcess,
-        },
-        channel: "SYSTEM".to_owned(),
-        business_transaction_id: correlation.clone(),
-        correlation_id: correlation,
-        command_id: CommandId::generate(),
-        causation_id: None,
-        traceparent: None,
-        idempotency_key: None,
-    })
+    let actor = ActorId::parse(EXPIRY_ACTOR).map_err(|e| CpqError::Corrupt(e.to_string()))?;
+    Ok(RequestContext::system(
+        tenant.clone(),
+        actor,
+        ActorType::BatchProcess,
+        "SYSTEM",
+        Authority::default(),
+    ))
 }
 
 /// Expires every quote past its validity; returns how many. `pool` is the schema owner's: the

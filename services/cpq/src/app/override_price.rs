@@ -5,6 +5,7 @@ use common_kernel::context::RequestContext;
 use common_kernel::db::begin_read_for_tenant;
 use cpq_configuration::ItemId;
 use cpq_pricing::PriceBook;
+use domain_kernel::access::Action;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 
@@ -46,6 +47,7 @@ pub async fn plan(
     expected: Option<i64>,
     input: OverrideInput,
 ) -> CpqResult<OverridePlan> {
+    ctx.authorize(Action::OverridePrice)?;
     let draft = check_override(
         &input.charge,
         input.original_price,

@@ -4,6 +4,7 @@
 use common_kernel::context::RequestContext;
 use common_kernel::db::begin_read_for_tenant;
 use cpq_pricing::PriceBook;
+use domain_kernel::access::Action;
 use sqlx::{PgConnection, PgPool};
 
 use super::error::{CpqError, CpqResult};
@@ -22,6 +23,7 @@ pub async fn plan(
     id: QuoteId,
     expected: Option<i64>,
 ) -> CpqResult<PriceBook> {
+    ctx.authorize(Action::EditQuote)?;
     let head = {
         let mut conn = begin_read_for_tenant(db, &ctx.tenant_id).await?;
         plan_head(&mut conn, ports, ctx, id, expected, QuoteCommand::Price).await?

@@ -2,6 +2,7 @@
 //! connection without locks and map stored data to views.
 
 use common_kernel::context::RequestContext;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::error::{CpqError, CpqResult};
@@ -33,6 +34,7 @@ pub async fn get(
     ctx: &RequestContext,
     id: QuoteId,
 ) -> CpqResult<QuoteView> {
+    ctx.authorize(Action::ViewQuote)?;
     Ok(quote_view(&load(conn, ports, ctx, id).await?))
 }
 
@@ -46,6 +48,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> CpqResult<(Vec<QuoteSummary>, i64)> {
+    ctx.authorize(Action::ViewQuote)?;
     let status = match status {
         None => None,
         Some(name) => Some(QuoteStatus::parse(name).ok_or_else(|| {
@@ -73,6 +76,7 @@ pub async fn price_trace(
     ctx: &RequestContext,
     id: QuoteId,
 ) -> CpqResult<PriceTraceView> {
+    ctx.authorize(Action::ViewQuote)?;
     let quote = load(conn, ports, ctx, id).await?;
     let snapshot = quote.pricing().snapshot().ok_or(QuoteError::NotPriced {
         status: quote.status(),

@@ -3,6 +3,7 @@
 
 use common_kernel::context::RequestContext;
 use common_kernel::db::begin_read_for_tenant;
+use domain_kernel::access::Action;
 use sqlx::{PgConnection, PgPool};
 
 use super::configure::{Configured, configure_items};
@@ -25,6 +26,7 @@ pub async fn plan(
     expected: Option<i64>,
     drafts: Vec<ItemDraft>,
 ) -> CpqResult<Configured> {
+    ctx.authorize(Action::EditQuote)?;
     check_drafts(&drafts, true).map_err(CpqError::Invalid)?;
     {
         let mut conn = begin_read_for_tenant(db, &ctx.tenant_id).await?;

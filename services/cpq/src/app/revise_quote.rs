@@ -2,6 +2,7 @@
 //! superseded.
 
 use common_kernel::context::RequestContext;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::error::CpqResult;
@@ -20,6 +21,7 @@ pub async fn execute(
     reason: Option<String>,
     expected: Option<i64>,
 ) -> CpqResult<QuoteView> {
+    ctx.authorize(Action::EditQuote)?;
     let mut quote = lock_quote(conn, ports, ctx, id).await?;
     let event = quote.revise(expected, reason)?;
     commit_change(conn, ports, ctx, &mut quote, &event).await?;

@@ -4,8 +4,9 @@
 //! approval can always be traced to the exact rules and thresholds in force.
 //!
 //! Rules (version [`POLICY_VERSION`]):
-//! - `DISCOUNT_ABOVE_ROLE_LIMIT` — a line discount above what the submitter's role may grant
-//!   alone ([`discount_limit_percent`]) needs a MANAGER.
+//! - `DISCOUNT_ABOVE_ROLE_LIMIT` — a line discount above what the submitter may grant alone
+//!   (its `discount_authority`, vouched for by the identity provider, ADR 0030) needs a
+//!   MANAGER.
 //! - `MANUAL_OVERRIDE` — any manual price override needs a MANAGER (the override's actor is not
 //!   its own approver).
 //! - `BELOW_PRICE_FLOOR` — any charge whose net amount is below [`FLOOR_PERCENT_OF_LIST`] of
@@ -37,18 +38,14 @@ pub enum ApproverLevel {
     Director,
 }
 
-/// The largest line discount, in percent, a submitter of this kind may grant without approval.
-/// Self-service and machine channels grant none on their own.
-pub fn discount_limit_percent(actor_type: ActorType) -> Decimal {
-    match actor_type {
-        ActorType::HumanAgent => Decimal::from(10),
-        ActorType::AdminOperator => Decimal::from(20),
-        ActorType::CustomerPortalUser
-        | ActorType::PartnerApiClient
-        | ActorType::InternalService
-        | ActorType::BatchProcess
-        | ActorType::WorkflowWorker => Decimal::ZERO,
-    }
+/// Who submits: the kind of principal and the discount it may grant alone, both from its
+/// verified token (never from a header it chose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitter {
+    /// Kind of principal (recorded in the evaluation).
+    pub actor_type: ActorType,
+    /// The largest line discount, in percent, it may grant without approval.
+    pub discount_authority: Decimal,
 }
 
 /// One rule that fired, with the numbers that made it fire.
@@ -75,9 +72,9 @@ pub struct RuleFinding {
 pub struct PolicyEvaluation {
     /// [`POLICY_VERSION`] of the evaluation.
     pub policy_version: String,
-    /// Kind of the submitter the role limit was taken from.
+    /// Kind of the submitter.
     pub actor_type: ActorType,
-    /// The role's discount limit, percent.
+    /// The submitter's discount authority, percent.
     pub discount_limit_percent: String,
     /// The floor, percent of list.
     pub floor_percent_of_list: String,
@@ -105,14 +102,14 @@ pub struct RequestedDiscount {
     pub percent: Decimal,
 }
 
-/// Evaluates the policy for a submit by `actor_type` of `priced` with the seller's
+/// Evaluates the policy for a submit by `submitter` of `priced` with the seller's
 /// `discounts`.
 pub fn evaluate(
-    actor_type: ActorType,
+    submitter: Submitter,
     priced: &PricedQuote,
     discounts: &[RequestedDiscount],
 ) -> PolicyEvaluation {
-    let limit = discount_limit_percent(actor_type);
+    let limit = submitter.discount_authority;
     let mut findings = Vec::new();
     let mut ordered: Vec<&RequestedDiscount> = discounts.iter().collect();
     ordered.sort_by(|a, b| a.item_id.cmp(&b.item_id));
@@ -176,8 +173,8 @@ pub fn evaluate(
         .unwrap_or(ApproverLevel::None);
     PolicyEvaluation {
         policy_version: POLICY_VERSION.to_owned(),
-        actor_type,
-        discount_limit_percent: limit.to_string(),
+        actor_type: submitter.actor_type,
+        discount_limit_percent: limit.normalize().to_string(),
         floor_percent_of_list: FLOOR_PERCENT_OF_LIST.to_string(),
         price_hash: priced.price_hash.clone(),
         findings,
@@ -255,10 +252,17 @@ mod tests {
         }]
     }
 
+    fn submitter(actor_type: ActorType, authority: i64) -> Submitter {
+        Submitter {
+            actor_type,
+            discount_authority: Decimal::from(authority),
+        }
+    }
+
     #[test]
     fn small_discounts_by_an_agent_need_no_approval() {
         let evaluation = evaluate(
-            ActorType::HumanAgent,
+            submitter(ActorType::HumanAgent, 10),
             &priced(100, Some(10), None),
             &discount(10),
         );
@@ -267,15 +271,16 @@ mod tests {
     }
 
     #[test]
-    fn the_role_limit_decides() {
+    fn the_submitters_authority_decides() {
         let quote = priced(100, Some(15), None);
-        let agent = evaluate(ActorType::HumanAgent, &quote, &discount(15));
+        let agent = evaluate(submitter(ActorType::HumanAgent, 10), &quote, &discount(15));
         assert_eq!(agent.required_level, ApproverLevel::Manager);
         assert_eq!(agent.findings[0].rule, "DISCOUNT_ABOVE_ROLE_LIMIT");
-        let admin = evaluate(ActorType::AdminOperator, &quote, &discount(15));
-        assert!(!admin.approval_required());
+        assert_eq!(agent.discount_limit_percent, "10");
+        let manager = evaluate(submitter(ActorType::HumanAgent, 25), &quote, &discount(15));
+        assert!(!manager.approval_required());
         let portal = evaluate(
-            ActorType::CustomerPortalUser,
+            submitter(ActorType::CustomerPortalUser, 0),
             &priced(100, Some(1), None),
             &discount(1),
         );
@@ -285,14 +290,14 @@ mod tests {
     #[test]
     fn overrides_need_a_manager_and_deep_cuts_a_director() {
         let overridden = evaluate(
-            ActorType::AdminOperator,
+            submitter(ActorType::HumanAgent, 20),
             &priced(100, None, Some("90")),
             &[],
         );
         assert_eq!(overridden.required_level, ApproverLevel::Manager);
         assert_eq!(overridden.findings[0].rule, "MANUAL_OVERRIDE");
         let deep = evaluate(
-            ActorType::AdminOperator,
+            submitter(ActorType::HumanAgent, 20),
             &priced(100, None, Some("40")),
             &[],
         );

@@ -59,6 +59,7 @@ impl From<CpqError> for ApiError {
     fn from(error: CpqError) -> Self {
         match error {
             CpqError::Invalid(violations) => ApiError::validation(fields(violations)),
+            CpqError::Forbidden(refused) => ApiError::from(refused),
             CpqError::QuoteNotFound(id) => ApiError::not_found(codes::QUOTE_NOT_FOUND, format!("No quote {id}")),
             CpqError::Quote(error) => quote(error),
             CpqError::Pins(PinRefusal::UnknownOffering(v)) => unprocessable(

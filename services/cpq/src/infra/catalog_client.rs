@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use common_kernel::auth::{ACTING_USER_HEADER, ServiceTokens};
 use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use cpq_configuration::{OfferingId, OfferingSnapshot, OfferingStatus};
@@ -42,19 +43,26 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 #[error("catalog answered {0}")]
 struct StatusError(StatusCode);
 
-/// The catalog client: base URL, HTTP client and the two caches of frozen content.
+/// The catalog client: base URL, HTTP client, this service's token source and the two caches
+/// of frozen content.
 #[derive(Debug, Clone)]
 pub struct CatalogClient {
     base: String,
     http: reqwest::Client,
+    service_tokens: Option<Arc<ServiceTokens>>,
     cache: Cache,
     offerings: Arc<LocalContent<OfferingContent>>,
     price_books: Arc<LocalContent<PriceBookContent>>,
 }
 
 impl CatalogClient {
-    /// A client for the catalog at `base` (no trailing slash needed).
-    pub fn new(base: &str, cache: Cache) -> Result<Self, reqwest::Error> {
+    /// A client for the catalog at `base` (no trailing slash needed), calling with this
+    /// service's tokens when it has a client.
+    pub fn new(
+        base: &str,
+        cache: Cache,
+        service_tokens: Option<Arc<ServiceTokens>>,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
@@ -62,9 +70,35 @@ impl CatalogClient {
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            service_tokens,
             cache,
             offerings: Arc::default(),
             price_books: Arc::default(),
+        })
+    }
+
+    /// Adds the credentials of a call made for `ctx` (ADR 0030): this service's own token, and
+    /// the user's token to act for them; without a service client, the user's token alone.
+    async fn authenticated(
+        &self,
+        request: reqwest::RequestBuilder,
+        ctx: &RequestContext,
+    ) -> Result<reqwest::RequestBuilder, CatalogError> {
+        let user = ctx.user_token.as_ref();
+        Ok(match (&self.service_tokens, user) {
+            (Some(tokens), user) => {
+                let token = tokens
+                    .token()
+                    .await
+                    .map_err(|e| CatalogError::Unavailable(Box::new(e)))?;
+                let request = request.bearer_auth(token.expose());
+                match user {
+                    Some(user) => request.header(ACTING_USER_HEADER, user.expose()),
+                    None => request,
+                }
+            }
+            (None, Some(user)) => request.bearer_auth(user.expose()),
+            (None, None) => request,
         })
     }
 
@@ -75,14 +109,14 @@ impl CatalogClient {
         ctx: &RequestContext,
         path: &str,
     ) -> Result<Option<T>, CatalogError> {
-        let response = self
+        let request = self
             .http
             .get(format!("{}{path}", self.base))
-            .header("x-tenant-id", ctx.tenant_id.as_str())
-            .header("x-actor-id", ctx.actor.actor_id.as_str())
-            .header("x-actor-type", ctx.actor.actor_type.as_str())
             .header("x-correlation-id", &ctx.correlation_id)
-            .header("x-channel", &ctx.channel)
+            .header("x-channel", &ctx.channel);
+        let response = self
+            .authenticated(request, ctx)
+            .await?
             .send()
             .await
             .map_err(|e| CatalogError::Unavailable(Box::new(e)))?;

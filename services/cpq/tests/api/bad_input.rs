@@ -143,8 +143,7 @@ async fn an_unreachable_catalog_is_a_retryable_503() {
     let response = app
         .client
         .request(Method::POST, format!("{}/quotes", cpq.base))
-        .header("X-Tenant-Id", "acme")
-        .header("X-Actor-Id", "rep-1")
+        .bearer_auth(crate::harness::seller_token())
         .json(&app.create_body(3600, json!(null)))
         .send()
         .await

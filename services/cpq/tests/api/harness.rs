@@ -9,12 +9,26 @@ use common_kernel::settings::Settings;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use test_support::{TcpProxy, TestDatabase};
+use std::sync::{Arc, OnceLock};
+
+use test_support::{TcpProxy, TestDatabase, TestIssuer};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// Tenant used by default.
 pub const TENANT: &str = "acme";
+
+/// The issuer of this test process's tokens (one per process: nextest runs each test alone).
+pub fn issuer() -> Arc<TestIssuer> {
+    static ISSUER: OnceLock<Arc<TestIssuer>> = OnceLock::new();
+    Arc::clone(ISSUER.get_or_init(|| Arc::new(TestIssuer::start())))
+}
+
+/// A token for the default seller: `rep-1`, a sales agent of the test tenant who may grant
+/// 10 % alone.
+pub fn seller_token() -> String {
+    issuer().token_as(TENANT, "rep-1", &["sales-agent"], Some("10"))
+}
 
 /// A running service (catalog or CPQ).
 pub struct Running {
@@ -68,6 +82,8 @@ fn settings(
         ("REDIS_URL", test_support::redis_url()),
         ("APP__SERVER__PORT", "0".to_owned()),
         ("APP__DATABASE__MAX_CONNECTIONS", "8".to_owned()),
+        ("OIDC_ISSUER", issuer().issuer_url()),
+        ("OIDC_AUDIENCE", issuer().audience().to_owned()),
         ("KAFKA_BROKERS", "disabled".to_owned()),
     ]);
     vars.extend(extra.clone());
@@ -136,6 +152,11 @@ pub async fn spawn_cpq(
     extra: HashMap<&'static str, String>,
 ) -> (Running, PgPool) {
     let database = cpq_database().await;
+    // CPQ calls the catalog as its own service account, acting for the request's user.
+    let mut extra = extra;
+    for (name, value) in issuer().client_env("cpq-service") {
+        extra.entry(name).or_insert(value);
+    }
     let settings = settings(cpq::SERVICE, &database.url, &extra);
     let db = common_kernel::db::connect(&settings.database, cpq::SCHEMA)
         .await
@@ -218,9 +239,7 @@ impl TestApp {
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.base))
-            .header("X-Tenant-Id", &self.tenant)
-            .header("X-Actor-Id", "rep-1")
-            .header("X-Actor-Type", "HUMAN_AGENT")
+            .bearer_auth(issuer().token_as(&self.tenant, "rep-1", &["sales-agent"], Some("10")))
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -363,8 +382,7 @@ pub fn catalog_request(
 ) -> RequestBuilder {
     client
         .request(method, format!("{base}{path}"))
-        .header("X-Tenant-Id", TENANT)
-        .header("X-Actor-Id", "catalog-admin")
+        .bearer_auth(issuer().token_as(TENANT, "catalog-admin", &["catalog-admin"], None))
 }
 
 /// POSTs to the catalog and expects success; returns the JSON body.

@@ -3,6 +3,7 @@
 use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::pagination::PageRequest;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -57,6 +58,7 @@ pub async fn get(
     ctx: &RequestContext,
     id: Uuid,
 ) -> CatalogResult<OfferingView> {
+    ctx.authorize(Action::ViewCatalog)?;
     repo::find(conn, ctx.tenant_id.as_str(), id)
         .await?
         .map(offering_view)
@@ -71,6 +73,7 @@ pub async fn list(
     code: Option<&str>,
     page: PageRequest,
 ) -> CatalogResult<(Vec<OfferingView>, i64)> {
+    ctx.authorize(Action::ViewCatalog)?;
     let (records, total) = repo::list(
         conn,
         ctx.tenant_id.as_str(),
@@ -93,6 +96,7 @@ pub async fn get_version(
     id: Uuid,
     version: i32,
 ) -> CatalogResult<OfferingVersionView> {
+    ctx.authorize(Action::ViewCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let (lifecycle, aggregate_version) = repo::lifecycle(conn, tenant, id, version)
         .await?

@@ -3,6 +3,7 @@
 use common_kernel::cache::Cache;
 use common_kernel::context::RequestContext;
 use common_kernel::pagination::PageRequest;
+use domain_kernel::access::Action;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -52,6 +53,7 @@ pub async fn get(
     ctx: &RequestContext,
     id: Uuid,
 ) -> CatalogResult<PriceBookView> {
+    ctx.authorize(Action::ViewCatalog)?;
     repo::find(conn, ctx.tenant_id.as_str(), id)
         .await?
         .map(price_book_view)
@@ -65,6 +67,7 @@ pub async fn list(
     code: Option<&str>,
     page: PageRequest,
 ) -> CatalogResult<(Vec<PriceBookView>, i64)> {
+    ctx.authorize(Action::ViewCatalog)?;
     let (records, total) =
         repo::list(conn, ctx.tenant_id.as_str(), code, page.limit, page.offset).await?;
     Ok((records.into_iter().map(price_book_view).collect(), total))
@@ -78,6 +81,7 @@ pub async fn get_version(
     id: Uuid,
     version: i32,
 ) -> CatalogResult<PriceBookVersionView> {
+    ctx.authorize(Action::ViewCatalog)?;
     let tenant = ctx.tenant_id.as_str();
     let lifecycle = repo::lifecycle(conn, tenant, id, version)
         .await?

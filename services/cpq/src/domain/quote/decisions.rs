@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use cpq_configuration::config_state::{self, ConfigurationCommand};
 use cpq_pricing::{PricingCommand, PricingState};
-use domain_kernel::{Actor, ActorType};
+use domain_kernel::Actor;
 use serde_json::json;
 
 use super::aggregate::Quote;
@@ -23,7 +23,7 @@ use super::items::ItemConfiguration;
 use super::lifecycle::{QuoteCommand, QuoteStatus, transition};
 use super::price::QuotePrice;
 use crate::domain::OrderId;
-use crate::domain::approval::{self, POLICY_VERSION, RequestedDiscount};
+use crate::domain::approval::{self, POLICY_VERSION, RequestedDiscount, Submitter};
 
 /// What a conversion answers: the one conversion, and the event when this call made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +42,7 @@ impl Quote {
     pub fn submit(
         &mut self,
         expected: Option<i64>,
-        submitter: ActorType,
+        submitter: Submitter,
         now: DateTime<Utc>,
     ) -> Result<QuoteEvent, QuoteError> {
         self.check_version(expected)?;

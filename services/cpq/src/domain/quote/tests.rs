@@ -17,6 +17,7 @@ use serde_json::{Map, json};
 use super::editing::{NewQuote, OverrideDraft};
 use super::items::configure;
 use super::*;
+use crate::domain::approval::Submitter;
 use crate::domain::{CustomerId, PriceBookId};
 
 fn offering() -> OfferingId {
@@ -94,6 +95,19 @@ fn items(valid: bool, discount: u8) -> (Vec<QuoteItem>, ValidationReport) {
     configure(&[draft], &[1], &catalog())
 }
 
+/// A submitter of `kind` with the authority the demo identities give it (agents 10 %,
+/// operators 20 %, everybody else none).
+fn by(kind: ActorType) -> Submitter {
+    Submitter {
+        actor_type: kind,
+        discount_authority: match kind {
+            ActorType::HumanAgent => Decimal::from(10),
+            ActorType::AdminOperator => Decimal::from(20),
+            _ => Decimal::ZERO,
+        },
+    }
+}
+
 fn new_quote() -> NewQuote {
     NewQuote {
         tenant: TenantId::parse("acme").unwrap(),
@@ -127,7 +141,9 @@ fn a_quote_travels_from_creation_to_one_conversion() {
     let priced = quote.price(Some(1), book(), &agent, start()).unwrap();
     assert_eq!(priced.event_type(), "cpq.quote.priced.v1");
     assert_eq!(quote.pricing().state(), PricingState::Priced);
-    let submitted = quote.submit(None, ActorType::HumanAgent, start()).unwrap();
+    let submitted = quote
+        .submit(None, by(ActorType::HumanAgent), start())
+        .unwrap();
     assert_eq!(submitted.transition.to_status, QuoteStatus::Approved);
     assert_eq!(quote.pricing().state(), PricingState::Frozen);
     let accepted = quote
@@ -168,7 +184,9 @@ fn a_discount_above_the_role_limit_waits_for_an_approver_and_a_revision_supersed
     let (mut quote, _) =
         Quote::create(new_quote(), Some(items(true, 30)), &agent, start()).unwrap();
     quote.price(None, book(), &agent, start()).unwrap();
-    quote.submit(None, ActorType::HumanAgent, start()).unwrap();
+    quote
+        .submit(None, by(ActorType::HumanAgent), start())
+        .unwrap();
     assert_eq!(quote.status(), QuoteStatus::ApprovalPending);
     assert!(quote.commitment().approval().is_none());
     let refused = quote.accept(None, &agent, "API".into(), None, start());
@@ -194,7 +212,9 @@ fn stale_versions_and_expired_validity_are_refused_without_a_change() {
     ));
     assert_eq!(quote, before);
     quote.price(None, book(), &agent, start()).unwrap();
-    quote.submit(None, ActorType::HumanAgent, start()).unwrap();
+    quote
+        .submit(None, by(ActorType::HumanAgent), start())
+        .unwrap();
     let late = start() + Duration::days(31);
     let before = quote.clone();
     assert!(matches!(
@@ -230,7 +250,7 @@ fn an_override_must_name_the_current_price_and_needs_an_approver() {
         PricingState::OverridePendingApproval
     );
     quote
-        .submit(None, ActorType::AdminOperator, start())
+        .submit(None, by(ActorType::AdminOperator), start())
         .unwrap();
     assert_eq!(quote.status(), QuoteStatus::ApprovalPending);
 }
@@ -299,7 +319,7 @@ fn apply(quote: &mut Quote, step: &Step) -> Result<Option<QuoteEvent>, QuoteErro
             };
             quote.override_price(None, ItemId::new("1"), draft, book(), &agent, now)?
         }
-        Step::Submit(kind) => quote.submit(None, *kind, now)?,
+        Step::Submit(kind) => quote.submit(None, by(*kind), now)?,
         Step::Revise => quote.revise(None, None)?,
         Step::Accept { late: l } => quote.accept(
             None,
