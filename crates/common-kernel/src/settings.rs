@@ -5,13 +5,17 @@
 //! `APP__DATABASE__ACQUIRE_TIMEOUT_MS`, `APP__REDIS__TIMEOUT_MS`, `APP__HTTP__MAX_BODY_BYTES`,
 //! `APP__HTTP__REQUEST_TIMEOUT_MS`, `KAFKA_BROKERS` (`disabled` keeps events in the outbox), `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
 //! (`json` | `pretty`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`, and the rate limits
-//! `APP__RATE_LIMIT__READ_PER_SECOND`, `APP__RATE_LIMIT__READ_BURST`,
-//! `APP__RATE_LIMIT__COMMAND_PER_SECOND`, `APP__RATE_LIMIT__COMMAND_BURST`,
+//! `APP__RATE_LIMIT__READ_PER_MINUTE`, `APP__RATE_LIMIT__READ_BURST`,
+//! `APP__RATE_LIMIT__COMMAND_PER_MINUTE`, `APP__RATE_LIMIT__COMMAND_BURST`,
 //! `APP__RATE_LIMIT__REDIS_TIMEOUT_MS` and `APP__RATE_LIMIT__LOCAL_MAX_KEYS`.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
+mod rate_limit;
+
+pub use rate_limit::{ClassLimit, RateLimitSettings};
 
 /// Default database when `DATABASE_URL` is unset: the development baseline of one database with
 /// one schema per service.
@@ -130,97 +134,6 @@ pub struct HttpSettings {
 pub struct KafkaSettings {
     /// Bootstrap servers; `None` (`KAFKA_BROKERS=disabled`) keeps events in the outbox.
     pub brokers: Option<String>,
-}
-
-/// The budget of one route class: a sustained rate and how many requests may arrive at once.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClassLimit {
-    /// Sustained requests per second (fractions allowed: 0.5 is one request every two seconds).
-    pub per_second: f64,
-    /// Requests accepted back to back before the sustained rate applies.
-    pub burst: u32,
-}
-
-/// Rate limits per tenant and client (ADR 0030), by route class: commands stricter than reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RateLimitSettings {
-    /// GET, HEAD and OPTIONS.
-    pub read: ClassLimit,
-    /// Every other method.
-    pub command: ClassLimit,
-    /// Longest a shared (Redis) decision may take before the per-process limiter decides; it is
-    /// on every request's path, so it is shorter than the cache's timeout.
-    pub redis_timeout: Duration,
-    /// Most keys the per-process limiter keeps (idle keys are evicted first).
-    pub local_max_keys: usize,
-}
-
-/// Slowest accepted rate: one request every 1 000 s.
-const MIN_PER_SECOND: f64 = 0.001;
-/// Fastest accepted rate: one request per microsecond, the limiter's clock resolution.
-const MAX_PER_SECOND: f64 = 1_000_000.0;
-/// Largest accepted burst (keeps every GCRA time exact in a Lua double).
-const MAX_BURST: u32 = 1_000_000;
-
-fn class_limit(
-    get: &impl Fn(&str) -> Option<String>,
-    class: &str,
-    default: ClassLimit,
-) -> Result<ClassLimit, SettingsError> {
-    let rate_name = format!("APP__RATE_LIMIT__{class}_PER_SECOND");
-    let per_second: f64 = parse(get, &rate_name, default.per_second)?;
-    if !(MIN_PER_SECOND..=MAX_PER_SECOND).contains(&per_second) {
-        return Err(SettingsError {
-            name: rate_name,
-            value: per_second.to_string(),
-            reason: format!(
-                "expected requests per second between {MIN_PER_SECOND} and {MAX_PER_SECOND}"
-            ),
-        });
-    }
-    let burst_name = format!("APP__RATE_LIMIT__{class}_BURST");
-    let burst: u32 = parse(get, &burst_name, default.burst)?;
-    if !(1..=MAX_BURST).contains(&burst) {
-        return Err(SettingsError {
-            name: burst_name,
-            value: burst.to_string(),
-            reason: format!("expected a burst between 1 and {MAX_BURST} requests"),
-        });
-    }
-    Ok(ClassLimit { per_second, burst })
-}
-
-fn rate_limit(get: &impl Fn(&str) -> Option<String>) -> Result<RateLimitSettings, SettingsError> {
-    let read = ClassLimit {
-        per_second: 50.0,
-        burst: 100,
-    };
-    let command = ClassLimit {
-        per_second: 10.0,
-        burst: 20,
-    };
-    let timeout_ms: u64 = parse(get, "APP__RATE_LIMIT__REDIS_TIMEOUT_MS", 25)?;
-    if !(1..=1_000).contains(&timeout_ms) {
-        return Err(SettingsError {
-            name: "APP__RATE_LIMIT__REDIS_TIMEOUT_MS".into(),
-            value: timeout_ms.to_string(),
-            reason: "expected 1 to 1000 milliseconds (the check is on every request's path)".into(),
-        });
-    }
-    let local_max_keys: usize = parse(get, "APP__RATE_LIMIT__LOCAL_MAX_KEYS", 100_000)?;
-    if local_max_keys == 0 {
-        return Err(SettingsError {
-            name: "APP__RATE_LIMIT__LOCAL_MAX_KEYS".into(),
-            value: "0".into(),
-            reason: "expected at least one key".into(),
-        });
-    }
-    Ok(RateLimitSettings {
-        read: class_limit(get, "READ", read)?,
-        command: class_limit(get, "COMMAND", command)?,
-        redis_timeout: Duration::from_millis(timeout_ms),
-        local_max_keys,
-    })
 }
 
 /// Log output.
@@ -372,7 +285,7 @@ impl Settings {
             idempotency_ttl: Duration::from_secs(
                 3600 * parse::<u64>(&get, "APP__IDEMPOTENCY__TTL_HOURS", 24)?,
             ),
-            rate_limit: rate_limit(&get)?,
+            rate_limit: rate_limit::from_env(&get)?,
             log_format,
         })
     }
@@ -446,37 +359,6 @@ mod tests {
         let err = with(&[("APP__SERVER__PORT", "eighty")]).expect_err("bad port");
         assert_eq!(err.name, "APP__SERVER__PORT");
         assert!(with(&[("DATABASE_URL", "mysql://x")]).is_err());
-    }
-
-    #[test]
-    fn rate_limits_have_defaults_and_are_validated() {
-        let settings = with(&[]).expect("defaults");
-        assert_eq!(settings.rate_limit.read.per_second, 50.0);
-        assert_eq!(settings.rate_limit.read.burst, 100);
-        assert_eq!(settings.rate_limit.command.per_second, 10.0);
-        assert_eq!(settings.rate_limit.command.burst, 20);
-        let settings = with(&[
-            ("APP__RATE_LIMIT__COMMAND_PER_SECOND", "0.5"),
-            ("APP__RATE_LIMIT__COMMAND_BURST", "3"),
-        ])
-        .expect("valid");
-        assert_eq!(settings.rate_limit.command.per_second, 0.5);
-        assert_eq!(settings.rate_limit.command.burst, 3);
-        for (name, value) in [
-            ("APP__RATE_LIMIT__READ_PER_SECOND", "0"),
-            ("APP__RATE_LIMIT__READ_PER_SECOND", "NaN"),
-            ("APP__RATE_LIMIT__READ_PER_SECOND", "fast"),
-            ("APP__RATE_LIMIT__COMMAND_BURST", "0"),
-            ("APP__RATE_LIMIT__COMMAND_BURST", "-1"),
-            ("APP__RATE_LIMIT__REDIS_TIMEOUT_MS", "0"),
-            ("APP__RATE_LIMIT__LOCAL_MAX_KEYS", "0"),
-        ] {
-            let err = with(&[(name, value)]).expect_err(value);
-            assert_eq!(err.name, name);
-            assert!(err.to_string().contains(name), "{err}");
-        }
-        let err = with(&[("APP__RATE_LIMIT__READ_BURST", "0")]).expect_err("zero burst");
-        assert!(err.reason.contains("burst between 1 and"), "{err}");
     }
 
     #[test]

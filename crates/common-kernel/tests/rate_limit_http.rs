@@ -15,7 +15,7 @@ use rate_limit_support::{
 use serde_json::Value;
 
 /// A server over the shared test Redis, once Redis decides.
-async fn shared_server(read: (f64, u32), command: (f64, u32)) -> (TestServer, String) {
+async fn shared_server(read: (u32, u32), command: (u32, u32)) -> (TestServer, String) {
     let url = test_support::redis_url();
     let limiter = limiter(&limits(read, command), &url);
     wait_until_shared(&limiter, &url).await;
@@ -24,7 +24,7 @@ async fn shared_server(read: (f64, u32), command: (f64, u32)) -> (TestServer, St
 
 #[tokio::test]
 async fn a_burst_above_the_limit_gets_429_with_retry_after_and_passes_after_waiting() {
-    let (server, url) = shared_server((2.0, 3), (1.0, 1)).await;
+    let (server, url) = shared_server((120, 3), (60, 1)).await;
     let tenant = unique_tenant();
     for _ in 0..3 {
         assert_eq!(server.status(RouteClass::Read, &tenant, "web").await, 200);
@@ -61,7 +61,7 @@ async fn a_burst_above_the_limit_gets_429_with_retry_after_and_passes_after_wait
 
 #[tokio::test]
 async fn other_tenants_and_other_clients_keep_their_budget() {
-    let (server, _) = shared_server((1.0, 2), (1.0, 2)).await;
+    let (server, _) = shared_server((60, 2), (60, 2)).await;
     let (tenant, other_tenant) = (unique_tenant(), unique_tenant());
     for _ in 0..2 {
         assert_eq!(server.status(RouteClass::Read, &tenant, "web").await, 200);
@@ -82,7 +82,7 @@ async fn other_tenants_and_other_clients_keep_their_budget() {
 
 #[tokio::test]
 async fn reads_and_commands_have_separate_budgets() {
-    let (server, _) = shared_server((1.0, 3), (1.0, 1)).await;
+    let (server, _) = shared_server((60, 3), (60, 1)).await;
     let tenant = unique_tenant();
     assert_eq!(
         server.status(RouteClass::Command, &tenant, "web").await,
@@ -104,7 +104,7 @@ async fn reads_and_commands_have_separate_budgets() {
 
 #[tokio::test]
 async fn routes_without_a_key_are_not_limited() {
-    let (server, _) = shared_server((1.0, 1), (1.0, 1)).await;
+    let (server, _) = shared_server((60, 1), (60, 1)).await;
     for _ in 0..20 {
         let health = server
             .http
@@ -119,7 +119,7 @@ async fn routes_without_a_key_are_not_limited() {
 #[tokio::test]
 async fn refusals_and_local_decisions_are_counted() {
     let metrics = common_kernel::http::metrics::recorder().unwrap();
-    let server = TestServer::start(RateLimiter::local_only(&limits((1.0, 1), (1.0, 1)))).await;
+    let server = TestServer::start(RateLimiter::local_only(&limits((60, 1), (60, 1)))).await;
     let tenant = unique_tenant();
     assert_eq!(
         server.status(RouteClass::Command, &tenant, "web").await,

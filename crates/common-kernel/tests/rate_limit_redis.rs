@@ -22,7 +22,7 @@ use test_support::{RedisProcess, TcpProxy};
 #[tokio::test]
 async fn replicas_share_one_budget_through_redis() {
     let url = test_support::redis_url();
-    let settings = limits((1.0, 3), (1.0, 1));
+    let settings = limits((60, 3), (60, 1));
     let (one, two) = (limiter(&settings, &url), limiter(&settings, &url));
     wait_until_shared(&one, &url).await;
     wait_until_shared(&two, &url).await;
@@ -115,7 +115,7 @@ async fn a_killed_redis_leaves_limits_per_process_and_a_restarted_one_takes_them
     let mut redis = RedisProcess::start();
     let url = redis.url();
     // One read every 10 s with a burst of 3: no budget refills while the test runs.
-    let limiter = limiter(&limits((0.1, 3), (0.1, 1)), &url);
+    let limiter = limiter(&limits((6, 3), (6, 1)), &url);
     wait_until_shared(&limiter, &url).await;
     let server = TestServer::start(limiter.clone()).await;
     let tenant = unique_tenant();
@@ -141,7 +141,7 @@ async fn a_killed_redis_leaves_limits_per_process_and_a_restarted_one_takes_them
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Decisions are shared again: a second replica sees this one's spending.
-    let replica = rate_limit_support::limiter(&limits((0.1, 3), (0.1, 1)), &url);
+    let replica = rate_limit_support::limiter(&limits((6, 3), (6, 1)), &url);
     wait_until_shared(&replica, &url).await;
     let shared_key = key(&unique_tenant(), "web", RouteClass::Read);
     for _ in 0..3 {
@@ -160,7 +160,7 @@ async fn a_stalled_redis_costs_each_request_at_most_the_timeout() {
     let redis = RedisProcess::start();
     let proxy = TcpProxy::start(&redis.url().replace("redis://", ""));
     let url = format!("redis://{}", proxy.address());
-    let settings = limits((0.1, 2), (0.1, 1));
+    let settings = limits((6, 2), (6, 1));
     let limiter = limiter(&settings, &url);
     wait_until_shared(&limiter, &redis.url()).await;
 
@@ -196,11 +196,11 @@ fn script_at(connection: &mut redis::Connection, key: &str, limit: Limit, now: u
 }
 
 /// A limit and arrival gaps (µs) that mix back-to-back bursts with waits around the interval.
-/// Rates stay at or below 5/s so a stored time-to-live (computed on the replayed clock, at
+/// Rates stay at or below 300/min (5/s) so a stored time-to-live (computed on the replayed clock, at
 /// least one interval) outlasts the real time a case takes.
 fn arrivals() -> impl Strategy<Value = (Limit, Vec<u64>)> {
-    (0.2f64..5.0, 1u32..6).prop_flat_map(|(per_second, burst)| {
-        let limit = Limit::new(per_second, burst);
+    (12u32..300, 1u32..6).prop_flat_map(|(per_minute, burst)| {
+        let limit = Limit::new(per_minute, burst);
         let interval = limit.interval_micros();
         let gap = prop_oneof![Just(0), 0..interval / 4, 0..interval * 3];
         (Just(limit), proptest::collection::vec(gap, 1..40))

@@ -17,6 +17,7 @@ use common_kernel::http::health::HealthState;
 use common_kernel::http::platform::{self, ServiceRoutes};
 use common_kernel::http::server;
 use common_kernel::idempotency::CommandRunner;
+use common_kernel::rate_limit::RateLimiter;
 use common_kernel::settings::{LogFormat, Settings};
 use messaging::relay::{self, RelayConfig};
 use sqlx::PgPool;
@@ -145,6 +146,7 @@ impl Host {
                     )
                     .map_err(HostError::Verifier)?,
                 ),
+                limiter: RateLimiter::new(&settings.rate_limit, &settings.redis),
             },
             &settings.http,
         );

@@ -23,6 +23,7 @@ mod kafka;
 mod operations;
 mod postgres;
 mod proxy;
+mod rate_limits;
 mod redis;
 
 pub use contract::{assert_committed_contract, contract_path};
@@ -32,6 +33,7 @@ pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};
 pub use operations::{Operation, operations};
 pub use postgres::{TestDatabase, admin_url};
 pub use proxy::TcpProxy;
+pub use rate_limits::generous_rate_limits;
 pub use redis::{RedisProcess, redis_url};
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.

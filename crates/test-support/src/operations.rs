@@ -29,10 +29,7 @@ pub fn operations(document: &serde_json::Value) -> Vec<Operation> {
             continue;
         };
         for (method, operation) in methods {
-            if !matches!(
-                method.as_str(),
-                "get" | "post" | "put" | "patch" | "delete"
-            ) {
+            if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
                 continue;
             }
             let parameters: Vec<&serde_json::Value> = operation["parameters"]

@@ -35,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         grpc_port: settings.server.port,
         rest_port,
         http: settings.http.clone(),
+        rate_limit: settings.rate_limit.clone(),
         auth: match settings.auth.clone() {
             Some(auth) => auth,
             None => {

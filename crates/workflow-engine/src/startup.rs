@@ -8,7 +8,8 @@ use common_kernel::auth::{AuthSettings, Verifier};
 use common_kernel::cache::Cache;
 use common_kernel::http::health::HealthState;
 use common_kernel::http::platform::{self, ServiceRoutes};
-use common_kernel::settings::{DatabaseSettings, HttpSettings};
+use common_kernel::rate_limit::RateLimiter;
+use common_kernel::settings::{DatabaseSettings, HttpSettings, RateLimitSettings};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -63,6 +64,9 @@ pub struct Listen {
     /// The issuer whose tokens the REST API requires (ADR 0030). The gRPC gateway serves the
     /// local stack without tokens; in production Camunda 8's own identity protects Zeebe.
     pub auth: AuthSettings,
+    /// Rate limits of the REST API per tenant and client, kept in this process: the engine is
+    /// one process and uses no Redis.
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Listen {
@@ -78,6 +82,7 @@ impl Listen {
                 request_timeout: Duration::from_secs(30),
             },
             auth,
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -174,6 +179,7 @@ impl Application {
                 verifier: std::sync::Arc::new(
                     Verifier::new(&listen.auth).map_err(StartupError::Verifier)?,
                 ),
+                limiter: RateLimiter::local_only(&listen.rate_limit),
             },
             &listen.http,
         );

@@ -15,8 +15,10 @@ use tower_http::trace::TraceLayer;
 
 use super::correlation::{self, CorrelationId};
 use super::health::{self, HealthState};
-use crate::auth::{self, Verifier};
+use super::rate_limit::RateLimitLayer;
+use crate::auth::{self, Authenticated, Verifier};
 use crate::error::{ApiError, codes};
+use crate::rate_limit::{RateKey, RateLimiter, RouteClass};
 use crate::settings::HttpSettings;
 
 /// The service-specific parts the platform wraps.
@@ -30,6 +32,8 @@ pub struct ServiceRoutes {
     pub health: HealthState,
     /// Verifies the bearer token every business route requires (ADR 0030).
     pub verifier: Arc<Verifier>,
+    /// Limits authenticated requests per tenant, client and route class (ADR 0030).
+    pub limiter: RateLimiter,
 }
 
 /// Wraps business routes with authentication, health, metrics, OpenAPI, docs, fallbacks and
@@ -58,6 +62,9 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
     let timeout = http.request_timeout;
     routes
         .api
+        .layer(RateLimitLayer::new(routes.limiter, move |parts| {
+            rate_key(title, parts)
+        }))
         .layer(middleware::from_fn_with_state(
             routes.verifier,
             auth::authenticate,
@@ -100,6 +107,24 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
             }),
         )
         .layer(middleware::from_fn(correlation::middleware))
+}
+
+/// The budget an authenticated request spends at `service`: its tenant, its client (the calling
+/// service when a service acts for a user) and its route class. Runs after authentication, so
+/// every business request has one.
+fn rate_key(service: &'static str, parts: &axum::http::request::Parts) -> Option<RateKey> {
+    let caller = &parts.extensions.get::<Authenticated>()?.caller;
+    let client = match (&caller.authority.via, caller.authority.client.as_str()) {
+        (Some(service), _) => service.clone(),
+        (None, "") => caller.actor.actor_id.as_str().to_owned(),
+        (None, client) => client.to_owned(),
+    };
+    Some(RateKey {
+        service,
+        tenant: caller.tenant.clone(),
+        client,
+        class: RouteClass::of(&parts.method),
+    })
 }
 
 async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Response {

@@ -119,6 +119,7 @@ mod tests {
 
     fn key(client: usize) -> RateKey {
         RateKey {
+            service: "catalog",
             tenant: TenantId::parse("acme").unwrap(),
             client: format!("client-{client}"),
             class: RouteClass::Read,
@@ -128,7 +129,7 @@ mod tests {
     #[test]
     fn memory_stays_bounded_and_idle_keys_go_first() {
         let limiter = LocalLimiter::new(64);
-        let limit = Limit::new(1.0, 2);
+        let limit = Limit::new(60, 2);
         // A flood of distinct keys, all active at once: never more than the bound.
         for client in 0..1_000 {
             limiter.check_at(&key(client), limit, 0);
@@ -152,7 +153,7 @@ mod tests {
     #[test]
     fn a_tiny_budget_still_limits() {
         let limiter = LocalLimiter::new(1);
-        let limit = Limit::new(1.0, 1);
+        let limit = Limit::new(60, 1);
         assert_eq!(limiter.check_at(&key(1), limit, 0), Decision::Allowed);
         assert!(matches!(
             limiter.check_at(&key(1), limit, 1),
@@ -165,7 +166,7 @@ mod tests {
     #[test]
     fn concurrent_callers_share_one_budget() {
         let limiter = std::sync::Arc::new(LocalLimiter::new(1_000));
-        let limit = Limit::new(0.001, 100);
+        let limit = Limit::new(1, 100);
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let limiter = std::sync::Arc::clone(&limiter);

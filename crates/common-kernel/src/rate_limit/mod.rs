@@ -58,9 +58,13 @@ impl RouteClass {
     }
 }
 
-/// Whose budget a request draws from: one tenant's client, for one route class.
+/// Whose budget a request draws from: one tenant's client, for one route class of one service.
+/// Each service protects its own capacity, so a client busy on one service keeps its budget on
+/// the others.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RateKey {
+    /// The service enforcing the budget.
+    pub service: &'static str,
     /// The tenant the request acts for.
     pub tenant: TenantId,
     /// The calling client (an OAuth client id, for instance) within the tenant.
@@ -70,11 +74,13 @@ pub struct RateKey {
 }
 
 impl RateKey {
-    /// The Redis key holding this budget: `rate-limit:<tenant>:<client>:<class>`. A tenant id
-    /// has no `:` and the class is the last segment, so two keys never share a Redis key.
+    /// The Redis key holding this budget: `rate-limit:<service>:<tenant>:<client>:<class>`.
+    /// Service names and tenant ids have no `:` and the class is the last segment, so two keys
+    /// never share a Redis key.
     pub fn redis_key(&self) -> String {
         format!(
-            "rate-limit:{}:{}:{}",
+            "rate-limit:{}:{}:{}:{}",
+            self.service,
             self.tenant,
             self.client,
             self.class.as_str()
@@ -103,11 +109,10 @@ pub struct Limit {
 }
 
 impl Limit {
-    /// `per_second` sustained (at most one per microsecond) with `burst` requests back to back
-    /// (at least one).
-    pub fn new(per_second: f64, burst: u32) -> Self {
-        // `as` saturates (and maps NaN to 0); the floor of one microsecond keeps it usable.
-        let interval = (1_000_000.0 / per_second).round() as u64;
+    /// `per_minute` sustained (at least one, at most one per microsecond) with `burst` requests
+    /// back to back (at least one).
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let interval = 60_000_000 / u64::from(per_minute.max(1));
         Self {
             interval: interval.max(1),
             burst: u64::from(burst.max(1)),
@@ -116,7 +121,7 @@ impl Limit {
 
     /// The limit a class's settings describe.
     pub fn from_settings(settings: &ClassLimit) -> Self {
-        Self::new(settings.per_second, settings.burst)
+        Self::new(settings.per_minute, settings.burst)
     }
 
     /// Microseconds between two requests at the sustained rate.
@@ -299,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_burst_then_the_sustained_rate() {
-        let limit = Limit::new(10.0, 3);
+        let limit = Limit::new(600, 3);
         assert_eq!(limit.interval_micros(), 100_000);
         let mut stored = None;
         for _ in 0..3 {
@@ -320,18 +325,20 @@ mod tests {
 
     #[test]
     fn degenerate_limits_stay_usable() {
-        assert_eq!(Limit::new(f64::NAN, 0).interval_micros(), 1);
-        assert_eq!(Limit::new(1e9, 0).burst(), 1);
-        assert_eq!(Limit::new(0.5, 1).interval_micros(), 2_000_000);
+        assert_eq!(Limit::new(0, 0).interval_micros(), 60_000_000);
+        assert_eq!(Limit::new(0, 0).burst(), 1);
+        assert_eq!(Limit::new(u32::MAX, 1).interval_micros(), 1);
+        assert_eq!(Limit::new(30, 1).interval_micros(), 2_000_000);
     }
 
     #[test]
-    fn redis_keys_name_tenant_client_and_class() {
+    fn redis_keys_name_service_tenant_client_and_class() {
         let key = RateKey {
+            service: "cpq",
             tenant: TenantId::parse("acme").unwrap(),
             client: "web:portal".into(),
             class: RouteClass::Command,
         };
-        assert_eq!(key.redis_key(), "rate-limit:acme:web:portal:command");
+        assert_eq!(key.redis_key(), "rate-limit:cpq:acme:web:portal:command");
     }
 }

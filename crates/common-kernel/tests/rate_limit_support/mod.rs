@@ -13,20 +13,22 @@ use common_kernel::ids::TenantId;
 use common_kernel::rate_limit::{RateKey, RateLimiter, RouteClass};
 use common_kernel::settings::{ClassLimit, RateLimitSettings, RedisSettings, Secret};
 
+/// The service the test budgets belong to.
+pub const SERVICE: &str = "rate-limit-test";
 /// Header the test key extractor reads the tenant from.
 pub const TENANT: &str = "x-test-tenant";
 /// Header the test key extractor reads the client from.
 pub const CLIENT: &str = "x-test-client";
 
-/// Limits with the given (per second, burst) for reads and commands.
-pub fn limits(read: (f64, u32), command: (f64, u32)) -> RateLimitSettings {
+/// Limits with the given (per minute, burst) for reads and commands.
+pub fn limits(read: (u32, u32), command: (u32, u32)) -> RateLimitSettings {
     RateLimitSettings {
         read: ClassLimit {
-            per_second: read.0,
+            per_minute: read.0,
             burst: read.1,
         },
         command: ClassLimit {
-            per_second: command.0,
+            per_minute: command.0,
             burst: command.1,
         },
         redis_timeout: Duration::from_millis(50),
@@ -53,6 +55,7 @@ pub fn unique_tenant() -> String {
 /// A key of `tenant`'s `client`.
 pub fn key(tenant: &str, client: &str, class: RouteClass) -> RateKey {
     RateKey {
+        service: SERVICE,
         tenant: TenantId::parse(tenant).unwrap(),
         client: client.to_owned(),
         class,
@@ -108,6 +111,7 @@ impl TestServer {
             .layer(RateLimitLayer::new(limiter, |parts| {
                 let header = |name: &str| parts.headers.get(name)?.to_str().ok();
                 Some(RateKey {
+                    service: SERVICE,
                     tenant: TenantId::parse(header(TENANT)?).ok()?,
                     client: header(CLIENT)?.to_owned(),
                     class: RouteClass::of(&parts.method),

@@ -73,6 +73,7 @@ fn settings(
         ("OIDC_ISSUER", issuer().issuer_url()),
         ("OIDC_AUDIENCE", issuer().audience().to_owned()),
     ]);
+    vars.extend(test_support::generous_rate_limits());
     vars.extend(extra);
     Settings::from_lookup(catalog::SERVICE, 0, |name| vars.get(name).cloned())
         .expect("test settings")

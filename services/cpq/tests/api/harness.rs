@@ -86,6 +86,7 @@ fn settings(
         ("OIDC_AUDIENCE", issuer().audience().to_owned()),
         ("KAFKA_BROKERS", "disabled".to_owned()),
     ]);
+    vars.extend(test_support::generous_rate_limits());
     vars.extend(extra.clone());
     Settings::from_lookup(service, 0, |name| vars.get(name).cloned()).expect("test settings")
 }
