@@ -25,6 +25,7 @@ mod postgres;
 mod proxy;
 mod rate_limits;
 mod redis;
+mod tenancy;
 
 pub use contract::{assert_committed_contract, contract_path};
 pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess};
@@ -35,6 +36,7 @@ pub use postgres::{TestDatabase, admin_url};
 pub use proxy::TcpProxy;
 pub use rate_limits::generous_rate_limits;
 pub use redis::{RedisProcess, redis_url};
+pub use tenancy::{TENANT_POLICY, TableIsolation, assert_schema_isolated, table_isolation};
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.
 pub fn port_open(port: u16) -> bool {

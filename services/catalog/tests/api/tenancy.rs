@@ -177,3 +177,44 @@ async fn a_characteristic_cannot_claim_another_tenant_than_its_specifications() 
     assert_eq!(app.footprint().await, before);
     app.stop().await;
 }
+
+/// Every table `catalog_app` can reach has a tenant, forced row-level security and the tenant
+/// policy, so a table added without them fails here rather than leaking; the relay's queue is
+/// the one tenantless table the role may touch, and only to enqueue.
+#[tokio::test]
+async fn every_table_the_request_role_reaches_is_tenant_isolated() {
+    let app = TestApp::spawn().await;
+    test_support::assert_schema_isolated(
+        &app.db,
+        "catalog_schema",
+        "catalog_app",
+        &[("outbox_pending", &["INSERT"])],
+    )
+    .await;
+    // The check sees what it must refuse: a table granted to the role without isolation.
+    sqlx::query("CREATE TABLE careless (tenant_id text, note text)")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("GRANT SELECT ON careless TO catalog_app")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let facts = test_support::table_isolation(&app.db, "catalog_schema", "catalog_app").await;
+    let careless = facts.iter().find(|t| t.table == "careless").unwrap();
+    assert!(careless.has_tenant && !careless.forced_rls && careless.policies.is_empty());
+    assert_eq!(careless.app_privileges, ["SELECT"]);
+    let offerings = facts
+        .iter()
+        .find(|t| t.table == "product_offering")
+        .unwrap();
+    assert!(offerings.forced_rls);
+    assert_eq!(
+        offerings.policies,
+        [(
+            test_support::TENANT_POLICY.to_owned(),
+            test_support::TENANT_POLICY.to_owned()
+        )]
+    );
+    app.stop().await;
+}

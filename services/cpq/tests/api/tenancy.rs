@@ -305,3 +305,19 @@ async fn another_tenants_quote_answers_404() {
     assert_eq!(ids, [foreign]);
     app.stop().await;
 }
+
+/// Every table `cpq_app` can reach has a tenant, forced row-level security and the tenant
+/// policy, so a table added without them fails here rather than leaking; the relay's queue is
+/// the one tenantless table the role may touch, and only to enqueue.
+#[tokio::test]
+async fn every_table_the_request_role_reaches_is_tenant_isolated() {
+    let app = TestApp::spawn().await;
+    test_support::assert_schema_isolated(
+        &app.db,
+        "cpq_schema",
+        "cpq_app",
+        &[("outbox_pending", &["INSERT"])],
+    )
+    .await;
+    app.stop().await;
+}

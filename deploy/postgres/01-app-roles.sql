@@ -1,0 +1,11 @@
+-- Runs once, when the compose stack's PostgreSQL volume is first initialised
+-- (/docker-entrypoint-initdb.d). ADR 0030: each service handles requests as <service>_app, a
+-- login role that cannot bypass row-level security and owns nothing; its migrations create the
+-- role without a password when it is missing, which suits trust authentication (./dev up) but
+-- not this PostgreSQL, which asks for passwords. So the roles are created here first, with
+-- passwords the services' APP__DATABASE__APP_URL carries. The passwords are for local use only:
+-- production provisions its own roles and secrets (docs/runbooks/catalog.md, cpq.md).
+CREATE ROLE catalog_app LOGIN PASSWORD 'catalog-app-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+CREATE ROLE cpq_app LOGIN PASSWORD 'cpq-app-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
