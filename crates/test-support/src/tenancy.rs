@@ -18,9 +18,13 @@ pub struct TableIsolation {
     pub app_privileges: Vec<String>,
 }
 
+/// One row of the isolation query: table, has tenant, forced RLS, policies' USING and CHECK
+/// expressions, the app role's privileges.
+type IsolationRow = (String, bool, bool, Vec<String>, Vec<String>, Vec<String>);
+
 /// Every ordinary table of `schema` with its isolation facts for `app_role`, by table name.
 pub async fn table_isolation(pool: &PgPool, schema: &str, app_role: &str) -> Vec<TableIsolation> {
-    let rows: Vec<(String, bool, bool, Vec<String>, Vec<String>, Vec<String>)> = sqlx::query_as(
+    let rows: Vec<IsolationRow> = sqlx::query_as(
         "SELECT c.relname::text,
                 EXISTS (SELECT 1 FROM pg_attribute a
                          WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped),
