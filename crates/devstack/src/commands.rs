@@ -431,7 +431,8 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
                 say(&format!("      {label:<9} {rest}{path}"));
             }
             say(&format!(
-                "      try       curl -s -H 'Content-Type: application/json' -d \
+                "      try       curl -s -H \"Authorization: Bearer $(./dev token manager1)\" \
+                 -H 'Content-Type: application/json' -d \
                  '{{\"filter\":{{\"state\":\"CREATED\"}}}}' '{rest}/v2/user-tasks/search'"
             ));
         }
@@ -454,8 +455,7 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
             say(&format!("      {label:<8} {base}{path}"));
         }
         say(&format!(
-            "      try      curl -s -H \"Authorization: Bearer $(./dev token sales1)\" -H \
-             'X-Tenant-Id: demo' -H 'X-Actor-Id: sales1' '{base}{}'",
+            "      try      curl -s -H \"Authorization: Bearer $(./dev token sales1)\" '{base}{}'",
             service.spec.example_path
         ));
     }
