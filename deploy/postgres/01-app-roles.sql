@@ -5,7 +5,14 @@
 -- not this PostgreSQL, which asks for passwords. So the roles are created here first, with
 -- passwords the services' APP__DATABASE__APP_URL carries. The passwords are for local use only:
 -- production provisions its own roles and secrets (docs/runbooks/catalog.md, cpq.md).
+-- The work that crosses tenants (relay, /ops/messaging, idempotency purge, quote expiry) runs as
+-- <service>_jobs: BYPASSRLS, but no superuser, owner of nothing, granted table by table by the
+-- migrations (crates/messaging/migrations/20261208000001_jobs_role.sql).
 CREATE ROLE catalog_app LOGIN PASSWORD 'catalog-app-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 CREATE ROLE cpq_app LOGIN PASSWORD 'cpq-app-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+CREATE ROLE catalog_jobs LOGIN PASSWORD 'catalog-jobs-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;
+CREATE ROLE cpq_jobs LOGIN PASSWORD 'cpq-jobs-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;

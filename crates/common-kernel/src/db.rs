@@ -1,12 +1,14 @@
 //! Database connections: pools whose sessions see only the service's schema, migrations that
 //! create that schema and keep their bookkeeping inside it, and tenant-scoped transactions.
 //!
-//! A service has two pools on its schema (ADR 0030). The owner's (`DATABASE_URL`) runs the
-//! migrations and the work that crosses tenants (relay, expiry, purge). Request handling uses the
+//! A service has three pools on its schema (ADR 0030). The owner's (`DATABASE_URL`) runs the
+//! migrations, and nothing else but the relay's vacuum of its queue. Request handling uses the
 //! app role's (`<service>_app`), which owns nothing and is subject to row-level security: every
 //! transaction on it starts with [`begin_for_tenant`] or [`begin_read_for_tenant`], so a query
 //! that forgets its `WHERE tenant_id` still sees only the caller's tenant, and one on a
-//! connection without a tenant sees nothing.
+//! connection without a tenant sees nothing. The work that crosses tenants (relay,
+//! `/ops/messaging`, purge, consumers, expiry) uses the jobs role's (`<service>_jobs`), which
+//! bypasses row-level security but owns nothing and may run only the statements granted to it.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -39,8 +41,9 @@ pub enum DbError {
     /// A migration failed.
     #[error("migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-    /// A pool connects as a role that would defeat tenant isolation: an app role that bypasses
-    /// row-level security or can act as the owner, or an owner that cannot cross tenants.
+    /// A pool connects as a role that would defeat tenant isolation or its purpose: an app role
+    /// that bypasses row-level security or can act as the owner, a jobs role that could run DDL
+    /// or cannot cross tenants, or an owner that cannot cross tenants.
     #[error("unsafe database role: {0}")]
     UnsafeRole(String),
     /// The role check itself failed.
@@ -179,9 +182,41 @@ pub async fn check_app_role(pool: &PgPool, schema: &str) -> Result<(), DbError> 
     Ok(())
 }
 
+/// Refuses a jobs pool that is not the narrow cross-tenant role ADR 0030 names: its role must
+/// bypass row-level security (or the relay, the expiry and the purge would silently see
+/// nothing), and must be no superuser, own nothing in `schema` and be unable to act as its owner
+/// (any of which would let it run DDL, or switch the isolation off). Catches
+/// `APP__DATABASE__JOBS_URL` pointing at the owner or at the app role.
+pub async fn check_jobs_role(pool: &PgPool, schema: &str) -> Result<(), DbError> {
+    let (role, crosses, too_strong): (String, bool, bool) = sqlx::query_as(
+        "SELECT current_user::text, r.rolbypassrls, r.rolsuper \
+                OR coalesce(pg_has_role(current_user, n.nspowner, 'MEMBER'), false) \
+                OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid) \
+           FROM pg_roles r LEFT JOIN pg_namespace n ON n.nspname = $1 \
+          WHERE r.rolname = current_user",
+    )
+    .bind(schema)
+    .fetch_one(pool)
+    .await
+    .map_err(DbError::RoleCheck)?;
+    if too_strong {
+        return Err(DbError::UnsafeRole(format!(
+            "cross-tenant work connects as {role}, a superuser, an owner of objects in {schema} \
+             or a role that can act as its owner; give it a role like <service>_jobs"
+        )));
+    }
+    if !crosses {
+        return Err(DbError::UnsafeRole(format!(
+            "cross-tenant work connects as {role}, which cannot bypass row-level security and \
+             would see no tenant's rows; give it a role like <service>_jobs with BYPASSRLS"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses an owner pool that cannot cross tenants: row-level security is forced on the owner
-/// too, so the relay, the expiry and the purge would silently see nothing unless the owner is
-/// a superuser or has `BYPASSRLS`.
+/// too, so a migration that reads or backfills rows would silently see none unless the owner is
+/// a superuser or has `BYPASSRLS` (and only such an owner may create the jobs role locally).
 pub async fn check_owner_role(pool: &PgPool) -> Result<(), DbError> {
     let (role, crosses): (String, bool) = sqlx::query_as(
         "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
@@ -191,7 +226,7 @@ pub async fn check_owner_role(pool: &PgPool) -> Result<(), DbError> {
     .map_err(DbError::RoleCheck)?;
     if !crosses {
         return Err(DbError::UnsafeRole(format!(
-            "the owner role {role} (DATABASE_URL) needs BYPASSRLS: cross-tenant work runs on it"
+            "the owner role {role} (DATABASE_URL) needs BYPASSRLS: migrations run on it"
         )));
     }
     Ok(())

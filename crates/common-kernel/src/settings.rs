@@ -1,9 +1,11 @@
 //! Typed settings from defaults and environment variables, validated at start-up.
 //!
 //! Variables: `DATABASE_URL`, `REDIS_URL` (empty or `disabled` turns the cache off),
-//! `APP__SERVER__HOST`, `APP__SERVER__PORT`, `APP__DATABASE__APP_URL`, `APP__DATABASE__MAX_CONNECTIONS`,
+//! `APP__SERVER__HOST`, `APP__SERVER__PORT`, `APP__DATABASE__APP_URL`, `APP__DATABASE__JOBS_URL`,
+//! `APP__DATABASE__MAX_CONNECTIONS`,
 //! `APP__DATABASE__ACQUIRE_TIMEOUT_MS`, `APP__REDIS__TIMEOUT_MS`, `APP__HTTP__MAX_BODY_BYTES`,
-//! `APP__HTTP__REQUEST_TIMEOUT_MS`, `KAFKA_BROKERS` (`disabled` keeps events in the outbox), `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
+//! `APP__HTTP__REQUEST_TIMEOUT_MS`, `APP__HTTP__CORS_ALLOWED_ORIGINS` (comma-separated exact
+//! origins; none by default), `KAFKA_BROKERS` (`disabled` keeps events in the outbox), `APP__IDEMPOTENCY__TTL_HOURS`, `APP__LOG__FORMAT`
 //! (`json` | `pretty`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`, and the rate limits
 //! `APP__RATE_LIMIT__READ_PER_MINUTE`, `APP__RATE_LIMIT__READ_BURST`,
 //! `APP__RATE_LIMIT__COMMAND_PER_MINUTE`, `APP__RATE_LIMIT__COMMAND_BURST`,
@@ -13,8 +15,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod cors;
+mod database;
 mod rate_limit;
 
+pub use cors::{CORS_ALLOWED_ORIGINS, CorsSettings};
+pub use database::JOBS_MAX_CONNECTIONS;
 pub use rate_limit::{ClassLimit, RateLimitSettings};
 
 /// Default database when `DATABASE_URL` is unset: the development baseline of one database with
@@ -120,13 +126,15 @@ pub struct RedisSettings {
     pub timeout: Duration,
 }
 
-/// HTTP limits.
+/// HTTP limits and the cross-origin policy.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Longest a request may run.
     pub request_timeout: Duration,
+    /// Browser origins allowed to call the API from another origin (none by default).
+    pub cors: CorsSettings,
 }
 
 /// The Kafka cluster events are relayed to.
@@ -152,12 +160,16 @@ pub struct Settings {
     pub service: &'static str,
     /// Listener.
     pub server: ServerSettings,
-    /// The schema owner's database (`DATABASE_URL`): migrations and the work that crosses
-    /// tenants (outbox relay, quote expiry, idempotency purge).
+    /// The schema owner's database (`DATABASE_URL`): migrations, and the one statement only an
+    /// owner may run (the relay's vacuum of its queue). Cross-tenant work has its own role, see
+    /// [`Settings::jobs_database`].
     pub database: DatabaseSettings,
     /// `APP__DATABASE__APP_URL`, request handling's connection string when given; see
     /// [`Settings::app_database`].
     pub app_database_url: Option<Secret>,
+    /// `APP__DATABASE__JOBS_URL`, the cross-tenant work's connection string when given; see
+    /// [`Settings::jobs_database`].
+    pub jobs_database_url: Option<Secret>,
     /// Cache.
     pub redis: RedisSettings,
     /// HTTP limits.
@@ -227,6 +239,7 @@ impl Settings {
                 reason: "must start with postgres:// or postgresql://".into(),
             });
         }
+        let jobs_url = database::optional_url(&get, "APP__DATABASE__JOBS_URL")?;
         let database = DatabaseSettings {
             url: Secret::new(database_url),
             max_connections: parse(&get, "APP__DATABASE__MAX_CONNECTIONS", 10)?,
@@ -266,6 +279,7 @@ impl Settings {
                 port: parse(&get, "APP__SERVER__PORT", default_port)?,
             },
             app_database_url: app_url.map(Secret::new),
+            jobs_database_url: jobs_url.map(Secret::new),
             database,
             redis: RedisSettings {
                 url: redis_url.map(Secret::new),
@@ -278,6 +292,7 @@ impl Settings {
                     "APP__HTTP__REQUEST_TIMEOUT_MS",
                     30_000,
                 )?),
+                cors: cors::from_env(&get)?,
             },
             kafka: KafkaSettings {
                 brokers: kafka_brokers,
@@ -348,6 +363,7 @@ mod tests {
         assert_eq!(settings.database.url.expose(), DEFAULT_DATABASE_URL);
         assert!(settings.redis.url.is_some());
         assert_eq!(settings.log_format, LogFormat::Json);
+        assert!(!settings.http.cors.is_enabled(), "no cross-origin access");
     }
 
     #[test]
@@ -359,6 +375,18 @@ mod tests {
         let err = with(&[("APP__SERVER__PORT", "eighty")]).expect_err("bad port");
         assert_eq!(err.name, "APP__SERVER__PORT");
         assert!(with(&[("DATABASE_URL", "mysql://x")]).is_err());
+        let settings = with(&[(CORS_ALLOWED_ORIGINS, "https://portal.example.com")])
+            .expect("an allowed origin");
+        assert_eq!(
+            settings.http.cors.allowed_origins(),
+            ["https://portal.example.com"]
+        );
+        assert_eq!(
+            with(&[(CORS_ALLOWED_ORIGINS, "*")])
+                .expect_err("wildcard")
+                .name,
+            CORS_ALLOWED_ORIGINS
+        );
     }
 
     #[test]

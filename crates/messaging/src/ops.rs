@@ -14,7 +14,8 @@ use crate::consumer::ConsumerHandle;
 /// What the endpoint reads.
 #[derive(Debug, Clone)]
 pub struct MessagingOps {
-    /// The service's pool (its schema's outbox and inbox).
+    /// The service's jobs role's pool (its schema's outbox and inbox, every tenant's: the
+    /// endpoint counts across tenants, so the app role would see nothing).
     pub pool: PgPool,
     /// Consumers running in this process, for their lag.
     pub consumers: Arc<Vec<(String, Arc<ConsumerHandle>)>>,

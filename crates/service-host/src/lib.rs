@@ -1,6 +1,6 @@
 //! The process around a service's own router, identical for every bounded context: migrate the
-//! schema through the owner's pool and open the app role's pool for request handling (ADR 0030),
-//! share the cache and the idempotent command runner, mount the platform endpoints (health,
+//! schema through the owner's pool, open the app role's pool for request handling and the jobs
+//! role's for the work that crosses tenants (ADR 0030), share the cache and the idempotent command runner, mount the platform endpoints (health,
 //! metrics, contract, `/ops/messaging`), relay the outbox, run the service's background jobs, and
 //! drain everything on shutdown. Services keep their routes, settings and jobs; the lifecycle
 //! lives here once.
@@ -18,7 +18,7 @@ use common_kernel::http::platform::{self, ServiceRoutes};
 use common_kernel::http::server;
 use common_kernel::idempotency::CommandRunner;
 use common_kernel::rate_limit::RateLimiter;
-use common_kernel::settings::{LogFormat, Settings};
+use common_kernel::settings::{DatabaseSettings, LogFormat, Settings};
 use messaging::relay::{self, RelayConfig};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -71,9 +71,15 @@ pub struct Foundation {
     /// row-level security. Open every transaction on it with `common_kernel::db::begin_for_tenant`
     /// (or `begin_read_for_tenant`); without a tenant it sees no row.
     pub db: PgPool,
-    /// The schema owner's pool (`DATABASE_URL`): migrations, the outbox relay, `/ops/messaging`
-    /// and jobs that cross tenants (quote expiry, idempotency purge). Never for a request's data.
-    pub owner_db: PgPool,
+    /// The pool of the work that crosses tenants: the role `<service>_jobs`, which bypasses
+    /// row-level security but owns nothing and may run only what its migrations grant. The outbox
+    /// relay, `/ops/messaging`, the idempotency purge and the service's own background jobs
+    /// (quote expiry) run on it. Never for a request's data.
+    pub jobs_db: PgPool,
+    /// The schema owner's pool (`DATABASE_URL`), one connection: it ran the migrations, and now
+    /// only the relay's vacuum of its queue, the one statement that needs the owner. Kept out of
+    /// the services' reach, since the owner can run any DDL.
+    owner_db: PgPool,
     /// Redis read-through (a no-op when Redis is disabled or down).
     pub cache: Cache,
     /// Idempotent command execution.
@@ -83,26 +89,39 @@ pub struct Foundation {
 impl Foundation {
     /// Connects to the service's schema as its owner, applies the platform migrations (outbox,
     /// inbox, idempotency records; owned by `messaging`) and then the service's own (which also
-    /// create and grant the app role), then opens the app role's pool, and prepares cache,
-    /// metrics recorder and command runner. Refuses to start when either role would defeat
-    /// tenant isolation: an owner that cannot cross tenants, or an app role that bypasses
-    /// row-level security or can act as the owner.
+    /// create and grant the app and jobs roles), then opens the app role's and the jobs role's
+    /// pools, and prepares cache, metrics recorder and command runner. Refuses to start when a
+    /// role would defeat tenant isolation or could do more than its work: an owner that cannot
+    /// cross tenants, an app role that bypasses row-level security or can act as the owner, a
+    /// jobs role that is a superuser, owns objects, can act as the owner or cannot cross tenants.
     pub async fn open(identity: &ServiceIdentity, settings: &Settings) -> Result<Self, HostError> {
-        let owner_db = db::connect(&settings.database, identity.schema).await?;
+        let owner = DatabaseSettings {
+            max_connections: OWNER_MAX_CONNECTIONS,
+            ..settings.database.clone()
+        };
+        let owner_db = db::connect(&owner, identity.schema).await?;
         messaging::schema::migrate(&owner_db, identity.schema, identity.migrator).await?;
         db::check_owner_role(&owner_db).await?;
         let db = db::connect(&settings.app_database(identity.name), identity.schema).await?;
         db::check_app_role(&db, identity.schema).await?;
+        let jobs_db = db::connect(&settings.jobs_database(identity.name), identity.schema).await?;
+        db::check_jobs_role(&jobs_db, identity.schema).await?;
         common_kernel::http::metrics::recorder();
         Ok(Self {
             runner: CommandRunner::new(db.clone(), settings.idempotency_ttl)
-                .with_purge_pool(owner_db.clone()),
+                .with_purge_pool(jobs_db.clone()),
             cache: Cache::new(&settings.redis),
             db,
+            jobs_db,
             owner_db,
         })
     }
 }
+
+/// The owner's pool size: migrations run on one connection (sqlx's migrator holds one for its
+/// advisory lock), and afterwards only the relay's occasional vacuum uses it. Idle, the
+/// connection is closed by the pool after its idle timeout and opened again when needed.
+const OWNER_MAX_CONNECTIONS: u32 = 1;
 
 /// A service bound to its port, with the platform endpoints mounted around its API.
 #[derive(Debug)]
@@ -125,7 +144,7 @@ impl Host {
         openapi_json: String,
     ) -> Result<Self, HostError> {
         let ops = messaging::ops::router(messaging::ops::MessagingOps {
-            pool: foundation.owner_db.clone(),
+            pool: foundation.jobs_db.clone(),
             consumers: std::sync::Arc::new(Vec::new()),
         });
         let router = platform::assemble(
@@ -175,15 +194,17 @@ impl Host {
             .unwrap_or_default()
     }
 
-    /// The schema owner's pool, for the service's own background jobs that cross tenants (its
-    /// rows are every tenant's: never hand it to request handling).
-    pub fn owner_db(&self) -> &PgPool {
-        &self.foundation.owner_db
+    /// The jobs role's pool, for the service's own background jobs that cross tenants (its rows
+    /// are every tenant's: never hand it to request handling). A job may run only what the
+    /// service's migrations grant `<service>_jobs`; a new job grants its statements there.
+    pub fn jobs_db(&self) -> &PgPool {
+        &self.foundation.jobs_db
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests, stops `jobs` (the
-    /// service's own background tasks), flushes the relay and closes both pools. Meanwhile the
-    /// relay publishes committed events and expired idempotency records are purged.
+    /// service's own background tasks), flushes the relay and closes the pools. Meanwhile the
+    /// relay publishes committed events and expired idempotency records are purged, both on the
+    /// jobs role's pool.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -191,7 +212,11 @@ impl Host {
     ) -> std::io::Result<()> {
         let purger = tokio::spawn(purge_idempotency_records(self.foundation.runner.clone()));
         let relay = match self.relay {
-            Some(config) => match relay::spawn(self.foundation.owner_db.clone(), config) {
+            Some(config) => match relay::spawn_with_vacuum_pool(
+                self.foundation.jobs_db.clone(),
+                self.foundation.owner_db.clone(),
+                config,
+            ) {
                 Ok(handle) => Some(handle),
                 Err(error) => {
                     tracing::error!(%error, "outbox relay not started; events stay in the outbox");
@@ -209,6 +234,7 @@ impl Host {
             relay.shutdown().await;
         }
         self.foundation.db.close().await;
+        self.foundation.jobs_db.close().await;
         self.foundation.owner_db.close().await;
         result
     }

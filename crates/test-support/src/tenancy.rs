@@ -106,3 +106,29 @@ pub async fn assert_schema_isolated(
         faults.join("\n")
     );
 }
+
+/// Everything `role` may do in `schema`, for a test that pins a role to exactly its grants (the
+/// jobs role, ADR 0030): `table: PRIVILEGE` for a table-level grant, `table(column): PRIVILEGE`
+/// for a column's, and `member of <role>` for each role it belongs to, sorted.
+pub async fn role_grants(pool: &PgPool, schema: &str, role: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT grant_text FROM (
+         SELECT c.relname || ': ' || a.privilege_type
+           FROM pg_class c, aclexplode(c.relacl) a
+          WHERE c.relnamespace = $1::text::regnamespace AND a.grantee = $2::text::regrole
+         UNION ALL
+         SELECT c.relname || '(' || att.attname || '): ' || a.privilege_type
+           FROM pg_class c JOIN pg_attribute att ON att.attrelid = c.oid, aclexplode(att.attacl) a
+          WHERE c.relnamespace = $1::text::regnamespace AND a.grantee = $2::text::regrole
+         UNION ALL
+         SELECT 'member of ' || m.roleid::regrole::text
+           FROM pg_auth_members m WHERE m.member = $2::text::regrole
+         ) AS grants(grant_text)
+          ORDER BY grant_text COLLATE \"C\"",
+    )
+    .bind(schema)
+    .bind(role)
+    .fetch_all(pool)
+    .await
+    .expect("read the role's grants")
+}

@@ -166,7 +166,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let expiry = tokio::spawn(expire_quotes(
-            self.host.owner_db().clone(),
+            self.host.jobs_db().clone(),
             self.ports,
             self.expiry_interval,
         ));
@@ -187,8 +187,9 @@ impl service_host::Service for Application {
     }
 }
 
-/// The expiry loop, on the schema owner's pool: the job finds due quotes of every tenant in one
-/// batch, which row-level security would hide from the app role (docs/runbooks/cpq.md).
+/// The expiry loop, on the jobs role's pool (`cpq_jobs`): the job finds due quotes of every
+/// tenant in one batch, which row-level security would hide from the app role, and may run only
+/// what `migrations/cpq/20261208000001_jobs_role.sql` grants (docs/runbooks/cpq.md).
 async fn expire_quotes(db: PgPool, ports: Ports, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -2,12 +2,19 @@
 //! the services (and for the fault tests that kill one mid-batch).
 //!
 //! Environment: `DATABASE_URL`, `RELAY_SCHEMA` (e.g. `catalog_schema`), `KAFKA_BROKERS`,
-//! optional `RELAY_LEASE_SECS`, `RELAY_BATCH_SIZE`, `RELAY_POLL_MS`, `RELAY_WORKERS`.
+//! optional `APP__DATABASE__JOBS_URL`, `RELAY_LEASE_SECS`, `RELAY_BATCH_SIZE`, `RELAY_POLL_MS`,
+//! `RELAY_WORKERS`.
+//!
+//! The relay connects as the schema's jobs role (ADR 0030): `APP__DATABASE__JOBS_URL`, or
+//! `DATABASE_URL` with the user `<service>_jobs` (`catalog_schema` → `catalog_jobs`). The owner
+//! (`DATABASE_URL`) gets one connection, for the queue's vacuum alone. It starts only on a jobs
+//! role that `common_kernel::db::check_jobs_role` accepts; the service's migrations create it.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common_kernel::settings::Settings;
+use common_kernel::db;
+use common_kernel::settings::{DatabaseSettings, Settings};
 use messaging::relay::{self, RelayConfig};
 
 #[tokio::main]
@@ -30,8 +37,18 @@ async fn main() -> ExitCode {
         eprintln!("outbox-relay: KAFKA_BROKERS is disabled; nothing to relay to");
         return ExitCode::FAILURE;
     };
-    let pool = match common_kernel::db::connect(&settings.database, &schema).await {
-        Ok(pool) => pool,
+    let service = schema.strip_suffix("_schema").unwrap_or(&schema);
+    let owner = DatabaseSettings {
+        max_connections: 1,
+        ..settings.database.clone()
+    };
+    let pools = async {
+        let jobs = db::connect(&settings.jobs_database(service), &schema).await?;
+        db::check_jobs_role(&jobs, &schema).await?;
+        Ok::<_, db::DbError>((jobs, db::connect(&owner, &schema).await?))
+    };
+    let (pool, vacuum) = match pools.await {
+        Ok(pools) => pools,
         Err(error) => {
             eprintln!("outbox-relay: {error}");
             return ExitCode::FAILURE;
@@ -51,7 +68,7 @@ async fn main() -> ExitCode {
     if let Some(ms) = number("RELAY_POLL_MS") {
         config.poll_interval = Duration::from_millis(ms);
     }
-    let handle = match relay::spawn(pool, config) {
+    let handle = match relay::spawn_with_vacuum_pool(pool, vacuum, config) {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("outbox-relay: {error}");

@@ -20,9 +20,11 @@ const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Reports the backlog and vacuums the queue every few seconds, and prunes every
 /// `prune_interval`, until the relay stops. A stop abandons the job under way: each job is
-/// safe to cut short and starts over next time.
+/// safe to cut short and starts over next time. Only the vacuum itself runs on `vacuum` (the
+/// owner's pool, in a service); the rest, its check included, on `pool`.
 pub(super) async fn keep_house(
     pool: PgPool,
+    vacuum: PgPool,
     config: Arc<RelayConfig>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -38,7 +40,7 @@ pub(super) async fn keep_house(
             tokio::select! {
                 _ = report.tick() => {
                     report_backlog(&pool, &config.schema).await;
-                    vacuum_queue_if_bloated(&pool).await;
+                    vacuum_queue_if_bloated(&pool, &vacuum).await;
                 }
                 _ = prune_due.tick() => prune(&pool, config.retention).await,
             }
@@ -67,11 +69,12 @@ const QUEUE_VACUUM_DEAD_ROWS: i64 = 10_000;
 /// Every published row is a dead tuple until vacuumed, and every claim's scan in commit order
 /// steps over them: with autovacuum off or behind (it was off on the machine this was measured
 /// on), the claim query grew to 0.65 ms when the queue held nothing. Where autovacuum keeps up
-/// this never fires. A role that may not vacuum the table gets a warning from PostgreSQL and the
+/// this never fires. The counts are read on `pool`; the `VACUUM` runs on `vacuum`, whose role
+/// must own the table: a role that may not vacuum it gets a warning from PostgreSQL and the
 /// relay carries on. The queue is never truncated: that needs an exclusive lock, which every
 /// command writing an event would wait behind, and waiting for it stalled a vacuum for up to
 /// five seconds whenever a command was writing (ADR 0020).
-async fn vacuum_queue_if_bloated(pool: &PgPool) {
+async fn vacuum_queue_if_bloated(pool: &PgPool, vacuum: &PgPool) {
     let counts: Result<Option<(i64, i64)>, _> = sqlx::query_as(
         "SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables \
          WHERE relid = 'outbox_pending'::regclass",
@@ -85,7 +88,7 @@ async fn vacuum_queue_if_bloated(pool: &PgPool) {
         return;
     }
     match sqlx::query("VACUUM (SKIP_LOCKED, TRUNCATE false) outbox_pending")
-        .execute(pool)
+        .execute(vacuum)
         .await
     {
         Ok(_) => tracing::debug!(dead, live, "outbox queue vacuumed"),

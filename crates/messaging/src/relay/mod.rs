@@ -134,8 +134,23 @@ impl RelayHandle {
 }
 
 /// Starts a relay on the service's pool: `workers` cycle loops, one listener that wakes them
-/// when a transaction that wrote events commits, and one housekeeping task beside them.
+/// when a transaction that wrote events commits, and one housekeeping task beside them, all on
+/// `pool`. For a pool whose role may not vacuum the queue, see [`spawn_with_vacuum_pool`].
 pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    spawn_with_vacuum_pool(pool.clone(), pool, config)
+}
+
+/// [`spawn`] on the jobs role's `pool`, with the queue's vacuum on `vacuum`, the schema owner's.
+///
+/// `VACUUM` needs the table's owner (PostgreSQL 15 has no grantable MAINTAIN privilege), and
+/// the jobs role owns nothing, so that one statement runs on the owner's pool; everything else
+/// the relay does is granted to the jobs role (ADR 0030). The vacuum cannot move into a
+/// `SECURITY DEFINER` function either: it may not run inside one.
+pub fn spawn_with_vacuum_pool(
+    pool: PgPool,
+    vacuum: PgPool,
+    config: RelayConfig,
+) -> Result<RelayHandle, RelayError> {
     let workers = config.workers.max(1);
     let mut producers = Vec::with_capacity(workers);
     for _ in 0..workers {
@@ -155,6 +170,7 @@ pub fn spawn(pool: PgPool, config: RelayConfig) -> Result<RelayHandle, RelayErro
         )),
         tokio::spawn(housekeeping::keep_house(
             pool.clone(),
+            vacuum,
             config.clone(),
             stopped.clone(),
         )),

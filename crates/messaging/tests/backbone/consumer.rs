@@ -48,11 +48,16 @@ impl EventHandler for Projection {
     }
 }
 
+/// The handler's table, granted to the jobs role (consumers run on its pool) as a service's
+/// migration would grant what its handler writes.
 async fn projection_table(pool: &PgPool) {
-    sqlx::query("CREATE TABLE test_projection (aggregate_id text PRIMARY KEY, version bigint NOT NULL, applied int NOT NULL)")
-        .execute(pool)
-        .await
-        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE test_projection (aggregate_id text PRIMARY KEY, version bigint NOT NULL, applied int NOT NULL); \
+         GRANT SELECT, INSERT, UPDATE ON test_projection TO catalog_jobs",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
 }
 
 fn envelope(event_id: &str, aggregate: &str, version: i64, payload: Value) -> Value {
@@ -113,7 +118,7 @@ async fn the_same_event_delivered_twice_has_one_effect() {
     )
     .await;
 
-    let handle = consumer::spawn(db.pool.clone(), config(&topic), projection(0)).unwrap();
+    let handle = consumer::spawn(db.jobs.clone(), config(&topic), projection(0)).unwrap();
     assert!(wait_for(&db.pool, "SELECT count(*) FROM inbox_message", 2).await);
     assert!(wait_for(&db.pool, "SELECT max(version) FROM test_projection", 2).await);
     handle.shutdown().await;
@@ -151,7 +156,7 @@ async fn an_older_event_after_a_newer_one_does_not_regress_state() {
     )
     .await;
 
-    let handle = consumer::spawn(db.pool.clone(), config(&topic), projection(0)).unwrap();
+    let handle = consumer::spawn(db.jobs.clone(), config(&topic), projection(0)).unwrap();
     assert!(wait_for(&db.pool, "SELECT count(*) FROM inbox_message", 2).await);
     handle.shutdown().await;
     let version: i64 = sqlx::query_scalar("SELECT version FROM test_projection")
@@ -196,7 +201,7 @@ async fn poison_and_failing_messages_are_dead_lettered_and_the_partition_keeps_f
     )
     .await;
 
-    let handle = consumer::spawn(db.pool.clone(), config(&topic), projection(0)).unwrap();
+    let handle = consumer::spawn(db.jobs.clone(), config(&topic), projection(0)).unwrap();
     assert!(
         wait_for(
             &db.pool,
@@ -232,7 +237,7 @@ async fn retryable_failures_are_retried_then_dead_lettered_when_they_persist() {
     .await;
 
     // Fails twice, then succeeds within the five attempts: applied once, no dead letter.
-    let handle = consumer::spawn(db.pool.clone(), config(&topic), projection(2)).unwrap();
+    let handle = consumer::spawn(db.jobs.clone(), config(&topic), projection(2)).unwrap();
     assert!(wait_for(&db.pool, "SELECT count(*) FROM test_projection", 1).await);
     handle.shutdown().await;
     assert_eq!(
@@ -253,7 +258,7 @@ async fn retryable_failures_are_retried_then_dead_lettered_when_they_persist() {
             .as_bytes(),
     )
     .await;
-    let handle = consumer::spawn(db.pool.clone(), config(&topic), projection(100)).unwrap();
+    let handle = consumer::spawn(db.jobs.clone(), config(&topic), projection(100)).unwrap();
     assert!(wait_for(&db.pool, "SELECT count(*) FROM consumer_dead_letter", 1).await);
     handle.shutdown().await;
     let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM consumer_dead_letter")
@@ -284,7 +289,7 @@ async fn a_closed_consumer_leaves_its_group_and_a_successor_resumes_after_the_co
         )
         .await;
     }
-    let first = consumer::spawn(db.pool.clone(), config.clone(), projection(0)).unwrap();
+    let first = consumer::spawn(db.jobs.clone(), config.clone(), projection(0)).unwrap();
     assert!(
         wait_for(
             &db.pool,
@@ -311,7 +316,7 @@ async fn a_closed_consumer_leaves_its_group_and_a_successor_resumes_after_the_co
         .await;
     }
     let started = Instant::now();
-    let second = consumer::spawn(db.pool.clone(), config, projection(0)).unwrap();
+    let second = consumer::spawn(db.jobs.clone(), config, projection(0)).unwrap();
     assert!(
         wait_for(
             &db.pool,

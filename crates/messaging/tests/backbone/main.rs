@@ -6,5 +6,6 @@
 mod support;
 
 mod consumer;
+mod jobs_role;
 mod outage;
 mod relay;

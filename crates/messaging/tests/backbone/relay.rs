@@ -18,7 +18,7 @@ async fn relayed_events_carry_key_headers_and_the_envelope() {
     let topic = topic("relay-shape", 3).await;
     let ids = write_events(&db.pool, &topic, 2, 6, 3).await;
     let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(
         drained(&db.pool, Duration::from_secs(30)).await,
         "outbox drained"
@@ -68,7 +68,7 @@ async fn headers_are_sent_as_the_command_carried_them_absent_and_multibyte_value
     .unwrap();
     tx.commit().await.unwrap();
     let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(
         drained(&db.pool, Duration::from_secs(30)).await,
         "outbox drained"
@@ -113,7 +113,7 @@ async fn a_key_backing_off_from_an_earlier_claim_holds_back_its_later_rows_only(
     .await
     .unwrap();
     let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(
         wait_for(&db.pool, "SELECT count(*) FROM outbox_pending", 3).await,
         "thing-1's three events left the queue, thing-0's three stayed"
@@ -170,9 +170,9 @@ async fn two_relays_under_load_never_publish_a_row_twice() {
     let db = database().await;
     let topic = topic("two-relays", 3).await;
     let first =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     let second =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     let ids = write_events(&db.pool, &topic, KEYS, 3000, 25).await;
     assert!(
         drained(&db.pool, Duration::from_secs(60)).await,
@@ -354,7 +354,7 @@ async fn a_poison_row_is_dead_lettered_and_the_key_keeps_flowing() {
     tx.commit().await.unwrap();
 
     let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(drained(&db.pool, Duration::from_secs(30)).await);
     relay.shutdown().await;
 
@@ -426,7 +426,7 @@ async fn rows_queued_without_their_message_are_published_from_the_log_in_order()
     let third = queue_without_message(&db.pool, &topic, 3).await;
 
     let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(drained(&db.pool, Duration::from_secs(30)).await);
     let received = read_until(&topic, Duration::from_secs(30), |r| r.len() >= 3).await;
     relay.shutdown().await;
@@ -474,7 +474,7 @@ async fn the_backlog_ages_a_row_queued_without_its_message_by_the_log() {
     .unwrap();
     tx.commit().await.unwrap();
 
-    let outbox = ops_status(&db.pool).await;
+    let outbox = ops_status(&db.jobs).await;
     assert_eq!(outbox["backlog"], 2);
     let age = outbox["oldestUnpublishedAgeSeconds"].as_f64().unwrap();
     assert!(
@@ -483,10 +483,10 @@ async fn the_backlog_ages_a_row_queued_without_its_message_by_the_log() {
     );
 
     let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+        messaging::relay::spawn(db.jobs.clone(), relay_config(Duration::from_secs(30))).unwrap();
     assert!(drained(&db.pool, Duration::from_secs(30)).await);
     relay.shutdown().await;
-    let outbox = ops_status(&db.pool).await;
+    let outbox = ops_status(&db.jobs).await;
     assert_eq!(outbox["backlog"], 0);
     assert_eq!(outbox["oldestUnpublishedAgeSeconds"], Value::Null);
     assert_eq!(outbox["published"], 2);
@@ -502,8 +502,14 @@ async fn the_relay_vacuums_a_queue_its_deletions_left_full_of_dead_rows() {
         .unwrap();
     let topic = topic("relay-vacuum", 4).await;
     write_events(&db.pool, &topic, 50, 12_000, 2_000).await;
-    let relay =
-        messaging::relay::spawn(db.pool.clone(), relay_config(Duration::from_secs(30))).unwrap();
+    // Only the queue's owner may vacuum it: the relay works as the jobs role and vacuums
+    // through the owner's pool, as `service-host` runs it.
+    let relay = messaging::relay::spawn_with_vacuum_pool(
+        db.jobs.clone(),
+        db.pool.clone(),
+        relay_config(Duration::from_secs(30)),
+    )
+    .unwrap();
     assert!(drained(&db.pool, Duration::from_secs(60)).await);
     // Statistics reach the view within a second or so; the relay looks every 5 s.
     let vacuumed = wait_for(
@@ -570,7 +576,7 @@ async fn pruning_stuck_on_a_lock_never_stalls_publishing_and_removes_only_expire
     config.workers = 1;
     config.retention = Duration::from_secs(3600);
     config.prune_interval = Duration::from_millis(200);
-    let relay = messaging::relay::spawn(db.pool.clone(), config).unwrap();
+    let relay = messaging::relay::spawn(db.jobs.clone(), config).unwrap();
     let prune_waits = wait_for(
         &db.pool,
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \

@@ -19,7 +19,12 @@ use test_support::TestDatabase;
 
 /// A database with the catalog schema (which carries the platform outbox and inbox tables).
 pub struct Db {
+    /// The schema owner's pool: what tests write and inspect with (rows as a service's commands
+    /// write them, rows made to fail, catalog checks).
     pub pool: PgPool,
+    /// The jobs role's pool (`catalog_jobs`), as `service-host` opens it: where relays,
+    /// consumers and `/ops/messaging` run, so every test of them proves its grants suffice.
+    pub jobs: PgPool,
     pub settings: common_kernel::settings::Settings,
     _database: TestDatabase,
 }
@@ -43,8 +48,18 @@ pub async fn database() -> Db {
     let pool = common_kernel::db::connect(&settings.database, catalog::SCHEMA)
         .await
         .unwrap();
+    let mut jobs_settings = settings.jobs_database(catalog::SERVICE);
+    // Tests run two relays with several workers on one pool.
+    jobs_settings.max_connections = 16;
+    let jobs = common_kernel::db::connect(&jobs_settings, catalog::SCHEMA)
+        .await
+        .unwrap();
+    common_kernel::db::check_jobs_role(&jobs, catalog::SCHEMA)
+        .await
+        .unwrap();
     Db {
         pool,
+        jobs,
         settings,
         _database: database,
     }

@@ -28,8 +28,9 @@ fn system_context(tenant: &TenantId) -> CpqResult<RequestContext> {
     ))
 }
 
-/// Expires every quote past its validity; returns how many. `pool` is the schema owner's: the
-/// job crosses tenants (each quote's changes are recorded in its own tenant's name).
+/// Expires every quote past its validity; returns how many. `pool` is the jobs role's: the job
+/// crosses tenants (each quote's changes are recorded in its own tenant's name), and a statement
+/// added here needs a grant to `cpq_jobs` in a new migration.
 #[tracing::instrument(skip_all, err)]
 pub async fn expire_due(pool: &PgPool, ports: &Ports) -> CpqResult<u64> {
     let mut expired = 0;
