@@ -13,13 +13,6 @@ use crate::http::correlation::CorrelationId;
 use crate::ids::{ActorId, CommandId, TenantId};
 pub use domain_kernel::actor::{Actor, ActorType};
 
-/// The former identity headers. They no longer define identity and are ignored (ADR 0030);
-/// the contract still documents them until its header table is rewritten.
-pub const TENANT_HEADER: &str = "x-tenant-id";
-/// See [`TENANT_HEADER`].
-pub const ACTOR_HEADER: &str = "x-actor-id";
-/// See [`TENANT_HEADER`].
-pub const ACTOR_TYPE_HEADER: &str = "x-actor-type";
 /// Header carrying the calling channel.
 pub const CHANNEL_HEADER: &str = "x-channel";
 /// Header naming the message or command that caused this request.

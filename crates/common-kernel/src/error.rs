@@ -22,7 +22,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldError {
-    /// Where the problem is: `/path/in/body`, `header:X-Tenant-Id` or `query:limit`.
+    /// Where the problem is: `/path/in/body`, `header:X-Channel` or `query:limit`.
     pub field: String,
     /// Stable machine-readable reason, e.g. `REQUIRED`, `OUT_OF_RANGE`.
     pub code: String,
@@ -276,10 +276,6 @@ pub mod codes {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     /// Body exceeds the configured limit (413).
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
-    /// `X-Tenant-Id` missing (400).
-    pub const MISSING_TENANT: &str = "MISSING_TENANT";
-    /// `X-Actor-Id` missing (400).
-    pub const MISSING_ACTOR: &str = "MISSING_ACTOR";
     /// A header has an invalid value (400).
     pub const INVALID_HEADER: &str = "INVALID_HEADER";
     /// A path parameter is invalid (400).

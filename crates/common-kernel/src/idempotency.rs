@@ -10,7 +10,12 @@
 //! * record past `expires_at`, or a lease abandoned by a crashed process ⇒ claimed afresh.
 //!
 //! Business refusals (4xx) are stored and replayed like successes; retryable failures release
-//! the key so the client's retry runs the command again.
+//! the key so the client's retry runs the command again. A refusal of the caller (403) is about
+//! who asked, not about the request: it is not stored, so it leaves no row and does not block a
+//! caller who may take the action. A key belongs to the caller who used it: the stored request
+//! hash covers the actor, so another caller's request under the same key is a different request
+//! (422 `IDEMPOTENCY_KEY_REUSED`), never a replay of an answer the permission table may not give
+//! them (ADR 0030).
 //!
 //! Every transaction the runner opens is scoped to the request's tenant
 //! (`db::begin_for_tenant`), as row-level security on the app role's pool requires (ADR 0030).
@@ -132,6 +137,16 @@ impl CommandFingerprint {
             request_hash: hex::encode(hasher.finalize()),
         }
     }
+
+    /// The hash stored with a key: the request's, bound to the caller who sent it.
+    fn for_caller(&self, ctx: &RequestContext) -> String {
+        let mut hasher = Sha256::new();
+        for part in [self.request_hash.as_str(), ctx.actor.actor_id.as_str()] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        hex::encode(hasher.finalize())
+    }
 }
 
 /// Runs commands in transactions, idempotently when the request carries a key.
@@ -150,7 +165,7 @@ enum Claim {
 impl CommandRunner {
     /// A runner over a service pool (the app role's, in a service); records live for `ttl`.
     /// Expired records are purged through the same pool until [`CommandRunner::with_purge_pool`]
-    /// names the owner's.
+    /// names the jobs role's.
     pub fn new(pool: PgPool, ttl: Duration) -> Self {
         Self {
             purge_pool: pool.clone(),
@@ -159,10 +174,11 @@ impl CommandRunner {
         }
     }
 
-    /// Purges expired records through `owner`: the purge crosses tenants, and on the app role's
-    /// pool row-level security would let it see none.
-    pub fn with_purge_pool(mut self, owner: PgPool) -> Self {
-        self.purge_pool = owner;
+    /// Purges expired records through `jobs`: the purge crosses tenants, and on the app role's
+    /// pool row-level security would let it see none. The jobs role may read only the records'
+    /// `expires_at` and delete them.
+    pub fn with_purge_pool(mut self, jobs: PgPool) -> Self {
+        self.purge_pool = jobs;
         self
     }
 
@@ -263,7 +279,8 @@ impl CommandRunner {
     }
 
     /// After a failed command: a business refusal (non-retryable 4xx) is stored and replayed
-    /// like a success; anything retryable releases the key so the client's retry runs again.
+    /// like a success; a refusal of the caller (403) and anything retryable release the key, so
+    /// nothing stays behind and a caller who may, or the client's retry, runs the command.
     async fn settle_refusal(
         &self,
         ctx: &RequestContext,
@@ -271,7 +288,10 @@ impl CommandRunner {
         lease_token: Uuid,
         error: &ApiError,
     ) {
-        if error.status().is_client_error() && !error.retryable() {
+        if error.status().is_client_error()
+            && error.status() != StatusCode::FORBIDDEN
+            && !error.retryable()
+        {
             let refusal = CommandResponse {
                 status: error.status(),
                 body: serde_json::to_value(error.to_problem()).unwrap_or(Value::Null),
@@ -300,6 +320,7 @@ impl CommandRunner {
         fingerprint: &CommandFingerprint,
     ) -> Result<Claim, ApiError> {
         let token = Uuid::now_v7();
+        let request_hash = fingerprint.for_caller(ctx);
         let now = Utc::now();
         let lease_until = now + LEASE;
         let expires_at = now + self.ttl;
@@ -320,7 +341,7 @@ impl CommandRunner {
         .bind(ctx.tenant_id.as_str())
         .bind(key)
         .bind(fingerprint.command_type)
-        .bind(&fingerprint.request_hash)
+        .bind(&request_hash)
         .bind(token)
         .bind(lease_until)
         .bind(now)
@@ -345,7 +366,7 @@ impl CommandRunner {
         drop(tx);
         match existing {
             None => Err(in_progress()),
-            Some((hash, _, _, _, _)) if hash != fingerprint.request_hash => Err(ApiError::new(
+            Some((hash, _, _, _, _)) if hash != request_hash => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 codes::IDEMPOTENCY_KEY_REUSED,
                 "This Idempotency-Key was already used for a different request",

@@ -404,7 +404,7 @@ async fn load_demo_data(http: &reqwest::Client, catalog: Service, token: String)
         "==> loading demo data through {}",
         catalog.base_url()
     ));
-    let client = CatalogClient::new(http.clone(), catalog.base_url()).with_token(token);
+    let client = CatalogClient::new(http.clone(), catalog.base_url(), token);
     let summary = seed::load_demo_catalog(&client)
         .await
         .context("loading demo data failed")?;

@@ -146,6 +146,14 @@ impl Runner {
     }
 }
 
+/// Budgets no gate run reaches (the settings' upper bounds are far above).
+const GATE_RATE_LIMITS: [(&str, &str); 4] = [
+    ("APP__RATE_LIMIT__READ_PER_MINUTE", "6000000"),
+    ("APP__RATE_LIMIT__READ_BURST", "100000"),
+    ("APP__RATE_LIMIT__COMMAND_PER_MINUTE", "6000000"),
+    ("APP__RATE_LIMIT__COMMAND_BURST", "100000"),
+];
+
 fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => value
@@ -325,6 +333,10 @@ async fn run_gate(
             ("KAFKA_BROKERS", "disabled".to_owned()),
             ("CATALOG_URL", catalog_url.clone()),
         ];
+        // The gate probes what each operation does with thousands of requests in a minute from
+        // one client: with the production budgets most of them would be 429 and their logic
+        // untested. 429 itself is documented on every operation (platform_contract tests it).
+        env.extend(GATE_RATE_LIMITS.map(|(name, value)| (name, value.to_owned())));
         env.extend(identity::service_env(
             issuer.url(),
             &directory,
@@ -352,7 +364,7 @@ async fn run_gate(
 
     say(&format!("==> loading demo data through {catalog_url}"));
     let seed_token = token::seed_token(&http, issuer.url(), &directory).await?;
-    let catalog = CatalogClient::new(http.clone(), catalog_url).with_token(seed_token);
+    let catalog = CatalogClient::new(http.clone(), catalog_url, seed_token);
     let summary = seed::load_demo_catalog(&catalog)
         .await
         .context("loading demo data failed")?;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use dev_issuer::{Issuer, REALM_ROLES, now_seconds};
 
 use crate::identity::SEED_CLIENT;
-use crate::seed::{self, CatalogClient};
+use crate::seed::CatalogClient;
 
 /// How long the gate's token lives: longer than any gate run, which takes minutes per service.
 const GATE_TOKEN_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
@@ -26,8 +26,8 @@ pub fn gate_token(issuer: &Issuer) -> Result<String> {
         .map_err(anyhow::Error::msg)
 }
 
-/// Values that exist in the services under test: the demo tenant and the demo catalog's ids,
-/// plus a currency and a validity date the demo price book accepts.
+/// Values that exist in the services under test, in the demo tenant the gate's token names: the
+/// demo catalog's ids, plus a currency and a validity date the demo price book accepts.
 #[derive(Debug)]
 pub struct TestData {
     specifications: Vec<String>,
@@ -60,8 +60,8 @@ impl TestData {
     }
 
     /// A `schemathesis.toml` binding these values to the parameters and body fields that take
-    /// them ("dictionaries"): requests then also name a tenant and resources that exist, so
-    /// creations succeed and the stateful phase follows their links. Every request carries
+    /// them ("dictionaries"): requests then also name resources that exist in the token's
+    /// tenant, so creations succeed and the stateful phase follows their links. Every request carries
     /// `Authorization: Bearer <token>` (a top-level `headers` key, before any table).
     pub fn config(&self, token: &str) -> String {
         let list = |values: &[String]| {
@@ -75,7 +75,6 @@ impl TestData {
         catalog_ids.extend(self.offerings.iter().cloned());
         catalog_ids.extend(self.price_books.iter().cloned());
         let dictionaries = [
-            ("tenants", vec![seed::TENANT.to_owned()]),
             ("catalog_ids", catalog_ids),
             ("specifications", self.specifications.clone()),
             ("offerings", self.offerings.clone()),
@@ -84,7 +83,6 @@ impl TestData {
             ("validity", vec![self.valid_until.clone()]),
         ];
         let bindings = [
-            ("header.X-Tenant-Id", "tenants"),
             ("path.id", "catalog_ids"),
             ("body.productSpecificationId", "specifications"),
             ("body.relationships[*].targetOfferingId", "offerings"),

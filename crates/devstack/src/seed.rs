@@ -13,16 +13,9 @@ use serde_json::{Value, json};
 
 use crate::say;
 
-/// The tenant the demo data belongs to.
-pub const TENANT: &str = "demo";
-
-/// Request-context headers identifying devstack as a batch process in every audit record.
-const CONTEXT_HEADERS: [(&str, &str); 4] = [
-    ("X-Tenant-Id", TENANT),
-    ("X-Actor-Id", "demo-loader"),
-    ("X-Actor-Type", "BATCH_PROCESS"),
-    ("X-Channel", "DEVSTACK"),
-];
+/// The channel audit records name for the loader. Who loads, and for which tenant, is the
+/// `devstack` client's token's business (ADR 0030): its `tenant_id` is the demo tenant.
+const CHANNEL: (&str, &str) = ("X-Channel", "DEVSTACK");
 
 /// Per-request time limit; the catalog answers in milliseconds when healthy.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -33,7 +26,7 @@ pub struct CatalogClient {
     http: reqwest::Client,
     base_url: String,
     /// The `devstack` client's access token, sent as `Authorization: Bearer` (ADR 0030).
-    bearer: Option<String>,
+    bearer: String,
 }
 
 /// One page of a list endpoint: `{"items": [...], "limit", "offset", "totalCount"}`.
@@ -56,36 +49,22 @@ struct Problem {
 }
 
 impl CatalogClient {
-    /// A client for the catalog at `base_url` (`http://127.0.0.1:8081`).
-    pub fn new(http: reqwest::Client, base_url: String) -> Self {
+    /// A client for the catalog at `base_url` (`http://127.0.0.1:8081`) that sends `token` as
+    /// `Authorization: Bearer` on every call.
+    pub fn new(http: reqwest::Client, base_url: String, token: String) -> Self {
         Self {
             http,
             base_url,
-            bearer: None,
+            bearer: token,
         }
     }
 
-    /// Sends `token` as `Authorization: Bearer` on every call. The identity headers stay until
-    /// every service verifies tokens instead.
-    pub fn with_token(self, token: String) -> Self {
-        Self {
-            bearer: Some(token),
-            ..self
-        }
-    }
-
-    /// A request with the bearer token and the demo request-context headers.
+    /// A request with the bearer token and the loader's channel.
     fn request(&self, method: Method, url: Url) -> RequestBuilder {
-        let request = self.http.request(method, url);
-        let request = match &self.bearer {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        };
-        CONTEXT_HEADERS
-            .iter()
-            .fold(request, |request, (name, value)| {
-                request.header(*name, *value)
-            })
+        self.http
+            .request(method, url)
+            .bearer_auth(&self.bearer)
+            .header(CHANNEL.0, CHANNEL.1)
             .timeout(REQUEST_TIMEOUT)
     }
 

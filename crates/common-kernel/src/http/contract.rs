@@ -2,19 +2,19 @@
 //! that every service's drift test compares byte for byte against the same text.
 //!
 //! Handlers declare what their own logic answers (the success, the business 404/409/422…). What
-//! the platform answers around them — refused request-context headers, unreadable bodies, body
-//! limits, `If-Match` and `Idempotency-Key` outcomes, rate limits, a database that is down —
-//! depends only on
-//! what an operation has (a body, path parameters, an `If-Match` header…), so [`PlatformContract`]
+//! the platform answers around them — a missing or refused token, a refused action, rate limits,
+//! refused request-context headers, unreadable bodies, body limits, `If-Match` and
+//! `Idempotency-Key` outcomes, a database that is down — depends only on what an operation has (a
+//! security requirement, a body, path parameters, an `If-Match` header…), so [`PlatformContract`]
 //! adds it to every operation from one table, [`PLATFORM_PROBLEMS`], with the headers those
-//! responses carry from [`PROBLEM_HEADERS`]. It also states the schemas of
-//! the headers the kernel itself validates, and carries the request context across OpenAPI links
-//! so a client (or a contract test) that follows a link stays in the tenant that created the
-//! resource. Every service's `ApiDoc` applies it with `#[openapi(modifiers(&PlatformContract))]`.
+//! responses carry from [`PROBLEM_HEADERS`]. It also declares the bearer scheme every operation
+//! requires (ADR 0030) and states the schemas of the headers the kernel itself validates. Every
+//! service's `ApiDoc` applies it with `#[openapi(modifiers(&PlatformContract))]`; an API whose
+//! handlers map extractor refusals their own way applies [`EdgeContract`], the part the router
+//! answers around every route.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -22,11 +22,13 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 use utoipa::{Modify, PartialSchema, ToSchema};
 
 use crate::context::{
-    ACTOR_HEADER, ACTOR_TYPE_HEADER, BUSINESS_TRANSACTION_HEADER, CAUSATION_HEADER, CHANNEL_HEADER,
-    IDEMPOTENCY_KEY_HEADER, TENANT_HEADER,
+    BUSINESS_TRANSACTION_HEADER, CAUSATION_HEADER, CHANNEL_HEADER, IDEMPOTENCY_KEY_HEADER,
 };
 use crate::error::{FieldError, PROBLEM_JSON, ProblemDetails};
-use domain_kernel::actor::ActorType;
+
+mod security;
+
+pub use security::BEARER_SCHEME;
 
 /// `doc` as pretty JSON with a trailing newline, exactly as `contracts/openapi/*.json` holds it.
 pub fn contract_json(doc: &OpenApi) -> String {
@@ -40,12 +42,14 @@ pub fn contract_json(doc: &OpenApi) -> String {
 pub enum Trigger {
     /// Every operation: middleware around every route.
     Every,
-    /// A business operation: one that acts for a tenant (it declares the `X-Tenant-Id` header or
-    /// a security requirement), as opposed to health, metrics and docs. Authentication,
-    /// authorisation and rate limits apply to exactly these.
+    /// A business operation: one that requires a bearer token (its own security requirement, or
+    /// the document's, which the modifier adds), as opposed to health, metrics and docs.
+    /// Authentication, authorisation (every business operation checks an action) and rate limits
+    /// apply to exactly these.
     Business,
-    /// The operation reads the request context (declares the `X-Tenant-Id` or `X-Actor-Id`
-    /// header): [`crate::context::RequestContext`] refuses bad context headers.
+    /// The operation declares a request-context header the kernel bounds (`X-Channel`,
+    /// `X-Causation-Id`, `X-Business-Transaction-Id`, `Idempotency-Key`):
+    /// [`crate::context::RequestContext`] refuses one that is unreadable or too long.
     ContextHeaders,
     /// The operation takes a request body (`ValidJson` / `OptionalJson`).
     Body,
@@ -71,15 +75,28 @@ pub struct PlatformProblem {
     pub reason: &'static str,
 }
 
-/// Every problem the platform (rather than a handler) answers. Adding a platform-wide status
-/// (401 and 403 with authentication) is adding a row here, with [`Trigger::Business`], and a
-/// [`PROBLEM_HEADERS`] row for a header the response carries.
+/// Every problem the platform (rather than a handler) answers. Adding a platform-wide status is
+/// adding a row here, with the trigger that fits it, and a [`PROBLEM_HEADERS`] row for a header
+/// the response carries.
 pub const PLATFORM_PROBLEMS: &[PlatformProblem] = &[
+    PlatformProblem {
+        trigger: Trigger::Business,
+        status: 401,
+        reason: "`UNAUTHENTICATED`: no bearer token, or one that is malformed, expired or not yet \
+                 valid, from another issuer or for another audience, signed with a key the issuer \
+                 does not publish or with an algorithm other than RS256 or ES256, or whose claims \
+                 name no caller (`tenant_id`); WWW-Authenticate says which",
+    },
+    PlatformProblem {
+        trigger: Trigger::Business,
+        status: 403,
+        reason: "`FORBIDDEN_ACTION`: the token's roles do not grant the action this operation \
+                 takes (the detail names it), or a caller that is not a service sent X-Acting-User",
+    },
     PlatformProblem {
         trigger: Trigger::ContextHeaders,
         status: 400,
-        reason: "`MISSING_TENANT`, `MISSING_ACTOR` or `INVALID_HEADER`: a request-context header \
-                 is missing, malformed or too long",
+        reason: "`INVALID_HEADER`: a request-context header is unreadable or too long",
     },
     PlatformProblem {
         trigger: Trigger::PathParameters,
@@ -147,6 +164,12 @@ pub const PLATFORM_PROBLEMS: &[PlatformProblem] = &[
                  (reads or commands); retry after Retry-After seconds (retryable)",
     },
     PlatformProblem {
+        trigger: Trigger::Business,
+        status: 503,
+        reason: "`AUTH_UNAVAILABLE`: the identity provider's keys cannot be fetched to check the \
+                 token (retryable)",
+    },
+    PlatformProblem {
         trigger: Trigger::Every,
         status: 503,
         reason: "`DATABASE_UNAVAILABLE` or `REQUEST_TIMEOUT`: a dependency is down or the \
@@ -179,15 +202,25 @@ pub struct ProblemHeader {
 
 /// Headers of platform problem responses, by status; declared wherever [`PLATFORM_PROBLEMS`]
 /// declares that status.
-pub const PROBLEM_HEADERS: &[ProblemHeader] = &[ProblemHeader {
-    status: 429,
-    name: "Retry-After",
-    description: "Seconds to wait before the request would be accepted",
-    kind: HeaderValueKind::Seconds,
-}];
+pub const PROBLEM_HEADERS: &[ProblemHeader] = &[
+    ProblemHeader {
+        status: 401,
+        name: "WWW-Authenticate",
+        description: "The bearer challenge (RFC 6750): `Bearer realm=\"cpq-oms\"`, with \
+                      `error=\"invalid_token\"` when the request carried a token",
+        kind: HeaderValueKind::Text,
+    },
+    ProblemHeader {
+        status: 429,
+        name: "Retry-After",
+        description: "Seconds to wait before the request would be accepted",
+        kind: HeaderValueKind::Seconds,
+    },
+];
 
-/// The utoipa modifier every service's `ApiDoc` applies: platform problems on every operation,
-/// the schemas of the headers the kernel validates, and the request context carried across links.
+/// The utoipa modifier every service's `ApiDoc` applies: the bearer scheme every operation
+/// requires, platform problems on every operation, and the schemas of the headers the kernel
+/// validates.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlatformContract;
 
@@ -197,22 +230,51 @@ impl Modify for PlatformContract {
     }
 }
 
+/// The part of [`PlatformContract`] that `platform::assemble` answers around every route, whatever
+/// its handler extracts: the bearer scheme, 401/403/503 of authentication, 429 of rate limits and
+/// 503 of timeouts and the database ([`Trigger::Business`] and [`Trigger::Every`] rows). For an
+/// API whose handlers refuse requests their own way, so the extractor rows would claim statuses it
+/// never sends: the workflow engine's Camunda-compatible REST API answers 400 where the kernel's
+/// extractors answer 422 (ADR 0029 brings it under the whole table when it joins the gate).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeContract;
+
+impl Modify for EdgeContract {
+    fn modify(&self, openapi: &mut OpenApi) {
+        declare(openapi, Scope::Edge);
+    }
+}
+
+/// Which rows a modifier applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every row ([`PlatformContract`]).
+    Platform,
+    /// The router's rows only ([`EdgeContract`]).
+    Edge,
+}
+
+impl Scope {
+    fn includes(self, trigger: Trigger) -> bool {
+        self == Scope::Platform || matches!(trigger, Trigger::Every | Trigger::Business)
+    }
+}
+
 /// Applies [`PlatformContract`] to a document; applying it twice changes nothing more.
 pub fn declare_platform_contract(doc: &mut OpenApi) {
+    declare(doc, Scope::Platform);
+}
+
+fn declare(doc: &mut OpenApi, scope: Scope) {
     register_problem_schemas(doc);
-    let mut declared_headers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    security::declare_bearer_security(doc);
+    let secured = security::document_requires_credentials(doc);
     for item in doc.paths.paths.values_mut() {
         for operation in operations(item) {
-            describe_platform_headers(operation);
-            declare_platform_problems(operation);
-            if let Some(id) = &operation.operation_id {
-                declared_headers.insert(id.clone(), header_names(operation));
+            if scope == Scope::Platform {
+                describe_platform_headers(operation);
             }
-        }
-    }
-    for item in doc.paths.paths.values_mut() {
-        for operation in operations(item) {
-            carry_context_across_links(operation, &declared_headers);
+            declare_platform_problems(operation, secured, scope);
         }
     }
 }
@@ -255,15 +317,25 @@ fn header_names(operation: &Operation) -> BTreeSet<String> {
         .collect()
 }
 
-fn has_trigger(operation: &Operation, trigger: Trigger) -> bool {
+/// The request-context headers [`crate::context::RequestContext`] bounds and refuses.
+const BOUNDED_CONTEXT_HEADERS: [&str; 4] = [
+    CHANNEL_HEADER,
+    CAUSATION_HEADER,
+    BUSINESS_TRANSACTION_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
+];
+
+/// Whether `operation` has what `trigger` names; `document_secured` says whether the document
+/// requires a token of operations that state no requirement of their own.
+fn has_trigger(operation: &Operation, trigger: Trigger, document_secured: bool) -> bool {
     let headers = header_names(operation);
     let has_in = |place: ParameterIn| parameters(operation).any(|p| p.parameter_in == place);
     match trigger {
         Trigger::Every => true,
-        Trigger::Business => headers.contains(TENANT_HEADER) || operation.security.is_some(),
-        Trigger::ContextHeaders => {
-            headers.contains(TENANT_HEADER) || headers.contains(ACTOR_HEADER)
-        }
+        Trigger::Business => security::operation_requires_credentials(operation, document_secured),
+        Trigger::ContextHeaders => BOUNDED_CONTEXT_HEADERS
+            .iter()
+            .any(|name| headers.contains(*name)),
         Trigger::Body => operation.request_body.is_some(),
         Trigger::PathParameters => has_in(ParameterIn::Path),
         Trigger::QueryParameters => has_in(ParameterIn::Query),
@@ -274,11 +346,14 @@ fn has_trigger(operation: &Operation, trigger: Trigger) -> bool {
 
 const IF_MATCH_HEADER: &str = "if-match";
 
-/// Adds (or completes) a problem response for every platform status the operation can get.
-fn declare_platform_problems(operation: &mut Operation) {
+/// Adds (or completes) a problem response for every platform status of `scope` the operation can
+/// get.
+fn declare_platform_problems(operation: &mut Operation, document_secured: bool, scope: Scope) {
     let mut reasons: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
     for problem in PLATFORM_PROBLEMS {
-        if has_trigger(operation, problem.trigger) {
+        if scope.includes(problem.trigger)
+            && has_trigger(operation, problem.trigger, document_secured)
+        {
             reasons
                 .entry(problem.status)
                 .or_default()
@@ -364,16 +439,6 @@ fn platform_header_schema(name: &str) -> Option<Schema> {
         )
     };
     match name {
-        // `TenantId::parse`: 1–64 of letters, digits, '.', '_' and '-'.
-        TENANT_HEADER => Some(text("^[A-Za-z0-9._-]{1,64}$".to_owned())),
-        // `ActorId::parse`: 1–128 printable characters.
-        ACTOR_HEADER => Some(text(visible_ascii(128))),
-        ACTOR_TYPE_HEADER => Some(Schema::Object(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(ActorType::ALL.iter().map(|t| t.as_str())))
-                .build(),
-        )),
         CHANNEL_HEADER => Some(text(visible_ascii(64))),
         CAUSATION_HEADER | BUSINESS_TRANSACTION_HEADER => Some(text(visible_ascii(128))),
         IDEMPOTENCY_KEY_HEADER => Some(text(visible_ascii(255))),
@@ -394,50 +459,6 @@ fn describe_platform_headers(operation: &mut Operation) {
         }
         if let Some(schema) = platform_header_schema(&parameter.name.to_ascii_lowercase()) {
             parameter.schema = Some(RefOr::T(schema));
-        }
-    }
-}
-
-/// The context headers a link must carry so that the linked request acts in the same tenant, as
-/// the same actor, as the request whose response it follows.
-const LINKED_CONTEXT: [&str; 2] = [TENANT_HEADER, ACTOR_HEADER];
-
-/// Adds `header.X-Tenant-Id: $request.header.X-Tenant-Id` (and the actor) to every link whose
-/// source and target operations both declare the header.
-fn carry_context_across_links(
-    operation: &mut Operation,
-    declared_headers: &BTreeMap<String, BTreeSet<String>>,
-) {
-    let own_headers: BTreeMap<String, String> = parameters(operation)
-        .filter(|p| p.parameter_in == ParameterIn::Header)
-        .map(|p| (p.name.to_ascii_lowercase(), p.name.clone()))
-        .collect();
-    for response in operation.responses.responses.values_mut() {
-        let RefOr::T(response) = response else {
-            continue;
-        };
-        for link in response.links.values_mut() {
-            let RefOr::T(link) = link else {
-                continue;
-            };
-            let Some(target_headers) = declared_headers.get(&link.operation_id) else {
-                continue;
-            };
-            for header in LINKED_CONTEXT {
-                let Some(name) = own_headers.get(header) else {
-                    continue;
-                };
-                let already = link.parameters.keys().any(|key| {
-                    let bare = key.strip_prefix("header.").unwrap_or(key);
-                    bare.eq_ignore_ascii_case(header)
-                });
-                if target_headers.contains(header) && !already {
-                    link.parameters.insert(
-                        format!("header.{name}"),
-                        Value::String(format!("$request.header.{name}")),
-                    );
-                }
-            }
         }
     }
 }

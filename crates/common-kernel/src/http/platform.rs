@@ -1,5 +1,5 @@
 //! Assembles a service's router with the platform's cross-cutting behaviour, so every service
-//! answers errors, limits, health, metrics and docs the same way.
+//! answers errors, limits, CORS, health, metrics and docs the same way.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,9 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use super::contract::BEARER_SCHEME;
 use super::correlation::{self, CorrelationId};
+use super::cors::{self, CorsPolicy};
 use super::health::{self, HealthState};
 use super::rate_limit::RateLimitLayer;
 use crate::auth::{self, Authenticated, Verifier};
@@ -38,7 +40,8 @@ pub struct ServiceRoutes {
 
 /// Wraps business routes with authentication, health, metrics, OpenAPI, docs, fallbacks and
 /// middleware. Only the business routes require a token: health, metrics, the contract and the
-/// docs stay open.
+/// docs stay open. The CORS policy of `http` sits outside authentication and rate limits, so a
+/// browser's preflight (which carries no token) is answered without either.
 pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
     let openapi = routes.openapi_json;
     let title = routes.health.service;
@@ -60,7 +63,7 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
         .route("/docs", get(move || async move { docs_page }));
 
     let timeout = http.request_timeout;
-    routes
+    let router = routes
         .api
         .layer(RateLimitLayer::new(routes.limiter, move |parts| {
             rate_key(title, parts)
@@ -85,7 +88,12 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
                 )
                 .into_response()
             },
-        ))
+        ));
+    let router = match CorsPolicy::new(&http.cors) {
+        Some(policy) => router.layer(middleware::from_fn_with_state(policy, cors::middleware)),
+        None => router,
+    };
+    router
         .layer(middleware::from_fn(super::metrics::middleware))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -154,7 +162,11 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     )
 }
 
-/// A self-contained docs page that renders `/openapi.json` with Scalar's API reference.
+/// A self-contained docs page that renders `/openapi.json` with Scalar's API reference (ADR 0001).
+/// Its authentication panel is the "Authorize" of ADR 0030: the contract's bearer scheme is
+/// preselected, the token entered is sent on every "Test Request" and kept across reloads
+/// (`persistAuth`, the browser's local storage of this origin). Requests go straight from the
+/// browser to this service, never through a third-party proxy, so the token stays here.
 fn docs_html(service: &str) -> String {
     format!(
         r#"<!doctype html>
@@ -166,10 +178,35 @@ fn docs_html(service: &str) -> String {
   </head>
   <body>
     <noscript>The interactive reference needs JavaScript; the raw contract is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-    <script id="api-reference" data-url="/openapi.json"></script>
+    <div id="api-reference"></div>
     <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+    <script>
+      Scalar.createApiReference('#api-reference', {{
+        url: '/openapi.json',
+        persistAuth: true,
+        authentication: {{ preferredSecurityScheme: '{BEARER_SCHEME}' }},
+      }})
+    </script>
   </body>
 </html>
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_docs_page_offers_the_bearer_scheme_and_keeps_the_token_here() {
+        let page = docs_html("catalog");
+        assert!(page.contains("<title>catalog API"));
+        assert!(page.contains("url: '/openapi.json'"));
+        assert!(page.contains("persistAuth: true"));
+        assert!(page.contains("preferredSecurityScheme: 'bearerAuth'"));
+        assert!(
+            !page.contains("proxyUrl"),
+            "requests and their token go straight to this service"
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! The OpenAPI 3.1 contract of the engine's REST API, generated from the handlers and committed
 //! under `contracts/openapi/workflow-engine-api.json` (a test fails when the two differ).
+//! [`EdgeContract`] adds the bearer scheme and what the platform's router answers around every
+//! route (401, 403, 429, 503); the handlers declare the rest, Camunda's way.
 
+use common_kernel::http::contract::EdgeContract;
 use utoipa::OpenApi;
 
 use super::{key, ops, ops_dto, user_task_dto as dto, user_tasks};
@@ -13,7 +16,8 @@ use super::{key, ops, ops_dto, user_task_dto as dto, user_tasks};
         description = "Served by the embedded Zeebe-compatible engine (ADR 0014) on WORKFLOW_REST_PORT (default 8090), next to its Zeebe gateway (gRPC, 26500). \
 `/v2/user-tasks` is the subset of Camunda 8's REST API v2 a task list needs, in the same shapes (keys are strings). \
 `/v1/ops` shows process instances (where their tokens wait, variables, incidents) and resolves incidents, optionally setting the job's retries first. \
-Errors are RFC 9457 application/problem+json with a stable `code`: NOT_FOUND (404), INVALID_STATE (409), INVALID_ARGUMENT (400).",
+Every request needs a bearer token (`bearerAuth`): user tasks need the WorkUserTasks action, `/v1/ops` OperateWorkflow. \
+Errors are RFC 9457 application/problem+json with a stable `code`: NOT_FOUND (404), INVALID_STATE (409), INVALID_ARGUMENT (400), UNAUTHENTICATED (401), FORBIDDEN_ACTION (403), RATE_LIMITED (429).",
         license(name = "Apache-2.0")
     ),
     paths(
@@ -29,6 +33,7 @@ Errors are RFC 9457 application/problem+json with a stable `code`: NOT_FOUND (40
         ops_dto::TimerView, ops_dto::SubscriptionView, ops_dto::ActiveElementView, ops_dto::VariableView,
         ops_dto::IncidentView, ops_dto::ProcessInstanceDetailView, ops_dto::ResolveIncidentRequest,
     )),
+    modifiers(&EdgeContract),
     tags(
         (name = "user-tasks", description = "Camunda user tasks: search, assign, complete (Camunda 8 REST API v2 subset)"),
         (name = "operations", description = "Operator views of instances and incidents; incident resolution"),

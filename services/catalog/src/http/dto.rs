@@ -368,7 +368,8 @@ pub struct ListByCodeQuery {
     pub offset: Option<i64>,
 }
 
-/// Request context headers (until authentication derives them from a token).
+/// Request-context headers: the chain of causes a request belongs to. Identity is not among
+/// them: tenant, actor and roles come from the bearer token (ADR 0030).
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
 #[expect(
@@ -376,16 +377,6 @@ pub struct ListByCodeQuery {
     reason = "documents headers read by the RequestContext extractor"
 )]
 pub struct ContextHeaders {
-    /// Tenant the request acts for.
-    #[param(rename = "X-Tenant-Id", example = "demo")]
-    x_tenant_id: String,
-    /// Acting principal.
-    #[param(rename = "X-Actor-Id", example = "jane.doe")]
-    x_actor_id: String,
-    /// HUMAN_AGENT (default), CUSTOMER_PORTAL_USER, PARTNER_API_CLIENT, INTERNAL_SERVICE,
-    /// BATCH_PROCESS, WORKFLOW_WORKER or ADMIN_OPERATOR.
-    #[param(rename = "X-Actor-Type")]
-    x_actor_type: Option<String>,
     /// Calling channel (default API).
     #[param(rename = "X-Channel")]
     x_channel: Option<String>,

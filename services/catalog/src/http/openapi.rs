@@ -15,6 +15,7 @@ use crate::app::views;
     info(
         title = "cpq-oms catalog API",
         description = "Product specifications, versioned product offerings with relationship rules, and versioned price books. \
+Every request needs a bearer token from the platform's OIDC issuer (`bearerAuth`): it names the tenant and the caller, whose roles grant each operation's action. \
 Errors are RFC 9457 application/problem+json with a stable `code`, `correlationId`, `retryable` and field `errors`. \
 Commands accept `Idempotency-Key`; published versions are immutable.",
         license(name = "Apache-2.0")

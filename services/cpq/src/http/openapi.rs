@@ -16,6 +16,7 @@ use crate::app::views;
         title = "cpq-oms CPQ API",
         description = "Quotes with revisions: items configured against pinned catalog offering versions, pricing with a full trace and a price hash, \
 an approval policy on submit, acceptance with evidence, and exactly one conversion to an order. \
+Every request needs a bearer token from the platform's OIDC issuer (`bearerAuth`): it names the tenant and the caller, whose roles grant each operation's action. \
 Errors are RFC 9457 application/problem+json with a stable `code`, `correlationId`, `retryable` and field `errors`. \
 Commands accept `Idempotency-Key` and `If-Match`.",
         license(name = "Apache-2.0")
