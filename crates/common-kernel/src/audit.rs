@@ -69,6 +69,15 @@ pub struct AuditEvent {
     pub tenant_id: String,
     /// Who.
     pub actor: Actor,
+    /// The client (the token's `azp`) the actor used, e.g. `cpq-portal`; absent when the token
+    /// names none. Tells apart two applications acting as the same person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// The service that made the call on the actor's behalf (its client id, e.g.
+    /// `cpq-service`), absent when the actor called directly (ADR 0030): the actor decided, the
+    /// service carried the decision, and the evidence must name both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// Through which channel.
     pub channel: String,
     /// On what.
@@ -103,6 +112,8 @@ pub async fn record(
         occurred_at: now,
         tenant_id: ctx.tenant_id.as_str().to_owned(),
         actor: ctx.actor.clone(),
+        client: Some(ctx.authority.client.clone()).filter(|client| !client.is_empty()),
+        via: ctx.authority.via.clone(),
         channel: ctx.channel.clone(),
         resource: evidence.resource.clone(),
         business_reason: evidence.business_reason,

@@ -1,4 +1,5 @@
-//! Append-only history rows: one per state change, naming the command and the actor.
+//! Append-only history rows: one per state change, naming the command, the actor and, when a
+//! service called on the actor's behalf, that service (`via`).
 
 use common_kernel::context::RequestContext;
 use sqlx::PgConnection;
@@ -42,13 +43,13 @@ pub async fn append(
     let sql = match table {
         HistoryTable::Offering => {
             "INSERT INTO product_offering_history (product_offering_id, version, tenant_id, command, from_status, to_status, \
-             aggregate_version, actor_id, actor_type, channel, reason, correlation_id, command_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             aggregate_version, actor_id, actor_type, via, channel, reason, correlation_id, command_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         }
         HistoryTable::PriceBook => {
             "INSERT INTO price_book_history (price_book_id, version, tenant_id, command, from_status, to_status, \
-             aggregate_version, actor_id, actor_type, channel, reason, correlation_id, command_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             aggregate_version, actor_id, actor_type, via, channel, reason, correlation_id, command_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         }
     };
     sqlx::query(sql)
@@ -61,6 +62,7 @@ pub async fn append(
         .bind(change.aggregate_version)
         .bind(ctx.actor.actor_id.as_str())
         .bind(ctx.actor.actor_type.as_str())
+        .bind(ctx.authority.via.as_deref())
         .bind(&ctx.channel)
         .bind(change.reason)
         .bind(&ctx.correlation_id)

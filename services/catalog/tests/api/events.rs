@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::harness::{TestApp, expect_problem};
+use crate::harness::{ROLES, TestApp, expect_problem};
 
 async fn outbox(app: &TestApp) -> Vec<(String, String, String, Value)> {
     sqlx::query_as(
@@ -123,6 +123,72 @@ async fn publish_writes_history_event_and_audit_with_the_request_context() {
             "corr-publish-1".into()
         )
     );
+    app.stop().await;
+}
+
+/// The envelope of the newest audit evidence in the outbox, and the newest offering history
+/// row's actor and `via`.
+async fn latest_evidence_and_history(app: &TestApp) -> (Value, (String, Option<String>)) {
+    let evidence: Value = sqlx::query_scalar(
+        "SELECT envelope FROM outbox_event WHERE event_type = 'audit.evidence-submitted.v1' \
+         ORDER BY outbox_seq DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let history = sqlx::query_as(
+        "SELECT actor_id, via FROM product_offering_history ORDER BY history_id DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    (evidence, history)
+}
+
+#[tokio::test]
+async fn a_command_a_service_makes_for_a_user_records_the_user_and_the_service() {
+    let app = TestApp::spawn().await;
+
+    // The user calls directly: the evidence names them and their client, and no `via`.
+    let offering = app.create_offering("ACTING").await;
+    let (direct, history) = latest_evidence_and_history(&app).await;
+    event_contracts::validate(&direct).expect("the evidence keeps its contract");
+    let direct = &direct["payload"];
+    assert_eq!(direct["actor"]["actorId"], "tester");
+    assert_eq!(direct["client"], "cpq-portal", "the user's token's azp");
+    assert!(
+        direct.get("via").is_none(),
+        "no service in between: {direct}"
+    );
+    assert_eq!(history, ("tester".to_owned(), None));
+
+    // cpq-service calls with its own token, acting for catalog1 (who holds catalog-admin; the
+    // service's own `service` role could not manage the catalog).
+    let user = app.token(&app.tenant, "catalog1", ROLES);
+    let response = app
+        .anonymous(
+            Method::POST,
+            &format!("/product-offerings/{offering}/submit-for-review"),
+        )
+        .bearer_auth(app.issuer.token_for_client("cpq-service"))
+        .header("X-Acting-User", format!("Bearer {user}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (envelope, history) = latest_evidence_and_history(&app).await;
+    event_contracts::validate(&envelope).expect("the evidence keeps its contract");
+    assert_eq!(envelope["actorId"], "catalog1");
+    let acting = &envelope["payload"];
+    assert_eq!(acting["resource"]["resourceId"], offering.to_string());
+    assert_eq!(acting["actor"]["actorId"], "catalog1", "the user decided");
+    assert_eq!(acting["client"], "cpq-portal", "the user's own client");
+    assert_eq!(acting["via"], "cpq-service", "the service carried it");
+    assert_eq!(
+        history,
+        ("catalog1".to_owned(), Some("cpq-service".to_owned()))
+    );
+
     app.stop().await;
 }
 

@@ -1,4 +1,5 @@
-//! Append-only quote history: one row per transition, naming command, actor and revision.
+//! Append-only quote history: one row per transition, naming command, actor (and the service it
+//! acted through, `via`) and revision.
 
 use common_kernel::context::RequestContext;
 use sqlx::PgConnection;
@@ -16,8 +17,8 @@ pub async fn append(
     let transition = &event.transition;
     sqlx::query(
         "INSERT INTO quote_history (quote_id, revision, tenant_id, command, from_status, to_status, aggregate_version, \
-         actor_id, actor_type, channel, reason, details, correlation_id, command_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         actor_id, actor_type, via, channel, reason, details, correlation_id, command_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(transition.quote_id.as_uuid())
     .bind(transition.revision)
@@ -28,6 +29,7 @@ pub async fn append(
     .bind(event.aggregate_version)
     .bind(ctx.actor.actor_id.as_str())
     .bind(ctx.actor.actor_type.as_str())
+    .bind(ctx.authority.via.as_deref())
     .bind(&ctx.channel)
     .bind(event.reason.as_deref())
     .bind(details)
