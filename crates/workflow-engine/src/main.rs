@@ -9,6 +9,20 @@ use workflow_engine::{Application, EngineConfig};
 /// REST API port when `WORKFLOW_REST_PORT` is not set.
 const DEFAULT_REST_PORT: u16 = 8090;
 
+/// Whether the gRPC gateway requires tokens too (`WORKFLOW_GRPC_REQUIRE_TOKEN`, default false).
+fn grpc_requires_token() -> Result<bool, String> {
+    match std::env::var("WORKFLOW_GRPC_REQUIRE_TOKEN") {
+        Err(_) => Ok(false),
+        Ok(text) => match text.trim() {
+            "" | "false" => Ok(false),
+            "true" => Ok(true),
+            _ => Err(format!(
+                "WORKFLOW_GRPC_REQUIRE_TOKEN='{text}' must be true or false"
+            )),
+        },
+    }
+}
+
 fn rest_port() -> Result<u16, String> {
     match std::env::var("WORKFLOW_REST_PORT") {
         Err(_) => Ok(DEFAULT_REST_PORT),
@@ -22,8 +36,9 @@ fn rest_port() -> Result<u16, String> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = Settings::from_env("workflow-engine", 26500).map_err(|e| e.to_string());
-    let (settings, rest_port) = match settings.and_then(|s| rest_port().map(|p| (s, p))) {
-        Ok(pair) => pair,
+    let configured = settings.and_then(|s| Ok((s, rest_port()?, grpc_requires_token()?)));
+    let (settings, rest_port, grpc_requires_token) = match configured {
+        Ok(all) => all,
         Err(error) => {
             eprintln!("workflow-engine: {error}");
             return std::process::ExitCode::FAILURE;
@@ -34,6 +49,7 @@ async fn main() -> std::process::ExitCode {
         host: settings.server.host.clone(),
         grpc_port: settings.server.port,
         rest_port,
+        grpc_requires_token,
         http: settings.http.clone(),
         rate_limit: settings.rate_limit.clone(),
         auth: match settings.auth.clone() {

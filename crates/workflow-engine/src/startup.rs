@@ -9,14 +9,14 @@ use common_kernel::cache::Cache;
 use common_kernel::http::health::HealthState;
 use common_kernel::http::platform::{self, ServiceRoutes};
 use common_kernel::rate_limit::RateLimiter;
-use common_kernel::settings::{DatabaseSettings, HttpSettings, RateLimitSettings};
+use common_kernel::settings::{CorsSettings, DatabaseSettings, HttpSettings, RateLimitSettings};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::{Engine, EngineConfig, Notifier};
-use crate::grpc::{GatewayService, proto::gateway_server::GatewayServer};
+use crate::grpc::{GatewayService, RequireToken, proto::gateway_server::GatewayServer};
 
 /// Service name reported by the health endpoints.
 pub const SERVICE: &str = "workflow-engine";
@@ -62,16 +62,20 @@ pub struct Listen {
     /// Body size and request time limits of the REST API.
     pub http: HttpSettings,
     /// The issuer whose tokens the REST API requires (ADR 0030). The gRPC gateway serves the
-    /// local stack without tokens; in production Camunda 8's own identity protects Zeebe.
+    /// local stack without tokens unless [`Listen::grpc_requires_token`]; in production Camunda
+    /// 8's own identity protects Zeebe.
     pub auth: AuthSettings,
+    /// Whether the gRPC gateway, too, refuses calls without a valid token of `auth`'s issuer
+    /// (`WORKFLOW_GRPC_REQUIRE_TOKEN=true`), for an engine reachable beyond one machine.
+    pub grpc_requires_token: bool,
     /// Rate limits of the REST API per tenant and client, kept in this process: the engine is
     /// one process and uses no Redis.
     pub rate_limit: RateLimitSettings,
 }
 
 impl Listen {
-    /// Both ports on `host`, with the platform's default HTTP limits (1 MiB, 30 s), accepting
-    /// tokens of `auth`'s issuer on the REST API.
+    /// Both ports on `host`, with the platform's default HTTP limits (1 MiB, 30 s) and no
+    /// cross-origin access, accepting tokens of `auth`'s issuer on the REST API.
     pub fn new(host: &str, grpc_port: u16, rest_port: u16, auth: AuthSettings) -> Self {
         Self {
             host: host.to_owned(),
@@ -80,8 +84,10 @@ impl Listen {
             http: HttpSettings {
                 max_body_bytes: 1024 * 1024,
                 request_timeout: Duration::from_secs(30),
+                cors: CorsSettings::default(),
             },
             auth,
+            grpc_requires_token: false,
             rate_limit: RateLimitSettings::default(),
         }
     }
@@ -157,15 +163,27 @@ impl Application {
         let scheduler = engine.start_scheduler(stop.clone());
         let service = GatewayServer::new(GatewayService::new(engine.clone()))
             .max_decoding_message_size(16 * 1024 * 1024);
+        let verifier =
+            std::sync::Arc::new(Verifier::new(&listen.auth).map_err(StartupError::Verifier)?);
         let mut stop_server = stop.clone();
         let incoming = tonic::transport::server::TcpIncoming::from(tcp).with_nodelay(Some(true));
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = stop_server.changed().await;
-                }),
-        );
+        let shutdown_signal = async move {
+            let _ = stop_server.changed().await;
+        };
+        let server = if listen.grpc_requires_token {
+            tokio::spawn(
+                tonic::transport::Server::builder()
+                    .layer(RequireToken::new(verifier.clone()))
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(incoming, shutdown_signal),
+            )
+        } else {
+            tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(incoming, shutdown_signal),
+            )
+        };
         common_kernel::http::metrics::recorder();
         let router = platform::assemble(
             ServiceRoutes {
@@ -176,9 +194,7 @@ impl Application {
                     db: pool,
                     cache: Cache::disabled(),
                 },
-                verifier: std::sync::Arc::new(
-                    Verifier::new(&listen.auth).map_err(StartupError::Verifier)?,
-                ),
+                verifier,
                 limiter: RateLimiter::local_only(&listen.rate_limit),
             },
             &listen.http,

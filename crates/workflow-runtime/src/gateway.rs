@@ -2,10 +2,12 @@
 //! job commands, plus a generated client for the one call zeebe-rs keeps private
 //! (`ActivateJobs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
+use crate::credentials::{GatewayCredentials, GatewayToken};
 use crate::error::RuntimeError;
 use crate::handler::JobHandler;
 use crate::proto::gateway_client::GatewayClient;
@@ -16,18 +18,37 @@ use crate::worker::{WorkerConfig, WorkerHandle};
 pub struct Gateway {
     zeebe: zeebe_rs::Client,
     activation: GatewayClient<Channel>,
+    /// The bearer token of every activation call, when the gateway demands one.
+    token: Option<Arc<GatewayToken>>,
 }
 
 impl Gateway {
-    /// Connects to `host` (with scheme, e.g. `http://127.0.0.1`) and `port`. zeebe-rs connects
-    /// eagerly (a wrong address fails at start-up); the activation channel connects lazily and
-    /// the poll loop retries it with back-off. No TLS or OAuth on the activation channel yet.
+    /// Connects to `host` (with scheme, e.g. `http://127.0.0.1`) and `port` without credentials.
+    /// zeebe-rs connects eagerly (a wrong address fails at start-up); the activation channel
+    /// connects lazily and the poll loop retries it with back-off.
     pub async fn connect(host: &str, port: u16) -> Result<Self, RuntimeError> {
-        let zeebe = zeebe_rs::Client::builder()
-            .with_address(host, port)
-            .build()
-            .await
-            .map_err(RuntimeError::Client)?;
+        Self::connect_with(host, port, None).await
+    }
+
+    /// [`Gateway::connect`], sending a bearer token of `credentials` with every call when given:
+    /// zeebe-rs's OAuth support for job commands, the same client's token for activation.
+    pub async fn connect_with(
+        host: &str,
+        port: u16,
+        credentials: Option<GatewayCredentials>,
+    ) -> Result<Self, RuntimeError> {
+        let mut builder = zeebe_rs::Client::builder().with_address(host, port);
+        if let Some(credentials) = &credentials {
+            builder = builder.with_oauth(
+                credentials.client_id.clone(),
+                credentials.client_secret.expose().to_owned(),
+                credentials.authorization_server_url.clone(),
+                credentials.audience.clone(),
+                Duration::from_secs(5),
+                None,
+            );
+        }
+        let zeebe = builder.build().await.map_err(RuntimeError::Client)?;
         let address = format!("{host}:{port}");
         let channel = Endpoint::from_shared(address.clone())
             .map_err(|source| RuntimeError::Address {
@@ -37,15 +58,30 @@ impl Gateway {
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(30))
             .connect_lazy();
+        let token = credentials
+            .map(GatewayToken::new)
+            .transpose()?
+            .map(Arc::new);
         Ok(Self {
             zeebe,
             activation: GatewayClient::new(channel).max_decoding_message_size(16 * 1024 * 1024),
+            token,
         })
     }
 
     /// Connects to an address as services configure it (`ZEEBE_ADDRESS`, e.g.
-    /// `http://zeebe:26500`): scheme and host, a colon, and the port.
+    /// `http://zeebe:26500`): scheme and host, a colon, and the port; with the credentials the
+    /// environment configures (`ZEEBE_CLIENT_ID` and the rest, see
+    /// [`GatewayCredentials::from_env`]), so a worker sends a token exactly when one is set up.
     pub async fn connect_address(address: &str) -> Result<Self, RuntimeError> {
+        Self::connect_address_with(address, GatewayCredentials::from_env()?).await
+    }
+
+    /// [`Gateway::connect_address`] with explicit credentials.
+    pub async fn connect_address_with(
+        address: &str,
+        credentials: Option<GatewayCredentials>,
+    ) -> Result<Self, RuntimeError> {
         let (host, port) = address
             .rsplit_once(':')
             .and_then(|(host, port)| Some((host, port.trim_end_matches('/').parse().ok()?)))
@@ -53,7 +89,7 @@ impl Gateway {
             .ok_or(RuntimeError::Config(
                 "gateway address must look like http://host:port",
             ))?;
-        Self::connect(host, port).await
+        Self::connect_with(host, port, credentials).await
     }
 
     /// zeebe-rs's client, for deploying and creating instances with the same connection.
@@ -72,6 +108,7 @@ impl Gateway {
         Ok(crate::worker::spawn(
             self.zeebe.clone(),
             self.activation.clone(),
+            self.token.clone(),
             config,
             handler,
         ))

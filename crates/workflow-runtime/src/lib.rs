@@ -26,6 +26,7 @@
 pub mod backoff;
 pub mod context;
 pub mod correlation;
+pub mod credentials;
 pub mod deploy;
 pub mod error;
 pub mod gateway;
@@ -43,6 +44,7 @@ pub use zeebe_gateway_protocol as proto;
 pub use backoff::RetryPolicy;
 pub use context::JobContext;
 pub use correlation::{Correlation, instance_variables};
+pub use credentials::GatewayCredentials;
 pub use deploy::{DeployError, DeployedProcess, deploy_directory};
 pub use error::{JobError, RuntimeError, VariablesError};
 pub use gateway::Gateway;

@@ -31,6 +31,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::backoff::RetryPolicy;
 use crate::context::JobContext;
 use crate::correlation::{Correlation, remote_parent};
+use crate::credentials::GatewayToken;
 use crate::error::RuntimeError;
 use crate::handler::{JobHandler, panic_message};
 use crate::job::Job;
@@ -316,6 +317,7 @@ impl Shared {
 pub(crate) fn spawn(
     zeebe: zeebe_rs::Client,
     activation: GatewayClient<Channel>,
+    token: Option<Arc<GatewayToken>>,
     config: WorkerConfig,
     handler: impl JobHandler,
 ) -> WorkerHandle {
@@ -326,6 +328,7 @@ pub(crate) fn spawn(
     let poller = Poller {
         zeebe,
         activation,
+        token,
         config: Arc::new(config),
         handler: Arc::new(handler),
         shared: Arc::clone(&shared),
@@ -350,6 +353,7 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
 struct Poller {
     zeebe: zeebe_rs::Client,
     activation: GatewayClient<Channel>,
+    token: Option<Arc<GatewayToken>>,
     config: Arc<WorkerConfig>,
     handler: Arc<dyn JobHandler>,
     shared: Arc<Shared>,
@@ -427,6 +431,12 @@ impl Poller {
             request_timeout: millis(config.request_timeout),
             tenant_ids: config.tenant_ids.clone(),
         };
+        let mut request = tonic::Request::new(request);
+        if let Some(token) = &self.token {
+            request
+                .metadata_mut()
+                .insert("authorization", token.authorization().await?);
+        }
         let mut client = self.activation.clone();
         let call = async {
             let mut stream = client.activate_jobs(request).await?.into_inner();

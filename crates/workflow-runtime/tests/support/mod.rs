@@ -29,7 +29,23 @@ fn database_settings(url: &str) -> DatabaseSettings {
 
 impl Target {
     pub async fn start() -> Self {
-        if let Ok(address) = std::env::var("ZEEBE_ADDRESS") {
+        Self::start_with(false, None).await
+    }
+
+    /// The embedded engine with its gRPC gateway requiring tokens of the test issuer
+    /// (`WORKFLOW_GRPC_REQUIRE_TOKEN`), and a gateway connection that sends `credentials`' tokens
+    /// (none when `None`). Always embedded: the point is the embedded gateway's check.
+    pub async fn start_requiring_tokens(
+        credentials: Option<workflow_runtime::GatewayCredentials>,
+    ) -> Self {
+        Self::start_with(true, credentials).await
+    }
+
+    async fn start_with(
+        grpc_requires_token: bool,
+        credentials: Option<workflow_runtime::GatewayCredentials>,
+    ) -> Self {
+        if let (false, Ok(address)) = (grpc_requires_token, std::env::var("ZEEBE_ADDRESS")) {
             let gateway = Gateway::connect_address(&address)
                 .await
                 .expect("ZEEBE_ADDRESS = http://host:port, reachable");
@@ -51,16 +67,14 @@ impl Target {
             fallback_poll: Duration::from_secs(30),
             ..EngineConfig::default()
         };
-        let app = Application::build(
-            &database_settings(&db.url),
-            "127.0.0.1",
-            0,
-            auth_settings(),
-            config,
-        )
-        .await
-        .expect("engine starts");
-        let gateway = Gateway::connect("http://127.0.0.1", app.port())
+        let listen = workflow_engine::startup::Listen {
+            grpc_requires_token,
+            ..workflow_engine::startup::Listen::new("127.0.0.1", 0, 0, auth_settings())
+        };
+        let app = Application::start(&database_settings(&db.url), &listen, config)
+            .await
+            .expect("engine starts");
+        let gateway = Gateway::connect_with("http://127.0.0.1", app.port(), credentials)
             .await
             .expect("gateway connects");
         Self {
