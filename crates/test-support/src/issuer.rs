@@ -194,6 +194,49 @@ impl TestIssuer {
         })
     }
 
+    /// Every kind of bad credential an endpoint must refuse with 401, named, each being
+    /// `claims` with exactly one defect (so a refusal is the defect's, never the claims'): no
+    /// token, expired, not yet valid, another audience, another issuer, a forged signature,
+    /// `alg: none`, HS256 keyed with the public key (PEM and DER), a `kid` the issuer never
+    /// published, no tenant claim, and not a JWT at all.
+    pub fn bad_tokens(&self, claims: &Claims) -> Vec<(&'static str, Option<String>)> {
+        let dev = &self.issuer;
+        let mint = |result: Result<String, dev_issuer::IssuerError>| {
+            Some(result.unwrap_or_else(|error| panic!("{error}")))
+        };
+        let mut tenantless = serde_json::to_value(claims).expect("claims serialize");
+        if let Some(object) = tenantless.as_object_mut() {
+            object.remove("tenant_id");
+        }
+        // A well-formed RS256 header naming a key the issuer never published.
+        let signed = self.token_with(claims);
+        let (_, rest) = signed.split_once('.').expect("a JWT has three parts");
+        let unknown_kid_header = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            br#"{"alg":"RS256","typ":"JWT","kid":"no-such-key"}"#,
+        );
+        vec![
+            ("no token", None),
+            ("expired", mint(dev.expired_token(claims))),
+            ("not yet valid", mint(dev.not_yet_valid_token(claims))),
+            ("wrong audience", mint(dev.wrong_audience_token(claims))),
+            ("another issuer", mint(dev.foreign_issuer_token(claims))),
+            ("forged signature", mint(dev.forged_signature_token(claims))),
+            ("alg none", mint(dev.alg_none_token(claims))),
+            (
+                "HS256 keyed with the PEM public key",
+                mint(dev.hs256_with_public_key_token(claims, PublicKeyEncoding::Pem)),
+            ),
+            (
+                "HS256 keyed with the DER public key",
+                mint(dev.hs256_with_public_key_token(claims, PublicKeyEncoding::Der)),
+            ),
+            ("unknown kid", Some(format!("{unknown_kid_header}.{rest}"))),
+            ("no tenant claim", Some(self.token_with(&tenantless))),
+            ("not a JWT", Some("not-a-jwt".to_owned())),
+        ]
+    }
+
     fn defect(
         &self,
         username: &str,

@@ -22,21 +22,25 @@ mod issuer;
 mod kafka;
 mod operations;
 mod postgres;
+mod process;
 mod proxy;
 mod rate_limits;
 mod redis;
 mod tenancy;
 
 pub use contract::{assert_committed_contract, contract_path};
-pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess};
+pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess, SigningAlgorithm};
 pub use issuer::TestIssuer;
 pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};
 pub use operations::{Operation, operations};
 pub use postgres::{TestDatabase, admin_url};
+pub use process::{ServiceProcess, assert_not_logged};
 pub use proxy::TcpProxy;
 pub use rate_limits::generous_rate_limits;
 pub use redis::{RedisProcess, redis_url};
-pub use tenancy::{TENANT_POLICY, TableIsolation, assert_schema_isolated, table_isolation};
+pub use tenancy::{
+    TENANT_POLICY, TableIsolation, assert_schema_isolated, role_grants, table_isolation,
+};
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.
 pub fn port_open(port: u16) -> bool {

@@ -12,6 +12,10 @@ use super::error::AuthError;
 /// The claims read from a verified token (the standard ones are checked by the verifier).
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenClaims {
+    /// Expiry, seconds since the epoch (checked by the verifier; read again to know how long
+    /// the verified token may be remembered).
+    #[serde(default)]
+    pub exp: Option<u64>,
     /// Subject: a stable id of the user or service account.
     #[serde(default)]
     pub sub: Option<String>,

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
@@ -47,6 +48,8 @@ pub struct KeySet {
     discovery_url: String,
     published: RwLock<Published>,
     reading: Mutex<()>,
+    /// How many times the keys were read: what a token verified with may be remembered by.
+    generation: AtomicU64,
 }
 
 impl KeySet {
@@ -61,7 +64,14 @@ impl KeySet {
             discovery_url: discovery_url.to_owned(),
             published: RwLock::default(),
             reading: Mutex::new(()),
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// Changes every time the issuer's keys are read again: a token verified under an earlier
+    /// generation may have been signed by a key the issuer no longer publishes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The key named `kid`, reading the issuer's keys again when it is not known yet.
@@ -88,6 +98,7 @@ impl KeySet {
             by_kid,
             read_at: Some(Instant::now()),
         };
+        self.generation.fetch_add(1, Ordering::AcqRel);
         published
             .by_kid
             .get(kid)

@@ -3,6 +3,7 @@
 //! Identity headers no longer define who calls. Outgoing calls carry the service's own
 //! `client_credentials` token and, on a user's behalf, the user's token.
 
+pub mod cache;
 pub mod claims;
 pub mod error;
 pub mod keys;
