@@ -39,7 +39,8 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
-async fn fresh_database() -> TestDatabase {
+/// A fresh database migrated for the catalog (a clone of the template).
+pub async fn fresh_database() -> TestDatabase {
     let platform = Path::new(service_host::messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/catalog");
     TestDatabase::from_template_of("catalog", &[platform, &migrations], |url| async move {

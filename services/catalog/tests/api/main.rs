@@ -17,7 +17,9 @@ mod harness;
 
 mod events;
 mod idempotency;
+mod jobs_role;
 mod lifecycle;
 mod openapi;
 mod properties;
+mod security;
 mod tenancy;

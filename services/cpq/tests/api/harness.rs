@@ -107,7 +107,8 @@ async fn catalog_database() -> TestDatabase {
     .await
 }
 
-async fn cpq_database() -> TestDatabase {
+/// A fresh, migrated CPQ database (for a test that runs the service binary itself).
+pub async fn cpq_database() -> TestDatabase {
     let platform = Path::new(service_host::messaging::schema::MIGRATIONS_DIR);
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/cpq");
     TestDatabase::from_template_of("cpq", &[platform, &migrations], |url| async move {
@@ -123,13 +124,12 @@ async fn cpq_database() -> TestDatabase {
     .await
 }
 
-/// Starts the catalog on a random port.
-pub async fn spawn_catalog() -> Running {
+/// Starts the catalog on a random port, its settings overridden by `extra` environment values.
+pub async fn spawn_catalog_with(extra: &HashMap<&'static str, String>) -> Running {
     let database = catalog_database().await;
-    let app =
-        catalog::Application::build(settings(catalog::SERVICE, &database.url, &HashMap::new()))
-            .await
-            .expect("build catalog");
+    let app = catalog::Application::build(settings(catalog::SERVICE, &database.url, extra))
+        .await
+        .expect("build catalog");
     let port = app.port();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -197,17 +197,29 @@ impl TestApp {
 
     /// As [`TestApp::spawn`], with CPQ settings overridden by `extra` environment values.
     pub async fn spawn_with(extra: HashMap<&'static str, String>) -> Self {
-        Self::spawn_configured(extra, false).await
+        Self::spawn_configured(extra, HashMap::new(), false).await
+    }
+
+    /// As [`TestApp::spawn_with`], with the catalog's settings overridden by `catalog_extra`.
+    pub async fn spawn_with_catalog(
+        extra: HashMap<&'static str, String>,
+        catalog_extra: HashMap<&'static str, String>,
+    ) -> Self {
+        Self::spawn_configured(extra, catalog_extra, false).await
     }
 
     /// As [`TestApp::spawn_with`], with CPQ reaching the catalog through a [`TcpProxy`] the
     /// test can stall or cut.
     pub async fn spawn_behind_proxy(extra: HashMap<&'static str, String>) -> Self {
-        Self::spawn_configured(extra, true).await
+        Self::spawn_configured(extra, HashMap::new(), true).await
     }
 
-    async fn spawn_configured(extra: HashMap<&'static str, String>, proxied: bool) -> Self {
-        let catalog = spawn_catalog().await;
+    async fn spawn_configured(
+        extra: HashMap<&'static str, String>,
+        catalog_extra: HashMap<&'static str, String>,
+        proxied: bool,
+    ) -> Self {
+        let catalog = spawn_catalog_with(&catalog_extra).await;
         let client = reqwest::Client::builder().build().expect("client");
         let fixture = seed(&client, &catalog.base).await;
         let catalog_proxy =
@@ -381,14 +393,36 @@ pub fn catalog_request(
     method: Method,
     path: &str,
 ) -> RequestBuilder {
+    catalog_request_in(TENANT, client, base, method, path)
+}
+
+/// A catalog request as a catalog admin of `tenant`.
+pub fn catalog_request_in(
+    tenant: &str,
+    client: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+) -> RequestBuilder {
     client
         .request(method, format!("{base}{path}"))
-        .bearer_auth(issuer().token_as(TENANT, "catalog-admin", &["catalog-admin"], None))
+        .bearer_auth(issuer().token_as(tenant, "catalog-admin", &["catalog-admin"], None))
 }
 
 /// POSTs to the catalog and expects success; returns the JSON body.
 pub async fn catalog_post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
-    let response = catalog_request(client, base, Method::POST, path)
+    catalog_post_in(TENANT, client, base, path, body).await
+}
+
+/// As [`catalog_post`], as `tenant`.
+async fn catalog_post_in(
+    tenant: &str,
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> Value {
+    let response = catalog_request_in(tenant, client, base, Method::POST, path)
         .json(&body)
         .send()
         .await
@@ -401,7 +435,18 @@ pub async fn catalog_post(client: &reqwest::Client, base: &str, path: &str, body
 
 /// Creates and publishes an offering with the bandwidth specification; returns its id.
 pub async fn published_offering(client: &reqwest::Client, base: &str, code: &str) -> Uuid {
-    let spec = catalog_post(
+    published_offering_in(TENANT, client, base, code).await
+}
+
+/// As [`published_offering`], in `tenant`'s catalog.
+async fn published_offering_in(
+    tenant: &str,
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+) -> Uuid {
+    let spec = catalog_post_in(
+        tenant,
         client,
         base,
         "/product-specifications",
@@ -411,7 +456,8 @@ pub async fn published_offering(client: &reqwest::Client, base: &str, code: &str
         ]}),
     )
     .await;
-    let offering = catalog_post(
+    let offering = catalog_post_in(
+        tenant,
         client,
         base,
         "/product-offerings",
@@ -420,7 +466,8 @@ pub async fn published_offering(client: &reqwest::Client, base: &str, code: &str
     .await;
     let id = id_of(&offering, "id");
     for command in ["submit-for-review", "publish"] {
-        catalog_post(
+        catalog_post_in(
+            tenant,
             client,
             base,
             &format!("/product-offerings/{id}/{command}"),
@@ -431,15 +478,18 @@ pub async fn published_offering(client: &reqwest::Client, base: &str, code: &str
     id
 }
 
-/// Creates and publishes a price book pricing `offering` v1 in `currency`.
-pub async fn published_price_book(
+/// Creates and publishes a price book pricing `offering` v1 in `currency`, in `tenant`'s
+/// catalog.
+async fn published_price_book_in(
+    tenant: &str,
     client: &reqwest::Client,
     base: &str,
     code: &str,
     currency: &str,
     offering: Uuid,
 ) -> Uuid {
-    let book = catalog_post(
+    let book = catalog_post_in(
+        tenant,
         client,
         base,
         "/price-books",
@@ -451,7 +501,8 @@ pub async fn published_price_book(
     )
     .await;
     let id = id_of(&book, "priceBookId");
-    catalog_post(
+    catalog_post_in(
+        tenant,
         client,
         base,
         &format!("/price-books/{id}/publish"),
@@ -462,8 +513,14 @@ pub async fn published_price_book(
 }
 
 async fn seed(client: &reqwest::Client, base: &str) -> Fixture {
-    let offering = published_offering(client, base, "INTERNET").await;
-    let price_book = published_price_book(client, base, "PB-USD", "USD", offering).await;
+    seed_tenant(TENANT, client, base).await
+}
+
+/// Seeds `tenant`'s catalog as the harness seeds the default tenant's: a published offering
+/// and a published USD price book for it.
+pub async fn seed_tenant(tenant: &str, client: &reqwest::Client, base: &str) -> Fixture {
+    let offering = published_offering_in(tenant, client, base, "INTERNET").await;
+    let price_book = published_price_book_in(tenant, client, base, "PB-USD", "USD", offering).await;
     Fixture {
         offering,
         price_book,

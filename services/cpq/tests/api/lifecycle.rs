@@ -2,9 +2,9 @@
 //! state, history, events and audit each step leaves.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::harness::{TestApp, expect_problem, expect_status, id_of};
+use crate::harness::{TENANT, TestApp, expect_problem, expect_status, id_of, issuer};
 
 #[tokio::test]
 async fn a_quote_goes_from_draft_to_converted() {
@@ -235,5 +235,67 @@ async fn commands_replay_with_the_same_idempotency_key() {
     let second = expect_status(replay, StatusCode::CREATED).await;
     assert_eq!(first, second);
     assert_eq!(app.count("quote").await, 1);
+    app.stop().await;
+}
+
+/// The quote's CREATE history row (actor, via) and its evidence's envelope.
+async fn creation_record(app: &TestApp, quote: uuid::Uuid) -> ((String, Option<String>), Value) {
+    let history = sqlx::query_as(
+        "SELECT actor_id, via FROM quote_history WHERE quote_id = $1 AND command = 'CREATE'",
+    )
+    .bind(quote)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let evidence = sqlx::query_scalar(
+        "SELECT envelope FROM outbox_event WHERE event_type = 'audit.evidence-submitted.v1' \
+         AND envelope->>'aggregateId' = $1 ORDER BY outbox_seq LIMIT 1",
+    )
+    .bind(quote.to_string())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    (history, evidence)
+}
+
+#[tokio::test]
+async fn a_quote_a_service_creates_for_a_user_records_the_user_and_the_service() {
+    let app = TestApp::spawn().await;
+    let body = app.create_body(3600, json!([app.item("1", 1)]));
+
+    // The seller calls directly: no `via`.
+    let direct = expect_status(app.post("/quotes", &body).await, StatusCode::CREATED).await;
+    let (history, envelope) = creation_record(&app, id_of(&direct, "id")).await;
+    assert_eq!(history, ("rep-1".to_owned(), None));
+    event_contracts::validate(&envelope).expect("the evidence keeps its contract");
+    assert_eq!(envelope["payload"]["actor"]["actorId"], "rep-1");
+    assert!(envelope["payload"].get("via").is_none(), "{envelope}");
+
+    // order-service calls with its own token, acting for sales1: sales1 creates the quote (and
+    // CPQ reads the catalog for sales1 in turn), order-service is recorded as the way it came.
+    let sales1 = issuer().token_as(TENANT, "sales1", &["sales-agent"], Some("10"));
+    let response = app
+        .client
+        .post(format!("{}/quotes", app.base))
+        .bearer_auth(issuer().token_for_client("order-service"))
+        .header("X-Acting-User", sales1)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let acting = expect_status(response, StatusCode::CREATED).await;
+    assert_eq!(acting["status"], "CONFIGURED", "{acting}");
+    let (history, envelope) = creation_record(&app, id_of(&acting, "id")).await;
+    assert_eq!(
+        history,
+        ("sales1".to_owned(), Some("order-service".to_owned()))
+    );
+    event_contracts::validate(&envelope).expect("the evidence keeps its contract");
+    assert_eq!(envelope["actorId"], "sales1");
+    let evidence = &envelope["payload"];
+    assert_eq!(evidence["actor"]["actorId"], "sales1");
+    assert_eq!(evidence["actor"]["actorType"], "HUMAN_AGENT");
+    assert_eq!(evidence["client"], "cpq-portal");
+    assert_eq!(evidence["via"], "order-service");
     app.stop().await;
 }
