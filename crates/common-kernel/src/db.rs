@@ -158,21 +158,43 @@ fn scope_statement(begin: &str, tenant: &TenantId) -> Result<String, sqlx::Error
     Ok(format!("{begin}; SET LOCAL {TENANT_SETTING} = '{literal}'"))
 }
 
+/// What the role a pool connects as may do to `schema`, for the start-up checks of each pool.
+struct RolePowers {
+    role: String,
+    /// `BYPASSRLS`.
+    bypasses_rls: bool,
+    /// A superuser, a member of the schema's owner, or the owner of an object in it: it could
+    /// run DDL, or switch row-level security off.
+    acts_as_owner: bool,
+}
+
+impl RolePowers {
+    async fn of(pool: &PgPool, schema: &str) -> Result<Self, DbError> {
+        let (role, bypasses_rls, acts_as_owner) = sqlx::query_as(
+            "SELECT current_user::text, r.rolbypassrls, r.rolsuper \
+                    OR coalesce(pg_has_role(current_user, n.nspowner, 'MEMBER'), false) \
+                    OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid) \
+               FROM pg_roles r LEFT JOIN pg_namespace n ON n.nspname = $1 \
+              WHERE r.rolname = current_user",
+        )
+        .bind(schema)
+        .fetch_one(pool)
+        .await
+        .map_err(DbError::RoleCheck)?;
+        Ok(Self {
+            role,
+            bypasses_rls,
+            acts_as_owner,
+        })
+    }
+}
+
 /// Refuses an app pool that could defeat row-level security: its role must not be a superuser,
 /// must not bypass RLS, must not be able to act as the owner of `schema` (which could disable
 /// RLS), and must own nothing in it. Catches `APP__DATABASE__APP_URL` pointing at the owner.
 pub async fn check_app_role(pool: &PgPool, schema: &str) -> Result<(), DbError> {
-    let (role, unsafe_role): (String, bool) = sqlx::query_as(
-        "SELECT current_user::text, r.rolsuper OR r.rolbypassrls \
-                OR coalesce(pg_has_role(current_user, n.nspowner, 'MEMBER'), false) \
-                OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid) \
-           FROM pg_roles r LEFT JOIN pg_namespace n ON n.nspname = $1 \
-          WHERE r.rolname = current_user",
-    )
-    .bind(schema)
-    .fetch_one(pool)
-    .await
-    .map_err(DbError::RoleCheck)?;
+    let powers = RolePowers::of(pool, schema).await?;
+    let (role, unsafe_role) = (powers.role, powers.bypasses_rls || powers.acts_as_owner);
     if unsafe_role {
         return Err(DbError::UnsafeRole(format!(
             "request handling connects as {role}, which bypasses row-level security, owns \
@@ -188,17 +210,8 @@ pub async fn check_app_role(pool: &PgPool, schema: &str) -> Result<(), DbError> 
 /// (any of which would let it run DDL, or switch the isolation off). Catches
 /// `APP__DATABASE__JOBS_URL` pointing at the owner or at the app role.
 pub async fn check_jobs_role(pool: &PgPool, schema: &str) -> Result<(), DbError> {
-    let (role, crosses, too_strong): (String, bool, bool) = sqlx::query_as(
-        "SELECT current_user::text, r.rolbypassrls, r.rolsuper \
-                OR coalesce(pg_has_role(current_user, n.nspowner, 'MEMBER'), false) \
-                OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid) \
-           FROM pg_roles r LEFT JOIN pg_namespace n ON n.nspname = $1 \
-          WHERE r.rolname = current_user",
-    )
-    .bind(schema)
-    .fetch_one(pool)
-    .await
-    .map_err(DbError::RoleCheck)?;
+    let powers = RolePowers::of(pool, schema).await?;
+    let (role, crosses, too_strong) = (powers.role, powers.bypasses_rls, powers.acts_as_owner);
     if too_strong {
         return Err(DbError::UnsafeRole(format!(
             "cross-tenant work connects as {role}, a superuser, an owner of objects in {schema} \

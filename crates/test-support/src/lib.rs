@@ -39,7 +39,8 @@ pub use proxy::TcpProxy;
 pub use rate_limits::generous_rate_limits;
 pub use redis::{RedisProcess, redis_url};
 pub use tenancy::{
-    TENANT_POLICY, TableIsolation, assert_schema_isolated, role_grants, table_isolation,
+    PLATFORM_JOBS_GRANTS, TENANT_POLICY, TableIsolation, assert_schema_isolated, role_grants,
+    table_isolation,
 };
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.

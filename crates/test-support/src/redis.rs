@@ -70,6 +70,19 @@ impl RedisProcess {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// The keys matching `pattern` (`SCAN`, so a test sees what a service wrote).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let output = Command::new("redis-cli")
+            .args(["-u", &self.url(), "--scan", "--pattern", pattern])
+            .output()
+            .expect("redis-cli runs");
+        assert!(output.status.success(), "redis-cli failed: {output:?}");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Kills the server and waits until the port is closed.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

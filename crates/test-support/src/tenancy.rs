@@ -107,6 +107,37 @@ pub async fn assert_schema_isolated(
     );
 }
 
+/// What the platform migrations grant every service's `<service>_jobs` role
+/// (`crates/messaging/migrations/20261208000001_jobs_role.sql`), in [`role_grants`]'s form: a
+/// service's test adds what its own jobs are granted and compares.
+pub const PLATFORM_JOBS_GRANTS: [&str; 25] = [
+    "consumer_dead_letter(consumer_group): SELECT",
+    "consumer_dead_letter(kafka_offset): SELECT",
+    "consumer_dead_letter(kafka_partition): SELECT",
+    "consumer_dead_letter(topic): SELECT",
+    "consumer_dead_letter: INSERT",
+    "idempotency_record(expires_at): SELECT",
+    "idempotency_record: DELETE",
+    "inbox_aggregate_version(aggregate_version): UPDATE",
+    "inbox_aggregate_version: INSERT",
+    "inbox_aggregate_version: SELECT",
+    "inbox_message(outcome): UPDATE",
+    "inbox_message: INSERT",
+    "inbox_message: SELECT",
+    "outbox_dead_letter: INSERT",
+    "outbox_dead_letter: SELECT",
+    "outbox_event(dead_lettered_at): UPDATE",
+    "outbox_event: DELETE",
+    "outbox_event: SELECT",
+    "outbox_key_bucket: SELECT",
+    "outbox_key_bucket: UPDATE",
+    "outbox_pending(attempts): UPDATE",
+    "outbox_pending(last_error): UPDATE",
+    "outbox_pending(next_attempt_at): UPDATE",
+    "outbox_pending: DELETE",
+    "outbox_pending: SELECT",
+];
+
 /// Everything `role` may do in `schema`, for a test that pins a role to exactly its grants (the
 /// jobs role, ADR 0030): `table: PRIVILEGE` for a table-level grant, `table(column): PRIVILEGE`
 /// for a column's, and `member of <role>` for each role it belongs to, sorted.

@@ -25,6 +25,22 @@ pub fn issuer() -> Arc<TestIssuer> {
     Arc::clone(ISSUER.get_or_init(|| Arc::new(TestIssuer::start())))
 }
 
+/// Every table a command may write (audit evidence travels in the outbox), each with a
+/// `tenant_id`.
+pub const BUSINESS_TABLES: [&str; 11] = [
+    "product_specification",
+    "characteristic_definition",
+    "product_offering",
+    "product_offering_version",
+    "offering_relationship",
+    "product_offering_history",
+    "price_book",
+    "price_book_version",
+    "price_book_charge",
+    "price_book_history",
+    "outbox_event",
+];
+
 /// A running catalog.
 pub struct TestApp {
     pub base: String,
@@ -192,19 +208,7 @@ impl TestApp {
     /// Row counts of every table a command may write, to prove that nothing was written.
     pub async fn footprint(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();
-        for table in [
-            "product_specification",
-            "characteristic_definition",
-            "product_offering",
-            "product_offering_version",
-            "offering_relationship",
-            "product_offering_history",
-            "price_book",
-            "price_book_version",
-            "price_book_charge",
-            "price_book_history",
-            "outbox_event",
-        ] {
+        for table in BUSINESS_TABLES {
             out.push((table.to_owned(), self.count(table).await));
         }
         out

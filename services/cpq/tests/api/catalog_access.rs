@@ -2,7 +2,6 @@
 //! price books whose volume tiers punish buying more are refused before any pricing.
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,15 +11,7 @@ use uuid::Uuid;
 use crate::harness::{TestApp, catalog_post, expect_problem, expect_status, id_of};
 
 fn cached_keys(redis: &RedisProcess) -> Vec<String> {
-    let output = Command::new("redis-cli")
-        .args(["-u", &redis.url(), "--scan", "--pattern", "cpq:catalog:*"])
-        .output()
-        .expect("redis-cli");
-    assert!(output.status.success(), "redis-cli failed: {output:?}");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    redis.keys("cpq:catalog:*")
 }
 
 /// Creates and prices a one-item quote; returns (quote id, priced body).

@@ -38,33 +38,8 @@ fn refusal<T: std::fmt::Debug>(what: &str, result: Result<T, sqlx::Error>) -> St
 async fn the_jobs_role_holds_exactly_what_the_relay_the_purge_and_the_expiry_run() {
     let database = cpq_database().await;
     let owner = pool(&database, None).await;
-    let mut expected = vec![
-        // The platform's (crates/messaging/migrations/20261208000001_jobs_role.sql).
-        "consumer_dead_letter(consumer_group): SELECT",
-        "consumer_dead_letter(kafka_offset): SELECT",
-        "consumer_dead_letter(kafka_partition): SELECT",
-        "consumer_dead_letter(topic): SELECT",
-        "consumer_dead_letter: INSERT",
-        "idempotency_record(expires_at): SELECT",
-        "idempotency_record: DELETE",
-        "inbox_aggregate_version(aggregate_version): UPDATE",
-        "inbox_aggregate_version: INSERT",
-        "inbox_aggregate_version: SELECT",
-        "inbox_message(outcome): UPDATE",
-        "inbox_message: INSERT",
-        "inbox_message: SELECT",
-        "outbox_dead_letter: INSERT",
-        "outbox_dead_letter: SELECT",
-        "outbox_event(dead_lettered_at): UPDATE",
-        "outbox_event: DELETE",
-        "outbox_event: SELECT",
-        "outbox_key_bucket: SELECT",
-        "outbox_key_bucket: UPDATE",
-        "outbox_pending(attempts): UPDATE",
-        "outbox_pending(last_error): UPDATE",
-        "outbox_pending(next_attempt_at): UPDATE",
-        "outbox_pending: DELETE",
-        "outbox_pending: SELECT",
+    let mut expected = test_support::PLATFORM_JOBS_GRANTS.to_vec();
+    expected.extend([
         // The expiry's (migrations/cpq/20261208000001_jobs_role.sql).
         "outbox_event: INSERT",
         "outbox_pending: INSERT",
@@ -74,7 +49,7 @@ async fn the_jobs_role_holds_exactly_what_the_relay_the_purge_and_the_expiry_run
         "quote_item: SELECT",
         "quote_price_override: SELECT",
         "quote_price_snapshot: SELECT",
-    ];
+    ]);
     expected.sort_unstable();
     assert_eq!(
         test_support::role_grants(&owner, cpq::SCHEMA, "cpq_jobs").await,

@@ -5,7 +5,6 @@
 //! does not refuse another tenant's quotes.
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::{Response, StatusCode};
@@ -45,19 +44,6 @@ fn token(tenant: &str, client: &str) -> String {
 /// Names unique to this run, so no other run's budget is shared.
 fn fresh(prefix: &str) -> String {
     format!("{prefix}-{}", &Uuid::now_v7().simple().to_string()[24..])
-}
-
-/// Rate-limit keys in `redis` matching `pattern`.
-fn keys(redis: &RedisProcess, pattern: &str) -> Vec<String> {
-    let output = Command::new("redis-cli")
-        .args(["-u", &redis.url(), "--scan", "--pattern", pattern])
-        .output()
-        .expect("redis-cli");
-    assert!(output.status.success(), "redis-cli failed: {output:?}");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 async fn read(app: &TestApp, token: &str) -> Response {
@@ -117,7 +103,7 @@ async fn bursts_are_refused_per_tenant_client_and_class_with_or_without_redis() 
     // shared decision with a tenant of its own.
     let warm = token(&fresh("warm"), &client);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while keys(&redis, "rate-limit:cpq:warm-*").is_empty() {
+    while redis.keys("rate-limit:cpq:warm-*").is_empty() {
         assert!(Instant::now() < deadline, "Redis never decided");
         assert!(!read(&app, &warm).await.status().is_server_error());
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -134,7 +120,7 @@ async fn bursts_are_refused_per_tenant_client_and_class_with_or_without_redis() 
     // The budgets were Redis's, under the tenant's and client's names.
     for class in ["read", "command"] {
         let key = format!("rate-limit:cpq:{tenant}:{client}:{class}");
-        assert_eq!(keys(&redis, &key), vec![key.clone()]);
+        assert_eq!(redis.keys(&key), vec![key.clone()]);
     }
     // Another tenant with the same client, and another client of the same tenant, are not
     // affected.
@@ -202,7 +188,7 @@ async fn one_tenant_spending_the_catalogs_budget_leaves_other_tenants_theirs() {
     // The budget the catalog spent is the user's tenant's, drawn by CPQ as the client (the
     // service token is of tenant `demo`: the tenant came from the acting user's token).
     assert_eq!(
-        keys(&redis, "rate-limit:catalog:*:read"),
+        redis.keys("rate-limit:catalog:*:read"),
         [format!("rate-limit:catalog:{TENANT}:cpq-service:read")]
     );
     // CPQ's own budget is untouched by the catalog's: the seller still reads.
@@ -238,11 +224,9 @@ async fn one_tenant_spending_the_catalogs_budget_leaves_other_tenants_theirs() {
         .unwrap();
     expect_status(priced, StatusCode::OK).await;
     assert!(
-        !keys(
-            &redis,
-            &format!("rate-limit:catalog:{other}:cpq-service:read")
-        )
-        .is_empty()
+        !redis
+            .keys(&format!("rate-limit:catalog:{other}:cpq-service:read"))
+            .is_empty()
     );
     app.stop().await;
 }

@@ -19,24 +19,12 @@ use serde_json::{Value, json};
 use test_support::Operation;
 use uuid::Uuid;
 
-use crate::harness::{TestApp, expect_status, id_of};
+use crate::harness::{BUSINESS_TABLES, TestApp, expect_status, id_of};
 
-/// Every table a request may write (audit evidence travels in the outbox), each with a
-/// `tenant_id`.
-pub const TABLES: [&str; 12] = [
-    "product_specification",
-    "characteristic_definition",
-    "product_offering",
-    "product_offering_version",
-    "offering_relationship",
-    "product_offering_history",
-    "price_book",
-    "price_book_version",
-    "price_book_charge",
-    "price_book_history",
-    "outbox_event",
-    "idempotency_record",
-];
+/// Every table a request may write, the stored idempotent responses included.
+pub fn tables() -> impl Iterator<Item = &'static str> {
+    BUSINESS_TABLES.into_iter().chain(["idempotency_record"])
+}
 
 /// Catalog content of one tenant in the states the commands need, one resource per command so
 /// each command can succeed once for the role allowed to take it.
@@ -301,7 +289,7 @@ pub fn all_roles_token(app: &TestApp, tenant: &str, actor: &str) -> String {
 /// nothing was inserted, changed or deleted.
 pub async fn digest(app: &TestApp) -> Vec<(&'static str, i64, String)> {
     let mut out = Vec::new();
-    for table in TABLES {
+    for table in tables() {
         let (count, md5): (i64, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
         )))
@@ -316,7 +304,7 @@ pub async fn digest(app: &TestApp) -> Vec<(&'static str, i64, String)> {
 /// The rows of one tenant in every table, for "unchanged" checks across a probe.
 pub async fn tenant_digest(app: &TestApp, tenant: &str) -> Vec<(&'static str, i64, String)> {
     let mut out = Vec::new();
-    for table in TABLES {
+    for table in tables() {
         let (count, md5): (i64, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t \
              WHERE tenant_id = $1"
