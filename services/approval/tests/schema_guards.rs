@@ -586,3 +586,27 @@ async fn history_is_append_only_and_the_jobs_role_holds_only_its_grants() {
         .await;
     assert_eq!(refusal("jobs read delegations", refused), "42501");
 }
+
+/// The trigger's status pairs are exactly the domain table's (from, to) pairs, so the two
+/// cannot drift apart unnoticed.
+#[tokio::test]
+async fn the_database_lifecycle_mirrors_the_domain_table() {
+    use approval::domain::ApprovalStatus;
+    use approval::domain::lifecycle::APPROVAL_TRANSITIONS;
+    let database = database().await;
+    let owner = pool(&database, None).await;
+    for from in ApprovalStatus::ALL {
+        for to in ApprovalStatus::ALL {
+            let allowed: bool = sqlx::query_scalar("SELECT approval_transition_allowed($1, $2)")
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .fetch_one(&owner)
+                .await
+                .expect("ask the database");
+            let domain = APPROVAL_TRANSITIONS
+                .iter()
+                .any(|(f, _, t)| *f == from && *t == to);
+            assert_eq!(allowed, domain, "{from} -> {to}");
+        }
+    }
+}

@@ -157,3 +157,100 @@ pub fn plan(previous: &ApprovalRequest, new: &PolicySnapshot) -> Vec<LevelReuse>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::{Comparison, LevelReuse};
+    use crate::domain::reapproval;
+
+    /// Previous: manager and director approved for a 15 % discount at a price of 100; then
+    /// superseded.
+    fn approved_and_superseded() -> ApprovalRequest {
+        let (mut previous, _) = manager_then_director();
+        let mia = approver("mia", &[ApprovalLevel::Manager], &["managers"]);
+        let dana = approver("dana", &[ApprovalLevel::Director], &["directors"]);
+        previous
+            .decide(approve(&mia, ApprovalLevel::Manager, minutes(1)))
+            .unwrap();
+        previous
+            .decide(approve(&dana, ApprovalLevel::Director, minutes(2)))
+            .unwrap();
+        previous
+            .supersede(reason("revision 2"), minutes(3))
+            .unwrap();
+        previous
+    }
+
+    #[test]
+    fn unchanged_or_seller_disfavouring_inputs_skip_their_level_with_evidence() {
+        let previous = approved_and_superseded();
+        let mut new = snapshot(&[ApprovalLevel::Manager, ApprovalLevel::Director]);
+        new.rules[0].tested_value = Decimal::from(12); // discount lower
+        new.rules[1].tested_value = Decimal::from(45); // net price higher
+        let plan = reapproval::plan(&previous, &new);
+        let skips: Vec<_> = plan.into_iter().filter_map(LevelReuse::into_skip).collect();
+        assert_eq!(skips.len(), 2);
+        assert_eq!(skips[0].compared[0].comparison, Comparison::NoRiskier);
+        assert_eq!(skips[0].compared[0].previous_value, Some(Decimal::from(15)));
+        assert_eq!(skips[0].previous_decisions, [previous.decisions()[0].id]);
+        let (request, events) = ApprovalRequest::open(NewRequest {
+            quote: quote_ref('c', 2),
+            skips,
+            ..new_request(
+                new,
+                vec![
+                    level_plan(ApprovalLevel::Manager, "managers"),
+                    level_plan(ApprovalLevel::Director, "directors"),
+                ],
+            )
+        })
+        .unwrap();
+        assert_eq!(request.status(), ApprovalStatus::Approved);
+        assert!(matches!(
+            events[1].detail,
+            events::EventDetail::ApprovedByReuse
+        ));
+        assert!(request.approves(&hash('c')) && !request.approves(&hash('a')));
+    }
+
+    #[test]
+    fn inputs_moving_in_the_seller_s_favour_or_new_rules_need_a_decision() {
+        let previous = approved_and_superseded();
+        let mut new = snapshot(&[ApprovalLevel::Manager, ApprovalLevel::Director]);
+        new.rules[0].tested_value = Decimal::from(20); // discount higher
+        new.rules.push(RuleEvaluation {
+            rule_id: "MANUAL_OVERRIDE".into(),
+            input: "item:a/override".into(),
+            tested_value: Decimal::ONE,
+            threshold: Decimal::ZERO,
+            risk: RiskDirection::HigherIsRiskier,
+            required_level: ApprovalLevel::Director,
+        });
+        let plan = reapproval::plan(&previous, &new);
+        assert!(
+            matches!(&plan[0], LevelReuse::Decide { compared, .. } if compared[0].comparison == Comparison::Riskier)
+        );
+        assert!(
+            matches!(&plan[1], LevelReuse::Decide { compared, .. } if compared.iter().any(|c| c.comparison == Comparison::New))
+        );
+    }
+
+    #[test]
+    fn a_rejected_request_vouches_for_nothing() {
+        let (mut previous, _) = manager_then_director();
+        let mia = approver("mia", &[ApprovalLevel::Manager], &["managers"]);
+        let dana = approver("dana", &[ApprovalLevel::Director], &["directors"]);
+        previous
+            .decide(approve(&mia, ApprovalLevel::Manager, minutes(1)))
+            .unwrap();
+        previous
+            .decide(reject(&dana, ApprovalLevel::Director, minutes(2)))
+            .unwrap();
+        let plan = reapproval::plan(&previous, &snapshot(&[ApprovalLevel::Manager]));
+        assert!(matches!(&plan[0], LevelReuse::Decide { compared, .. } if compared.is_empty()));
+    }
+}
