@@ -47,16 +47,15 @@ pub enum EventDetail {
         /// Levels skipped by smart re-approval.
         skipped_levels: Vec<ApprovalLevel>,
     },
-    /// A decision was recorded (approve leaving levels open, or the final approve or a reject,
-    /// then followed by `Approved` / `Rejected` in the same event).
+    /// A decision was recorded. The event's `to` tells what it did: PENDING (levels still
+    /// open), APPROVED (the last level satisfied: `approval.approved.v1`) or REJECTED
+    /// (`approval.rejected.v1`).
     Decided {
         /// The record.
         decision: Decision,
         /// Whether it satisfied its level.
         level_satisfied: bool,
     },
-    /// Every level satisfied: `approval.approved.v1`.
-    Approved,
     /// The chain was complete from the start (every level skipped by smart re-approval).
     ApprovedByReuse,
     /// Recalled by the submitter.
