@@ -75,8 +75,12 @@ impl fmt::Display for Role {
     }
 }
 
-/// The approval levels a discount or override may need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The approval levels a discount or override may need. Serialized by its wire name, so
+/// policy snapshots and approval chains that name levels are plain serde structs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApprovalLevel {
     /// A sales manager.
     Manager,
@@ -87,6 +91,14 @@ pub enum ApprovalLevel {
 }
 
 impl ApprovalLevel {
+    /// Every level, lowest first, for tables and tests.
+    pub const ALL: [Self; 3] = [Self::Manager, Self::Director, Self::Finance];
+
+    /// Reads the wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == value)
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
