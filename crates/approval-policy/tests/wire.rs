@@ -77,3 +77,32 @@ fn unknown_level_names_are_refused() {
     json["findings"][0]["level"] = json!("manager");
     assert!(serde_json::from_value::<PolicyEvaluation>(json).is_err());
 }
+
+/// The `policyInput` CPQ publishes with `cpq.quote.submitted.v1` for a 30 % quote (copied from
+/// cpq's `policy_input` unit test; CPQ keeps its own struct, so this is the seam between them).
+#[test]
+fn cpq_s_published_policy_input_reads_as_a_policy_input() {
+    let published = json!({
+        "lines": [{
+            "lineId": "a",
+            "discountPercent": "30",
+            "overrideCount": 0,
+            "overrideAmount": "0",
+            "minNetPercentOfList": "70"
+        }],
+        "quoteDiscountPercent": "0",
+        "currency": "EUR",
+        "oneTimeTotal": "700.00",
+        "recurringMonthlyTotal": "70.00",
+        "termMonths": 12,
+        "discountAuthorityPercent": "10",
+        "actorType": "HUMAN_AGENT"
+    });
+    let input: approval_policy::PolicyInput = serde_json::from_value(published.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&input).unwrap(), published);
+    let evaluation = evaluate(&input).unwrap();
+    assert_eq!(
+        serde_json::to_value(&evaluation.required_levels).unwrap(),
+        json!(["MANAGER"])
+    );
+}
