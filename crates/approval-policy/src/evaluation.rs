@@ -15,7 +15,6 @@ use crate::dmn::{self, DmnPolicy};
 use crate::error::PolicyError;
 use crate::feel;
 use crate::input::PolicyInput;
-use crate::level;
 use crate::variables::{PolicyVariables, Variable};
 
 /// Which table decided: stored with every evaluation (and in audit's `policy{policyId,
@@ -46,7 +45,6 @@ pub struct Finding {
     /// The threshold it was compared with.
     pub threshold: Decimal,
     /// The level this finding requires.
-    #[serde(with = "level::one")]
     pub level: ApprovalLevel,
 }
 
@@ -56,7 +54,6 @@ pub struct Finding {
 #[serde(rename_all = "camelCase")]
 pub struct LevelInputs {
     /// The level.
-    #[serde(with = "level::one")]
     pub level: ApprovalLevel,
     /// Tested input name → tested value.
     pub inputs: BTreeMap<String, Decimal>,
@@ -76,7 +73,6 @@ pub struct PolicyEvaluation {
     pub findings: Vec<Finding>,
     /// Every level some finding requires, MANAGER → DIRECTOR → FINANCE; empty when approval
     /// is not required.
-    #[serde(with = "level::many")]
     pub required_levels: Vec<ApprovalLevel>,
     /// Per required level (same order), the inputs its findings tested.
     pub level_inputs: Vec<LevelInputs>,
@@ -136,7 +132,8 @@ impl DmnPolicy {
         let variables = PolicyVariables::from_input(input)?;
         let result = self.evaluate_raw(&feel::input_context(&variables)?);
         let findings = self.findings(&result)?;
-        let required_levels: Vec<ApprovalLevel> = level::CHAIN_ORDER
+        // `ApprovalLevel::ALL` is lowest first: the chain order.
+        let required_levels: Vec<ApprovalLevel> = ApprovalLevel::ALL
             .into_iter()
             .filter(|l| findings.iter().any(|f| f.level == *l))
             .collect();
@@ -209,7 +206,7 @@ fn finding(context: &FeelContext) -> Result<Finding, String> {
         |name: &str| feel::decimal(entry(name)?).map_err(|e| format!("output {name}: {e}"));
     Ok(Finding {
         rule_id: text("ruleId")?,
-        level: level::parse(&level_name)
+        level: ApprovalLevel::parse(&level_name)
             .ok_or_else(|| format!("output level {level_name} is no approval level"))?,
         input,
         value: number("value")?,

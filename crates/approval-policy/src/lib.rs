@@ -36,7 +36,6 @@ mod error;
 mod evaluation;
 mod feel;
 mod input;
-mod level;
 mod variables;
 
 pub use dmn::{DmnPolicy, POLICY_FILES, PolicyFile, current, policy};

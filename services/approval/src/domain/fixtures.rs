@@ -97,6 +97,7 @@ pub fn snapshot(levels: &[ApprovalLevel]) -> PolicySnapshot {
     PolicySnapshot {
         policy_id: "discount-approval".into(),
         policy_version: "1".into(),
+        policy_sha256: "e".repeat(64),
         rules: levels.iter().map(|l| rule(*l)).collect(),
         required_levels: levels.to_vec(),
     }

@@ -5,7 +5,8 @@
 //!
 //! A level is reused only when all of these hold:
 //! - the previous request was SUPERSEDED (a rejected, recalled or expired one vouches for
-//!   nothing) under the same policy id;
+//!   nothing) and was evaluated by the same policy table, byte for byte (same SHA-256, ADR
+//!   0031): a new table version may move a threshold, so its findings are not comparable;
 //! - the previous request's chain had the level done (approved, or itself skipped with
 //!   evidence);
 //! - every rule requiring the level now fired for the level before too (same rule id and
@@ -98,7 +99,9 @@ impl LevelReuse {
 /// For each level `new` requires, whether `previous` still covers it.
 pub fn plan(previous: &ApprovalRequest, new: &PolicySnapshot) -> Vec<LevelReuse> {
     let old = previous.snapshot();
-    let vouches = previous.status() == ApprovalStatus::Superseded && old.policy_id == new.policy_id;
+    let vouches = previous.status() == ApprovalStatus::Superseded
+        && old.policy_id == new.policy_id
+        && old.policy_sha256 == new.policy_sha256;
     new.required_levels
         .iter()
         .map(|&level| {
@@ -237,6 +240,15 @@ mod tests {
         assert!(
             matches!(&plan[1], LevelReuse::Decide { compared, .. } if compared.iter().any(|c| c.comparison == Comparison::New))
         );
+    }
+
+    #[test]
+    fn a_request_decided_by_another_table_vouches_for_nothing() {
+        let previous = approved_and_superseded();
+        let mut new = snapshot(&[ApprovalLevel::Manager]);
+        new.policy_sha256 = "d".repeat(64);
+        let plan = reapproval::plan(&previous, &new);
+        assert!(matches!(&plan[0], LevelReuse::Decide { compared, .. } if compared.is_empty()));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The policy evaluation snapshot a request holds (state-machines.md: "holds the policy
 //! evaluation snapshot (which rules fired, thresholds, required approver level)"). The DMN
-//! policy crate will produce these values; the approval domain treats them as opaque evidence
-//! except for two reads: the required levels (which build the chain) and the tested values
-//! (which smart re-approval compares). Plain serde structs, so the snapshot is stored as
+//! policy crate produces these values ([`super::policy`] maps them); the approval domain treats
+//! them as opaque evidence except for three reads: the required levels (which build the chain),
+//! the tested values and the table's hash (which smart re-approval compares). Plain serde structs, so the snapshot is stored as
 //! `jsonb` and travels in events unchanged.
 
 use rust_decimal::Decimal;
@@ -57,10 +57,13 @@ pub struct RuleEvaluation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySnapshot {
-    /// Policy id (the DMN decision id).
+    /// Policy id (the DMN definitions id, `quote-approval-policy`).
     pub policy_id: String,
-    /// Its version.
+    /// Its version (as the DMN file declares it).
     pub policy_version: String,
+    /// SHA-256 (lower-case hex) of the exact DMN file that decided: the version is what the
+    /// file claims, the hash is what it was, so evidence survives a mislabelled file.
+    pub policy_sha256: String,
     /// Rules that fired.
     pub rules: Vec<RuleEvaluation>,
     /// Levels required, lowest first; empty when no approval is needed.
@@ -98,6 +101,7 @@ mod tests {
         let snapshot = PolicySnapshot {
             policy_id: "discount-approval".into(),
             policy_version: "3".into(),
+            policy_sha256: "f".repeat(64),
             rules: vec![RuleEvaluation {
                 rule_id: "DISCOUNT_ABOVE_ROLE_LIMIT".into(),
                 input: "item:a/discountPercent".into(),
@@ -112,6 +116,7 @@ mod tests {
         assert_eq!(json["requiredLevels"][0], "MANAGER");
         assert_eq!(json["rules"][0]["risk"], "HIGHER_IS_RISKIER");
         assert_eq!(json["rules"][0]["testedValue"], "15");
+        assert_eq!(json["policySha256"], "f".repeat(64));
         assert_eq!(
             serde_json::from_value::<PolicySnapshot>(json).unwrap(),
             snapshot

@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod customer;
 pub mod input;
+pub mod policy_input;
 pub mod quote;
 pub mod terms;
 

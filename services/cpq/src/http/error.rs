@@ -155,7 +155,9 @@ fn quote(error: QuoteError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, errors.to_string())
                 .with_errors(list)
         }
-        error @ QuoteError::Inconsistent(_) => ApiError::internal(error),
+        error @ (QuoteError::Inconsistent(_) | QuoteError::PolicyInput(_)) => {
+            ApiError::internal(error)
+        }
     }
 }
 

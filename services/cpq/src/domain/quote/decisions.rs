@@ -24,6 +24,7 @@ use super::lifecycle::{QuoteCommand, QuoteStatus, transition};
 use super::price::QuotePrice;
 use crate::domain::OrderId;
 use crate::domain::approval::{self, POLICY_VERSION, RequestedDiscount, Submitter};
+use crate::domain::policy_input::PolicyInput;
 
 /// What a conversion answers: the one conversion, and the event when this call made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,7 @@ impl Quote {
             })
             .collect();
         let evaluation = approval::evaluate(submitter, &priced, &discounts);
+        let policy_input = PolicyInput::build(submitter, &priced)?;
         // Every transition is decided before anything changes, so a refusal leaves the quote
         // as it was.
         let (status, frozen) = if evaluation.approval_required() {
@@ -106,6 +108,7 @@ impl Quote {
             approved_price_hash: self.commitment.approval().map(|a| a.price_hash.clone()),
             pricing_state: self.price.state().as_str(),
             policy_evaluation: evaluation,
+            policy_input,
         });
         Ok(self.emit(Some(before), "SUBMIT", None, detail))
     }

@@ -8,6 +8,7 @@ use super::guards::GuardRefused;
 use super::lifecycle::{QuoteStatus, QuoteTransitionError};
 use super::price::PricingRefusal;
 use crate::domain::input::InputViolation;
+use crate::domain::policy_input::PolicyInputError;
 
 /// A refused quote command; nothing changed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,9 @@ pub enum QuoteError {
     /// The quote's own data contradicts itself (a bug, never user input).
     #[error("the quote is inconsistent: {0}")]
     Inconsistent(String),
+    /// The approval policy's input overflowed (an absurd quote).
+    #[error(transparent)]
+    PolicyInput(#[from] PolicyInputError),
 }
 
 impl From<PricingRefusal> for QuoteError {

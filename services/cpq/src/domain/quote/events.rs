@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::super::{OrderId, QuoteId};
 use super::lifecycle::QuoteStatus;
 use crate::domain::approval::PolicyEvaluation;
+use crate::domain::policy_input::PolicyInput;
 
 /// Topic of quote events (keyed by quote id).
 pub const QUOTE_TOPIC: &str = "cpq.quote.events.v1";
@@ -239,6 +240,9 @@ pub struct Submitted {
     pub pricing_state: &'static str,
     /// The evaluation, as stored with the quote.
     pub policy_evaluation: PolicyEvaluation,
+    /// What the approval service's policy reads (optional in the schema: added to v1 after
+    /// events without it were published).
+    pub policy_input: PolicyInput,
 }
 
 /// A new revision was opened; any approval is superseded.
