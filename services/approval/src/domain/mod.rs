@@ -13,6 +13,7 @@ pub mod events;
 pub mod lifecycle;
 pub mod reapproval;
 pub mod request;
+pub mod restore;
 pub mod snapshot;
 pub mod values;
 
@@ -51,5 +52,6 @@ pub use events::ApprovalEvent;
 pub use lifecycle::{ApprovalCommand, ApprovalStatus};
 pub use reapproval::{InputComparison, LevelReuse, SkipEvidence};
 pub use request::{ApprovalRequest, DecideResult, NewRequest, QuoteRef};
+pub use restore::{RestoreError, StoredRequest};
 pub use snapshot::{PolicySnapshot, RiskDirection, RuleEvaluation};
 pub use values::{GroupId, PriceHash, QuoteRevision, Reason, ValueError};
