@@ -151,3 +151,68 @@ fn check_status(status: ApprovalStatus, chain: &ApprovalChain) -> Result<(), Res
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    fn stored(request: &ApprovalRequest) -> StoredRequest {
+        StoredRequest {
+            id: request.id,
+            tenant: request.tenant.clone(),
+            quote: request.quote.clone(),
+            submitter: request.submitter.clone(),
+            snapshot: request.snapshot.clone(),
+            levels: request.chain.levels().to_vec(),
+            status: request.status,
+            decisions: request.decisions.clone(),
+            escalations: request.escalations.clone(),
+            expires_at: request.expires_at,
+            created_at: request.created_at,
+            version: request.version,
+        }
+    }
+
+    #[test]
+    fn what_a_command_produced_restores_equal() {
+        let (mut request, _) = manager_then_director();
+        let mia = approver("mia", &[ApprovalLevel::Manager], &["managers"]);
+        request
+            .decide(approve(&mia, ApprovalLevel::Manager, minutes(1)))
+            .unwrap();
+        let mut rows = stored(&request);
+        for level in &mut rows.levels {
+            level.approved_groups.clear(); // storage keeps them only as decisions
+        }
+        assert_eq!(ApprovalRequest::restore(rows), Ok(request));
+    }
+
+    #[test]
+    fn combinations_no_command_produces_are_refused() {
+        let (request, _) = manager_then_director();
+        let mut approved_while_open = stored(&request);
+        approved_while_open.status = ApprovalStatus::Approved;
+        assert!(matches!(
+            ApprovalRequest::restore(approved_while_open),
+            Err(RestoreError::StatusMismatch { .. })
+        ));
+        let mut missing_level = stored(&request);
+        missing_level.levels.pop();
+        assert!(matches!(
+            ApprovalRequest::restore(missing_level),
+            Err(RestoreError::Chain(_))
+        ));
+        let (mut decided, _) = manager_then_director();
+        let mia = approver("mia", &[ApprovalLevel::Manager], &["managers"]);
+        decided
+            .decide(approve(&mia, ApprovalLevel::Manager, minutes(1)))
+            .unwrap();
+        let mut foreign_hash = stored(&decided);
+        foreign_hash.decisions[0].price_hash = hash('f');
+        assert!(matches!(
+            ApprovalRequest::restore(foreign_hash),
+            Err(RestoreError::BadDecision { .. })
+        ));
+    }
+}

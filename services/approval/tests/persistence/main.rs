@@ -8,5 +8,6 @@
 mod commands;
 mod concurrency;
 mod harness;
+mod jobs_and_guards;
 mod round_trip;
 mod transactions;
