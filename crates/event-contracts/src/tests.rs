@@ -2,7 +2,12 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 24] = [
+const EVENT_TYPES: [&str; 29] = [
+    "approval.approved.v1",
+    "approval.escalated.v1",
+    "approval.rejected.v1",
+    "approval.requested.v1",
+    "approval.superseded.v1",
     "audit.evidence-submitted.v1",
     "catalog.price-book.created.v1",
     "catalog.price-book.published.v1",
@@ -105,6 +110,7 @@ fn every_embedded_schema_loads_and_every_catalog_event_has_one() {
         "common.v1.schema.json",
         "catalog.v1.schema.json",
         "cpq.v1.schema.json",
+        "approval.v1.schema.json",
     ] {
         assert!(schema_files().iter().any(|(name, _)| *name == support));
     }

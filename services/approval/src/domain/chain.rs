@@ -203,6 +203,25 @@ impl ApprovalChain {
         Ok(Self { levels })
     }
 
+    /// Rebuilds a stored chain: the levels must be exactly `required`, in order, each with a
+    /// valid assignment. Storage uses it; commands never do (they build with [`Self::build`]).
+    pub fn restore(
+        required: &[ApprovalLevel],
+        levels: Vec<ChainLevel>,
+    ) -> Result<Self, ChainError> {
+        let chain: Vec<ApprovalLevel> = levels.iter().map(|l| l.level).collect();
+        if chain != required {
+            return Err(ChainError::LevelsMismatch {
+                chain,
+                required: required.to_vec(),
+            });
+        }
+        if let Some(bad) = levels.iter().find(|l| !l.assignment.is_valid()) {
+            return Err(ChainError::BadAssignment(bad.level));
+        }
+        Ok(Self { levels })
+    }
+
     /// The levels in order.
     pub fn levels(&self) -> &[ChainLevel] {
         &self.levels

@@ -75,3 +75,22 @@ pub enum EventDetail {
     /// An escalation step or reassignment: `approval.escalated.v1`.
     Escalated(EscalationFact),
 }
+
+impl EventDetail {
+    /// The business reason the transition carries, if any (a reject, an approval's comment, a
+    /// recall, a supersession, a reassignment): history and audit evidence answer "why" from it.
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Self::Recalled { reason, .. } | Self::Superseded { reason } => Some(reason),
+            Self::Decided { decision, .. } => match &decision.outcome {
+                super::DecisionOutcome::Approve { reason } => reason.as_ref(),
+                super::DecisionOutcome::Reject { reason } => Some(reason),
+            },
+            Self::Escalated(fact) => match &fact.kind {
+                super::EscalationKind::Reassigned { reason, .. } => Some(reason),
+                _ => None,
+            },
+            Self::Requested { .. } | Self::ApprovedByReuse | Self::Expired => None,
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod reapproval;
 pub mod request;
+pub mod restore;
 pub mod snapshot;
 pub mod values;
 
@@ -53,5 +54,6 @@ pub use lifecycle::{ApprovalCommand, ApprovalStatus};
 pub use policy::{ApproverRouting, LevelDurations, LevelRoute, PolicyMappingError};
 pub use reapproval::{InputComparison, LevelReuse, SkipEvidence};
 pub use request::{ApprovalRequest, DecideResult, NewRequest, QuoteRef};
+pub use restore::{RestoreError, StoredRequest};
 pub use snapshot::{PolicySnapshot, RiskDirection, RuleEvaluation};
 pub use values::{GroupId, PriceHash, QuoteRevision, Reason, ValueError};
