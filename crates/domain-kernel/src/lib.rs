@@ -15,7 +15,9 @@ pub mod version;
 
 pub use actor::{Actor, ActorType};
 pub use ids::{ActorId, CommandId, EventId, TenantId};
-pub use transition::{ILLEGAL_TRANSITION, Lifecycle, TransitionError};
+pub use transition::{
+    ILLEGAL_TRANSITION, Lifecycle, MatrixCount, TransitionError, check_transition_matrix,
+};
 
 /// Re-exports used by the kernel's macros, so callers need not depend on them directly.
 #[doc(hidden)]

@@ -73,6 +73,68 @@ impl<S: Lifecycle> fmt::Display for TransitionError<S> {
 
 impl<S: Lifecycle> std::error::Error for TransitionError<S> {}
 
+/// How many pairs a transition-matrix check compared, and how many of them the table allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatrixCount {
+    /// Every (state, command) pair given.
+    pub pairs: usize,
+    /// Pairs the table allows.
+    pub allowed: usize,
+}
+
+/// The transition-matrix test every state machine has: compares `S`'s table, over every pair of
+/// `states` × `commands`, with `expected` written independently of it, so a change to either is
+/// caught. Each refusal must be the one [`TransitionError`] with the machine's code and message,
+/// and the table must hold no row beyond `expected` (no duplicates). The error names the first
+/// pair that differs.
+pub fn check_transition_matrix<S: Lifecycle>(
+    states: &[S],
+    commands: &[S::Command],
+    expected: &[(S, S::Command, S)],
+) -> Result<MatrixCount, String> {
+    let mut count = MatrixCount {
+        pairs: 0,
+        allowed: 0,
+    };
+    for &from in states {
+        for &command in commands {
+            count.pairs += 1;
+            let want = expected
+                .iter()
+                .find(|(f, c, _)| *f == from && *c == command)
+                .map(|(_, _, to)| *to);
+            match (from.apply(command), want) {
+                (Ok(to), Some(want)) if to == want => count.allowed += 1,
+                (Err(error), None) => {
+                    let message =
+                        format!("{command} is not allowed when the {} is {from}", S::SUBJECT);
+                    if error != (TransitionError { from, command })
+                        || error.code() != S::REFUSAL_CODE
+                        || error.to_string() != message
+                    {
+                        return Err(format!("{from} x {command}: refused as {error:?}"));
+                    }
+                }
+                (got, want) => {
+                    return Err(format!(
+                        "{from} x {command}: got {got:?}, expected {want:?}"
+                    ));
+                }
+            }
+        }
+    }
+    if S::TRANSITIONS.len() != count.allowed || expected.len() != count.allowed {
+        return Err(format!(
+            "the table has {} rows and the expectation {}, but {} pairs are allowed: a duplicate \
+             or a row outside the states and commands given",
+            S::TRANSITIONS.len(),
+            expected.len(),
+            count.allowed
+        ));
+    }
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +173,50 @@ mod tests {
             (Door::Closed, Push::Open, Door::Open),
             (Door::Closed, Push::Brick, Door::Bricked),
         ];
+    }
+
+    const DOORS: [Door; 3] = [Door::Open, Door::Closed, Door::Bricked];
+    const PUSHES: [Push; 3] = [Push::Close, Push::Open, Push::Brick];
+
+    #[test]
+    fn the_matrix_check_passes_the_true_table_and_names_any_difference() {
+        let truth = [
+            (Door::Open, Push::Close, Door::Closed),
+            (Door::Closed, Push::Open, Door::Open),
+            (Door::Closed, Push::Brick, Door::Bricked),
+        ];
+        assert_eq!(
+            check_transition_matrix(&DOORS, &PUSHES, &truth),
+            Ok(MatrixCount {
+                pairs: 9,
+                allowed: 3
+            })
+        );
+        let wrong_target = [truth[0], truth[1], (Door::Closed, Push::Brick, Door::Open)];
+        assert_eq!(
+            check_transition_matrix(&DOORS, &PUSHES, &wrong_target),
+            Err("Closed x Brick: got Ok(Bricked), expected Some(Open)".to_owned())
+        );
+        let missing_row = [truth[0], truth[1]];
+        assert!(
+            check_transition_matrix(&DOORS, &PUSHES, &missing_row)
+                .is_err_and(|e| e.starts_with("Closed x Brick"))
+        );
+        let not_in_table = [
+            truth[0],
+            truth[1],
+            truth[2],
+            (Door::Bricked, Push::Open, Door::Open),
+        ];
+        assert!(
+            check_transition_matrix(&DOORS, &PUSHES, &not_in_table)
+                .is_err_and(|e| e.starts_with("Bricked x Open"))
+        );
+        // A state left out of the sweep leaves table rows unaccounted for.
+        assert!(
+            check_transition_matrix(&[Door::Open, Door::Bricked], &PUSHES, &truth[..1])
+                .is_err_and(|e| e.contains("3 rows"))
+        );
     }
 
     #[test]
