@@ -64,3 +64,19 @@ impl From<domain_kernel::access::Forbidden> for ApiError {
         .with_retryable(false)
     }
 }
+
+/// The JSON the issuer answers `request` with (discovery, keys, a token); any failure on the way
+/// (connection, status, body) means the issuer is unavailable, never that the caller is wrong.
+pub(super) async fn issuer_json<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<T, AuthError> {
+    let unavailable = |e: reqwest::Error| AuthError::IssuerUnavailable(Box::new(e));
+    request
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(unavailable)?
+        .json()
+        .await
+        .map_err(unavailable)
+}

@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
-use super::error::AuthError;
+use super::error::{AuthError, issuer_json};
 
 /// Shortest interval between two reads of the issuer's keys.
 pub const MIN_REFRESH: Duration = Duration::from_secs(2);
@@ -107,27 +107,8 @@ impl KeySet {
     }
 
     async fn read_keys(&self) -> Result<HashMap<String, Arc<VerificationKey>>, AuthError> {
-        let unavailable = |e: reqwest::Error| AuthError::IssuerUnavailable(Box::new(e));
-        let discovery: Discovery = self
-            .http
-            .get(&self.discovery_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
-        let set: JwkSet = self
-            .http
-            .get(&discovery.jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        let discovery: Discovery = issuer_json(self.http.get(&self.discovery_url)).await?;
+        let set: JwkSet = issuer_json(self.http.get(&discovery.jwks_uri)).await?;
         let keys: HashMap<_, _> = set
             .keys
             .iter()

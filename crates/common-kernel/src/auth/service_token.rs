@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::error::AuthError;
+use super::error::{AuthError, issuer_json};
 use super::layer::BearerToken;
 use super::settings::AuthSettings;
 use crate::settings::Secret;
@@ -78,30 +78,15 @@ impl ServiceTokens {
     }
 
     async fn fetch(&self) -> Result<Current, AuthError> {
-        let unavailable = |e: reqwest::Error| AuthError::IssuerUnavailable(Box::new(e));
-        let discovery: Discovery = self
-            .http
-            .get(&self.discovery_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        let discovery: Discovery = issuer_json(self.http.get(&self.discovery_url)).await?;
         let asked = Instant::now();
-        let answer: TokenAnswer = self
-            .http
-            .post(&discovery.token_endpoint)
-            .basic_auth(&self.client_id, Some(self.secret.expose()))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        let answer: TokenAnswer = issuer_json(
+            self.http
+                .post(&discovery.token_endpoint)
+                .basic_auth(&self.client_id, Some(self.secret.expose()))
+                .form(&[("grant_type", "client_credentials")]),
+        )
+        .await?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60));
         Ok(Current {
             token: BearerToken::new(&answer.access_token),
