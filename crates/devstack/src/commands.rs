@@ -179,6 +179,11 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
             ("CATALOG_URL", catalog_url.clone()),
             ("ZEEBE_ADDRESS", zeebe_address.clone()),
         ];
+        // The approval service completes user tasks over the engine's REST API; with an
+        // external gateway (Camunda 8) it is configured by hand (docs/runbooks/approval.md).
+        if let Some(rest) = settings.workflow.rest_url() {
+            env.push(("WORKFLOW_REST_URL", rest));
+        }
         env.extend(identity::service_env(
             &issuer_url,
             &directory,

@@ -42,7 +42,15 @@ pub const SERVICES: &[ServiceSpec] = &[
         example_path: "/quotes?status=DRAFT",
         oidc_client: "cpq-service",
     },
-    // Later: approval 8083, order 8084, integration 8085, audit 8086, ops 8087.
+    ServiceSpec {
+        name: "approval",
+        binary: "approval",
+        default_port: 8083,
+        port_env: "APPROVAL_PORT",
+        example_path: "/approval-tasks",
+        oidc_client: "approval-service",
+    },
+    // Later: order 8084, integration 8085, audit 8086, ops 8087.
 ];
 
 impl ServiceSpec {

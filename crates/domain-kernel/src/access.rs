@@ -150,6 +150,9 @@ pub enum Action {
     OperateWorkflow,
     /// Work on user tasks in the workflow engine (approvers).
     WorkUserTasks,
+    /// Run one step a process asks for (a job worker's command: open a level, remind,
+    /// escalate, expire); operators may run one by hand.
+    RunWorkflowStep,
 }
 
 impl Action {
@@ -199,6 +202,7 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::CreateOrder => &[R::SalesAgent, R::Partner, R::Operator, R::Service],
         Action::CancelOrder | Action::AmendOrder => &[R::SalesAgent, R::Operator],
         Action::RetryTask | Action::RepairFallout | Action::OperateWorkflow => &[R::Operator],
+        Action::RunWorkflowStep => &[R::WorkflowWorker, R::Operator],
         Action::ViewAudit => &[R::Auditor, R::Operator],
         Action::ViewOperations => &[R::Operator, R::Auditor],
         Action::WorkUserTasks => &[

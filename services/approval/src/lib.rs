@@ -8,3 +8,5 @@
 pub mod app;
 pub mod domain;
 pub mod infra;
+pub mod settings;
+pub mod workers;

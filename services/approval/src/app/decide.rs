@@ -2,7 +2,7 @@
 //!
 //! Command Decide · aggregate ApprovalRequest · source PENDING · input: request, level,
 //! verdict with reason, the price hash looked at, optionally the principal acted for ·
-//! checks: ApproveDiscount(level) permission, then the aggregate's guards (time, hash,
+//! checks: an approver role (or acting for a principal), then the aggregate's guards (time, hash,
 //! separation of duties, delegation, order, roles, groups) · transition RECORD_APPROVAL,
 //! COMPLETE_APPROVAL or REJECT · data: decision row before the root's update · history,
 //! audit, event on approval/reject · idempotency: the same decision again (actor, principal,
@@ -49,6 +49,26 @@ pub struct Decided {
     pub request: ApprovalRequest,
 }
 
+/// Whether the caller may take part in approvals at all. Acting on their own they must hold an
+/// approver role; which level it covers is the chain's business (exact match, or the group a
+/// level was handed over to, ADR 0032), so a director escalated a finance level is not refused
+/// here. Acting for a principal, the aggregate checks the delegation in force and the
+/// principal's authority instead: the delegate usually holds no approver role of their own.
+fn authorize(ctx: &RequestContext, input: &DecideInput) -> AppResult<()> {
+    const LEVELS: [ApprovalLevel; 3] = [
+        ApprovalLevel::Manager,
+        ApprovalLevel::Director,
+        ApprovalLevel::Finance,
+    ];
+    let approver = LEVELS
+        .iter()
+        .any(|level| ctx.authorize(Action::ApproveDiscount(*level)).is_ok());
+    if input.on_behalf_of.is_some() || approver {
+        return Ok(());
+    }
+    Ok(ctx.authorize(Action::ApproveDiscount(input.level))?)
+}
+
 /// Records the decision, or returns the stored one when it repeats.
 #[tracing::instrument(skip_all, fields(request = %input.request_id), err(level = "info"))]
 pub async fn execute(
@@ -57,7 +77,7 @@ pub async fn execute(
     ctx: &RequestContext,
     input: DecideInput,
 ) -> AppResult<Decided> {
-    ctx.authorize(Action::ApproveDiscount(input.level))?;
+    authorize(ctx, &input)?;
     let tenant = &ctx.tenant_id;
     let me = &ctx.actor.actor_id;
     // The directory first: nothing is locked while it answers.

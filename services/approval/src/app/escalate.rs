@@ -1,8 +1,8 @@
 //! Escalate: the escalation timer of an overdue level fired (a reminder first, then the next
 //! group of its escalation path) → `approval.escalated.v1`.
 //!
-//! Permission OperateWorkflow: the table has no action for the workflow's own steps yet, so
-//! the worker's context must carry it explicitly (see the report's ADR note).
+//! Permission RunWorkflowStep: the job worker's own context (role workflow-worker), or an
+//! operator by hand.
 
 use chrono::{DateTime, Utc};
 use common_kernel::context::RequestContext;
@@ -23,7 +23,7 @@ pub async fn execute(
     id: ApprovalRequestId,
     next_due: DateTime<Utc>,
 ) -> AppResult<ApprovalRequest> {
-    ctx.authorize(Action::OperateWorkflow)?;
+    ctx.authorize(Action::RunWorkflowStep)?;
     let mut request = lock_request(conn, ports, ctx, id).await?;
     let event = request.escalate(db_now(), next_due)?;
     commit_change(conn, ports, ctx, &request, &event).await?;

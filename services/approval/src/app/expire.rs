@@ -2,7 +2,7 @@
 //! never approve), in one transaction per batch. A request another transaction decided
 //! meanwhile is re-checked under its lock and skipped when no longer due.
 //!
-//! Permission OperateWorkflow (see `escalate`). Audit evidence per request; no integration
+//! Permission RunWorkflowStep (see `escalate`). Audit evidence per request; no integration
 //! event yet (no contract).
 
 use common_kernel::context::RequestContext;
@@ -22,7 +22,7 @@ pub async fn execute(
     ctx: &RequestContext,
     limit: i64,
 ) -> AppResult<Vec<ApprovalRequestId>> {
-    ctx.authorize(Action::OperateWorkflow)?;
+    ctx.authorize(Action::RunWorkflowStep)?;
     let now = db_now();
     let due = ports
         .requests

@@ -8,6 +8,7 @@ pub mod decide;
 pub mod error;
 pub mod escalate;
 pub mod expire;
+pub mod intake;
 pub mod open_request;
 pub mod payloads;
 pub mod ports;

@@ -19,7 +19,7 @@ pub mod snapshot;
 pub mod values;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

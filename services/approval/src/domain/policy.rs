@@ -154,6 +154,11 @@ impl ApproverRouting {
         })
     }
 
+    /// How long `level` may stay open (also after it was escalated to a new group).
+    pub fn duration(&self, level: ApprovalLevel) -> Duration {
+        self.durations.of(level)
+    }
+
     /// The route of `level`.
     pub fn route(&self, level: ApprovalLevel) -> &LevelRoute {
         match level {

@@ -4,9 +4,10 @@
 //! compared, their values before and after, and which approvals still cover them.
 //!
 //! A level is reused only when all of these hold:
-//! - the previous request was SUPERSEDED (a rejected, recalled or expired one vouches for
-//!   nothing) and was evaluated by the same policy table, byte for byte (same SHA-256, ADR
-//!   0031): a new table version may move a threshold, so its findings are not comparable;
+//! - the previous request was SUPERSEDED or REJECTED (a recalled or expired one vouches for
+//!   nothing; a rejected one only for the levels approved before the reject) and was evaluated
+//!   by the same policy table, byte for byte (same SHA-256, ADR 0031): a new table version may
+//!   move a threshold, so its findings are not comparable;
 //! - the previous request's chain had the level done (approved, or itself skipped with
 //!   evidence);
 //! - every rule requiring the level now fired for the level before too (same rule id and
@@ -99,7 +100,13 @@ impl LevelReuse {
 /// For each level `new` requires, whether `previous` still covers it.
 pub fn plan(previous: &ApprovalRequest, new: &PolicySnapshot) -> Vec<LevelReuse> {
     let old = previous.snapshot();
-    let vouches = previous.status() == ApprovalStatus::Superseded
+    // A superseded request vouches for its done levels, and so does a rejected one: the reject
+    // ended the request at a later level, the levels approved before it still hold for inputs
+    // that did not get riskier (revise, fix, resubmit asks only what the fix changed).
+    let vouches = matches!(
+        previous.status(),
+        ApprovalStatus::Superseded | ApprovalStatus::Rejected
+    )
         && old.policy_id == new.policy_id
         && old.policy_sha256 == new.policy_sha256;
     new.required_levels
@@ -252,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rejected_request_vouches_for_nothing() {
+    fn a_rejected_request_vouches_only_for_the_levels_approved_before_the_reject() {
         let (mut previous, _) = manager_then_director();
         let mia = approver("mia", &[ApprovalLevel::Manager], &["managers"]);
         let dana = approver("dana", &[ApprovalLevel::Director], &["directors"]);
@@ -262,7 +269,14 @@ mod tests {
         previous
             .decide(reject(&dana, ApprovalLevel::Director, minutes(2)))
             .unwrap();
-        let plan = reapproval::plan(&previous, &snapshot(&[ApprovalLevel::Manager]));
-        assert!(matches!(&plan[0], LevelReuse::Decide { compared, .. } if compared.is_empty()));
+        let plan = reapproval::plan(
+            &previous,
+            &snapshot(&[ApprovalLevel::Manager, ApprovalLevel::Director]),
+        );
+        assert!(
+            matches!(&plan[0], LevelReuse::Skip(evidence) if evidence.level == ApprovalLevel::Manager),
+            "{plan:?}"
+        );
+        assert!(matches!(&plan[1], LevelReuse::Decide { compared, .. } if compared.is_empty()));
     }
 }

@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::chain::{ApprovalChain, LevelPlan, LevelState};
 use super::decision::{Decision, DecisionInput, DecisionOutcome};
 use super::error::ApprovalError;
-use super::escalation::EscalationFact;
+use super::escalation::{EscalationFact, EscalationKind};
 use super::events::{ApprovalEvent, EventDetail};
 use super::lifecycle::{ApprovalCommand, ApprovalStatus, transition};
 use super::reapproval::SkipEvidence;
 use super::snapshot::PolicySnapshot;
-use super::{ApprovalRequestId, PriceHash, QuoteId, QuoteRevision};
+use super::{ApprovalLevel, ApprovalRequestId, PriceHash, QuoteId, QuoteRevision};
 
 /// The quote revision and price a request is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,7 +193,9 @@ impl ApprovalRequest {
                 open: open.unwrap_or(input.level),
             });
         }
-        if !principal.covers(input.level) {
+        // Exact level match (ADR 0032), except for a level handed over by escalation or by
+        // hand: its new group decides it, whatever level their roles cover, or nobody could.
+        if !principal.covers(input.level) && !self.handed_over(input.level) {
             return Err(ApprovalError::LevelNotCovered(input.level));
         }
         let group = target
@@ -276,6 +278,17 @@ impl ApprovalRequest {
             at,
             detail,
         }
+    }
+
+    /// Whether `level` was moved to another group (escalation or by hand) since it opened.
+    fn handed_over(&self, level: ApprovalLevel) -> bool {
+        self.escalations.iter().any(|fact| {
+            fact.level == level
+                && matches!(
+                    fact.kind,
+                    EscalationKind::Escalated { .. } | EscalationKind::Reassigned { .. }
+                )
+        })
     }
 
     /// Its id.

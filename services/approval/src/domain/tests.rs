@@ -386,3 +386,28 @@ fn only_the_submitter_recalls_and_only_while_pending() {
             .is_err()
     );
 }
+
+#[test]
+fn a_director_decides_a_manager_level_only_once_it_was_escalated_to_their_group() {
+    let (mut request, _) = manager_then_director();
+    let dora = approver("dora", &[ApprovalLevel::Director], &["senior-managers"]);
+    assert_eq!(
+        request.decide(approve(&dora, ApprovalLevel::Manager, minutes(5))),
+        Err(ApprovalError::LevelNotCovered(ApprovalLevel::Manager))
+    );
+    request.escalate(minutes(60), minutes(90)).unwrap();
+    assert_eq!(
+        request.decide(approve(&dora, ApprovalLevel::Manager, minutes(61))),
+        Err(ApprovalError::LevelNotCovered(ApprovalLevel::Manager)),
+        "a reminder hands nothing over"
+    );
+    request.escalate(minutes(90), minutes(150)).unwrap();
+    request
+        .decide(approve(&dora, ApprovalLevel::Manager, minutes(91)))
+        .unwrap();
+    assert_eq!(
+        request.chain().current().map(|l| l.level),
+        Some(ApprovalLevel::Director)
+    );
+}
+

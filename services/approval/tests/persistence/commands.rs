@@ -64,12 +64,12 @@ async fn a_level_needs_its_permission_its_role_and_its_turn() {
     let db = db().await;
     let levels = [ApprovalLevel::Manager, ApprovalLevel::Director];
     let request = db.open(QuoteId::generate(), 1, 'a', &levels).await;
-    // The permission table: a manager may not take ApproveDiscount(DIRECTOR).
+    // The permission table: someone without any approver role decides nothing.
     let forbidden = decide_as(
         &db,
-        "mia",
-        &[Role::ApproverManager],
-        approve(&request, ApprovalLevel::Director),
+        "sam",
+        &[Role::SalesAgent],
+        approve(&request, ApprovalLevel::Manager),
     )
     .await
     .expect_err("forbidden");
@@ -109,6 +109,16 @@ async fn a_level_needs_its_permission_its_role_and_its_turn() {
     )
     .await
     .expect("the manager decides");
+    // A manager never decides the director's level, even once it is open.
+    let manager_at_director = decide_as(
+        &db,
+        "max",
+        &[Role::ApproverManager],
+        approve(&request, ApprovalLevel::Director),
+    )
+    .await
+    .expect_err("not covered");
+    assert_eq!(manager_at_director.code(), "APPROVAL_LEVEL_NOT_COVERED");
     let done = decide_as(
         &db,
         "dan",
