@@ -1,12 +1,20 @@
 //! The approval bounded context (architecture §3): approval requests for a quote revision and
-//! price hash, their approver chains, decisions, delegation and escalation.
+//! price hash, their approver chains, decisions, delegation and escalation; the policy that
+//! decides which levels a submission needs (DMN, ADR 0031); the `quote-approval` process's
+//! workers and the Tasklist and portal doors that both end in one `decide` command.
 //!
-//! The domain is pure; the application layer owns its ports and transactions; `infra`
-//! implements the ports over PostgreSQL. The HTTP API and workflow workers follow in later
-//! parts of issue 21 and will depend on these, never the other way round.
+//! Layers: `http` → `app` → `domain`; `infra` implements the ports `app` owns and runs the
+//! background edges (the consumer of CPQ's quote events, the process sync, expiry); `workers`
+//! adapt the engine's jobs to application commands; [`application`] wires them.
 
 pub mod app;
+pub mod application;
 pub mod domain;
+pub mod http;
 pub mod infra;
 pub mod settings;
 pub mod workers;
+
+pub use application::{
+    Application, DEFAULT_PORT, IDENTITY, MIGRATOR, SCHEMA, SERVICE, StartupError, run_main,
+};
