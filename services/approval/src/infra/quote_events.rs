@@ -1,4 +1,5 @@
-//! The consumer of CPQ's quote events (`cpq.quote.events.v1`): a submission opens an approval
+//! The consumer of CPQ's quote events (`cpq.quote.events.v1`): a submission
+//! (`cpq.quote.submitted.v2`, or a v1 that carries the policy input) opens an approval
 //! request (policy evaluated here, once); a revision, cancellation or expiry of the quote
 //! supersedes what no longer matches. Runs in the inbox transaction on the jobs role's pool
 //! (cross-tenant; `migrations/approval/20261216000002_intake_and_process_sync.sql` grants what
@@ -113,7 +114,8 @@ impl EventHandler for QuoteEventHandler {
         let envelope: Envelope =
             serde_json::from_value(event.envelope.clone()).map_err(permanent)?;
         let reason = match envelope.event_type.as_str() {
-            "cpq.quote.submitted.v1" => None,
+            // v2 (ADR 0035) always carries the policy input; v1 only since ADR 0033.
+            "cpq.quote.submitted.v1" | "cpq.quote.submitted.v2" => None,
             "cpq.quote.revised.v1" => Some("the quote was revised"),
             "cpq.quote.cancelled.v1" => Some("the quote was cancelled"),
             "cpq.quote.expired.v1" => Some("the quote expired"),
