@@ -264,9 +264,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Completes a job: its task completes with the variables and the tokens move on.
-    #[tracing::instrument(skip_all, fields(job_key), err)]
-    pub async fn complete_job(&self, job_key: i64, variables: &str) -> Result<(), EngineError> {
+    /// Completes a job: its task completes with the variables and the tokens move on. A task
+    /// listener's job instead allows the user-task transition it holds, or denies it when
+    /// `denied` (the gateway's `JobResult.denied`), which only listener jobs may be.
+    #[tracing::instrument(skip_all, fields(job_key, denied), err)]
+    pub async fn complete_job(
+        &self,
+        job_key: i64,
+        variables: &str,
+        denied: bool,
+    ) -> Result<(), EngineError> {
         let variables = parse_variables(variables)?;
         let mut tx = self.begin().await?;
         let (instance, job) = lock_job(&mut tx, job_key, "complete").await?;
@@ -274,6 +281,17 @@ impl Engine {
             return Err(EngineError::FailedPrecondition(format!(
                 "Expected to complete job with key '{job_key}', but it is in state '{}'",
                 job.state
+            )));
+        }
+        if job.is_listener() {
+            self.complete_listener_job(&mut tx, &instance, &job, &variables, denied)
+                .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        if denied {
+            return Err(EngineError::InvalidArgument(format!(
+                "Expected to complete job with key '{job_key}' with a denied result, but only task listener jobs can be denied"
             )));
         }
         let model = self
@@ -319,14 +337,7 @@ impl Engine {
             } else {
                 error_message
             };
-            raise_job_incident(
-                &mut tx,
-                &instance,
-                &job,
-                IncidentType::JobNoRetries,
-                message,
-            )
-            .await?;
+            raise_job_incident(&mut tx, &instance, &job, no_retries(&job), message).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -345,6 +356,11 @@ impl Engine {
         let variables = parse_variables(variables)?;
         let mut tx = self.begin().await?;
         let (instance, job) = lock_job(&mut tx, job_key, "throw an error for").await?;
+        if job.is_listener() {
+            return Err(EngineError::FailedPrecondition(format!(
+                "Expected to throw an error for job with key '{job_key}', but it is a task listener job; listener jobs are completed (allowing or denying) or failed"
+            )));
+        }
         if job.state != "ACTIVATED" && job.state != "ACTIVATABLE" {
             return Err(EngineError::FailedPrecondition(format!(
                 "Expected to throw an error for job with key '{job_key}', but it is in state '{}'",
@@ -446,14 +462,8 @@ impl Engine {
                 store::jobs::reactivate(&mut tx, job_key).await?;
                 store::notify(&mut tx, store::JOB_CHANNEL, &job.job_type).await?;
             } else {
-                raise_job_incident(
-                    &mut tx,
-                    &instance,
-                    &job,
-                    IncidentType::JobNoRetries,
-                    &incident.error_message,
-                )
-                .await?;
+                let kind = no_retries(&job);
+                raise_job_incident(&mut tx, &instance, &job, kind, &incident.error_message).await?;
             }
         } else {
             if retries.is_some() {
@@ -465,6 +475,11 @@ impl Engine {
             let element = store::instances::element(&mut tx, incident.element_instance_key)
                 .await?
                 .ok_or_else(not_found)?;
+            if element.resume == "LISTENER" {
+                self.resume_listener(&mut tx, &instance, &element).await?;
+                tx.commit().await?;
+                return Ok(());
+            }
             let mut run = Run::new(&mut tx, &model, &instance).await?;
             if element.resume == "COMPLETE" {
                 let variables = match element.completion_variables {
@@ -558,6 +573,15 @@ async fn lock_job(
         .await?
         .ok_or_else(not_found)?;
     Ok((instance, job))
+}
+
+/// The incident type of a job that ran out of retries (Zeebe names listener jobs apart).
+fn no_retries(job: &store::jobs::JobRow) -> IncidentType {
+    if job.is_listener() {
+        IncidentType::TaskListenerNoRetries
+    } else {
+        IncidentType::JobNoRetries
+    }
 }
 
 async fn raise_job_incident(
