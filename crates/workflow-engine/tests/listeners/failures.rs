@@ -114,6 +114,70 @@ async fn a_listener_out_of_retries_raises_an_incident_whose_resolution_runs_it_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_type_that_does_not_evaluate_holds_the_task_until_resolved() {
+    let target = Target::start().await;
+    if !target.is_embedded() {
+        return;
+    }
+    target
+        .deploy("listeners.bpmn", &bpmn("listeners.bpmn"))
+        .await;
+    let key = target
+        .create(
+            "listened-approval",
+            json!({"owner": "ann", "dueAt": null, "decision": "PENDING"}),
+        )
+        .await;
+    let task_key = super::support::key_of(
+        &target
+            .search_tasks(json!({"processInstanceKey": key.to_string()}), 1)
+            .await[0]["userTaskKey"],
+    );
+    let completion = target.post_in_background(
+        &format!("/v2/user-tasks/{task_key}/completion"),
+        json!({"variables": {"decision": "APPROVE"}}),
+    );
+    let first = target
+        .activate("listen.check", WAIT)
+        .await
+        .expect("listener job");
+    decide(&target, &first, false, json!({}))
+        .await
+        .expect("allow");
+    // The second listener's type is `="listen." + checkKind`, and checkKind is missing.
+    let incidents = target.incidents(key).await;
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0].1, "EXTRACT_VALUE_ERROR");
+    assert_eq!(task(&target, task_key).await["state"], json!("COMPLETING"));
+    target
+        .client
+        .set_variables()
+        .with_element_instance_key(key)
+        .with_variable(json!({"checkKind": "sod"}))
+        .expect("variables")
+        .send()
+        .await
+        .expect("set variables");
+    let (status, body) = target
+        .post(
+            &format!("/v1/ops/incidents/{}/resolve", incidents[0].0),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let second = target
+        .activate("listen.sod", WAIT)
+        .await
+        .expect("second listener");
+    decide(&target, &second, false, json!({}))
+        .await
+        .expect("allow");
+    let (status, body) = completion.await.unwrap();
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(task(&target, task_key).await["state"], json!("COMPLETED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_the_instance_cancels_the_listener_job_and_the_task() {
     let target = Target::start().await;
     if !target.is_embedded() {

@@ -106,15 +106,7 @@ async fn deny(
     job_key: i64,
     variables: &Value,
 ) -> Result<(), zeebe_rs::ClientError> {
-    let request = |variables: &Value| {
-        client
-            .complete_job()
-            .with_job_key(job_key)
-            .with_variables(variables)
-            .map(|r| r.with_job_result().with_denied(true).build())
-    };
-    match request(variables)?.send().await {
-        Ok(_) => Ok(()),
+    match send_denial(client, job_key, variables).await {
         Err(zeebe_rs::ClientError::RequestFailed(status))
             // zeebe-rs speaks another tonic version: compare the gRPC code by number
             // (3 = INVALID_ARGUMENT).
@@ -125,11 +117,25 @@ async fn deny(
                 refusal = status.message(),
                 "the gateway refused the denial's reason (Camunda takes no variables on listener jobs); denying without it"
             );
-            request(&Value::Object(serde_json::Map::new()))?
-                .send()
-                .await
-                .map(|_| ())
+            send_denial(client, job_key, &Value::Object(serde_json::Map::new())).await
         }
-        Err(error) => Err(error),
+        other => other,
     }
+}
+
+async fn send_denial(
+    client: &zeebe_rs::Client,
+    job_key: i64,
+    variables: &Value,
+) -> Result<(), zeebe_rs::ClientError> {
+    client
+        .complete_job()
+        .with_job_key(job_key)
+        .with_variables(variables)?
+        .with_job_result()
+        .with_denied(true)
+        .build()
+        .send()
+        .await
+        .map(|_| ())
 }
