@@ -4,6 +4,7 @@
 mod activate;
 mod commands;
 mod definitions;
+mod incidents;
 mod listeners;
 mod messages;
 mod notifier;
