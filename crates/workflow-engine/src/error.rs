@@ -18,6 +18,13 @@ pub enum EngineError {
     /// A bounded wait (CreateProcessInstanceWithResult) ran out.
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// A task listener denied the request (a user-task completion); nothing changed.
+    #[error("{0}")]
+    Denied(String),
+    /// The wait for task listeners ran out: the request is still being decided, its outcome
+    /// is unknown (never a failure).
+    #[error("{0}")]
+    Undecided(String),
     /// The engine is shutting down.
     #[error("the engine is shutting down")]
     Unavailable,

@@ -1,6 +1,8 @@
 //! `workflow-engine`: the embedded Zeebe-compatible engine as a process — the Zeebe gateway
 //! (gRPC) on `APP__SERVER__PORT`/26500 and its REST API on `WORKFLOW_REST_PORT`/8090.
 
+use std::time::Duration;
+
 use common_kernel::settings::Settings;
 use common_kernel::telemetry;
 use workflow_engine::startup::Listen;
@@ -23,6 +25,34 @@ fn grpc_requires_token() -> Result<bool, String> {
     }
 }
 
+/// How long a user-task completion waits for its `completing` listeners
+/// (`WORKFLOW_LISTENER_WAIT_MS`, default 25 s); below the REST request timeout, so the engine
+/// answers 504 with the task's state before the HTTP layer cuts the request.
+fn listener_wait(request_timeout: Duration) -> Result<Duration, String> {
+    let wait = match std::env::var("WORKFLOW_LISTENER_WAIT_MS") {
+        Err(_) => EngineConfig::default().listener_wait,
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| {
+                format!(
+                    "WORKFLOW_LISTENER_WAIT_MS='{text}' is not a positive number of milliseconds"
+                )
+            })?,
+    };
+    if wait >= request_timeout {
+        return Err(format!(
+            "the listener wait ({} ms) must be shorter than the REST request timeout ({} ms)",
+            wait.as_millis(),
+            request_timeout.as_millis()
+        ));
+    }
+    Ok(wait)
+}
+
 fn rest_port() -> Result<u16, String> {
     match std::env::var("WORKFLOW_REST_PORT") {
         Err(_) => Ok(DEFAULT_REST_PORT),
@@ -36,8 +66,11 @@ fn rest_port() -> Result<u16, String> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = Settings::from_env("workflow-engine", 26500).map_err(|e| e.to_string());
-    let configured = settings.and_then(|s| Ok((s, rest_port()?, grpc_requires_token()?)));
-    let (settings, rest_port, grpc_requires_token) = match configured {
+    let configured = settings.and_then(|s| {
+        let wait = listener_wait(s.http.request_timeout)?;
+        Ok((s, rest_port()?, grpc_requires_token()?, wait))
+    });
+    let (settings, rest_port, grpc_requires_token, listener_wait) = match configured {
         Ok(all) => all,
         Err(error) => {
             eprintln!("workflow-engine: {error}");
@@ -63,7 +96,11 @@ async fn main() -> std::process::ExitCode {
             }
         },
     };
-    match Application::start(&settings.database, &listen, EngineConfig::default()).await {
+    let config = EngineConfig {
+        listener_wait,
+        ..EngineConfig::default()
+    };
+    match Application::start(&settings.database, &listen, config).await {
         Ok(app) => {
             app.run_until_signal().await;
             std::process::ExitCode::SUCCESS

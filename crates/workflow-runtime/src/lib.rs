@@ -15,11 +15,12 @@
 //!   tracing span, and helps services put them into variables ([`correlation`]);
 //! * stops gracefully: no new polls, in-flight handlers finish within a deadline ([`WorkerHandle::shutdown`]);
 //! * serves several job types from one process through a [`Registry`] of `dyn JobHandler`s;
+//! * runs user-task listeners that allow or deny a transition ([`listener()`], [`ListenerVerdict`]);
 //! * deploys a service's BPMN files at start-up, idempotently ([`deploy_directory`]).
 //!
 //! `ActivateJobs` goes through a client generated from zeebe-rs's own `gateway.proto`
-//! ([`proto`]), because zeebe-rs keeps that call private; `CompleteJob`, `FailJob` and
-//! `ThrowError` go through zeebe-rs's public client.
+//! ([`proto`]), because zeebe-rs keeps that call private; `CompleteJob` (with its `JobResult`
+//! for listener denials), `FailJob` and `ThrowError` go through zeebe-rs's public client.
 
 #![warn(missing_docs)]
 
@@ -32,6 +33,7 @@ pub mod error;
 pub mod gateway;
 pub mod handler;
 pub mod job;
+pub mod listener;
 mod metrics;
 pub mod outcome;
 pub mod registry;
@@ -50,6 +52,7 @@ pub use error::{JobError, RuntimeError, VariablesError};
 pub use gateway::Gateway;
 pub use handler::{JobHandler, TypedHandler, handler};
 pub use job::Job;
+pub use listener::{ListenedTask, ListenerHandler, ListenerVerdict, listener};
 pub use outcome::{Attempt, Outcome, evaluate};
 pub use registry::{Registry, WorkerGroup};
 pub use worker::{ShutdownReport, WorkerConfig, WorkerHandle, WorkerStats};

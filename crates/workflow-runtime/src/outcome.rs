@@ -7,6 +7,9 @@
 //! | `JobError::Technical`                  | `FailJob`, retries − 1, back-off ([`crate::backoff`]) or `retry_after` |
 //! | panic                                  | same as technical (message `handler panicked: …`) |
 //! | `JobError::Business`                   | `ThrowError` with code, message, variables      |
+//! | `ListenerVerdict::Allow` (listener)    | `CompleteJob` without variables                 |
+//! | `ListenerVerdict::Deny { reason }`     | `CompleteJob` with `result.denied = true` and `{"deniedReason": reason}` (no variables without a reason); should the gateway refuse the variables (Camunda 8.8), the worker denies again without them |
+//! | `JobError::Business` from a listener   | `FailJob` with **0 retries** ⇒ incident (listeners deny, they never throw) |
 //! | variables do not fit the input type    | `FailJob` with **0 retries** ⇒ incident         |
 //! | output is not an object                | `FailJob` with **0 retries** ⇒ incident         |
 //!
@@ -14,6 +17,9 @@
 //! delays the incident and burns back-off time; an immediate incident tells the operator to fix
 //! the variables (`SetVariables`), give the job retries and resolve it. A panic may come from
 //! transient state, and its retries are bounded, so it is treated like a technical failure.
+//! Task listener jobs take no variables (Camunda refuses them), so an allowal sends none; a
+//! denial's reason travels as the one variable the embedded engine accepts on a denied
+//! listener job ([`crate::listener`]).
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -24,12 +30,15 @@ use crate::backoff::RetryPolicy;
 use crate::context::JobContext;
 use crate::error::JobError;
 use crate::handler::JobHandler;
+use crate::listener::{DENIED_REASON_VARIABLE, ListenerVerdict};
 
 /// What running a handler produced, before it is mapped to a command.
 #[derive(Debug)]
 pub enum Attempt {
     /// The output variables (a JSON object, empty for `()`).
     Output(Value),
+    /// A task listener's verdict.
+    Verdict(ListenerVerdict),
     /// The handler returned an error.
     Failed(JobError),
     /// The variables did not deserialise into the handler's input (message names the path).
@@ -57,6 +66,11 @@ pub enum Outcome {
         /// `retryBackOff`: how long the engine waits before offering the job again.
         backoff: Duration,
     },
+    /// `CompleteJob` of a task listener's job with `result.denied = true`.
+    Deny {
+        /// Variables sent with the denial: `{"deniedReason": …}`, or empty without a reason.
+        variables: Value,
+    },
     /// `ThrowError` (BPMN error).
     ThrowError {
         /// BPMN error code.
@@ -73,6 +87,18 @@ impl Outcome {
     pub fn from_attempt(attempt: Attempt, retries_left: i32, policy: &RetryPolicy) -> Self {
         match attempt {
             Attempt::Output(variables) => Self::Complete { variables },
+            Attempt::Verdict(ListenerVerdict::Allow) => Self::Complete {
+                variables: Value::Object(serde_json::Map::new()),
+            },
+            Attempt::Verdict(ListenerVerdict::Deny { reason }) => {
+                let mut variables = serde_json::Map::new();
+                if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+                    variables.insert(DENIED_REASON_VARIABLE.to_owned(), Value::String(reason));
+                }
+                Self::Deny {
+                    variables: Value::Object(variables),
+                }
+            }
             Attempt::Failed(JobError::Business {
                 code,
                 message,
@@ -132,10 +158,11 @@ impl Outcome {
         }
     }
 
-    /// Metric / log label: `completed`, `failed` or `errored`.
+    /// Metric / log label: `completed`, `denied`, `failed` or `errored`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Complete { .. } => "completed",
+            Self::Deny { .. } => "denied",
             Self::Fail { .. } => "failed",
             Self::ThrowError { .. } => "errored",
         }
@@ -275,6 +302,41 @@ mod tests {
             Outcome::from_attempt(Attempt::InvalidOutput("x".into()), 3, &policy()),
             Outcome::Fail { retries: 0, .. }
         ));
+    }
+
+    #[test]
+    fn listener_verdicts_complete_without_variables_or_deny_with_the_reason() {
+        let allow = Outcome::from_attempt(Attempt::Verdict(ListenerVerdict::Allow), 3, &policy());
+        assert_eq!(
+            allow,
+            Outcome::Complete {
+                variables: json!({})
+            }
+        );
+        let deny = Outcome::from_attempt(
+            Attempt::Verdict(ListenerVerdict::deny("four eyes")),
+            3,
+            &policy(),
+        );
+        assert_eq!(
+            deny,
+            Outcome::Deny {
+                variables: json!({"deniedReason": "four eyes"})
+            }
+        );
+        assert_eq!(deny.kind(), "denied");
+        for reason in [None, Some(" ".to_owned())] {
+            assert_eq!(
+                Outcome::from_attempt(
+                    Attempt::Verdict(ListenerVerdict::Deny { reason }),
+                    1,
+                    &policy()
+                ),
+                Outcome::Deny {
+                    variables: json!({})
+                }
+            );
+        }
     }
 
     #[tokio::test]

@@ -39,8 +39,10 @@ use crate::outcome::{Attempt, Outcome};
 use crate::proto;
 use crate::proto::gateway_client::GatewayClient;
 
+mod command;
 mod config;
 
+use command::{log_outcome, send};
 pub use config::WorkerConfig;
 
 /// How long past `request_timeout` the worker waits for an `ActivateJobs` answer before it
@@ -59,6 +61,8 @@ pub struct WorkerStats {
     pub activated: u64,
     /// Jobs the engine accepted a `CompleteJob` for.
     pub completed: u64,
+    /// Task listener jobs the engine accepted a denying `CompleteJob` for.
+    pub denied: u64,
     /// Jobs the engine accepted a `FailJob` for.
     pub failed: u64,
     /// Jobs the engine accepted a `ThrowError` for.
@@ -192,6 +196,7 @@ struct Shared {
     next_run: AtomicU64,
     activated: AtomicU64,
     completed: AtomicU64,
+    denied: AtomicU64,
     failed: AtomicU64,
     errored: AtomicU64,
     command_errors: AtomicU64,
@@ -206,6 +211,7 @@ impl Shared {
             next_run: AtomicU64::new(0),
             activated: AtomicU64::new(0),
             completed: AtomicU64::new(0),
+            denied: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             errored: AtomicU64::new(0),
             command_errors: AtomicU64::new(0),
@@ -225,6 +231,7 @@ impl Shared {
         WorkerStats {
             activated: self.activated.load(Ordering::Relaxed),
             completed: self.completed.load(Ordering::Relaxed),
+            denied: self.denied.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             errored: self.errored.load(Ordering::Relaxed),
             command_errors: self.command_errors.load(Ordering::Relaxed),
@@ -533,6 +540,7 @@ impl JobRun {
             Ok(()) => {
                 let counter = match outcome {
                     Outcome::Complete { .. } => &self.shared.completed,
+                    Outcome::Deny { .. } => &self.shared.denied,
                     Outcome::Fail { .. } => &self.shared.failed,
                     Outcome::ThrowError { .. } => &self.shared.errored,
                 };
@@ -563,89 +571,8 @@ async fn run_guarded(handler: &dyn JobHandler, ctx: JobContext, variables: &Valu
     }
 }
 
-fn log_outcome(outcome: &Outcome, elapsed: Duration) {
-    let elapsed_ms = millis(elapsed);
-    match outcome {
-        Outcome::Complete { .. } => tracing::info!(elapsed_ms, "job completed"),
-        Outcome::Fail {
-            retries: 0,
-            message,
-            ..
-        } => tracing::error!(
-            elapsed_ms,
-            message = %message,
-            "job failed with no retries left; the engine raises an incident"
-        ),
-        Outcome::Fail {
-            retries,
-            message,
-            backoff,
-        } => tracing::warn!(
-            elapsed_ms,
-            retries_left = retries,
-            backoff_ms = millis(*backoff),
-            message = %message,
-            "job failed; the engine retries it after the back-off"
-        ),
-        Outcome::ThrowError { code, message, .. } => tracing::info!(
-            elapsed_ms,
-            error_code = %code,
-            message = %message,
-            "job raised a BPMN error"
-        ),
-    }
-}
-
-/// Sends the command an outcome stands for.
-async fn send(
-    client: &zeebe_rs::Client,
-    job_key: i64,
-    outcome: &Outcome,
-) -> Result<(), zeebe_rs::ClientError> {
-    match outcome {
-        Outcome::Complete { variables } => {
-            client
-                .complete_job()
-                .with_job_key(job_key)
-                .with_variables(variables)?
-                .send()
-                .await?;
-        }
-        Outcome::Fail {
-            retries,
-            message,
-            backoff,
-        } => {
-            client
-                .fail_job()
-                .with_job_key(job_key)
-                .with_retries(*retries)
-                .with_error_message(message.clone())
-                .with_retry_back_off(*backoff)
-                .send()
-                .await?;
-        }
-        Outcome::ThrowError {
-            code,
-            message,
-            variables,
-        } => {
-            let mut request = client
-                .throw_error()
-                .with_job_key(job_key)
-                .with_error_code(code.clone())
-                .with_error_message(message.clone());
-            if let Some(variables) = variables {
-                request = request.with_variables(variables)?;
-            }
-            request.send().await?;
-        }
-    }
-    Ok(())
-}
-
 /// A duration as the protocol's milliseconds.
-fn millis(duration: Duration) -> i64 {
+pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -35,7 +35,8 @@ pub struct ActivateRequest {
 pub struct ActivatedJob {
     /// The stored job.
     pub job: store::jobs::JobRow,
-    /// Visible variables (instance scope overlaid with the task's locals), filtered.
+    /// Visible variables (instance scope overlaid with the task's locals and, for a task
+    /// listener's job, the completion's variables), filtered.
     pub variables: Map<String, Json>,
 }
 
@@ -127,6 +128,16 @@ impl Engine {
         for (scope, name, value) in store::variables::scopes(&mut tx, &scopes).await? {
             by_scope.entry(scope).or_default().insert(name, value);
         }
+        // A listener job sees the completion's variables over the task's (they win).
+        let completions: Vec<i64> = jobs.iter().filter_map(|j| j.completion_key).collect();
+        let mut overlays: HashMap<i64, Map<String, Json>> = HashMap::new();
+        if !completions.is_empty() {
+            for (key, value) in store::completions::variables_of(&mut tx, &completions).await? {
+                if let Json::Object(map) = value {
+                    overlays.insert(key, map);
+                }
+            }
+        }
         tx.commit().await?;
         Ok(jobs
             .into_iter()
@@ -141,6 +152,9 @@ impl Engine {
                         .cloned()
                         .unwrap_or_default(),
                 );
+                if let Some(overlay) = job.completion_key.and_then(|k| overlays.get(&k)) {
+                    variables.extend(overlay.clone());
+                }
                 if !request.fetch_variables.is_empty() {
                     variables.retain(|name, _| request.fetch_variables.contains(name));
                 }

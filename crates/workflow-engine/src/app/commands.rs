@@ -79,7 +79,7 @@ pub(crate) fn parse_variables(text: &str) -> Result<Map<String, Json>, EngineErr
 }
 
 impl Engine {
-    async fn begin(&self) -> Result<Transaction<'static, Postgres>, EngineError> {
+    pub(super) async fn begin(&self) -> Result<Transaction<'static, Postgres>, EngineError> {
         Ok(self.pool.begin().await?)
     }
 
@@ -264,9 +264,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Completes a job: its task completes with the variables and the tokens move on.
-    #[tracing::instrument(skip_all, fields(job_key), err)]
-    pub async fn complete_job(&self, job_key: i64, variables: &str) -> Result<(), EngineError> {
+    /// Completes a job: its task completes with the variables and the tokens move on. A task
+    /// listener's job instead allows the user-task transition it holds, or denies it when
+    /// `denied` (the gateway's `JobResult.denied`), which only listener jobs may be.
+    #[tracing::instrument(skip_all, fields(job_key, denied), err)]
+    pub async fn complete_job(
+        &self,
+        job_key: i64,
+        variables: &str,
+        denied: bool,
+    ) -> Result<(), EngineError> {
         let variables = parse_variables(variables)?;
         let mut tx = self.begin().await?;
         let (instance, job) = lock_job(&mut tx, job_key, "complete").await?;
@@ -274,6 +281,17 @@ impl Engine {
             return Err(EngineError::FailedPrecondition(format!(
                 "Expected to complete job with key '{job_key}', but it is in state '{}'",
                 job.state
+            )));
+        }
+        if job.is_listener() {
+            self.complete_listener_job(&mut tx, &instance, &job, &variables, denied)
+                .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        if denied {
+            return Err(EngineError::InvalidArgument(format!(
+                "Expected to complete job with key '{job_key}' with a denied result, but only task listener jobs can be denied"
             )));
         }
         let model = self
@@ -319,14 +337,7 @@ impl Engine {
             } else {
                 error_message
             };
-            raise_job_incident(
-                &mut tx,
-                &instance,
-                &job,
-                IncidentType::JobNoRetries,
-                message,
-            )
-            .await?;
+            raise_job_incident(&mut tx, &instance, &job, no_retries(&job), message).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -345,6 +356,11 @@ impl Engine {
         let variables = parse_variables(variables)?;
         let mut tx = self.begin().await?;
         let (instance, job) = lock_job(&mut tx, job_key, "throw an error for").await?;
+        if job.is_listener() {
+            return Err(EngineError::FailedPrecondition(format!(
+                "Expected to throw an error for job with key '{job_key}', but it is a task listener job; listener jobs are completed (allowing or denying) or failed"
+            )));
+        }
         if job.state != "ACTIVATED" && job.state != "ACTIVATABLE" {
             return Err(EngineError::FailedPrecondition(format!(
                 "Expected to throw an error for job with key '{job_key}', but it is in state '{}'",
@@ -392,92 +408,6 @@ impl Engine {
         let mut tx = self.begin().await?;
         lock_job(&mut tx, job_key, "update retries of").await?;
         store::jobs::set_retries(&mut tx, job_key, retries).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Resolves an incident: a job incident makes the job activatable again (a new incident if
-    /// it still has no retries); an element incident re-runs what failed.
-    pub async fn resolve_incident(&self, incident_key: i64) -> Result<(), EngineError> {
-        self.resolve_incident_with(incident_key, None).await
-    }
-
-    /// Resolves an incident, first setting its job's retries when `retries` is given (the
-    /// operator's one-step "retry"), in one transaction.
-    #[tracing::instrument(skip_all, fields(incident_key), err)]
-    pub async fn resolve_incident_with(
-        &self,
-        incident_key: i64,
-        retries: Option<i32>,
-    ) -> Result<(), EngineError> {
-        if let Some(r) = retries
-            && r < 1
-        {
-            return Err(EngineError::InvalidArgument(format!(
-                "Expected retries to be greater than zero, but was '{r}'"
-            )));
-        }
-        let not_found = || {
-            EngineError::NotFound(format!(
-                "Expected to resolve incident with key '{incident_key}', but no such incident was found"
-            ))
-        };
-        let mut tx = self.begin().await?;
-        let instance_key = store::incidents::instance_of(&mut tx, incident_key)
-            .await?
-            .ok_or_else(not_found)?;
-        let instance = lock_active(&mut tx, instance_key).await?;
-        let incident = store::incidents::take(&mut tx, incident_key)
-            .await?
-            .ok_or_else(not_found)?;
-        let model = self
-            .definitions
-            .get(&mut tx, instance.definition_key)
-            .await?;
-        if let Some(job_key) = incident.job_key {
-            let mut job = store::jobs::lock(&mut tx, job_key)
-                .await?
-                .ok_or_else(not_found)?;
-            if let Some(retries) = retries {
-                store::jobs::set_retries(&mut tx, job_key, retries).await?;
-                job.retries = retries;
-            }
-            if job.retries > 0 {
-                store::jobs::reactivate(&mut tx, job_key).await?;
-                store::notify(&mut tx, store::JOB_CHANNEL, &job.job_type).await?;
-            } else {
-                raise_job_incident(
-                    &mut tx,
-                    &instance,
-                    &job,
-                    IncidentType::JobNoRetries,
-                    &incident.error_message,
-                )
-                .await?;
-            }
-        } else {
-            if retries.is_some() {
-                return Err(EngineError::InvalidArgument(format!(
-                    "Incident '{incident_key}' ({}) has no job whose retries could be set; resolve it without retries",
-                    incident.error_type
-                )));
-            }
-            let element = store::instances::element(&mut tx, incident.element_instance_key)
-                .await?
-                .ok_or_else(not_found)?;
-            let mut run = Run::new(&mut tx, &model, &instance).await?;
-            if element.resume == "COMPLETE" {
-                let variables = match element.completion_variables {
-                    Some(Json::Object(map)) => map,
-                    _ => Map::new(),
-                };
-                run.complete_element(element.key, &element.element_id, &variables)
-                    .await?;
-            } else {
-                run.reenter(&element.element_id, element.key)?;
-            }
-            run.drain().await?;
-        }
         tx.commit().await?;
         Ok(())
     }
@@ -560,7 +490,16 @@ async fn lock_job(
     Ok((instance, job))
 }
 
-async fn raise_job_incident(
+/// The incident type of a job that ran out of retries (Zeebe names listener jobs apart).
+pub(super) fn no_retries(job: &store::jobs::JobRow) -> IncidentType {
+    if job.is_listener() {
+        IncidentType::TaskListenerNoRetries
+    } else {
+        IncidentType::JobNoRetries
+    }
+}
+
+pub(super) async fn raise_job_incident(
     conn: &mut PgConnection,
     instance: &InstanceRow,
     job: &store::jobs::JobRow,

@@ -4,6 +4,8 @@
 mod activate;
 mod commands;
 mod definitions;
+mod incidents;
+mod listeners;
 mod messages;
 mod notifier;
 mod ops;
@@ -18,6 +20,7 @@ use sqlx::PgPool;
 
 pub use activate::{ActivateRequest, ActivatedJob};
 pub use commands::{CreateInstance, Deployed, InstanceCreated, InstanceResult};
+pub use listeners::DENIED_REASON_VARIABLE;
 pub use messages::PublishMessage;
 pub use notifier::{Notifier, Wake};
 pub use ops::{ActiveElement, IncidentFilter, InstanceDetail};
@@ -35,6 +38,9 @@ pub struct EngineConfig {
     pub fallback_poll: Duration,
     /// CreateProcessInstanceWithResult wait when the request gives none.
     pub default_result_timeout: Duration,
+    /// How long a user-task completion waits for its `completing` listeners before answering
+    /// that the outcome is still open (REST 504). Keep it below the REST request timeout.
+    pub listener_wait: Duration,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +49,7 @@ impl Default for EngineConfig {
             default_long_poll: Duration::from_secs(10),
             fallback_poll: Duration::from_secs(5),
             default_result_timeout: Duration::from_secs(60),
+            listener_wait: Duration::from_secs(25),
         }
     }
 }

@@ -6,7 +6,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::store::{INSTANCE_CHANNEL, JOB_CHANNEL, TIMER_CHANNEL};
+use crate::store::{COMPLETION_CHANNEL, INSTANCE_CHANNEL, JOB_CHANNEL, TIMER_CHANNEL};
 
 /// A wake-up delivered to waiters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,8 @@ pub enum Wake {
     Job(String),
     /// This process instance ended.
     InstanceEnded(i64),
+    /// The task listeners decided this completion (completed, denied or canceled).
+    CompletionDecided(i64),
     /// Timers were created; the earliest is due at this instant (epoch milliseconds), so the
     /// scheduler only re-plans when it must wake sooner.
     TimerAdded(Option<i64>),
@@ -37,7 +39,12 @@ impl Notifier {
     ) -> Result<(Self, JoinHandle<()>), sqlx::Error> {
         let mut listener = PgListener::connect_with(pool).await?;
         listener
-            .listen_all([JOB_CHANNEL, INSTANCE_CHANNEL, TIMER_CHANNEL])
+            .listen_all([
+                JOB_CHANNEL,
+                INSTANCE_CHANNEL,
+                TIMER_CHANNEL,
+                COMPLETION_CHANNEL,
+            ])
             .await?;
         let (wakes, _) = broadcast::channel(4096);
         let sender = wakes.clone();
@@ -51,6 +58,7 @@ impl Notifier {
                             let wake = match n.channel() {
                                 JOB_CHANNEL => Wake::Job(n.payload().to_owned()),
                                 TIMER_CHANNEL => Wake::TimerAdded(n.payload().parse().ok()),
+                                COMPLETION_CHANNEL => n.payload().parse().map_or(Wake::Resync, Wake::CompletionDecided),
                                 _ => n.payload().parse().map_or(Wake::Resync, Wake::InstanceEnded),
                             };
                             let _ = sender.send(wake);

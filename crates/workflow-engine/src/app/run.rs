@@ -421,6 +421,7 @@ impl<'a> Run<'a> {
                         bpmn_process_id: &self.instance.bpmn_process_id,
                         process_definition_key: self.instance.definition_key,
                         version: self.instance.version,
+                        completion_key: None,
                     },
                 )
                 .await?;

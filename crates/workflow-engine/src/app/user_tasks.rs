@@ -1,12 +1,14 @@
 //! User-task commands behind the REST API: search, assign, complete. Completion runs like a job
-//! completion (output mappings, then the outgoing flows) in the instance's transaction.
+//! completion (output mappings, then the outgoing flows) in the instance's transaction, or, when
+//! the task has `completing` listeners, once they allowed it (see `listeners`).
 
 use serde_json::{Map, Value as Json};
 
 use super::Engine;
+use super::listeners::{DEFAULT_ACTION, create_listener_job, listened_task};
 use super::run::Run;
 use crate::error::EngineError;
-use crate::store::{self, user_tasks::UserTaskRow};
+use crate::store::{self, completions::CompletionRow, user_tasks::UserTaskRow};
 
 pub use crate::store::user_tasks::{SearchPage, SortColumn, UserTaskFilter};
 
@@ -81,12 +83,27 @@ impl Engine {
 
     /// Completes an open task with `variables`: the task becomes COMPLETED and its element
     /// completes (output mappings, propagation, outgoing flows) in the same transaction.
+    ///
+    /// A task with `completing` listeners turns COMPLETING instead and its first listener's job
+    /// is created; this call then waits (at most [`super::EngineConfig::listener_wait`]) until
+    /// the last listener allowed it (`Ok`, the task completed as above), one denied it
+    /// ([`EngineError::Denied`], the task is CREATED again and the variables are discarded) or
+    /// the wait ran out ([`EngineError::Undecided`], the task stays COMPLETING). `action` is
+    /// handed to the listeners (`complete` when `None`).
     #[tracing::instrument(skip_all, fields(user_task_key = key), err)]
     pub async fn complete_user_task(
         &self,
         key: i64,
         variables: &Map<String, Json>,
+        action: Option<&str>,
     ) -> Result<(), EngineError> {
+        // Subscribed before anything is written, so the listeners' decision cannot be missed.
+        let mut wakes = self.notifier.subscribe();
+        let mut shutdown = self.notifier.shutdown();
+        let action = action
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(DEFAULT_ACTION);
         let mut tx = self.pool.begin().await?;
         let seen = store::user_tasks::get(&mut tx, key)
             .await?
@@ -104,11 +121,29 @@ impl Engine {
         if task.state != "CREATED" || instance.state != "ACTIVE" {
             return Err(invalid_state("complete", &task));
         }
-        store::user_tasks::complete(&mut tx, key).await?;
         let model = self
             .definitions
             .get(&mut tx, instance.definition_key)
             .await?;
+        if let Some(listened) = listened_task(&model, &task.element_id) {
+            let completion = CompletionRow {
+                key: store::completions::insert(&mut tx, key, instance.key, variables, action)
+                    .await?,
+                user_task_key: key,
+                variables: variables.clone(),
+                action: action.to_owned(),
+                listener_index: 0,
+                outcome: "PENDING".to_owned(),
+                denied_reason: None,
+            };
+            store::user_tasks::set_state(&mut tx, key, "COMPLETING").await?;
+            create_listener_job(&mut tx, listened, &instance, &task, &completion).await?;
+            tx.commit().await?;
+            return self
+                .await_completion(key, completion.key, &mut wakes, &mut shutdown)
+                .await;
+        }
+        store::user_tasks::complete(&mut tx, key).await?;
         let mut run = Run::new(&mut tx, &model, &instance).await?;
         run.complete_element(task.element_instance_key, &task.element_id, variables)
             .await?;

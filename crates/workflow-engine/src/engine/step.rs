@@ -11,6 +11,8 @@ use super::user_task::UserTaskSpec;
 pub enum IncidentType {
     /// A job failed with no retries left.
     JobNoRetries,
+    /// A task listener's job failed with no retries left.
+    TaskListenerNoRetries,
     /// A gateway condition failed or none matched without a default flow.
     ConditionError,
     /// An input or output mapping failed.
@@ -26,6 +28,7 @@ impl IncidentType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::JobNoRetries => "JOB_NO_RETRIES",
+            Self::TaskListenerNoRetries => "TASK_LISTENER_NO_RETRIES",
             Self::ConditionError => "CONDITION_ERROR",
             Self::IoMappingError => "IO_MAPPING_ERROR",
             Self::ExtractValueError => "EXTRACT_VALUE_ERROR",
@@ -164,7 +167,10 @@ fn incident(kind: IncidentType, message: String) -> Activation {
     Activation::Incident { kind, message }
 }
 
-fn retries(value: &StaticOrExpression, context: &Map<String, Json>) -> Result<i32, String> {
+pub(super) fn retries(
+    value: &StaticOrExpression,
+    context: &Map<String, Json>,
+) -> Result<i32, String> {
     let text = match value {
         StaticOrExpression::Static(s) => s.trim().to_owned(),
         StaticOrExpression::Expression(e) => match e.evaluate_in(context) {

@@ -210,7 +210,11 @@ impl Gateway for GatewayService {
         request: Request<proto::CompleteJobRequest>,
     ) -> Result<Response<proto::CompleteJobResponse>, Status> {
         let r = request.into_inner();
-        self.engine.complete_job(r.job_key, &r.variables).await?;
+        // Corrections (assignee, dates, candidates, priority) are not applied (ADR 0034).
+        let denied = r.result.and_then(|result| result.denied).unwrap_or(false);
+        self.engine
+            .complete_job(r.job_key, &r.variables, denied)
+            .await?;
         Ok(Response::new(proto::CompleteJobResponse {}))
     }
 

@@ -11,7 +11,10 @@ impl From<EngineError> for Status {
             EngineError::InvalidArgument(m) => Status::invalid_argument(m),
             EngineError::AlreadyExists(m) => Status::already_exists(m),
             EngineError::FailedPrecondition(m) => Status::failed_precondition(m),
-            EngineError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
+            EngineError::DeadlineExceeded(m) | EngineError::Undecided(m) => {
+                Status::deadline_exceeded(m)
+            }
+            EngineError::Denied(m) => Status::failed_precondition(m),
             EngineError::Unavailable => Status::unavailable("the engine is shutting down"),
             EngineError::Database(source) => {
                 tracing::error!(error = %source, "workflow engine database error");

@@ -21,6 +21,11 @@ pub mod codes {
     pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
     /// The engine is stopping or timed out; retry (503).
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    /// A `completing` task listener denied the completion; the task is open again (409).
+    pub const COMPLETION_DENIED: &str = "COMPLETION_DENIED";
+    /// The task's listeners did not decide within the wait; the task stays COMPLETING and the
+    /// outcome is unknown: read the task later rather than completing it again (504).
+    pub const COMPLETION_PENDING: &str = "COMPLETION_PENDING";
 }
 
 impl From<EngineError> for ApiError {
@@ -30,6 +35,11 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidArgument(m) => ApiError::bad_request(codes::INVALID_ARGUMENT, m),
             EngineError::AlreadyExists(m) => ApiError::conflict(codes::ALREADY_EXISTS, m),
             EngineError::FailedPrecondition(m) => ApiError::conflict(codes::INVALID_STATE, m),
+            EngineError::Denied(m) => ApiError::conflict(codes::COMPLETION_DENIED, m),
+            EngineError::Undecided(m) => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, codes::COMPLETION_PENDING, m)
+                    .with_retryable(false)
+            }
             EngineError::DeadlineExceeded(m) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, m)
             }

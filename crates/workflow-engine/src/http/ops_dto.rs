@@ -259,8 +259,8 @@ pub struct VariableView {
 pub struct IncidentView {
     /// Key (ResolveIncident, `POST /v1/ops/incidents/{key}/resolve`).
     pub incident_key: Key,
-    /// Zeebe error type: JOB_NO_RETRIES, CONDITION_ERROR, IO_MAPPING_ERROR, EXTRACT_VALUE_ERROR,
-    /// UNHANDLED_ERROR_EVENT.
+    /// Zeebe error type: JOB_NO_RETRIES, TASK_LISTENER_NO_RETRIES, CONDITION_ERROR,
+    /// IO_MAPPING_ERROR, EXTRACT_VALUE_ERROR, UNHANDLED_ERROR_EVENT.
     pub error_type: String,
     /// Why.
     pub error_message: String,

@@ -15,6 +15,9 @@ use crate::store::user_tasks::UserTaskRow;
 pub enum UserTaskState {
     /// Open: waiting to be completed.
     Created,
+    /// A completion is held by the task's `completing` listeners; it completes, or opens
+    /// again when one denies it. Assignment and completion are refused meanwhile.
+    Completing,
     /// Completed through the API; the process went on.
     Completed,
     /// Its element was terminated (boundary event, instance canceled).
@@ -26,6 +29,7 @@ impl UserTaskState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "CREATED",
+            Self::Completing => "COMPLETING",
             Self::Completed => "COMPLETED",
             Self::Canceled => "CANCELED",
         }
@@ -33,6 +37,7 @@ impl UserTaskState {
 
     fn parse(stored: &str) -> Self {
         match stored {
+            "COMPLETING" => Self::Completing,
             "COMPLETED" => Self::Completed,
             "CANCELED" => Self::Canceled,
             _ => Self::Created,
@@ -248,9 +253,11 @@ pub struct AssignmentRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompletionRequest {
-    /// Variables the task completes with (output mappings apply, then propagation).
+    /// Variables the task completes with (output mappings apply, then propagation); the
+    /// task's `completing` listeners see them over the process variables.
     #[schema(value_type = Option<Object>)]
     pub variables: Option<Map<String, Json>>,
-    /// Custom action name (accepted for compatibility, not recorded).
+    /// Custom action name, handed to `completing` listeners in the `io.camunda.zeebe:action`
+    /// header (default `complete`).
     pub action: Option<String>,
 }

@@ -172,14 +172,18 @@ pub async fn unassign(
 }
 
 /// Completes an open user task; the process instance continues with the variables.
+///
+/// A task with `completing` task listeners is COMPLETING while their jobs run, one after another; the
+/// request waits for their decision (at most the engine's listener wait, 25 s by default).
 #[utoipa::path(post, path = "/v2/user-tasks/{userTaskKey}/completion", tag = "user-tasks",
     params(("userTaskKey" = String, Path, description = "User task key")),
     request_body(content = Option<CompletionRequest>, description = "Variables; the body may be empty"),
     responses(
-        (status = 204, description = "Completed; the instance moved on"),
+        (status = 204, description = "Completed (every completing listener allowed it); the instance moved on"),
         (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json", description = "INVALID_STATE: the task is already completed or canceled"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json", description = "INVALID_STATE: the task is completing, completed or canceled (also when it was canceled while its listeners ran). COMPLETION_DENIED: a completing task listener denied the completion; the task is CREATED again (assignee kept), the variables were not applied, and the detail carries the listener's reason (this engine reads it from a `deniedReason` string variable of the denied listener job)"),
+        (status = 504, body = ProblemDetails, content_type = "application/problem+json", description = "COMPLETION_PENDING: the listeners did not decide in time; the task stays COMPLETING and completes, or opens again, when they do. Read the task rather than completing it again"),
     ))]
 pub async fn complete(
     State(engine): State<Engine>,
@@ -189,7 +193,11 @@ pub async fn complete(
 ) -> Result<StatusCode, ApiError> {
     ctx.authorize(Action::WorkUserTasks)?;
     engine
-        .complete_user_task(key, &request.variables.unwrap_or_default())
+        .complete_user_task(
+            key,
+            &request.variables.unwrap_or_default(),
+            request.action.as_deref(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -32,12 +32,21 @@ pub struct JobRow {
     pub deadline_ms: i64,
     /// ACTIVATABLE, ACTIVATED, FAILED or ERROR_THROWN.
     pub state: String,
+    /// For a task listener's job, the completion it decides (`None` for a task's own job).
+    pub completion_key: Option<i64>,
+}
+
+impl JobRow {
+    /// Whether this is a task listener's job rather than a service task's.
+    pub fn is_listener(&self) -> bool {
+        self.completion_key.is_some()
+    }
 }
 
 const COLUMNS: &str = "j.job_key, j.job_type, j.process_instance_key, j.bpmn_process_id,
     j.process_definition_version, j.process_definition_key, j.element_id, j.element_instance_key,
     j.custom_headers, j.worker, j.retries,
-    COALESCE((extract(epoch FROM j.deadline) * 1000)::bigint, 0), j.state";
+    COALESCE((extract(epoch FROM j.deadline) * 1000)::bigint, 0), j.state, j.completion_key";
 
 type Tuple = (
     i64,
@@ -53,6 +62,7 @@ type Tuple = (
     i32,
     i64,
     String,
+    Option<i64>,
 );
 
 fn from_tuple(t: Tuple) -> JobRow {
@@ -70,6 +80,7 @@ fn from_tuple(t: Tuple) -> JobRow {
         retries: t.10,
         deadline_ms: t.11,
         state: t.12,
+        completion_key: t.13,
     }
 }
 
@@ -94,6 +105,8 @@ pub struct NewJob<'a> {
     pub process_definition_key: i64,
     /// Definition version.
     pub version: i32,
+    /// For a task listener's job, the completion it decides.
+    pub completion_key: Option<i64>,
 }
 
 /// Creates an ACTIVATABLE job.
@@ -101,8 +114,10 @@ pub async fn insert(conn: &mut PgConnection, job: NewJob<'_>) -> Result<i64, sql
     sqlx::query_scalar(
         "INSERT INTO job (job_type, process_instance_key, element_instance_key, element_id,
            bpmn_process_id, process_definition_key, process_definition_version, state, retries,
-           custom_headers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'ACTIVATABLE', $8, $9) RETURNING job_key",
+           custom_headers, kind, completion_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'ACTIVATABLE', $8, $9,
+           CASE WHEN $10::bigint IS NULL THEN 'BPMN_ELEMENT' ELSE 'TASK_LISTENER' END, $10)
+         RETURNING job_key",
     )
     .bind(job.job_type)
     .bind(job.process_instance_key)
@@ -113,6 +128,7 @@ pub async fn insert(conn: &mut PgConnection, job: NewJob<'_>) -> Result<i64, sql
     .bind(job.version)
     .bind(job.retries)
     .bind(Json::Object(job.headers.clone()))
+    .bind(job.completion_key)
     .fetch_one(conn)
     .await
 }

@@ -25,7 +25,7 @@ pub struct UserTaskRow {
     pub element_id: String,
     /// The element's name in the model.
     pub name: Option<String>,
-    /// CREATED, COMPLETED or CANCELED.
+    /// CREATED, COMPLETING (listeners deciding a completion), COMPLETED or CANCELED.
     pub state: String,
     /// Current assignee.
     pub assignee: Option<String>,
@@ -133,6 +133,17 @@ pub async fn set_assignee(
         .map(|_| ())
 }
 
+/// Moves a task between CREATED and COMPLETING (a completion meets its listeners, or one
+/// of them denied it).
+pub async fn set_state(conn: &mut PgConnection, key: i64, state: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE user_task SET state = $2 WHERE user_task_key = $1")
+        .bind(key)
+        .bind(state)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Marks a task COMPLETED.
 pub async fn complete(conn: &mut PgConnection, key: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -144,24 +155,33 @@ pub async fn complete(conn: &mut PgConnection, key: i64) -> Result<(), sqlx::Err
     .map(|_| ())
 }
 
-/// Cancels the open user tasks of an element instance or a whole process instance (the
-/// element was interrupted, or the instance canceled).
+/// Cancels the open (CREATED or COMPLETING) user tasks of an element instance or a whole
+/// process instance (the element was interrupted, or the instance canceled), and the
+/// completions their listeners were deciding.
 pub async fn cancel_open(
     conn: &mut PgConnection,
     element_instance_key: Option<i64>,
     process_instance_key: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE user_task SET state = 'CANCELED', completion_date = now()
-         WHERE state = 'CREATED'
-           AND ($1::bigint IS NULL OR element_instance_key = $1)
-           AND ($2::bigint IS NULL OR process_instance_key = $2)",
+    let canceled: Vec<(i64, String)> = sqlx::query_as(
+        "UPDATE user_task t SET state = 'CANCELED', completion_date = now()
+         FROM (SELECT user_task_key, state FROM user_task
+               WHERE state IN ('CREATED', 'COMPLETING')
+                 AND ($1::bigint IS NULL OR element_instance_key = $1)
+                 AND ($2::bigint IS NULL OR process_instance_key = $2)) before
+         WHERE t.user_task_key = before.user_task_key
+         RETURNING t.user_task_key, before.state",
     )
     .bind(element_instance_key)
     .bind(process_instance_key)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    .fetch_all(&mut *conn)
+    .await?;
+    let completing: Vec<i64> = canceled
+        .into_iter()
+        .filter(|(_, state)| state == "COMPLETING")
+        .map(|(key, _)| key)
+        .collect();
+    super::completions::cancel_pending(conn, &completing).await
 }
 
 /// The open user task of an element instance, if any (operator view).
@@ -170,7 +190,8 @@ pub async fn of_element(
     element_instance_key: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT user_task_key FROM user_task WHERE element_instance_key = $1 AND state = 'CREATED'",
+        "SELECT user_task_key FROM user_task
+         WHERE element_instance_key = $1 AND state IN ('CREATED', 'COMPLETING')",
     )
     .bind(element_instance_key)
     .fetch_optional(conn)
@@ -180,7 +201,7 @@ pub async fn of_element(
 /// What a search filters on; every field set must match.
 #[derive(Debug, Clone, Default)]
 pub struct UserTaskFilter {
-    /// CREATED, COMPLETED or CANCELED.
+    /// CREATED, COMPLETING, COMPLETED or CANCELED.
     pub state: Option<String>,
     /// Exact assignee.
     pub assignee: Option<String>,

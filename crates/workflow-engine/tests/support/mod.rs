@@ -24,6 +24,7 @@ pub struct Target {
 
 pub struct Embedded {
     pub app: Option<Application>,
+    pub config: EngineConfig,
     pub database: DatabaseSettings,
     pub db: TestDatabase,
 }
@@ -77,6 +78,11 @@ pub async fn client(address: &str, port: u16) -> Client {
 
 impl Target {
     pub async fn start() -> Self {
+        Self::start_with(test_config()).await
+    }
+
+    /// Starts against `ZEEBE_ADDRESS`, or an embedded engine tuned by `config`.
+    pub async fn start_with(config: EngineConfig) -> Self {
         if let Ok(address) = std::env::var("ZEEBE_ADDRESS") {
             let (host, port) = address
                 .rsplit_once(':')
@@ -95,7 +101,7 @@ impl Target {
         })
         .await;
         let database = database_settings(&db.url);
-        let app = Application::build(&database, "127.0.0.1", 0, auth_settings(), test_config())
+        let app = Application::build(&database, "127.0.0.1", 0, auth_settings(), config.clone())
             .await
             .expect("engine starts");
         let client = client("http://127.0.0.1", app.port()).await;
@@ -103,6 +109,7 @@ impl Target {
             client,
             embedded: Some(Embedded {
                 app: Some(app),
+                config,
                 database,
                 db,
             }),
@@ -142,7 +149,7 @@ impl Target {
             "127.0.0.1",
             0,
             auth_settings(),
-            test_config(),
+            embedded.config.clone(),
         )
         .await
         .expect("engine restarts");
@@ -182,6 +189,19 @@ impl Target {
             .await
             .expect("REST request");
         read(response).await
+    }
+
+    /// POSTs JSON to the REST API from a task of its own, for calls that wait (a completion
+    /// held by task listeners) while the test plays the listener.
+    pub fn post_in_background(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> tokio::task::JoinHandle<(reqwest::StatusCode, serde_json::Value)> {
+        let request = self
+            .authorized(self.http.post(format!("{}{path}", self.rest())))
+            .json(&body);
+        tokio::spawn(async move { read(request.send().await.expect("REST request")).await })
     }
 
     /// Sends a request without a body (GET, DELETE) to the REST API.

@@ -3,7 +3,8 @@
 //! **Accepted**: executable `process`; none `startEvent` (exactly one); none `endEvent` and
 //! error `endEvent`; `serviceTask` (`zeebe:taskDefinition`, `zeebe:taskHeaders`,
 //! `zeebe:ioMapping`); Camunda `userTask` (`zeebe:userTask`, `zeebe:assignmentDefinition`,
-//! `zeebe:taskSchedule`, `zeebe:formDefinition`, `zeebe:ioMapping`); `exclusiveGateway` (with
+//! `zeebe:taskSchedule`, `zeebe:formDefinition`, `zeebe:ioMapping`, `zeebe:taskHeaders`,
+//! `zeebe:taskListeners` with `completing` listeners); `exclusiveGateway` (with
 //! `default`); `parallelGateway`; timer (`timeDuration`, `timeDate`) and message
 //! `intermediateCatchEvent`; timer, message and error `boundaryEvent` on service/user tasks;
 //! `sequenceFlow` (FEEL conditions on exclusive-gateway outgoing flows). Lanes, text
@@ -13,19 +14,21 @@
 //! activities, script/send/receive/business-rule/manual tasks, event-based and inclusive
 //! gateways, throw events, ...), start events with any event definition (message, timer,
 //! signal), timer cycles, signal/escalation/compensation/link/conditional/terminate
-//! definitions, multi-instance and loop characteristics, job-worker user tasks, error boundary
+//! definitions, multi-instance and loop characteristics, job-worker user tasks, task listeners
+//! of any event type but `completing` (creating, assigning, updating, canceling), error boundary
 //! events with `cancelActivity="false"`, and unknown `zeebe:` extensions.
 
 mod error;
 mod model;
 mod parse;
+mod user_task;
 mod validate;
 
 pub use error::{DeployError, Problem, ProblemCode};
 pub use model::{
     BoundaryEvent, BoundaryTrigger, ElementId, ErrorDefinition, MessageDefinition,
     MessageSubscription, Node, NodeKind, ProcessDefinition, SequenceFlow, ServiceTask,
-    TimerDefinition, UserTask,
+    TaskListener, TaskListenerEventType, TimerDefinition, UserTask,
 };
 
 use parse::{BPMN_NS, Reader, bpmn_children, tag};

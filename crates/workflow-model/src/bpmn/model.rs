@@ -111,6 +111,51 @@ pub struct UserTask {
     pub form_key: Option<String>,
     /// `zeebe:formDefinition formId` (a linked Camunda form).
     pub form_id: Option<String>,
+    /// `zeebe:taskHeaders`, in model order; handed to the task's listener jobs.
+    pub headers: Vec<(String, String)>,
+    /// `zeebe:taskListeners`, in model order (the order they run in).
+    pub listeners: Vec<TaskListener>,
+}
+
+impl UserTask {
+    /// The listeners of one event type, in the order they run.
+    pub fn listeners_of(
+        &self,
+        event: TaskListenerEventType,
+    ) -> impl Iterator<Item = &TaskListener> {
+        self.listeners.iter().filter(move |l| l.event_type == event)
+    }
+}
+
+/// A `zeebe:taskListener`: a job created when the user task reaches `event_type`, which must be
+/// completed (or denied) before the task's lifecycle transition goes on (Camunda 8.8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskListener {
+    /// When the listener runs.
+    pub event_type: TaskListenerEventType,
+    /// The listener job's type (static or FEEL, like a service task's).
+    pub job_type: StaticOrExpression,
+    /// The listener job's retries (default `3`, as in Zeebe).
+    pub retries: StaticOrExpression,
+}
+
+/// User-task lifecycle events a listener can run on. Only `completing` is executed by the
+/// embedded engine; models with any other event type are refused at deploy time, so a listener
+/// is never silently skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TaskListenerEventType {
+    /// Before a completion takes effect; the listener may deny it.
+    Completing,
+}
+
+impl TaskListenerEventType {
+    /// The `eventType` attribute value (Camunda 8.8 spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completing => "completing",
+        }
+    }
 }
 
 /// A timer either fixed at deploy time or computed from variables when the timer is created.

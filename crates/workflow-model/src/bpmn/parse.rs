@@ -7,7 +7,7 @@ use roxmltree::{Document, Node as Xml};
 use super::error::{Problem, ProblemCode};
 use super::model::{
     BoundaryEvent, BoundaryTrigger, ElementId, ErrorDefinition, MessageDefinition,
-    MessageSubscription, NodeKind, ServiceTask, TimerDefinition, UserTask,
+    MessageSubscription, NodeKind, ServiceTask, TimerDefinition,
 };
 use crate::feel::{Expression, StaticOrExpression};
 use crate::mapping::{TargetPath, VariableMapping};
@@ -279,6 +279,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 "ioMapping",
                 "formDefinition",
                 "taskHeaders",
+                "taskListeners",
                 "properties",
             ],
             "startEvent" | "endEvent" | "intermediateCatchEvent" | "boundaryEvent" => {
@@ -601,18 +602,34 @@ impl<'a, 'input> Reader<'a, 'input> {
             return None;
         };
         let job_type = self.static_or_expression(raw_type, definition, id, "type");
-        let raw_retries = definition.attribute("retries").unwrap_or("3");
-        let retries = self.static_or_expression(raw_retries, definition, id, "retries");
+        let retries = self.read_retries(definition, id);
+        let headers = self.read_task_headers(el, id);
+        Some(ServiceTask {
+            job_type: job_type?,
+            retries: retries?,
+            headers,
+        })
+    }
+
+    /// `retries` of a job definition: default `3`; a static value must be a whole number.
+    pub(super) fn read_retries(&mut self, el: Xml<'_, '_>, id: &str) -> Option<StaticOrExpression> {
+        let raw_retries = el.attribute("retries").unwrap_or("3");
+        let retries = self.static_or_expression(raw_retries, el, id, "retries");
         if let Some(StaticOrExpression::Static(r)) = &retries
             && r.trim().parse::<u32>().is_err()
         {
             self.report(
                 ProblemCode::InvalidAttribute,
-                definition,
+                el,
                 Some(id),
                 format!("retries must be a whole number or an expression, not '{r}'"),
             );
         }
+        retries
+    }
+
+    /// `zeebe:taskHeaders` of a task, in model order.
+    pub(super) fn read_task_headers(&mut self, el: Xml<'_, '_>, id: &str) -> Vec<(String, String)> {
         let mut headers = Vec::new();
         if let Some(task_headers) = zeebe_descendant(el, "taskHeaders") {
             for header in zeebe_children(task_headers, "header") {
@@ -627,63 +644,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 }
             }
         }
-        Some(ServiceTask {
-            job_type: job_type?,
-            retries: retries?,
-            headers,
-        })
-    }
-
-    fn read_user_task(&mut self, el: Xml<'_, '_>, id: &str) -> Option<UserTask> {
-        if zeebe_descendant(el, "userTask").is_none() {
-            self.report(
-                ProblemCode::UnsupportedElement,
-                el,
-                Some(id),
-                "job-worker user tasks are not supported; use a Camunda user task (zeebe:userTask)",
-            );
-            return None;
-        }
-        let mut task = UserTask::default();
-        if let Some(a) = zeebe_descendant(el, "assignmentDefinition") {
-            task.assignee = self.optional_attr(a, "assignee", id);
-            task.candidate_groups = self.optional_attr(a, "candidateGroups", id);
-            task.candidate_users = self.optional_attr(a, "candidateUsers", id);
-        }
-        if let Some(s) = zeebe_descendant(el, "taskSchedule") {
-            task.due_date = self.optional_attr(s, "dueDate", id);
-            task.follow_up_date = self.optional_attr(s, "followUpDate", id);
-            for (attr, value) in [
-                ("dueDate", &task.due_date),
-                ("followUpDate", &task.follow_up_date),
-            ] {
-                if let Some(StaticOrExpression::Static(text)) = value
-                    && let Err(e) = parse_date_time(text)
-                {
-                    self.report(
-                        ProblemCode::InvalidAttribute,
-                        s,
-                        Some(id),
-                        format!("{attr}: {e}"),
-                    );
-                }
-            }
-        }
-        if let Some(form) = zeebe_descendant(el, "formDefinition") {
-            task.form_key = form.attribute("formKey").map(str::to_owned);
-            task.form_id = form.attribute("formId").map(str::to_owned);
-        }
-        Some(task)
-    }
-
-    fn optional_attr(
-        &mut self,
-        el: Xml<'_, '_>,
-        attr: &str,
-        id: &str,
-    ) -> Option<StaticOrExpression> {
-        let raw = el.attribute(attr).filter(|v| !v.trim().is_empty())?;
-        self.static_or_expression(raw, el, id, attr)
+        headers
     }
 
     fn read_io_mapping(
@@ -749,7 +710,7 @@ impl<'a, 'input> Reader<'a, 'input> {
         }
     }
 
-    fn static_or_expression(
+    pub(super) fn static_or_expression(
         &mut self,
         raw: &str,
         el: Xml<'_, '_>,
@@ -832,7 +793,10 @@ pub(crate) fn bpmn_children<'a, 'input>(
 }
 
 /// A `zeebe:<name>` element inside this element's `bpmn:extensionElements`.
-fn zeebe_descendant<'a, 'input>(el: Xml<'a, 'input>, name: &str) -> Option<Xml<'a, 'input>> {
+pub(super) fn zeebe_descendant<'a, 'input>(
+    el: Xml<'a, 'input>,
+    name: &str,
+) -> Option<Xml<'a, 'input>> {
     bpmn_children(el)
         .filter(|c| c.tag_name().name() == "extensionElements")
         .flat_map(|ext| ext.children())
@@ -843,7 +807,7 @@ fn zeebe_descendant<'a, 'input>(el: Xml<'a, 'input>, name: &str) -> Option<Xml<'
         })
 }
 
-fn zeebe_children<'a, 'input>(
+pub(super) fn zeebe_children<'a, 'input>(
     el: Xml<'a, 'input>,
     name: &'static str,
 ) -> impl Iterator<Item = Xml<'a, 'input>> {

@@ -103,6 +103,13 @@ impl Target {
         self.embedded.is_some()
     }
 
+    /// Base URL of the embedded engine's REST API (`None` against `ZEEBE_ADDRESS`).
+    pub fn rest_base(&self) -> Option<String> {
+        self.embedded
+            .as_ref()
+            .map(|(app, _)| format!("http://127.0.0.1:{}", app.rest_port()))
+    }
+
     fn pool(&self) -> Option<&sqlx::PgPool> {
         self.embedded.as_ref().map(|(app, _)| app.engine().pool())
     }
