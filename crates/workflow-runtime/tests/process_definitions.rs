@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use common_kernel::settings::{DatabaseSettings, Secret};
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sqlx::types::chrono::{DateTime, Utc};
 use test_support::TestDatabase;
 use tokio::time::Instant;
 use workflow_engine::{Application, EngineConfig};
@@ -31,13 +30,6 @@ use workflow_runtime::{
 const WAIT: Duration = Duration::from_secs(15);
 const QUOTE_APPROVAL: &str = "quote-approval";
 const ORDER_FULFILLMENT: &str = "order-fulfillment";
-
-/// What the policy stand-in returns as the task's due date, and how the REST API shows it.
-const APPROVAL_DUE: &str = "2030-01-02T10:00:00+01:00";
-const APPROVAL_DUE_SHOWN: &str = "2030-01-02T09:00:00.000Z";
-/// The due date the escalation stand-in sets for the next level.
-const ESCALATED_DUE: &str = "2030-01-03T09:00:00Z";
-const ESCALATED_DUE_SHOWN: &str = "2030-01-03T09:00:00.000Z";
 
 fn bpmn_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/bpmn")
@@ -139,21 +131,6 @@ impl Platform {
         read(response).await
     }
 
-    /// Assigns (or, with `"action": "delegate"`, reassigns) a user task, as Tasklist does.
-    async fn assign(&self, task_key: &str, body: &Value) -> (StatusCode, Value) {
-        self.post(&format!("/v2/user-tasks/{task_key}/assignment"), body)
-            .await
-    }
-
-    /// Completes a user task with the decision's variables, as Tasklist does.
-    async fn complete_task(&self, task_key: &str, variables: &Value) -> (StatusCode, Value) {
-        self.post(
-            &format!("/v2/user-tasks/{task_key}/completion"),
-            &json!({ "variables": variables }),
-        )
-        .await
-    }
-
     /// The operator view of one instance: state, where its tokens wait, variables, incidents.
     async fn instance(&self, key: i64) -> Value {
         let (status, body) = self.get(&format!("/v1/ops/process-instances/{key}")).await;
@@ -172,62 +149,6 @@ impl Platform {
             assert!(Instant::now() < until, "{key} still active: {view:#}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// User tasks matching `filter` (POST /v2/user-tasks/search) and the total it reports.
-    async fn search(&self, filter: &Value) -> (Vec<Value>, Value) {
-        let (status, body) = self
-            .post("/v2/user-tasks/search", &json!({ "filter": filter }))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let items = body["items"].as_array().cloned().unwrap_or_default();
-        (items, body["page"]["totalItems"].clone())
-    }
-
-    /// User tasks matching `filter`, when no task of the filter is being created or changed.
-    async fn tasks(&self, filter: Value) -> Vec<Value> {
-        let (items, total) = self.search(&filter).await;
-        assert_eq!(total, json!(items.len()), "{items:?}");
-        items
-    }
-
-    /// Waits for exactly one user task matching `filter` (it appears once the jobs before it
-    /// are done). The engine counts and lists in two statements, so while the task is being
-    /// created the total may lag the items: wait until both agree.
-    async fn task(&self, filter: Value) -> Value {
-        let until = Instant::now() + WAIT;
-        loop {
-            let (mut found, total) = self.search(&filter).await;
-            if found.len() == 1 && total == json!(1) {
-                return found.remove(0);
-            }
-            assert!(
-                found.len() < 2,
-                "more than one task for {filter}: {found:?}"
-            );
-            assert!(Instant::now() < until, "no task for {filter}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn task_by_key(&self, task_key: &str) -> Value {
-        let (status, body) = self.get(&format!("/v2/user-tasks/{task_key}")).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    async fn publish(&self, name: &str, correlation_key: &str, variables: Value) {
-        self.gateway
-            .client()
-            .publish_message()
-            .with_name(name.to_owned())
-            .with_correlation_key(correlation_key.to_owned())
-            .with_time_to_live(Duration::ZERO)
-            .with_variables(variables)
-            .expect("variables")
-            .send()
-            .await
-            .expect("publish");
     }
 }
 
@@ -285,12 +206,6 @@ fn variables(view: &Value) -> Map<String, Value> {
         .collect()
 }
 
-fn instant(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(value.as_str().expect("a date string"))
-        .expect("ISO-8601")
-        .with_timezone(&Utc)
-}
-
 /// One job a stand-in handler ran: its type, its instance and what it was given.
 #[derive(Debug, Clone)]
 struct Call {
@@ -332,21 +247,6 @@ impl Journal {
             .find(|c| c.instance == instance && c.job_type == job_type)
             .map(|c| c.seen.clone())
             .unwrap_or_else(|| panic!("no {job_type} job ran for {instance}"))
-    }
-
-    async fn wait_for(&self, instance: i64, job_type: &str) -> Value {
-        let until = Instant::now() + WAIT;
-        loop {
-            if self.job_types(instance).iter().any(|t| t == job_type) {
-                return self.seen(instance, job_type);
-            }
-            assert!(
-                Instant::now() < until,
-                "no {job_type} job for {instance}; ran {:?}",
-                self.job_types(instance)
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
     }
 }
 
