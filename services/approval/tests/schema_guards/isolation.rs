@@ -141,6 +141,7 @@ async fn history_is_append_only_and_the_jobs_role_holds_only_its_grants() {
             "approval_level: SELECT",
             "approval_request(aggregate_version): UPDATE",
             "approval_request(closed_at): UPDATE",
+            "approval_request(process_instance_key): UPDATE",
             "approval_request(status): UPDATE",
             "approval_request: SELECT",
         ]
