@@ -148,11 +148,14 @@ pub enum Action {
     ViewOperations,
     /// Operate the workflow engine (incidents, process instances).
     OperateWorkflow,
-    /// Work on user tasks in the workflow engine (approvers).
+    /// Work on user tasks in the workflow engine (approvers; a service completing the task of a
+    /// decision it recorded).
     WorkUserTasks,
     /// Run one step a process asks for (a job worker's command: open a level, remind,
     /// escalate, expire); operators may run one by hand.
     RunWorkflowStep,
+    /// Maintain the approver directory (who holds which approver roles and groups).
+    ManageApprovers,
 }
 
 impl Action {
@@ -210,7 +213,9 @@ pub fn roles_for(action: Action) -> &'static [Role] {
             R::ApproverDirector,
             R::ApproverFinance,
             R::Operator,
+            R::Service,
         ],
+        Action::ManageApprovers => &[R::Operator],
     }
 }
 
@@ -311,6 +316,22 @@ mod tests {
         assert_eq!(
             director.approval_levels(),
             [ApprovalLevel::Manager, ApprovalLevel::Director]
+        );
+        let service = principal(&[Role::Service]);
+        assert!(
+            service.may(Action::WorkUserTasks),
+            "a service completes the engine task of a decision it recorded"
+        );
+        assert!(!service.may(Action::ApproveDiscount(ApprovalLevel::Manager)));
+        assert!(!service.may(Action::ManageApprovers));
+        let granted: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| principal(&[*role]).may(Action::ManageApprovers))
+            .collect();
+        assert_eq!(
+            granted,
+            [Role::Operator],
+            "only operators maintain approvers"
         );
         let nobody = principal(&[]);
         assert!(!nobody.may(Action::ViewCatalog), "no role, no permission");

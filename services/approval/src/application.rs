@@ -17,10 +17,10 @@ use workflow_runtime::{Gateway, WorkerGroup, deploy_directory};
 use crate::app::intake::IntakeRules;
 use crate::app::ports::Ports;
 use crate::domain::{ApproverRouting, LevelDurations};
-use crate::infra::directory::PgApproverDirectory;
 use crate::infra::quote_events::{CONSUMER_GROUP, QUOTE_TOPIC, QuoteEventHandler};
-use crate::infra::task_engine::EngineTaskClient;
-use crate::infra::{PgApprovalRepository, expiry, process_sync};
+use crate::infra::{
+    EngineTaskClient, PgApprovalRepository, PgApproverDirectory, expiry, process_sync,
+};
 use crate::settings::ApprovalSettings;
 use crate::workers::{self, WorkerDeps};
 

@@ -1,7 +1,9 @@
 //! Errors of the approval application layer; the HTTP edge (a later part) maps them to
 //! problem+json once, by `code`.
 
-use crate::app::ports::{GuardViolation, StoreError};
+use domain_kernel::ActorId;
+
+use crate::app::ports::{GuardViolation, StoreError, TaskEngineError};
 use crate::domain::{ApprovalError, ApprovalRequestId, QuoteId, ValueError};
 
 /// Why an approval command or query failed.
@@ -19,6 +21,12 @@ pub enum AppError {
     /// The quote has no request to act on.
     #[error("quote {0} has no approval request")]
     QuoteNotFound(QuoteId),
+    /// The approver directory has no entry for the actor (in this tenant).
+    #[error("no approver {0} in the directory")]
+    ApproverNotFound(ActorId),
+    /// The workflow engine's user-task API did not do what was asked.
+    #[error("the workflow engine's user tasks: {0}")]
+    TaskEngine(#[source] TaskEngineError),
     /// The aggregate refused the command; nothing changed.
     #[error(transparent)]
     Refused(#[from] ApprovalError),
@@ -47,6 +55,12 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<TaskEngineError> for AppError {
+    fn from(error: TaskEngineError) -> Self {
+        Self::TaskEngine(error)
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         Self::Database(error)
@@ -60,6 +74,9 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN_ACTION",
             Self::Invalid(_) => "VALIDATION_FAILED",
             Self::NotFound(_) | Self::QuoteNotFound(_) => "APPROVAL_REQUEST_NOT_FOUND",
+            Self::ApproverNotFound(_) => "APPROVER_NOT_FOUND",
+            Self::TaskEngine(TaskEngineError::Unknown(_)) => "TASK_ENGINE_UNAVAILABLE",
+            Self::TaskEngine(_) => "TASK_ENGINE_ERROR",
             Self::Refused(e) => e.code(),
             Self::Guard(g) => g.code(),
             Self::Conflict(_) => "APPROVAL_REQUEST_CONFLICT",

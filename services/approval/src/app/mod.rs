@@ -5,6 +5,8 @@
 //! caller commits (the HTTP layer through `CommandRunner::run_prepared`, jobs per batch).
 
 pub mod decide;
+pub mod delegate;
+pub mod directory;
 pub mod error;
 pub mod escalate;
 pub mod expire;
@@ -17,6 +19,7 @@ pub mod reassign;
 pub mod recall;
 pub mod recording;
 pub mod supersede;
+pub mod user_tasks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use common_kernel::context::RequestContext;

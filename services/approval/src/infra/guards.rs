@@ -60,6 +60,26 @@ const GUARDS: &[(&str, GuardViolation)] = &[
         "approval_history_append_only",
         GuardViolation::Other("approval_history_append_only"),
     ),
+    (
+        "approval_request_process_instance_set_once",
+        GuardViolation::Other("approval_request_process_instance_set_once"),
+    ),
+    (
+        "approval_request_process_instance_alone",
+        GuardViolation::Other("approval_request_process_instance_alone"),
+    ),
+    (
+        "approver_version_transition",
+        GuardViolation::Other("approver_version_transition"),
+    ),
+    (
+        "approver_identity_immutable",
+        GuardViolation::Other("approver_identity_immutable"),
+    ),
+    (
+        "approver_append_only",
+        GuardViolation::Other("approver_append_only"),
+    ),
 ];
 
 /// The store error of `error`: a named guard when the schema refused, else the database error.

@@ -6,8 +6,10 @@ use common_kernel::context::RequestContext;
 use domain_kernel::{ActorId, TenantId};
 use sqlx::PgConnection;
 
-use super::{reads, writes};
-use crate::app::ports::{ApprovalRepository, OpenTask, StoreError};
+use super::{directory, links, reads, writes};
+use crate::app::ports::{
+    ApprovalRepository, ApproverEntry, HistoryEntry, InstanceTask, OpenTask, StoreError,
+};
 use crate::domain::{
     ApprovalEvent, ApprovalRequest, ApprovalRequestId, Delegation, DelegationBook, GroupId, QuoteId,
 };
@@ -102,5 +104,60 @@ impl ApprovalRepository for PgApprovalRepository {
         actor: &ActorId,
     ) -> Result<DelegationBook, StoreError> {
         reads::delegations(conn, tenant, actor).await
+    }
+
+    async fn delegations_for_grant(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        from: DateTime<Utc>,
+    ) -> Result<DelegationBook, StoreError> {
+        links::delegations_for_grant(conn, tenant, from).await
+    }
+
+    async fn process_instance_key(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        id: ApprovalRequestId,
+    ) -> Result<Option<i64>, StoreError> {
+        links::process_instance_key(conn, tenant, id).await
+    }
+
+    async fn open_tasks_of_instances(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        instances: &[i64],
+    ) -> Result<Vec<InstanceTask>, StoreError> {
+        links::open_tasks_of_instances(conn, tenant, instances).await
+    }
+
+    async fn history(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        id: ApprovalRequestId,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        links::history(conn, tenant, id).await
+    }
+
+    async fn approver_entry(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        actor: &ActorId,
+        lock: bool,
+    ) -> Result<Option<ApproverEntry>, StoreError> {
+        directory::entry(conn, tenant, actor, lock).await
+    }
+
+    async fn save_approver(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &RequestContext,
+        entry: &ApproverEntry,
+    ) -> Result<ApproverEntry, StoreError> {
+        directory::save(conn, ctx, entry).await
     }
 }

@@ -7,7 +7,7 @@
 
 use common_kernel::context::RequestContext;
 use common_kernel::db::begin_for_tenant;
-use domain_kernel::access::{Authority, Role};
+use domain_kernel::access::Authority;
 use domain_kernel::{ActorId, ActorType, TenantId};
 use serde::Deserialize;
 use workflow_runtime::{JobContext, JobError};
@@ -60,18 +60,6 @@ fn deny(reason: impl Into<String>) -> DecisionCheck {
     }
 }
 
-/// The roles behind an approver's levels (the directory stores levels and groups).
-fn roles_of(levels: &[ApprovalLevel]) -> Vec<Role> {
-    levels
-        .iter()
-        .map(|level| match level {
-            ApprovalLevel::Manager => Role::ApproverManager,
-            ApprovalLevel::Director => Role::ApproverDirector,
-            ApprovalLevel::Finance => Role::ApproverFinance,
-        })
-        .collect()
-}
-
 /// The assignee's context: their tenant, identity and directory authority, via Tasklist.
 async fn assignee_context(
     deps: &WorkerDeps,
@@ -79,13 +67,12 @@ async fn assignee_context(
     assignee: &ActorId,
     job: &JobContext,
 ) -> Result<RequestContext, JobError> {
-    let approver = deps
+    let roles = deps
         .ports
         .directory
-        .approver(tenant, assignee)
+        .roles_of(tenant, assignee)
         .await
         .map_err(|e| technical(e.into()))?;
-    let roles = approver.map(|a| roles_of(&a.levels)).unwrap_or_default();
     let mut ctx = RequestContext::system(
         tenant.clone(),
         assignee.clone(),

@@ -258,4 +258,12 @@ impl ApproverDirectory for Directory {
             groups: groups.clone(),
         }))
     }
+
+    async fn roles_of(&self, _tenant: &TenantId, actor: &ActorId) -> Result<Vec<Role>, StoreError> {
+        Ok(if self.groups.contains_key(actor.as_str()) {
+            vec![Role::ApproverManager]
+        } else {
+            Vec::new()
+        })
+    }
 }

@@ -138,10 +138,16 @@ async fn history_is_append_only_and_the_jobs_role_holds_only_its_grants() {
             "approval_level(groups): UPDATE",
             "approval_level(quorum): UPDATE",
             "approval_level(reminded): UPDATE",
+            "approval_level: INSERT",
             "approval_level: SELECT",
+            "approval_process(closed_at): UPDATE",
+            "approval_process: INSERT",
+            "approval_process: SELECT",
             "approval_request(aggregate_version): UPDATE",
+            "approval_request(approved_at): UPDATE",
             "approval_request(closed_at): UPDATE",
             "approval_request(status): UPDATE",
+            "approval_request: INSERT",
             "approval_request: SELECT",
         ]
     );
