@@ -19,12 +19,12 @@
     reason = "a benchmark binary: fails loudly, prints its figures"
 )]
 
-#[path = "../tests/scenarios/stack.rs"]
-#[expect(dead_code, reason = "the bench uses a part of the scenarios' stack")]
-mod stack;
 #[path = "../tests/scenarios/actions.rs"]
 #[expect(dead_code, reason = "the bench uses a part of the scenarios' actions")]
 mod actions;
+#[path = "../tests/scenarios/stack.rs"]
+#[expect(dead_code, reason = "the bench uses a part of the scenarios' stack")]
+mod stack;
 
 use std::time::Duration;
 

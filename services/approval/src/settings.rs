@@ -97,7 +97,12 @@ impl ApprovalSettings {
             bpmn_dir: lookup("WORKFLOW_BPMN_DIR")
                 .filter(|v| !v.trim().is_empty())
                 .map_or_else(|| PathBuf::from("workflow/bpmn"), PathBuf::from),
-            level_due: positive(&lookup, "APP__APPROVAL__LEVEL_DUE_SECONDS", 8 * 3600, Duration::from_secs)?,
+            level_due: positive(
+                &lookup,
+                "APP__APPROVAL__LEVEL_DUE_SECONDS",
+                8 * 3600,
+                Duration::from_secs,
+            )?,
             escalate_after_due: positive(
                 &lookup,
                 "APP__APPROVAL__ESCALATE_AFTER_DUE_SECONDS",
@@ -142,7 +147,10 @@ mod tests {
     #[test]
     fn defaults_point_at_the_local_engine_with_working_day_durations() {
         let settings = read(&[]).unwrap();
-        assert_eq!(settings.zeebe_address.as_deref(), Some(DEFAULT_ZEEBE_ADDRESS));
+        assert_eq!(
+            settings.zeebe_address.as_deref(),
+            Some(DEFAULT_ZEEBE_ADDRESS)
+        );
         assert_eq!(settings.workflow_rest_url, DEFAULT_WORKFLOW_REST_URL);
         assert_eq!(settings.level_due, Duration::from_secs(8 * 3600));
         assert_eq!(settings.escalate_after_due, Duration::from_secs(4 * 3600));
@@ -151,7 +159,12 @@ mod tests {
 
     #[test]
     fn disabled_turns_the_engine_side_off_and_bad_values_name_their_variable() {
-        assert_eq!(read(&[("ZEEBE_ADDRESS", "disabled")]).unwrap().zeebe_address, None);
+        assert_eq!(
+            read(&[("ZEEBE_ADDRESS", "disabled")])
+                .unwrap()
+                .zeebe_address,
+            None
+        );
         let bad = read(&[("ZEEBE_ADDRESS", "zeebe:26500")]).unwrap_err();
         assert_eq!(bad.name, "ZEEBE_ADDRESS");
         let bad = read(&[("APP__APPROVAL__LEVEL_DUE_SECONDS", "0")]).unwrap_err();

@@ -14,11 +14,11 @@ use chrono::Duration;
 use common_kernel::context::RequestContext;
 use sqlx::PgConnection;
 
+use super::db_now;
 use super::error::{AppError, AppResult};
 use super::open_request::{self, OpenInput};
 use super::ports::Ports;
 use super::supersede::{self, SupersedeInput};
-use super::db_now;
 use crate::domain::policy::{self, ApproverRouting};
 use crate::domain::reapproval::{self, LevelReuse};
 use crate::domain::{ApprovalRequest, ApprovalStatus, QuoteRef, Reason};

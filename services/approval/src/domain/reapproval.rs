@@ -106,8 +106,7 @@ pub fn plan(previous: &ApprovalRequest, new: &PolicySnapshot) -> Vec<LevelReuse>
     let vouches = matches!(
         previous.status(),
         ApprovalStatus::Superseded | ApprovalStatus::Rejected
-    )
-        && old.policy_id == new.policy_id
+    ) && old.policy_id == new.policy_id
         && old.policy_sha256 == new.policy_sha256;
     new.required_levels
         .iter()

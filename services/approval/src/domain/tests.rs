@@ -410,4 +410,3 @@ fn a_director_decides_a_manager_level_only_once_it_was_escalated_to_their_group(
         Some(ApprovalLevel::Director)
     );
 }
-

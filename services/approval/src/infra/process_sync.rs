@@ -156,7 +156,7 @@ async fn cancel(gateway: &Gateway, key: i64) -> Result<(), SyncError> {
     {
         Ok(_) => Ok(()),
         Err(zeebe_rs::ClientError::RequestFailed(status))
-            if status.code() == tonic::Code::NotFound =>
+            if status.code() as i32 == tonic::Code::NotFound as i32 =>
         {
             Ok(())
         }

@@ -100,7 +100,11 @@ fn decision_of(vars: &CompletionVariables) -> Result<(ApprovalLevel, DecisionOut
         Some("MANAGER") => ApprovalLevel::Manager,
         Some("DIRECTOR") => ApprovalLevel::Director,
         Some("FINANCE") => ApprovalLevel::Finance,
-        other => return Err(format!("APPROVAL_TASK_UNREADABLE: the task names no level ({other:?})")),
+        other => {
+            return Err(format!(
+                "APPROVAL_TASK_UNREADABLE: the task names no level ({other:?})"
+            ));
+        }
     };
     let reason = vars
         .reason
@@ -146,10 +150,14 @@ pub async fn check_decision(
 ) -> Result<DecisionCheck, JobError> {
     let assignee = job.listened_task().and_then(|task| task.assignee);
     let Some(assignee) = assignee.as_deref().filter(|a| !a.is_empty()) else {
-        return Ok(deny("APPROVAL_TASK_UNASSIGNED: claim the task before completing it"));
+        return Ok(deny(
+            "APPROVAL_TASK_UNASSIGNED: claim the task before completing it",
+        ));
     };
     let Ok(assignee) = ActorId::parse(assignee) else {
-        return Ok(deny("APPROVAL_TASK_UNASSIGNED: the assignee is not a valid user id"));
+        return Ok(deny(
+            "APPROVAL_TASK_UNASSIGNED: the assignee is not a valid user id",
+        ));
     };
     let (level, outcome) = match decision_of(&vars) {
         Ok(decision) => decision,

@@ -121,27 +121,32 @@ async fn escalation_step(
     let mut tx = begin_for_tenant(&deps.db, &tenant)
         .await
         .map_err(|e| technical(AppError::Database(e)))?;
-    let escalated =
-        match escalate_command::execute(&mut tx, &deps.ports, &ctx, vars.approval_request_id, next_due)
-            .await
-        {
-            Ok(request) => request,
-            Err(AppError::Refused(
-                ApprovalError::NoOpenLevel
-                | ApprovalError::NoEscalationTarget(_)
-                | ApprovalError::TimedOut
-                | ApprovalError::Transition(_),
-            )) => return Ok(None),
-            Err(AppError::Refused(ApprovalError::NotOverdue(level))) => {
-                // The engine's clock ran ahead of the database's: try again shortly.
-                return Err(JobError::Technical {
-                    message: format!("level {} is not overdue yet", level.as_str()),
-                    retry_after: Some(std::time::Duration::from_secs(1)),
-                    source: None,
-                });
-            }
-            Err(other) => return Err(technical(other)),
-        };
+    let escalated = match escalate_command::execute(
+        &mut tx,
+        &deps.ports,
+        &ctx,
+        vars.approval_request_id,
+        next_due,
+    )
+    .await
+    {
+        Ok(request) => request,
+        Err(AppError::Refused(
+            ApprovalError::NoOpenLevel
+            | ApprovalError::NoEscalationTarget(_)
+            | ApprovalError::TimedOut
+            | ApprovalError::Transition(_),
+        )) => return Ok(None),
+        Err(AppError::Refused(ApprovalError::NotOverdue(level))) => {
+            // The engine's clock ran ahead of the database's: try again shortly.
+            return Err(JobError::Technical {
+                message: format!("level {} is not overdue yet", level.as_str()),
+                retry_after: Some(std::time::Duration::from_secs(1)),
+                source: None,
+            });
+        }
+        Err(other) => return Err(technical(other)),
+    };
     tx.commit()
         .await
         .map_err(|e| technical(AppError::Database(e)))?;
@@ -157,7 +162,11 @@ pub async fn send_reminder(
     vars: RequestVariables,
 ) -> Result<(), JobError> {
     let request = load(deps, &vars).await?;
-    let Some(level) = request.chain().current().filter(|_| request.status() == ApprovalStatus::Pending) else {
+    let Some(level) = request
+        .chain()
+        .current()
+        .filter(|_| request.status() == ApprovalStatus::Pending)
+    else {
         return Ok(());
     };
     if level.reminded {
@@ -176,7 +185,11 @@ pub async fn escalate(
     vars: RequestVariables,
 ) -> Result<(), JobError> {
     let request = load(deps, &vars).await?;
-    let Some(level) = request.chain().current().filter(|_| request.status() == ApprovalStatus::Pending) else {
+    let Some(level) = request
+        .chain()
+        .current()
+        .filter(|_| request.status() == ApprovalStatus::Pending)
+    else {
         return Ok(());
     };
     let next_due = db_now() + deps.routing.duration(level.level);

@@ -63,7 +63,10 @@ impl RequestVariables {
     /// The tenant, checked.
     pub fn tenant(&self) -> Result<TenantId, JobError> {
         TenantId::parse(&self.tenant_id).map_err(|e| {
-            JobError::technical(format!("tenantId {:?} is not a tenant: {e}", self.tenant_id))
+            JobError::technical(format!(
+                "tenantId {:?} is not a tenant: {e}",
+                self.tenant_id
+            ))
         })
     }
 }

@@ -168,11 +168,12 @@ async fn refusals_name_their_code() {
             StatusCode::CONFLICT,
             "APPROVAL_PRICE_HASH_MISMATCH",
         ),
+        // A level the chain does not have (an approver may ask; the chain answers).
         (
             token(ACME, "manager1", &["approver-manager"]),
             approve("FINANCE", &hash),
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN_ACTION",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "APPROVAL_LEVEL_NOT_IN_CHAIN",
         ),
     ];
     for (caller, body, status, code) in cases {

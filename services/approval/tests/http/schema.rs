@@ -69,7 +69,9 @@ async fn a_request_is_linked_to_one_instance_for_good_and_closed_once() {
         .execute(&app.jobs)
         .await;
     assert_eq!(refused_by(reopened), "approval_process_closed_once");
-    let deleted = sqlx::query("DELETE FROM approval_process").execute(&app.owner).await;
+    let deleted = sqlx::query("DELETE FROM approval_process")
+        .execute(&app.owner)
+        .await;
     assert_eq!(refused_by(deleted), "approval_process_append_only");
     app.stop().await;
 }

@@ -50,7 +50,10 @@ impl Stack {
 
     async fn ok(&self, user: &str, method: Method, url: String, body: Option<&Value>) -> Value {
         let (status, answer) = self.call(user, method.clone(), url.clone(), body).await;
-        assert!(status.is_success(), "{method} {url} as {user}: {status} {answer}");
+        assert!(
+            status.is_success(),
+            "{method} {url} as {user}: {status} {answer}"
+        );
         answer
     }
 
@@ -58,16 +61,30 @@ impl Stack {
     pub async fn seed_catalog(&self) -> Fixture {
         let base = &self.catalog.base;
         let spec = self
-            .ok("catalog1", Method::POST, format!("{base}/product-specifications"), Some(&json!({
+            .ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/product-specifications"),
+                Some(&json!({
                 "code": "ACCESS-SPEC", "name": "Access", "characteristics": [
                     {"name": "bandwidthMbps", "valueType": "INTEGER", "required": true,
-                     "allowedValues": [100, 500, 1000], "defaultValue": 100}]})))
+                     "allowedValues": [100, 500, 1000], "defaultValue": 100}]})),
+            )
             .await;
         let offering = self
-            .ok("catalog1", Method::POST, format!("{base}/product-offerings"), Some(&json!({
-                "code": "ACCESS", "name": "Access", "productSpecificationId": spec["id"]})))
+            .ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/product-offerings"),
+                Some(&json!({
+                "code": "ACCESS", "name": "Access", "productSpecificationId": spec["id"]})),
+            )
             .await;
-        let offering: Uuid = offering["id"].as_str().expect("offering id").parse().expect("uuid");
+        let offering: Uuid = offering["id"]
+            .as_str()
+            .expect("offering id")
+            .parse()
+            .expect("uuid");
         for command in ["submit-for-review", "publish"] {
             self.ok(
                 "catalog1",
@@ -78,13 +95,22 @@ impl Stack {
             .await;
         }
         let book = self
-            .ok("catalog1", Method::POST, format!("{base}/price-books"), Some(&json!({
+            .ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/price-books"),
+                Some(&json!({
                 "code": "PB-USD", "name": "List USD", "currency": "USD", "entries": [{
                     "offeringId": offering, "offeringVersion": 1, "charges": [
                         {"chargeType": "RECURRING", "period": "MONTH", "unitPrice": "100.00"},
-                        {"chargeType": "ONE_TIME", "unitPrice": "50.00"}]}]})))
+                        {"chargeType": "ONE_TIME", "unitPrice": "50.00"}]}]})),
+            )
             .await;
-        let price_book: Uuid = book["priceBookId"].as_str().expect("book id").parse().expect("uuid");
+        let price_book: Uuid = book["priceBookId"]
+            .as_str()
+            .expect("book id")
+            .parse()
+            .expect("uuid");
         self.ok(
             "catalog1",
             Method::POST,
@@ -121,16 +147,30 @@ impl Stack {
     pub async fn priced_quote(&self, seller: &str, fixture: Fixture, discount: &str) -> Uuid {
         let base = &self.cpq.base;
         let quote = self
-            .ok(seller, Method::POST, format!("{base}/quotes"), Some(&json!({
+            .ok(
+                seller,
+                Method::POST,
+                format!("{base}/quotes"),
+                Some(&json!({
                 "customerId": "CUST-1", "currency": "USD", "priceBookId": fixture.price_book,
                 "validUntil": chrono::Utc::now() + chrono::Duration::days(30),
                 "items": [{"offeringId": fixture.offering, "quantity": 1, "termMonths": 12,
                            "discountPercent": discount,
-                           "characteristics": {"bandwidthMbps": 500}}]})))
+                           "characteristics": {"bandwidthMbps": 500}}]})),
+            )
             .await;
-        let id: Uuid = quote["id"].as_str().expect("quote id").parse().expect("uuid");
-        self.ok(seller, Method::POST, format!("{base}/quotes/{id}/price"), None)
-            .await;
+        let id: Uuid = quote["id"]
+            .as_str()
+            .expect("quote id")
+            .parse()
+            .expect("uuid");
+        self.ok(
+            seller,
+            Method::POST,
+            format!("{base}/quotes/{id}/price"),
+            None,
+        )
+        .await;
         id
     }
 
@@ -147,8 +187,13 @@ impl Stack {
 
     /// The quote as `user` sees it.
     pub async fn quote(&self, user: &str, quote: Uuid) -> Value {
-        self.ok(user, Method::GET, format!("{}/quotes/{quote}", self.cpq.base), None)
-            .await
+        self.ok(
+            user,
+            Method::GET,
+            format!("{}/quotes/{quote}", self.cpq.base),
+            None,
+        )
+        .await
     }
 
     /// Waits until the quote has `status`; returns it.
@@ -260,7 +305,10 @@ impl Stack {
         self.call(
             user,
             Method::POST,
-            format!("{}/approval-requests/{request}/decisions", self.approval.base),
+            format!(
+                "{}/approval-requests/{request}/decisions",
+                self.approval.base
+            ),
             Some(&body),
         )
         .await

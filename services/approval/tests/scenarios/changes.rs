@@ -15,16 +15,24 @@ impl Stack {
     async fn revise_to(&self, seller: &str, quote: Uuid, fixture: Fixture, discount: &str) {
         let base = self.cpq.base.clone();
         for (method, path, body) in [
-            (Method::POST, format!("{base}/quotes/{quote}/revise"), Some(json!({"reason": "customer asked"}))),
+            (
+                Method::POST,
+                format!("{base}/quotes/{quote}/revise"),
+                Some(json!({"reason": "customer asked"})),
+            ),
             (
                 Method::PUT,
                 format!("{base}/quotes/{quote}/items"),
-                Some(json!({"items": [{"offeringId": fixture.offering, "quantity": 1, "termMonths": 12,
-                    "discountPercent": discount, "characteristics": {"bandwidthMbps": 500}}]})),
+                Some(
+                    json!({"items": [{"offeringId": fixture.offering, "quantity": 1, "termMonths": 12,
+                    "discountPercent": discount, "characteristics": {"bandwidthMbps": 500}}]}),
+                ),
             ),
             (Method::POST, format!("{base}/quotes/{quote}/price"), None),
         ] {
-            let (status, answer) = self.call(seller, method.clone(), path.clone(), body.as_ref()).await;
+            let (status, answer) = self
+                .call(seller, method.clone(), path.clone(), body.as_ref())
+                .await;
             assert!(status.is_success(), "{method} {path}: {status} {answer}");
         }
     }
@@ -70,7 +78,11 @@ async fn a_rejected_quote_revised_and_resubmitted_skips_the_level_its_fix_did_no
     let manager = stack.inbox_task("manager1", quote, "MANAGER").await;
     let request = manager["approvalRequestId"].as_str().unwrap().to_owned();
     let (status, body) = stack
-        .decide("manager1", &request, decide_body(&manager, "MANAGER", "APPROVE"))
+        .decide(
+            "manager1",
+            &request,
+            decide_body(&manager, "MANAGER", "APPROVE"),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let director = stack.inbox_task("director1", quote, "DIRECTOR").await;
@@ -120,7 +132,11 @@ async fn a_revision_supersedes_the_request_removes_its_task_and_blocks_acceptanc
     let manager = stack.inbox_task("manager1", quote, "MANAGER").await;
     let first = manager["approvalRequestId"].as_str().unwrap().to_owned();
     stack
-        .decide("manager1", &first, decide_body(&manager, "MANAGER", "APPROVE"))
+        .decide(
+            "manager1",
+            &first,
+            decide_body(&manager, "MANAGER", "APPROVE"),
+        )
         .await;
     let director = stack.inbox_task("director1", quote, "DIRECTOR").await;
     let director_key = task_key(&director);
@@ -128,21 +144,34 @@ async fn a_revision_supersedes_the_request_removes_its_task_and_blocks_acceptanc
     // The seller revises and reprices while the director's task is open.
     stack.revise_to("sales1", quote, fixture, "45").await;
     events
-        .wait_for("approval.superseded.v1", of("approval.superseded.v1", first.clone()))
+        .wait_for(
+            "approval.superseded.v1",
+            of("approval.superseded.v1", first.clone()),
+        )
         .await;
     let until = tokio::time::Instant::now() + WAIT;
     loop {
         let open = stack
-            .engine_tasks("director1", json!({"userTaskKey": director_key, "state": "CREATED"}))
+            .engine_tasks(
+                "director1",
+                json!({"userTaskKey": director_key, "state": "CREATED"}),
+            )
             .await;
         if open.is_empty() && stack.inbox("director1", quote).await.is_empty() {
             break;
         }
-        assert!(tokio::time::Instant::now() < until, "the superseded task stays open: {open:?}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the superseded task stays open: {open:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let (status, body) = stack.accept(quote).await;
-    assert_eq!(status, StatusCode::CONFLICT, "a repriced revision is not approved: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a repriced revision is not approved: {body}"
+    );
 
     // Resubmitted, the unchanged manager level is skipped; the director decides again.
     stack.submit("sales1", quote).await;
@@ -154,7 +183,11 @@ async fn a_revision_supersedes_the_request_removes_its_task_and_blocks_acceptanc
     let key = task_key(&again);
     stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete("director1", &key, json!({"decision": "APPROVE", "reason": "same deal"}))
+        .complete(
+            "director1",
+            &key,
+            json!({"decision": "APPROVE", "reason": "same deal"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     stack.quote_reaches(quote, "APPROVED").await;

@@ -103,7 +103,11 @@ async fn forty_five_percent_needs_the_manager_then_the_director_and_never_the_ot
     let (status, body) = stack.claim("director1", &key, "director1").await;
     assert!(status.is_success(), "{status} {body}");
     let (status, body) = stack
-        .complete("director1", &key, json!({"decision": "APPROVE", "reason": "fine"}))
+        .complete(
+            "director1",
+            &key,
+            json!({"decision": "APPROVE", "reason": "fine"}),
+        )
         .await;
     assert_denied(status, &body, "APPROVAL_LEVEL_NOT_COVERED");
     assert_eq!(stack.approval_rows("approval_decision", "true").await, 0);
@@ -114,11 +118,18 @@ async fn forty_five_percent_needs_the_manager_then_the_director_and_never_the_ot
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let director = stack.inbox_task("director1", quote, "DIRECTOR").await;
-    assert_eq!(stack.quote("sales1", quote).await["status"], "APPROVAL_PENDING");
+    assert_eq!(
+        stack.quote("sales1", quote).await["status"],
+        "APPROVAL_PENDING"
+    );
     let key = task_key(&director);
     stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete("director1", &key, json!({"decision": "APPROVE", "reason": "margin holds"}))
+        .complete(
+            "director1",
+            &key,
+            json!({"decision": "APPROVE", "reason": "margin holds"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let approved = stack.quote_reaches(quote, "APPROVED").await;
@@ -184,7 +195,8 @@ async fn refusals_carry_stable_codes_in_both_doors() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
-        ["ILLEGAL_TRANSITION", "APPROVAL_ALREADY_DECIDED"].contains(&body["code"].as_str().unwrap()),
+        ["ILLEGAL_TRANSITION", "APPROVAL_ALREADY_DECIDED"]
+            .contains(&body["code"].as_str().unwrap()),
         "{body}"
     );
     stack.stop().await;
@@ -205,17 +217,26 @@ async fn the_same_decision_through_both_doors_at_once_is_recorded_once() {
     let body = json!({"level": "MANAGER", "decision": "APPROVE", "reason": "ok", "priceHash": item["priceHash"]});
     let (rest, tasklist) = tokio::join!(
         stack.decide("manager1", &request, body),
-        stack.complete("manager1", &key, json!({"decision": "APPROVE", "reason": "ok"})),
+        stack.complete(
+            "manager1",
+            &key,
+            json!({"decision": "APPROVE", "reason": "ok"})
+        ),
     );
     assert!(rest.0.is_success(), "{rest:?}");
     // The task completes through one door or is already gone because the other completed it.
     assert!(
-        tasklist.0.is_success() || tasklist.0 == StatusCode::CONFLICT || tasklist.0 == StatusCode::NOT_FOUND,
+        tasklist.0.is_success()
+            || tasklist.0 == StatusCode::CONFLICT
+            || tasklist.0 == StatusCode::NOT_FOUND,
         "{tasklist:?}"
     );
     stack.quote_reaches(quote, "APPROVED").await;
     events
-        .wait_for("approval.approved.v1", of("approval.approved.v1", request.clone()))
+        .wait_for(
+            "approval.approved.v1",
+            of("approval.approved.v1", request.clone()),
+        )
         .await;
     assert_eq!(stack.approval_rows("approval_decision", "true").await, 1);
     assert_eq!(events.count("approval.approved.v1", &request), 1);
@@ -241,7 +262,10 @@ impl Stack {
         );
         let response = self
             .http
-            .post(format!("{}/approval-requests/{request}/decisions", self.approval.base))
+            .post(format!(
+                "{}/approval-requests/{request}/decisions",
+                self.approval.base
+            ))
             .bearer_auth(token)
             .json(&body)
             .send()

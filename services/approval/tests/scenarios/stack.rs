@@ -63,26 +63,28 @@ impl Running {
     }
 }
 
-fn serve<S: service_host::Service + Send + 'static>(
-    app: S,
-    database: TestDatabase,
-    name: &'static str,
-) -> Running {
-    let port = app.port();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        app.run_until(async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap_or_else(|e| panic!("serve {name}: {e}"));
-    });
-    Running {
-        base: format!("http://127.0.0.1:{port}"),
-        shutdown: Some(tx),
-        server: Some(server),
-        _database: database,
-    }
+/// Runs a built service on its own task until [`Running::stop`]. A macro, not a generic
+/// function: each service's `run_until` is `Send` for its concrete type, which the shared
+/// trait does not promise.
+macro_rules! serve {
+    ($app:expr, $database:expr, $name:literal) => {{
+        let app = $app;
+        let port = app.port();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap_or_else(|e| panic!("serve {}: {e}", $name));
+        });
+        Running {
+            base: format!("http://127.0.0.1:{port}"),
+            shutdown: Some(tx),
+            server: Some(server),
+            _database: $database,
+        }
+    }};
 }
 
 fn settings(
@@ -175,12 +177,13 @@ impl Stack {
 
         let engine_migrations =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/workflow");
-        let engine_db = TestDatabase::from_template("approval_wf", &engine_migrations, |url| async move {
-            workflow_engine::startup::prepare_database(&engine_database_settings(&url))
-                .await
-                .expect("migrate engine template");
-        })
-        .await;
+        let engine_db =
+            TestDatabase::from_template("approval_wf", &engine_migrations, |url| async move {
+                workflow_engine::startup::prepare_database(&engine_database_settings(&url))
+                    .await
+                    .expect("migrate engine template");
+            })
+            .await;
         let engine_auth = {
             let issuer = issuer();
             let url = issuer.issuer_url();
@@ -202,7 +205,8 @@ impl Stack {
         .expect("engine starts");
         let engine_rest = format!("http://127.0.0.1:{}", engine.rest_port());
 
-        let catalog_db = service_database(catalog::SERVICE, catalog::SCHEMA, &catalog::MIGRATOR).await;
+        let catalog_db =
+            service_database(catalog::SERVICE, catalog::SCHEMA, &catalog::MIGRATOR).await;
         let catalog_app = catalog::Application::build(settings(
             catalog::SERVICE,
             &catalog_db.url,
@@ -211,7 +215,7 @@ impl Stack {
         ))
         .await
         .expect("build catalog");
-        let catalog = serve(catalog_app, catalog_db, "catalog");
+        let catalog = serve!(catalog_app, catalog_db, "catalog");
 
         let cpq_db = service_database(cpq::SERVICE, cpq::SCHEMA, &cpq::MIGRATOR).await;
         let cpq_settings = settings(
@@ -232,13 +236,16 @@ impl Stack {
         )
         .await
         .expect("build cpq");
-        let cpq = serve(cpq_app, cpq_db, "cpq");
+        let cpq = serve!(cpq_app, cpq_db, "cpq");
 
         let approval_db =
             service_database(approval::SERVICE, approval::SCHEMA, &approval::MIGRATOR).await;
         let mut extra = issuer().client_env("approval-service").to_vec();
         extra.extend([
-            ("ZEEBE_ADDRESS", format!("http://127.0.0.1:{}", engine.port())),
+            (
+                "ZEEBE_ADDRESS",
+                format!("http://127.0.0.1:{}", engine.port()),
+            ),
             ("WORKFLOW_REST_URL", engine_rest.clone()),
             ("WORKFLOW_BPMN_DIR", bpmn_dir().display().to_string()),
             (
@@ -264,7 +271,7 @@ impl Stack {
         )
         .await
         .expect("build approval");
-        let approval = serve(approval_app, approval_db, "approval");
+        let approval = serve!(approval_app, approval_db, "approval");
 
         Self {
             http: reqwest::Client::new(),

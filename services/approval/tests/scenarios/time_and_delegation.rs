@@ -31,7 +31,9 @@ async fn an_overdue_level_is_reminded_then_escalated_to_the_directors_who_decide
                 && e["payload"]["escalation"]["kind"] == kind
         }
     };
-    events.wait_for("a reminder", is_escalation("REMINDER")).await;
+    events
+        .wait_for("a reminder", is_escalation("REMINDER"))
+        .await;
     let moved = events
         .wait_for("an escalation", is_escalation("REASSIGNED_BY_ESCALATION"))
         .await;
@@ -48,7 +50,11 @@ async fn an_overdue_level_is_reminded_then_escalated_to_the_directors_who_decide
     let key = task_key(&escalated);
     stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete("director1", &key, json!({"decision": "APPROVE", "reason": "covering"}))
+        .complete(
+            "director1",
+            &key,
+            json!({"decision": "APPROVE", "reason": "covering"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     stack.quote_reaches(quote, "APPROVED").await;
@@ -69,8 +75,10 @@ async fn a_delegate_approves_on_the_managers_behalf_and_a_cycle_is_refused() {
             "manager1",
             Method::POST,
             format!("{}/approval-delegations", stack.approval.base),
-            Some(&json!({"delegate": "sales2", "validFrom": window["validFrom"],
-                         "validUntil": window["validUntil"], "reason": "on leave this week"})),
+            Some(
+                &json!({"delegate": "sales2", "validFrom": window["validFrom"],
+                         "validUntil": window["validUntil"], "reason": "on leave this week"}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -79,8 +87,10 @@ async fn a_delegate_approves_on_the_managers_behalf_and_a_cycle_is_refused() {
             "sales2",
             Method::POST,
             format!("{}/approval-delegations", stack.approval.base),
-            Some(&json!({"delegate": "manager1", "validFrom": window["validFrom"],
-                         "validUntil": window["validUntil"], "reason": "back again"})),
+            Some(
+                &json!({"delegate": "manager1", "validFrom": window["validFrom"],
+                         "validUntil": window["validUntil"], "reason": "back again"}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
