@@ -1,6 +1,7 @@
-//! CPQ domain: the quote aggregate with its lifecycle, the approval policy and the value types
-//! they use. Pure code — no axum, sqlx, redis or reqwest; the configuration and pricing
-//! engines (`cpq-configuration`, `cpq-pricing`) are used as they are.
+//! CPQ domain: the quote aggregate with its lifecycle, the approval service's outcomes it
+//! follows, the policy input it publishes and the value types they use. Pure code — no axum,
+//! sqlx, redis or reqwest; the configuration and pricing engines (`cpq-configuration`,
+//! `cpq-pricing`) are used as they are.
 
 pub mod approval;
 pub mod customer;

@@ -10,8 +10,11 @@
     reason = "tests fail loudly"
 )]
 
+mod approval_support;
 mod harness;
 
+mod approval_consumer;
+mod approval_outcomes;
 mod bad_input;
 mod catalog_access;
 mod catalog_stall;
