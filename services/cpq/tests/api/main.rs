@@ -22,6 +22,7 @@ mod contracts;
 mod item_edits;
 mod jobs_role;
 mod lifecycle;
+mod lifecycle_guard;
 mod openapi;
 mod properties;
 mod scenarios;
