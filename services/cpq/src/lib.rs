@@ -142,19 +142,14 @@ fn is_kafka_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// Where the approval consumer reads, when Kafka is configured.
-#[derive(Debug, Clone)]
-struct ApprovalFeed {
-    config: ConsumerConfig,
-}
-
 /// A built service, bound to its port and ready to serve.
 #[derive(Debug)]
 pub struct Application {
     host: Host,
     ports: Ports,
     expiry_interval: Duration,
-    approvals: Option<ApprovalFeed>,
+    /// Where the approval consumer reads; `None` with `KAFKA_BROKERS=disabled`.
+    approvals: Option<ConsumerConfig>,
 }
 
 impl Application {
@@ -178,17 +173,13 @@ impl Application {
             approvals: Arc::new(PgApprovalEvidence),
         };
         // Off with `KAFKA_BROKERS=disabled`, like the relay: quotes then wait in SUBMITTED.
-        let approvals = settings
-            .kafka
-            .brokers
-            .as_deref()
-            .map(|brokers| ApprovalFeed {
-                config: ConsumerConfig::new(
-                    cpq.approval_group.clone(),
-                    vec![cpq.approval_topic.clone()],
-                    brokers,
-                ),
-            });
+        let approvals = settings.kafka.brokers.as_deref().map(|brokers| {
+            ConsumerConfig::new(
+                cpq.approval_group.clone(),
+                vec![cpq.approval_topic.clone()],
+                brokers,
+            )
+        });
         let state = http::AppState {
             db: foundation.db.clone(),
             runner: foundation.runner.clone(),
@@ -233,7 +224,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let consumer = self
             .approvals
-            .and_then(|feed| approval_consumer(self.host.jobs_db(), &self.ports, feed));
+            .and_then(|config| approval_consumer(self.host.jobs_db(), &self.ports, config));
         let expiry = tokio::spawn(expire_quotes(
             self.host.jobs_db().clone(),
             self.ports,
@@ -269,12 +260,12 @@ impl service_host::Service for Application {
 fn approval_consumer(
     jobs_db: &PgPool,
     ports: &Ports,
-    feed: ApprovalFeed,
+    config: ConsumerConfig,
 ) -> Option<ConsumerHandle> {
-    let group = feed.config.group_id.clone();
+    let group = config.group_id.clone();
     match consumer::spawn(
         jobs_db.clone(),
-        feed.config,
+        config,
         ApprovalOutcomes::new(ports.clone()),
     ) {
         Ok(handle) => {

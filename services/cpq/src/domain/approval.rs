@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use super::QuoteId;
 use super::quote::lifecycle::{QuoteCommand, QuoteStatus, transition};
 
+pub use super::approval_evidence::{DecisionEvidence, LevelEvidence, RequestEvidence};
+
 domain_kernel::uuid_id!(
     /// Identifies an approval request of the approval service (its aggregate id).
     ApprovalRequestId
@@ -270,62 +272,6 @@ pub fn screen(
     let to = transition(standing.status, command)
         .map_err(|_| IgnoredReason::NotAwaitingApproval(standing.status))?;
     Ok((command, to))
-}
-
-/// One level of a request's chain, as the approval service published it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LevelEvidence {
-    /// The level (`MANAGER`, `DIRECTOR`, `FINANCE`).
-    pub level: String,
-    /// `OPEN`, `SATISFIED`, `SKIPPED` or `REJECTED`.
-    pub state: String,
-    /// Groups it is assigned to.
-    pub groups: Vec<String>,
-}
-
-/// One decision on a request, as the approval service published it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DecisionEvidence {
-    /// The decision record.
-    pub decision_id: String,
-    /// The level decided.
-    pub level: String,
-    /// `APPROVE` or `REJECT`.
-    pub decision: String,
-    /// Who decided.
-    pub actor_id: String,
-    /// For whom, when delegated.
-    pub on_behalf_of: Option<String>,
-    /// Why, when given.
-    pub reason: Option<String>,
-    /// When.
-    pub decided_at: DateTime<Utc>,
-}
-
-/// What CPQ knows about one approval request: the latest version the approval service
-/// published. Kept per request, shown for the quote's current revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestEvidence {
-    /// The request and its policy.
-    pub request: ApprovalRequestRef,
-    /// The quote.
-    pub quote_id: QuoteId,
-    /// The quote revision.
-    pub revision: i32,
-    /// The price hash it covers.
-    pub price_hash: String,
-    /// Its status.
-    pub status: ApprovalStatus,
-    /// The chain, in order.
-    pub levels: Vec<LevelEvidence>,
-    /// Every decision so far, in order.
-    pub decisions: Vec<DecisionEvidence>,
-    /// The request's aggregate version at the approval service.
-    pub request_version: i64,
-    /// When the approval service says the last fact happened.
-    pub occurred_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! `cpq-pricing`) are used as they are.
 
 pub mod approval;
+pub mod approval_evidence;
 pub mod customer;
 pub mod input;
 pub mod policy_input;
