@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 29] = [
+const EVENT_TYPES: [&str; 33] = [
     "approval.approved.v1",
     "approval.escalated.v1",
     "approval.rejected.v1",
@@ -23,6 +23,8 @@ const EVENT_TYPES: [&str; 29] = [
     "catalog.product-offering.version-created.v1",
     "catalog.product-specification.created.v1",
     "cpq.quote.accepted.v1",
+    "cpq.quote.approval-pending.v1",
+    "cpq.quote.approved.v1",
     "cpq.quote.cancelled.v1",
     "cpq.quote.converted.v1",
     "cpq.quote.created.v1",
@@ -30,8 +32,10 @@ const EVENT_TYPES: [&str; 29] = [
     "cpq.quote.items-replaced.v1",
     "cpq.quote.price-overridden.v1",
     "cpq.quote.priced.v1",
+    "cpq.quote.rejected.v1",
     "cpq.quote.revised.v1",
     "cpq.quote.submitted.v1",
+    "cpq.quote.submitted.v2",
 ];
 
 const BOOK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a01";

@@ -17,6 +17,12 @@
     reason = "a benchmark binary: fails loudly, prints its figures"
 )]
 
+#[path = "../tests/api/approval_support.rs"]
+#[expect(
+    dead_code,
+    reason = "the harness approves quotes through it; the bench does not"
+)]
+mod approval_support;
 #[path = "../tests/api/harness.rs"]
 #[expect(dead_code, reason = "the bench uses a part of the test harness")]
 mod harness;

@@ -1,7 +1,8 @@
 //! The CPQ service: quotes with revisions, items configured against pinned catalog offering
-//! versions, pricing with trace and hash, an approval policy, acceptance and exactly one
-//! conversion to an order (ADR 0013). Layers: `http` → `app` → `domain`; `infra` implements the
-//! ports `app` owns (quote storage, the catalog client) and this file wires them.
+//! versions, pricing with trace and hash, approval by the approval service (whose events CPQ
+//! follows, ADR 0035), acceptance and exactly one conversion to an order (ADR 0013). Layers:
+//! `http` → `app` → `domain`; `infra` implements the ports `app` owns (quote storage, approval
+//! evidence, the catalog client) and the approval consumer, and this file wires them.
 
 pub mod app;
 pub mod domain;
@@ -20,8 +21,11 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
 use app::ports::Ports;
+use infra::approval_consumer::ApprovalOutcomes;
+use infra::approval_evidence::PgApprovalEvidence;
 use infra::catalog_client::CatalogClient;
 use infra::quotes::PgQuoteRepository;
+use service_host::messaging::consumer::{self, ConsumerConfig, ConsumerHandle};
 
 /// Service name in logs, metrics and health answers.
 pub const SERVICE: &str = "cpq";
@@ -62,6 +66,12 @@ pub struct CpqSettings {
     pub catalog_url: String,
     /// How often the expiry job runs (`APP__CPQ__EXPIRY_INTERVAL_MS`, default 30 s).
     pub expiry_interval: Duration,
+    /// The approval service's topic (`APP__CPQ__APPROVAL_EVENTS_TOPIC`, default
+    /// `cpq.approval.events.v1`; tests give each run its own).
+    pub approval_topic: String,
+    /// The consumer group reading it (`APP__CPQ__APPROVAL_CONSUMER_GROUP`, default
+    /// `cpq.approval-outcomes`).
+    pub approval_group: String,
 }
 
 impl CpqSettings {
@@ -93,9 +103,28 @@ impl CpqSettings {
                     }
                 },
             };
+        let named = |name: &str, default: &str| -> Result<String, SettingsError> {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default.to_owned()),
+                Some(value) if is_kafka_name(value.trim()) => Ok(value.trim().to_owned()),
+                Some(value) => Err(SettingsError {
+                    name: name.into(),
+                    value,
+                    reason: "1-249 characters of a-z, A-Z, 0-9, '.', '_' and '-'".into(),
+                }),
+            }
+        };
         Ok(Self {
             catalog_url,
             expiry_interval: Duration::from_millis(expiry_ms),
+            approval_topic: named(
+                "APP__CPQ__APPROVAL_EVENTS_TOPIC",
+                app::approval_outcomes::APPROVAL_TOPIC,
+            )?,
+            approval_group: named(
+                "APP__CPQ__APPROVAL_CONSUMER_GROUP",
+                app::approval_outcomes::CONSUMER_GROUP,
+            )?,
         })
     }
 
@@ -105,12 +134,22 @@ impl CpqSettings {
     }
 }
 
+/// Whether `name` is a legal Kafka topic or group name.
+fn is_kafka_name(name: &str) -> bool {
+    (1..=249).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 /// A built service, bound to its port and ready to serve.
 #[derive(Debug)]
 pub struct Application {
     host: Host,
     ports: Ports,
     expiry_interval: Duration,
+    /// Where the approval consumer reads; `None` with `KAFKA_BROKERS=disabled`.
+    approvals: Option<ConsumerConfig>,
 }
 
 impl Application {
@@ -131,7 +170,16 @@ impl Application {
         let ports = Ports {
             catalog: Arc::new(catalog),
             quotes: Arc::new(PgQuoteRepository),
+            approvals: Arc::new(PgApprovalEvidence),
         };
+        // Off with `KAFKA_BROKERS=disabled`, like the relay: quotes then wait in SUBMITTED.
+        let approvals = settings.kafka.brokers.as_deref().map(|brokers| {
+            ConsumerConfig::new(
+                cpq.approval_group.clone(),
+                vec![cpq.approval_topic.clone()],
+                brokers,
+            )
+        });
         let state = http::AppState {
             db: foundation.db.clone(),
             runner: foundation.runner.clone(),
@@ -149,6 +197,7 @@ impl Application {
             host,
             ports,
             expiry_interval: cpq.expiry_interval,
+            approvals,
         })
     }
 
@@ -157,19 +206,37 @@ impl Application {
         self.host.port()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and closes the pool.
-    /// Meanwhile the outbox relay publishes committed events (unless `KAFKA_BROKERS=disabled`),
-    /// the expiry job expires quotes past their validity and expired idempotency records are
-    /// purged.
+    /// The handler the approval consumer runs, over this service's ports: tests and tools
+    /// deliver approval events through it without a broker, in a transaction of their own on
+    /// the jobs role's pool (ADR 0035).
+    pub fn approval_outcomes(&self) -> ApprovalOutcomes {
+        ApprovalOutcomes::new(self.ports.clone())
+    }
+
+    /// Serves until `shutdown` resolves, then stops the approval consumer after its current
+    /// event, drains in-flight requests and closes the pools. Meanwhile the outbox relay
+    /// publishes committed events and the approval consumer follows the approval service
+    /// (both unless `KAFKA_BROKERS=disabled`), the expiry job expires quotes past their validity
+    /// and expired idempotency records are purged.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let consumer = self
+            .approvals
+            .and_then(|config| approval_consumer(self.host.jobs_db(), &self.ports, config));
         let expiry = tokio::spawn(expire_quotes(
             self.host.jobs_db().clone(),
             self.ports,
             self.expiry_interval,
         ));
+        // The consumer stops before the host closes the pools it writes through.
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(consumer) = consumer {
+                consumer.shutdown().await;
+            }
+        };
         self.host.run_until(shutdown, vec![expiry]).await
     }
 }
@@ -184,6 +251,31 @@ impl service_host::Service for Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> impl Future<Output = std::io::Result<()>> {
         Application::run_until(self, shutdown)
+    }
+}
+
+/// Starts the consumer of the approval service's events on the jobs role's pool (`cpq_jobs`:
+/// events of every tenant, and only what `migrations/cpq/20261216000001_approval_outcomes.sql`
+/// grants). A broker that cannot be reached at start is not fatal: the client keeps trying.
+fn approval_consumer(
+    jobs_db: &PgPool,
+    ports: &Ports,
+    config: ConsumerConfig,
+) -> Option<ConsumerHandle> {
+    let group = config.group_id.clone();
+    match consumer::spawn(
+        jobs_db.clone(),
+        config,
+        ApprovalOutcomes::new(ports.clone()),
+    ) {
+        Ok(handle) => {
+            tracing::info!(%group, "approval consumer started");
+            Some(handle)
+        }
+        Err(error) => {
+            tracing::error!(%error, %group, "approval consumer not started; submitted quotes wait");
+            None
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 
 use super::error::{CpqError, CpqResult};
 use super::ports::Ports;
-use super::views::{QuoteView, quote_view};
+use super::views::QuoteView;
 use super::{commit_change, db_now, lock_quote};
 use crate::domain::QuoteId;
 use crate::domain::input::InputViolation;
@@ -46,7 +46,7 @@ pub async fn execute(
     let mut quote = lock_quote(conn, ports, ctx, id).await?;
     let event = quote.accept(expected, &ctx.actor, channel, input.reference, db_now())?;
     commit_change(conn, ports, ctx, &mut quote, &event).await?;
-    Ok(quote_view(&quote))
+    super::current_view(conn, ports, ctx, &quote).await
 }
 
 fn invalid(field: &str, code: &str, message: &str) -> CpqError {

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 
 use super::error::CpqResult;
 use super::ports::Ports;
-use super::views::{QuoteView, quote_view};
+use super::views::QuoteView;
 use super::{commit_change, lock_quote};
 use crate::domain::QuoteId;
 
@@ -24,5 +24,5 @@ pub async fn execute(
     let mut quote = lock_quote(conn, ports, ctx, id).await?;
     let event = quote.cancel(expected, reason)?;
     commit_change(conn, ports, ctx, &mut quote, &event).await?;
-    Ok(quote_view(&quote))
+    super::current_view(conn, ports, ctx, &quote).await
 }

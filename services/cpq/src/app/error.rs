@@ -34,6 +34,9 @@ pub enum CpqError {
     /// A database failure nothing more specific explains.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// An incoming event breaks its contract (the consumer dead-letters it).
+    #[error("unreadable event: {0}")]
+    UnreadableEvent(String),
     /// Stored data no longer reads back (a bug, never user input).
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),

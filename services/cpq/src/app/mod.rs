@@ -4,6 +4,8 @@
 //! network call happens while the quote's row is locked.
 
 pub mod accept_quote;
+pub mod approval_outcomes;
+pub mod approval_views;
 pub mod cancel_quote;
 pub mod configure;
 pub mod convert_quote;
@@ -28,6 +30,7 @@ use crate::domain::QuoteId;
 use crate::domain::quote::{Quote, QuoteCommand, QuoteError, QuoteEvent, lifecycle};
 use error::{CpqError, CpqResult};
 use ports::{Ports, QuoteHead};
+use views::{QuoteView, quote_view};
 
 /// The current time at the database's precision (microseconds), so an answer built in memory
 /// equals the same record read back later.
@@ -88,4 +91,21 @@ pub async fn plan_head(
     }
     lifecycle::transition(head.status, command).map_err(QuoteError::from)?;
     Ok(head)
+}
+
+/// The quote as clients see it, with the latest approval request the approval service
+/// published for its current revision (read from CPQ's copy in the caller's transaction).
+pub async fn current_view(
+    conn: &mut PgConnection,
+    ports: &Ports,
+    ctx: &RequestContext,
+    quote: &Quote,
+) -> CpqResult<QuoteView> {
+    let evidence = ports
+        .approvals
+        .latest(conn, &ctx.tenant_id, quote.id(), quote.revision())
+        .await?;
+    let mut view = quote_view(quote);
+    view.approval_request = evidence.as_ref().map(approval_views::approval_request_view);
+    Ok(view)
 }

@@ -1,5 +1,6 @@
 //! What the application needs from the outside, as traits it owns: the catalog (over HTTP in
-//! production) and quote storage (PostgreSQL). `infra` implements them; `lib.rs` wires them, so
+//! production), quote storage and the approval evidence the approval service's events leave
+//! (PostgreSQL). `infra` implements them; `lib.rs` wires them, so
 //! the arrows run app → port ← infra, and app and domain tests can run without HTTP.
 
 use std::fmt;
@@ -13,9 +14,10 @@ use cpq_pricing::PriceBook;
 use domain_kernel::TenantId;
 use sqlx::PgConnection;
 
+use crate::domain::approval::RequestEvidence;
 use crate::domain::quote::catalog_pins::OfferingLifecycle;
 use crate::domain::quote::editing::PriceBookFacts;
-use crate::domain::quote::{PriceBookPin, Quote, QuoteEvent, QuoteStatus};
+use crate::domain::quote::{PriceBookPin, Quote, QuoteEvent, QuoteStatus, QuoteSummary};
 use crate::domain::{PriceBookId, QuoteId};
 
 /// Why the catalog could not answer.
@@ -152,6 +154,15 @@ pub trait QuoteRepository: Send + Sync + fmt::Debug {
         id: QuoteId,
     ) -> Result<Option<Quote>, StoreError>;
 
+    /// Locks a quote's root for the rest of the transaction and reads what its audit summary
+    /// shows, without reading the rest of the quote: enough to screen an approval outcome.
+    async fn lock_summary(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        id: QuoteId,
+    ) -> Result<Option<QuoteSummary>, StoreError>;
+
     /// Locks up to `limit` quotes whose validity ended and that can still expire, skipping
     /// those another run holds.
     async fn lock_expired(
@@ -170,6 +181,15 @@ pub trait QuoteRepository: Send + Sync + fmt::Debug {
         event: &QuoteEvent,
     ) -> Result<(), StoreError>;
 
+    /// Appends the history row of an approval event that moved nothing (the quote's rows stay
+    /// as they are).
+    async fn record_unmoved(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &RequestContext,
+        note: &UnmovedNote<'_>,
+    ) -> Result<(), StoreError>;
+
     /// Lists the tenant's quotes, newest first, with the total count.
     async fn list(
         &self,
@@ -179,6 +199,63 @@ pub trait QuoteRepository: Send + Sync + fmt::Debug {
     ) -> Result<(Vec<QuoteListing>, i64), StoreError>;
 }
 
+/// An approval event that left a quote where it was, as its history row names it.
+#[derive(Debug, Clone)]
+pub struct UnmovedNote<'a> {
+    /// The quote.
+    pub quote_id: QuoteId,
+    /// Where it stands (unchanged).
+    pub standing: &'a QuoteSummary,
+    /// `APPROVAL_EVIDENCE_RECORDED` (escalation, supersession) or `APPROVAL_EVENT_IGNORED`.
+    pub command: &'static str,
+    /// The reason's stable code and words.
+    pub reason: String,
+    /// What the event said (type, id, request, revision, price hash).
+    pub details: serde_json::Value,
+}
+
+/// The approval event an evidence row was last written from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// Its event id.
+    pub event_id: uuid::Uuid,
+    /// Its event type.
+    pub event_type: &'a str,
+}
+
+/// Approval evidence as stored, with when CPQ last changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvidence {
+    /// What the approval service said last.
+    pub evidence: RequestEvidence,
+    /// When CPQ recorded it.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What CPQ keeps of the approval service's requests, per request (fed by the consumer, read
+/// by quote queries).
+#[async_trait]
+pub trait ApprovalEvidenceStore: Send + Sync + fmt::Debug {
+    /// Records `evidence` from `event` unless a newer version of the request is recorded
+    /// already; returns whether it did.
+    async fn record(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        evidence: &RequestEvidence,
+        event: EventRef<'_>,
+    ) -> Result<bool, StoreError>;
+
+    /// The latest request known for `revision` of the quote.
+    async fn latest(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        quote: QuoteId,
+        revision: i32,
+    ) -> Result<Option<StoredEvidence>, StoreError>;
+}
+
 /// The ports a command needs, shared by every handler.
 #[derive(Debug, Clone)]
 pub struct Ports {
@@ -186,4 +263,6 @@ pub struct Ports {
     pub catalog: Arc<dyn CatalogReader>,
     /// Quote storage.
     pub quotes: Arc<dyn QuoteRepository>,
+    /// The approval service's requests, as CPQ heard of them.
+    pub approvals: Arc<dyn ApprovalEvidenceStore>,
 }

@@ -7,9 +7,7 @@ use sqlx::PgConnection;
 
 use super::error::{CpqError, CpqResult};
 use super::ports::{ListFilter, Ports};
-use super::views::{
-    PriceTraceView, QuoteSummary, QuoteView, price_trace_view, quote_view, summary_view,
-};
+use super::views::{PriceTraceView, QuoteSummary, QuoteView, price_trace_view, summary_view};
 use crate::domain::QuoteId;
 use crate::domain::input::InputViolation;
 use crate::domain::quote::{Quote, QuoteError, QuoteStatus};
@@ -35,7 +33,8 @@ pub async fn get(
     id: QuoteId,
 ) -> CpqResult<QuoteView> {
     ctx.authorize(Action::ViewQuote)?;
-    Ok(quote_view(&load(conn, ports, ctx, id).await?))
+    let quote = load(conn, ports, ctx, id).await?;
+    super::current_view(conn, ports, ctx, &quote).await
 }
 
 /// Lists the tenant's quotes, newest first, optionally by status and customer.

@@ -1,5 +1,6 @@
-//! SubmitQuote: the approval policy evaluates the priced revision under the quote's lock; no
-//! catalog call is needed.
+//! SubmitQuote: the priced revision goes to SUBMITTED under the quote's lock, and its event
+//! carries the policy input the approval service evaluates (ADR 0035); no catalog call is
+//! needed.
 
 use common_kernel::context::RequestContext;
 use domain_kernel::access::Action;
@@ -8,11 +9,11 @@ use sqlx::PgConnection;
 use super::error::CpqResult;
 use super::ports::Ports;
 use super::views::{QuoteView, quote_view};
-use super::{commit_change, db_now, lock_quote};
+use super::{commit_change, lock_quote};
 use crate::domain::QuoteId;
-use crate::domain::approval::Submitter;
+use crate::domain::policy_input::Submitter;
 
-/// Submits the quote; the policy decides between APPROVAL_PENDING and APPROVED.
+/// Submits the quote: SUBMITTED, until the approval service's outcome arrives.
 #[tracing::instrument(skip_all, fields(quote = %id), err(level = "info"))]
 pub async fn execute(
     conn: &mut PgConnection,
@@ -27,7 +28,7 @@ pub async fn execute(
         actor_type: ctx.actor.actor_type,
         discount_authority: ctx.authority.discount_authority,
     };
-    let event = quote.submit(expected, submitter, db_now())?;
+    let event = quote.submit(expected, submitter)?;
     commit_change(conn, ports, ctx, &mut quote, &event).await?;
     Ok(quote_view(&quote))
 }

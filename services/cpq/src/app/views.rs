@@ -10,9 +10,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::approval_views::ApprovalRequestView;
 use super::ports::QuoteListing;
 use crate::domain::QuoteId;
-use crate::domain::quote::{Conversion, PriceSnapshot, Quote, QuoteItem, QuoteStatus};
+use crate::domain::quote::{
+    ApprovalBasis, Conversion, PriceSnapshot, Quote, QuoteItem, QuoteStatus,
+};
 
 /// Where a quote stands (state-machines.md, "Quote").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -24,7 +27,7 @@ pub enum QuoteStatusView {
     Configured,
     /// Priced.
     Priced,
-    /// Sent for the approval policy's decision.
+    /// Submitted; waits for the approval service's outcome.
     Submitted,
     /// Waiting for an approver.
     ApprovalPending,
@@ -182,7 +185,8 @@ pub struct ApprovalView {
     pub approved_price_hash: String,
     /// When.
     pub approved_at: DateTime<Utc>,
-    /// Who (`policy:<version>` when no approver was needed).
+    /// Who: the approver, or the approval service when no approver was needed
+    /// (`policy:<version>` for quotes approved by CPQ's retired in-process policy).
     pub approved_by: String,
 }
 
@@ -227,7 +231,11 @@ pub struct QuoteView {
     pub price: Option<Value>,
     /// Approval in force.
     pub approval: Option<ApprovalView>,
-    /// The approval policy's last evaluation (rules fired, thresholds, required level).
+    /// The latest approval request the approval service published for the current revision:
+    /// status, policy, chain and decisions (null until the approval service answers a submit).
+    pub approval_request: Option<ApprovalRequestView>,
+    /// The evaluation of CPQ's retired in-process approval policy (`cpq-approval-policy/v1`),
+    /// kept for quotes submitted before the approval service decided; null otherwise.
     #[schema(value_type = Option<Object>)]
     pub policy_evaluation: Option<Value>,
     /// Acceptance evidence.
@@ -336,7 +344,9 @@ fn item_view(item: &QuoteItem) -> ItemView {
     }
 }
 
-/// The quote as clients see it.
+/// The quote as clients see it, without approval request evidence: for commands whose quote
+/// cannot have any for its current revision (it was never submitted in it). Use
+/// [`super::current_view`] otherwise.
 pub fn quote_view(quote: &Quote) -> QuoteView {
     let identity = quote.identity();
     let commitment = quote.commitment();
@@ -359,9 +369,11 @@ pub fn quote_view(quote: &Quote) -> QuoteView {
             approved_at: a.approved_at,
             approved_by: a.approved_by.clone(),
         }),
+        approval_request: None,
         policy_evaluation: commitment
-            .evaluation()
-            .and_then(|e| serde_json::to_value(e).ok()),
+            .basis()
+            .and_then(ApprovalBasis::legacy_evaluation)
+            .cloned(),
         acceptance: commitment.acceptance().map(|a| AcceptanceView {
             accepted_at: a.accepted_at,
             accepted_by: a.accepted_by.as_str().to_owned(),

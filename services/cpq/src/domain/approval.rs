@@ -1,311 +1,458 @@
-//! The approval policy a submit evaluates (ADR 0013). Pure: it reads the priced quote, the
-//! discounts the seller asked for and who submits, and says which rules fired and which
-//! approver level is needed. The evaluation is stored on the quote as its policy snapshot, so an
-//! approval can always be traced to the exact rules and thresholds in force.
+//! What the approval service says about a submitted quote revision, as CPQ reads it (ADR 0035).
+//! The approval policy left CPQ (ADR 0031): CPQ publishes what it priced
+//! ([`super::policy_input`]), the approval service decides and publishes
+//! `approval.*.v1` events, and CPQ follows them. This module holds the outcome of one such event,
+//! the evidence CPQ keeps per request, and [`screen`]: the one rule deciding whether an outcome
+//! moves a quote, and if not, why.
 //!
-//! Rules (version [`POLICY_VERSION`]):
-//! - `DISCOUNT_ABOVE_ROLE_LIMIT` — a line discount above what the submitter may grant alone
-//!   (its `discount_authority`, vouched for by the identity provider, ADR 0030) needs a
-//!   MANAGER.
-//! - `MANUAL_OVERRIDE` — any manual price override needs a MANAGER (the override's actor is not
-//!   its own approver).
-//! - `BELOW_PRICE_FLOOR` — any charge whose net amount is below [`FLOOR_PERCENT_OF_LIST`] of
-//!   its list amount (every reduction together: term, discounts, override) needs a DIRECTOR.
-//!   Without cost data the list price is the margin reference.
-//!
-//! No rule fired ⇒ no approval is needed and the quote is approved by policy.
+//! A transition happens only when the outcome is about the quote's current revision, at its
+//! current price hash, and the quote is waiting for it (SUBMITTED or APPROVAL_PENDING; the
+//! lifecycle table says which command each status takes). Everything else is recorded as ignored
+//! with its reason: an approval of one price can never approve another.
 
-use cpq_pricing::PricedQuote;
-use domain_kernel::ActorType;
-use rust_decimal::Decimal;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use domain_kernel::Actor;
 use serde::{Deserialize, Serialize};
 
-/// Identifies the rule set in every stored evaluation.
-pub const POLICY_VERSION: &str = "cpq-approval-policy/v1";
+use super::QuoteId;
+use super::quote::lifecycle::{QuoteCommand, QuoteStatus, transition};
 
-/// Net below this percentage of list needs a director.
-pub const FLOOR_PERCENT_OF_LIST: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
+pub use super::approval_evidence::{DecisionEvidence, LevelEvidence, RequestEvidence};
 
-/// Who must approve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+domain_kernel::uuid_id!(
+    /// Identifies an approval request of the approval service (its aggregate id).
+    ApprovalRequestId
+);
+
+/// An approval request's status, as the approval service's state machine names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ApproverLevel {
-    /// Nobody: approved by policy.
-    None,
-    /// A sales manager.
-    Manager,
-    /// A sales director.
-    Director,
+pub enum ApprovalStatus {
+    /// The policy required no level: approved without an approver.
+    NotRequired,
+    /// Waiting for approvers.
+    Pending,
+    /// Every level approved.
+    Approved,
+    /// An approver rejected.
+    Rejected,
+    /// Recalled by the submitter.
+    Cancelled,
+    /// Ran out of time.
+    Expired,
+    /// The quote's commercial terms changed.
+    Superseded,
 }
 
-/// Who submits: the kind of principal and the discount it may grant alone, both from its
-/// verified token (never from a header it chose).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Submitter {
-    /// Kind of principal (recorded in the evaluation).
-    pub actor_type: ActorType,
-    /// The largest line discount, in percent, it may grant without approval.
-    pub discount_authority: Decimal,
-}
+impl ApprovalStatus {
+    /// Every status.
+    pub const ALL: [Self; 7] = [
+        Self::NotRequired,
+        Self::Pending,
+        Self::Approved,
+        Self::Rejected,
+        Self::Cancelled,
+        Self::Expired,
+        Self::Superseded,
+    ];
 
-/// One rule that fired, with the numbers that made it fire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RuleFinding {
-    /// Stable rule id.
-    pub rule: String,
-    /// The item concerned, when the rule is per item.
-    pub item_id: Option<String>,
-    /// The charge concerned, when the rule is per charge.
-    pub charge: Option<String>,
-    /// The threshold in force (decimal string).
-    pub threshold: String,
-    /// The observed value (decimal string).
-    pub actual: String,
-    /// Approver level this finding needs.
-    pub required_level: ApproverLevel,
-}
+    /// Wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRequired => "NOT_REQUIRED",
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Rejected => "REJECTED",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+            Self::Superseded => "SUPERSEDED",
+        }
+    }
 
-/// The outcome of a policy evaluation: the snapshot stored with the quote and its events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyEvaluation {
-    /// [`POLICY_VERSION`] of the evaluation.
-    pub policy_version: String,
-    /// Kind of the submitter.
-    pub actor_type: ActorType,
-    /// The submitter's discount authority, percent.
-    pub discount_limit_percent: String,
-    /// The floor, percent of list.
-    pub floor_percent_of_list: String,
-    /// Price hash the evaluation looked at.
-    pub price_hash: String,
-    /// Rules that fired, in rule order then item order.
-    pub findings: Vec<RuleFinding>,
-    /// The highest level any finding needs.
-    pub required_level: ApproverLevel,
-}
-
-impl PolicyEvaluation {
-    /// Whether an approver must decide.
-    pub fn approval_required(&self) -> bool {
-        self.required_level != ApproverLevel::None
+    /// Reads the wire and storage name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 }
 
-/// A line discount the seller asked for.
+/// Which approval event an outcome comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutcomeKind {
+    /// `approval.requested.v1`: a request opened, PENDING or NOT_REQUIRED.
+    Requested,
+    /// `approval.approved.v1`: the chain approved.
+    Approved,
+    /// `approval.rejected.v1`: an approver rejected.
+    Rejected,
+    /// `approval.escalated.v1`: a reminder or reassignment (evidence only).
+    Escalated,
+    /// `approval.superseded.v1`: the request no longer counts (evidence only; CPQ's own revise
+    /// already reopened the quote).
+    Superseded,
+}
+
+impl OutcomeKind {
+    /// Every kind.
+    pub const ALL: [Self; 5] = [
+        Self::Requested,
+        Self::Approved,
+        Self::Rejected,
+        Self::Escalated,
+        Self::Superseded,
+    ];
+
+    /// The event type it comes from.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Self::Requested => "approval.requested.v1",
+            Self::Approved => "approval.approved.v1",
+            Self::Rejected => "approval.rejected.v1",
+            Self::Escalated => "approval.escalated.v1",
+            Self::Superseded => "approval.superseded.v1",
+        }
+    }
+
+    /// The kind of an event type; `None` for an event CPQ does not follow.
+    pub fn of_event_type(event_type: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.event_type() == event_type)
+    }
+}
+
+/// The request an outcome belongs to, with the policy that shaped it (the approval's basis).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestedDiscount {
-    /// The item.
-    pub item_id: String,
-    /// Percent off.
-    pub percent: Decimal,
+pub struct ApprovalRequestRef {
+    /// The request.
+    pub request_id: ApprovalRequestId,
+    /// The policy that required its levels.
+    pub policy_id: String,
+    /// The policy's version.
+    pub policy_version: String,
 }
 
-/// Evaluates the policy for a submit by `submitter` of `priced` with the seller's
-/// `discounts`.
-pub fn evaluate(
-    submitter: Submitter,
-    priced: &PricedQuote,
-    discounts: &[RequestedDiscount],
-) -> PolicyEvaluation {
-    let limit = submitter.discount_authority;
-    let mut findings = Vec::new();
-    let mut ordered: Vec<&RequestedDiscount> = discounts.iter().collect();
-    ordered.sort_by(|a, b| a.item_id.cmp(&b.item_id));
-    for discount in ordered {
-        if discount.percent > limit {
-            findings.push(RuleFinding {
-                rule: "DISCOUNT_ABOVE_ROLE_LIMIT".to_owned(),
-                item_id: Some(discount.item_id.clone()),
-                charge: None,
-                threshold: limit.normalize().to_string(),
-                actual: discount.percent.normalize().to_string(),
-                required_level: ApproverLevel::Manager,
-            });
+/// One approval event, as far as the quote is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalOutcome {
+    /// Which event.
+    pub kind: OutcomeKind,
+    /// The request and its policy.
+    pub request: ApprovalRequestRef,
+    /// The quote it is about.
+    pub quote_id: QuoteId,
+    /// The quote revision it is about.
+    pub revision: i32,
+    /// The price hash it covers.
+    pub price_hash: String,
+    /// The request's status after the event.
+    pub status: ApprovalStatus,
+    /// Who caused it (the approver, or the approval service itself).
+    pub actor: Actor,
+    /// Why, when given (a rejection's reason).
+    pub reason: Option<String>,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// What a quote's root says about it, enough to screen an outcome without reading the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing<'a> {
+    /// Status.
+    pub status: QuoteStatus,
+    /// Current revision.
+    pub revision: i32,
+    /// Hash of the current price snapshot, when priced.
+    pub price_hash: Option<&'a str>,
+}
+
+/// Why an approval event moved nothing; each has a stable code for history and audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IgnoredReason {
+    /// Escalations and supersessions are evidence, never transitions.
+    EvidenceOnly,
+    /// The event's request status does not fit its type (a contract the approval service broke).
+    UnexpectedStatus(ApprovalStatus),
+    /// About another revision than the current one.
+    StaleRevision {
+        /// The event's revision.
+        event: i32,
+        /// The quote's.
+        current: i32,
+    },
+    /// About another price than the current one.
+    PriceHashMismatch {
+        /// The event's price hash.
+        event: String,
+        /// The quote's, if priced.
+        current: Option<String>,
+    },
+    /// The quote is not waiting for this outcome (already decided, revised, cancelled…).
+    NotAwaitingApproval(QuoteStatus),
+    /// The price cannot be frozen from its pricing state (never expected after a submit).
+    PriceNotFreezable(&'static str),
+}
+
+impl IgnoredReason {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::EvidenceOnly => "EVIDENCE_ONLY",
+            Self::UnexpectedStatus(_) => "UNEXPECTED_APPROVAL_STATUS",
+            Self::StaleRevision { .. } => "STALE_REVISION",
+            Self::PriceHashMismatch { .. } => "PRICE_HASH_MISMATCH",
+            Self::NotAwaitingApproval(_) => "NOT_AWAITING_APPROVAL",
+            Self::PriceNotFreezable(_) => "PRICE_NOT_FREEZABLE",
         }
     }
-    for line in &priced.lines {
-        for charge in &line.charges {
-            if let Some(record) = &charge.manual_override {
-                findings.push(RuleFinding {
-                    rule: "MANUAL_OVERRIDE".to_owned(),
-                    item_id: Some(line.line_id.to_string()),
-                    charge: Some(charge.kind.as_str().to_owned()),
-                    threshold: record.original_price.amount.to_string(),
-                    actual: record.new_price.amount.to_string(),
-                    required_level: ApproverLevel::Manager,
-                });
+}
+
+impl fmt::Display for IgnoredReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EvidenceOnly => f.write_str("evidence only; no quote transition"),
+            Self::UnexpectedStatus(status) => {
+                write!(
+                    f,
+                    "the event's request status {} does not fit its type",
+                    status.as_str()
+                )
             }
+            Self::StaleRevision { event, current } => {
+                write!(
+                    f,
+                    "about revision {event}; the quote is at revision {current}"
+                )
+            }
+            Self::PriceHashMismatch { event, current } => write!(
+                f,
+                "about price hash {event}; the quote's is {}",
+                current.as_deref().unwrap_or("none")
+            ),
+            Self::NotAwaitingApproval(status) => {
+                write!(f, "the quote is {status} and waits for no approval outcome")
+            }
+            Self::PriceNotFreezable(state) => write!(f, "a {state} price cannot be frozen"),
         }
     }
-    let hundred = Decimal::from(100);
-    for line in &priced.lines {
-        for charge in &line.charges {
-            let list = charge.list_price.amount;
-            if list <= Decimal::ZERO {
-                continue;
-            }
-            let Some(percent) = charge
-                .net
-                .amount
-                .checked_mul(hundred)
-                .and_then(|n| n.checked_div(list))
-            else {
-                continue;
-            };
-            if percent < FLOOR_PERCENT_OF_LIST {
-                findings.push(RuleFinding {
-                    rule: "BELOW_PRICE_FLOOR".to_owned(),
-                    item_id: Some(line.line_id.to_string()),
-                    charge: Some(charge.kind.as_str().to_owned()),
-                    threshold: FLOOR_PERCENT_OF_LIST.to_string(),
-                    actual: percent.round_dp(2).normalize().to_string(),
-                    required_level: ApproverLevel::Director,
-                });
-            }
-        }
+}
+
+/// The command an outcome asks of the lifecycle, judged by its type and request status alone.
+fn requested_command(outcome: &ApprovalOutcome) -> Result<QuoteCommand, IgnoredReason> {
+    use ApprovalStatus as A;
+    match (outcome.kind, outcome.status) {
+        (OutcomeKind::Requested, A::Pending) => Ok(QuoteCommand::ApprovalRequested),
+        (OutcomeKind::Requested, A::NotRequired) => Ok(QuoteCommand::ApprovalNotRequired),
+        (OutcomeKind::Approved, A::Approved) => Ok(QuoteCommand::Approve),
+        (OutcomeKind::Rejected, A::Rejected) => Ok(QuoteCommand::Reject),
+        (OutcomeKind::Escalated | OutcomeKind::Superseded, _) => Err(IgnoredReason::EvidenceOnly),
+        (_, status) => Err(IgnoredReason::UnexpectedStatus(status)),
     }
-    let required_level = findings
-        .iter()
-        .map(|f| f.required_level)
-        .max()
-        .unwrap_or(ApproverLevel::None);
-    PolicyEvaluation {
-        policy_version: POLICY_VERSION.to_owned(),
-        actor_type: submitter.actor_type,
-        discount_limit_percent: limit.normalize().to_string(),
-        floor_percent_of_list: FLOOR_PERCENT_OF_LIST.to_string(),
-        price_hash: priced.price_hash.clone(),
-        findings,
-        required_level,
+}
+
+/// Whether `outcome` moves a quote that stands as `standing`: the command (checked against the
+/// quote's one transition table) and the status it leads to, or why nothing moves. Checked in
+/// this order: evidence-only event, revision, price hash, lifecycle.
+pub fn screen(
+    outcome: &ApprovalOutcome,
+    standing: Standing<'_>,
+) -> Result<(QuoteCommand, QuoteStatus), IgnoredReason> {
+    let command = requested_command(outcome)?;
+    if outcome.revision != standing.revision {
+        return Err(IgnoredReason::StaleRevision {
+            event: outcome.revision,
+            current: standing.revision,
+        });
     }
+    if standing.price_hash != Some(outcome.price_hash.as_str()) {
+        return Err(IgnoredReason::PriceHashMismatch {
+            event: outcome.price_hash.clone(),
+            current: standing.price_hash.map(str::to_owned),
+        });
+    }
+    let to = transition(standing.status, command)
+        .map_err(|_| IgnoredReason::NotAwaitingApproval(standing.status))?;
+    Ok((command, to))
 }
 
 #[cfg(test)]
 mod tests {
+    use domain_kernel::{ActorId, ActorType};
+
     use super::*;
-    use cpq_pricing::{
-        Charge, ChargeKind, LineInput, ManualOverride, PriceBook, Pricing, PricingRequest,
-        price_quote,
-    };
-    use domain_kernel::money::Currency;
 
-    fn priced(unit: i64, discount: Option<i64>, override_to: Option<&str>) -> PricedQuote {
-        let usd = Currency::parse("USD").unwrap();
-        let book = PriceBook {
-            id: "pb".into(),
-            version: 1,
-            currency: usd,
-            charges: vec![Charge {
-                offering_id: "o".into(),
-                offering_version: 1,
-                kind: ChargeKind::OneTime,
-                pricing: Pricing::Flat {
-                    unit_price: Decimal::from(unit),
-                },
-            }],
-        };
-        let mut line = LineInput {
-            line_id: "a".into(),
-            offering_id: "o".into(),
-            offering_version: 1,
-            quantity: 1,
-            term_months: None,
-            configuration_hash: String::new(),
-            discounts: Vec::new(),
-            overrides: Vec::new(),
-        };
-        if let Some(p) = discount {
-            line.discounts.push(cpq_pricing::Discount {
-                rule_id: "SELLER".into(),
-                reason: String::new(),
-                value: cpq_pricing::DiscountValue::Percent(Decimal::from(p)),
-                applies_to: None,
-            });
+    const HASH: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const OTHER: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn outcome(kind: OutcomeKind, status: ApprovalStatus) -> ApprovalOutcome {
+        ApprovalOutcome {
+            kind,
+            request: ApprovalRequestRef {
+                request_id: ApprovalRequestId::generate(),
+                policy_id: "quote-approval".into(),
+                policy_version: "2".into(),
+            },
+            quote_id: QuoteId::generate(),
+            revision: 2,
+            price_hash: HASH.into(),
+            status,
+            actor: Actor {
+                actor_id: ActorId::parse("manager1").unwrap(),
+                actor_type: ActorType::HumanAgent,
+            },
+            reason: None,
+            occurred_at: DateTime::UNIX_EPOCH,
         }
-        let request = |line: LineInput| PricingRequest {
-            price_book_id: "pb".into(),
-            price_book_version: 1,
-            currency: usd,
-            lines: vec![line],
-            term_discounts: Vec::new(),
-            quote_discounts: Vec::new(),
-        };
-        if let Some(new_price) = override_to {
-            let first = price_quote(book.clone(), &request(line.clone())).unwrap();
-            line.overrides.push(ManualOverride {
-                charge: ChargeKind::OneTime,
-                original_price: first.lines[0].charges[0].net.amount,
-                new_price: new_price.parse().unwrap(),
-                actor: "rep".into(),
-                reason: "deal".into(),
-            });
-        }
-        price_quote(book, &request(line)).unwrap()
     }
 
-    fn discount(percent: i64) -> Vec<RequestedDiscount> {
-        vec![RequestedDiscount {
-            item_id: "a".into(),
-            percent: Decimal::from(percent),
-        }]
-    }
-
-    fn submitter(actor_type: ActorType, authority: i64) -> Submitter {
-        Submitter {
-            actor_type,
-            discount_authority: Decimal::from(authority),
+    fn standing(status: QuoteStatus) -> Standing<'static> {
+        Standing {
+            status,
+            revision: 2,
+            price_hash: Some(HASH),
         }
     }
 
     #[test]
-    fn small_discounts_by_an_agent_need_no_approval() {
-        let evaluation = evaluate(
-            submitter(ActorType::HumanAgent, 10),
-            &priced(100, Some(10), None),
-            &discount(10),
-        );
-        assert!(!evaluation.approval_required());
-        assert!(evaluation.findings.is_empty());
+    fn each_event_type_asks_for_its_transition() {
+        use ApprovalStatus as A;
+        use QuoteStatus as S;
+        let cases = [
+            (
+                OutcomeKind::Requested,
+                A::Pending,
+                S::Submitted,
+                Ok((QuoteCommand::ApprovalRequested, S::ApprovalPending)),
+            ),
+            (
+                OutcomeKind::Requested,
+                A::NotRequired,
+                S::Submitted,
+                Ok((QuoteCommand::ApprovalNotRequired, S::Approved)),
+            ),
+            (
+                OutcomeKind::Approved,
+                A::Approved,
+                S::ApprovalPending,
+                Ok((QuoteCommand::Approve, S::Approved)),
+            ),
+            (
+                OutcomeKind::Approved,
+                A::Approved,
+                S::Submitted,
+                Ok((QuoteCommand::Approve, S::Approved)),
+            ),
+            (
+                OutcomeKind::Rejected,
+                A::Rejected,
+                S::ApprovalPending,
+                Ok((QuoteCommand::Reject, S::Rejected)),
+            ),
+            (
+                OutcomeKind::Rejected,
+                A::Rejected,
+                S::Submitted,
+                Ok((QuoteCommand::Reject, S::Rejected)),
+            ),
+            (
+                OutcomeKind::Escalated,
+                A::Pending,
+                S::ApprovalPending,
+                Err(IgnoredReason::EvidenceOnly),
+            ),
+            (
+                OutcomeKind::Superseded,
+                A::Superseded,
+                S::Approved,
+                Err(IgnoredReason::EvidenceOnly),
+            ),
+            (
+                OutcomeKind::Approved,
+                A::Pending,
+                S::ApprovalPending,
+                Err(IgnoredReason::UnexpectedStatus(A::Pending)),
+            ),
+            (
+                OutcomeKind::Requested,
+                A::Approved,
+                S::Submitted,
+                Err(IgnoredReason::UnexpectedStatus(A::Approved)),
+            ),
+            (
+                OutcomeKind::Approved,
+                A::Approved,
+                S::Approved,
+                Err(IgnoredReason::NotAwaitingApproval(S::Approved)),
+            ),
+            (
+                OutcomeKind::Requested,
+                A::Pending,
+                S::ApprovalPending,
+                Err(IgnoredReason::NotAwaitingApproval(S::ApprovalPending)),
+            ),
+            (
+                OutcomeKind::Requested,
+                A::NotRequired,
+                S::Priced,
+                Err(IgnoredReason::NotAwaitingApproval(S::Priced)),
+            ),
+            (
+                OutcomeKind::Rejected,
+                A::Rejected,
+                S::Cancelled,
+                Err(IgnoredReason::NotAwaitingApproval(S::Cancelled)),
+            ),
+        ];
+        for (kind, status, quote, expected) in cases {
+            assert_eq!(
+                screen(&outcome(kind, status), standing(quote)),
+                expected,
+                "{kind:?} {status:?} on {quote}"
+            );
+        }
     }
 
     #[test]
-    fn the_submitters_authority_decides() {
-        let quote = priced(100, Some(15), None);
-        let agent = evaluate(submitter(ActorType::HumanAgent, 10), &quote, &discount(15));
-        assert_eq!(agent.required_level, ApproverLevel::Manager);
-        assert_eq!(agent.findings[0].rule, "DISCOUNT_ABOVE_ROLE_LIMIT");
-        assert_eq!(agent.discount_limit_percent, "10");
-        let manager = evaluate(submitter(ActorType::HumanAgent, 25), &quote, &discount(15));
-        assert!(!manager.approval_required());
-        let portal = evaluate(
-            submitter(ActorType::CustomerPortalUser, 0),
-            &priced(100, Some(1), None),
-            &discount(1),
+    fn only_the_current_revision_at_its_price_moves() {
+        let approved = outcome(OutcomeKind::Approved, ApprovalStatus::Approved);
+        let older = Standing {
+            revision: 3,
+            ..standing(QuoteStatus::ApprovalPending)
+        };
+        assert_eq!(
+            screen(&approved, older),
+            Err(IgnoredReason::StaleRevision {
+                event: 2,
+                current: 3
+            })
         );
-        assert!(portal.approval_required());
+        let repriced = Standing {
+            price_hash: Some(OTHER),
+            ..standing(QuoteStatus::ApprovalPending)
+        };
+        let refused = screen(&approved, repriced).unwrap_err();
+        assert_eq!(refused.code(), "PRICE_HASH_MISMATCH");
+        assert_eq!(
+            refused.to_string(),
+            format!("about price hash {HASH}; the quote's is {OTHER}")
+        );
+        let unpriced = Standing {
+            price_hash: None,
+            ..standing(QuoteStatus::ApprovalPending)
+        };
+        assert!(matches!(
+            screen(&approved, unpriced),
+            Err(IgnoredReason::PriceHashMismatch { current: None, .. })
+        ));
     }
 
     #[test]
-    fn overrides_need_a_manager_and_deep_cuts_a_director() {
-        let overridden = evaluate(
-            submitter(ActorType::HumanAgent, 20),
-            &priced(100, None, Some("90")),
-            &[],
-        );
-        assert_eq!(overridden.required_level, ApproverLevel::Manager);
-        assert_eq!(overridden.findings[0].rule, "MANUAL_OVERRIDE");
-        let deep = evaluate(
-            submitter(ActorType::HumanAgent, 20),
-            &priced(100, None, Some("40")),
-            &[],
-        );
-        assert_eq!(deep.required_level, ApproverLevel::Director);
-        assert!(
-            deep.findings
-                .iter()
-                .any(|f| f.rule == "BELOW_PRICE_FLOOR" && f.actual == "40")
-        );
+    fn names_round_trip() {
+        for status in ApprovalStatus::ALL {
+            assert_eq!(ApprovalStatus::parse(status.as_str()), Some(status));
+        }
+        for kind in OutcomeKind::ALL {
+            assert_eq!(OutcomeKind::of_event_type(kind.event_type()), Some(kind));
+        }
+        assert_eq!(OutcomeKind::of_event_type("approval.recalled.v1"), None);
     }
 }

@@ -1,8 +1,10 @@
-//! CPQ domain: the quote aggregate with its lifecycle, the approval policy and the value types
-//! they use. Pure code — no axum, sqlx, redis or reqwest; the configuration and pricing
-//! engines (`cpq-configuration`, `cpq-pricing`) are used as they are.
+//! CPQ domain: the quote aggregate with its lifecycle, the approval service's outcomes it
+//! follows, the policy input it publishes and the value types they use. Pure code — no axum,
+//! sqlx, redis or reqwest; the configuration and pricing engines (`cpq-configuration`,
+//! `cpq-pricing`) are used as they are.
 
 pub mod approval;
+pub mod approval_evidence;
 pub mod customer;
 pub mod input;
 pub mod policy_input;

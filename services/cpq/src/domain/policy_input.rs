@@ -1,8 +1,9 @@
-//! The facts the approval service's policy reads, published with `cpq.quote.submitted.v1`
-//! (`policyInput`, issue 21). The approval policy moves out of CPQ (ADR 0031), so CPQ states
-//! what it priced and who submitted, and the approval service decides. The shape is the one
-//! `approval_policy::PolicyInput` reads; CPQ keeps its own copy rather than depending on the
-//! approval service's crate, and the JSON Schema is the contract between them.
+//! The facts the approval service's policy reads, published with every submit (`policyInput`
+//! of `cpq.quote.submitted.v2`, first added to v1 by ADR 0033). The approval policy moved out
+//! of CPQ (ADR 0031, ADR 0035), so CPQ states what it priced and who submitted, and the
+//! approval service decides. The shape is the one `approval_policy::PolicyInput` reads; CPQ
+//! keeps its own copy rather than depending on the approval service's crate, and the JSON
+//! Schema is the contract between them.
 //!
 //! Everything is read from the priced quote (what the price hash covers), never from what the
 //! seller typed, so the input cannot disagree with the price that will be approved. Amounts and
@@ -15,7 +16,15 @@ use domain_kernel::money::Currency;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::approval::Submitter;
+/// Who submits: the kind of principal and the discount it may grant alone, both from its
+/// verified token (never from a header it chose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitter {
+    /// Kind of principal.
+    pub actor_type: ActorType,
+    /// The largest line discount, in percent, it may grant without approval.
+    pub discount_authority: Decimal,
+}
 
 /// The policy input could not be computed without overflowing `Decimal` (an absurd quote; a
 /// refusal is better than a wrapped or rounded number the policy would trust).

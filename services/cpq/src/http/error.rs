@@ -103,7 +103,7 @@ impl From<CpqError> for ApiError {
             .with_retryable(true)
             .with_source(error),
             CpqError::Database(e) => database(e),
-            error @ CpqError::Corrupt(_) => ApiError::internal(error),
+            error @ (CpqError::Corrupt(_) | CpqError::UnreadableEvent(_)) => ApiError::internal(error),
         }
     }
 }

@@ -7,7 +7,7 @@ use common_kernel::http::contract::PlatformContract;
 use utoipa::OpenApi;
 
 use super::{dto, quote_queries, quotes};
-use crate::app::views;
+use crate::app::{approval_views, views};
 
 /// The CPQ API document.
 #[derive(Debug, OpenApi)]
@@ -15,7 +15,8 @@ use crate::app::views;
     info(
         title = "cpq-oms CPQ API",
         description = "Quotes with revisions: items configured against pinned catalog offering versions, pricing with a full trace and a price hash, \
-an approval policy on submit, acceptance with evidence, and exactly one conversion to an order. \
+approval by the approval service (a submit stops at SUBMITTED; the approval service's outcome moves the quote on, and the quote shows the approval request's evidence), \
+acceptance with evidence, and exactly one conversion to an order. \
 Every request needs a bearer token from the platform's OIDC issuer (`bearerAuth`): it names the tenant and the caller, whose roles grant each operation's action. \
 Errors are RFC 9457 application/problem+json with a stable `code`, `correlationId`, `retryable` and field `errors`. \
 Commands accept `Idempotency-Key` and `If-Match`.",
@@ -30,7 +31,9 @@ Commands accept `Idempotency-Key` and `If-Match`.",
         dto::CreateQuoteRequest, dto::ItemRequest, dto::ReplaceItemsRequest, dto::PriceOverrideRequest,
         dto::ReasonRequest, dto::AcceptRequest,
         views::QuoteView, views::QuoteSummary, views::ItemView, views::ViolationView, views::PriceBookPin,
-        views::ApprovalView, views::AcceptanceView, views::PriceTraceView, views::ConversionView,
+        views::ApprovalView, views::AcceptanceView, approval_views::ApprovalRequestView,
+        approval_views::ApprovalRequestStatusView, approval_views::ApprovalLevelView,
+        approval_views::ApprovalDecisionView, views::PriceTraceView, views::ConversionView,
         views::QuoteStatusView, views::PricingStateView, views::ConfigurationStatusView,
     )),
     modifiers(&PlatformContract),

@@ -193,7 +193,7 @@ pub async fn price(
 }
 
 /// Overrides one charge of one item by hand (the actor comes from the request context) and
-/// re-prices; the override needs approval at submit.
+/// re-prices; the approval service weighs the override when the quote is submitted.
 #[utoipa::path(post, path = "/quotes/{id}/items/{item_id}/price-override", tag = "quotes",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id"),
         ("item_id" = String, Path, description = "Item id")),
@@ -243,12 +243,14 @@ pub async fn override_price(
     .await
 }
 
-/// Submits a priced quote: the approval policy decides between APPROVAL_PENDING and APPROVED
-/// (price frozen, approved hash recorded).
+/// Submits a priced quote for approval: the quote is SUBMITTED and its event carries the
+/// policy input; the approval service decides, and its outcome moves the quote to
+/// APPROVAL_PENDING, APPROVED (price frozen, approved hash recorded) or REJECTED shortly after
+/// (never in this answer).
 #[utoipa::path(post, path = "/quotes/{id}/submit", tag = "quotes",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     responses(
-        (status = 200, description = "APPROVAL_PENDING or APPROVED", body = QuoteView, links(
+        (status = 200, description = "SUBMITTED, waiting for the approval service", body = QuoteView, links(
             ("accept" = (operation_id = "accept", parameters(("id" = "$request.path.id")))),
             ("revise" = (operation_id = "revise", parameters(("id" = "$request.path.id")))),
         )),
@@ -314,8 +316,8 @@ pub async fn revise(
     .await
 }
 
-/// Records the customer's acceptance of an APPROVED quote (before validity ends, price frozen
-/// and equal to the approved one).
+/// Records the customer's acceptance of a quote APPROVED for its current revision (before
+/// validity ends, price frozen and equal to the approved one).
 #[utoipa::path(post, path = "/quotes/{id}/accept", tag = "quotes",
     params(ContextHeaders, CommandHeaders, ("id" = Uuid, Path, description = "Quote id")),
     request_body(content = Option<AcceptRequest>, description = "Optional channel and reference"),
@@ -324,7 +326,9 @@ pub async fn revise(
             ("convert" = (operation_id = "convert", parameters(("id" = "$request.path.id")))),
         )),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`ILLEGAL_TRANSITION`: not APPROVED for its current revision (still SUBMITTED or APPROVAL_PENDING, REJECTED, revised, or ended); \
+`QUOTE_EXPIRED`: validity ended; `PRICE_NOT_FROZEN`: the price is not frozen; `PRICE_HASH_MISMATCH`: the price differs from the one approved. \
+`errors[]` lists every failed condition", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 pub async fn accept(
     State(state): State<AppState>,

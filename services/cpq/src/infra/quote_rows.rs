@@ -12,10 +12,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::ports::StoreError;
-use crate::domain::approval::PolicyEvaluation;
+use crate::domain::approval::{ApprovalRequestId, ApprovalRequestRef};
 use crate::domain::quote::items::ResolvedConfiguration;
 use crate::domain::quote::{
-    Acceptance, Approval, Approved, Commitment, ConfigurationViolation, Conversion,
+    Acceptance, Approval, ApprovalBasis, Approved, Commitment, ConfigurationViolation, Conversion,
     ItemConfiguration, PriceBookPin, PriceOverride, PriceSnapshot, Quote, QuoteIdentity, QuoteItem,
     QuoteParts, QuotePrice, QuoteStatus,
 };
@@ -24,8 +24,8 @@ use crate::domain::{CustomerId, OrderId, PriceBookId, QuoteId};
 /// Columns of [`QuoteRow`], in order.
 pub const QUOTE_COLUMNS: &str = "quote_id, tenant_id, customer_id, currency, status, revision, valid_until, \
     aggregate_version, price_book_id, price_book_version, pricing_state, price_hash, approved_price_hash, approved_at, \
-    approved_by, policy_snapshot, accepted_at, accepted_by, acceptance_channel, acceptance_reference, created_at, \
-    created_by, updated_at";
+    approved_by, policy_snapshot, approval_request_id, approval_policy_id, approval_policy_version, accepted_at, \
+    accepted_by, acceptance_channel, acceptance_reference, created_at, created_by, updated_at";
 
 /// A stored quote root.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -46,6 +46,9 @@ pub struct QuoteRow {
     pub approved_at: Option<DateTime<Utc>>,
     pub approved_by: Option<String>,
     pub policy_snapshot: Option<Value>,
+    pub approval_request_id: Option<Uuid>,
+    pub approval_policy_id: Option<String>,
+    pub approval_policy_version: Option<String>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub accepted_by: Option<String>,
     pub acceptance_channel: Option<String>,
@@ -216,12 +219,29 @@ fn commitment(
     status: QuoteStatus,
     conversion: Option<ConversionRow>,
 ) -> Result<Commitment, StoreError> {
-    let evaluation = root
-        .policy_snapshot
-        .clone()
-        .map(serde_json::from_value::<PolicyEvaluation>)
-        .transpose()
-        .map_err(corrupt)?;
+    let basis = match (
+        root.approval_request_id,
+        &root.approval_policy_id,
+        &root.approval_policy_version,
+        &root.policy_snapshot,
+    ) {
+        (Some(request_id), Some(policy_id), Some(policy_version), None) => {
+            Some(ApprovalBasis::Request(ApprovalRequestRef {
+                request_id: ApprovalRequestId::from_uuid(request_id),
+                policy_id: policy_id.clone(),
+                policy_version: policy_version.clone(),
+            }))
+        }
+        (None, None, None, Some(evaluation)) => {
+            Some(ApprovalBasis::LegacyPolicy(evaluation.clone()))
+        }
+        (None, None, None, None) => None,
+        _ => {
+            return Err(corrupt(
+                "an approval request named in part, or beside a v1 evaluation",
+            ));
+        }
+    };
     let approval = match (
         &root.approved_price_hash,
         root.approved_at,
@@ -247,12 +267,9 @@ fn commitment(
         }),
         _ => None,
     };
-    let approved = match (evaluation.clone(), approval) {
-        (Some(evaluation), Some(approval)) => Some(Approved {
-            evaluation,
-            approval,
-        }),
-        (None, Some(_)) => return Err(corrupt("an approval without its policy evaluation")),
+    let approved = match (basis.clone(), approval) {
+        (Some(basis), Some(approval)) => Some(Approved { basis, approval }),
+        (None, Some(_)) => return Err(corrupt("an approval without what it rests on")),
         _ => None,
     };
     Ok(match (approved, acceptance, conversion) {
@@ -272,7 +289,7 @@ fn commitment(
         }
         (Some(approved), Some(acceptance), _) => Commitment::Accepted(approved, acceptance),
         (Some(approved), None, _) => Commitment::Approved(approved),
-        (None, None, _) => evaluation.map_or(Commitment::Open, Commitment::Evaluated),
+        (None, None, _) => basis.map_or(Commitment::Open, Commitment::Referred),
         (None, Some(_), _) => return Err(corrupt("an acceptance without an approval")),
     })
 }

@@ -7,7 +7,9 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::quote::{ItemConfiguration, PriceOverride, PriceSnapshot, Quote, QuoteItem};
+use crate::domain::quote::{
+    ApprovalBasis, ItemConfiguration, PriceOverride, PriceSnapshot, Quote, QuoteItem,
+};
 
 /// Inserts a new quote root.
 pub async fn insert_root(conn: &mut PgConnection, quote: &Quote) -> Result<(), sqlx::Error> {
@@ -45,15 +47,13 @@ pub async fn update_root(
     let commitment = quote.commitment();
     let approval = commitment.approval();
     let acceptance = commitment.acceptance();
-    let policy = commitment
-        .evaluation()
-        .map(serde_json::to_value)
-        .transpose()
-        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let basis = commitment.basis();
+    let request = basis.and_then(ApprovalBasis::request);
     sqlx::query_scalar(
         "UPDATE quote SET status = $2, revision = $3, aggregate_version = $4, pricing_state = $5, price_hash = $6, \
          approved_price_hash = $7, approved_at = $8, approved_by = $9, policy_snapshot = $10, accepted_at = $11, \
-         accepted_by = $12, acceptance_channel = $13, acceptance_reference = $14 WHERE quote_id = $1 \
+         accepted_by = $12, acceptance_channel = $13, acceptance_reference = $14, approval_request_id = $15, \
+         approval_policy_id = $16, approval_policy_version = $17 WHERE quote_id = $1 \
          RETURNING updated_at",
     )
     .bind(quote.id().as_uuid())
@@ -65,11 +65,14 @@ pub async fn update_root(
     .bind(approval.map(|a| a.price_hash.as_str()))
     .bind(approval.map(|a| a.approved_at))
     .bind(approval.map(|a| a.approved_by.as_str()))
-    .bind(policy)
+    .bind(basis.and_then(ApprovalBasis::legacy_evaluation))
     .bind(acceptance.map(|a| a.accepted_at))
     .bind(acceptance.map(|a| a.accepted_by.as_str()))
     .bind(acceptance.map(|a| a.channel.as_str()))
     .bind(acceptance.and_then(|a| a.reference.as_deref()))
+    .bind(request.map(|r| r.request_id.as_uuid()))
+    .bind(request.map(|r| r.policy_id.as_str()))
+    .bind(request.map(|r| r.policy_version.as_str()))
     .fetch_one(conn)
     .await
 }

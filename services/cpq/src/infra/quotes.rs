@@ -3,14 +3,17 @@
 
 use async_trait::async_trait;
 use common_kernel::context::RequestContext;
+use cpq_pricing::PricingState;
 use domain_kernel::TenantId;
 use sqlx::PgConnection;
 
 use super::quote_reads::{self as reads, Locking};
 use super::quote_rows::{StoredQuote, quote_status, to_quote};
 use super::{history, quote_writes as writes};
-use crate::app::ports::{ListFilter, QuoteHead, QuoteListing, QuoteRepository, StoreError};
-use crate::domain::quote::{EventDetail, PriceBookPin, Quote, QuoteEvent};
+use crate::app::ports::{
+    ListFilter, QuoteHead, QuoteListing, QuoteRepository, StoreError, UnmovedNote,
+};
+use crate::domain::quote::{EventDetail, PriceBookPin, Quote, QuoteEvent, QuoteSummary};
 use crate::domain::{PriceBookId, QuoteId};
 
 /// Quotes in `cpq_schema`.
@@ -70,11 +73,13 @@ impl PgQuoteRepository {
                     .ok_or_else(|| corrupt("priced without a snapshot"))?;
                 writes::upsert_snapshot(conn, quote, snapshot).await?;
             }
-            EventDetail::Submitted(submitted) => {
-                if let Some(hash) = &submitted.approved_price_hash
-                    && !writes::freeze_snapshot(conn, id, revision, hash).await?
-                {
-                    return Err(corrupt("the price snapshot changed under the submit"));
+            EventDetail::Approved(approved) => {
+                let hash = approved
+                    .approved_price_hash
+                    .as_deref()
+                    .ok_or_else(|| corrupt("approved without an approved hash"))?;
+                if !writes::freeze_snapshot(conn, id, revision, hash).await? {
+                    return Err(corrupt("the price snapshot changed under the approval"));
                 }
             }
             EventDetail::Revised(revised) => {
@@ -92,7 +97,11 @@ impl PgQuoteRepository {
                     return Err(corrupt("a second conversion of one quote"));
                 }
             }
-            EventDetail::Cancelled(_) | EventDetail::Expired(_) => {}
+            EventDetail::Submitted(_)
+            | EventDetail::ApprovalPending(_)
+            | EventDetail::Rejected(_)
+            | EventDetail::Cancelled(_)
+            | EventDetail::Expired(_) => {}
         }
         Ok(())
     }
@@ -145,6 +154,38 @@ impl QuoteRepository for PgQuoteRepository {
         Self::read(conn, tenant, id, Locking::ForUpdate).await
     }
 
+    async fn lock_summary(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        id: QuoteId,
+    ) -> Result<Option<QuoteSummary>, StoreError> {
+        type Row = (String, i32, String, Option<String>, Option<String>, i64);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT status, revision, pricing_state, price_hash, approved_price_hash, aggregate_version \
+             FROM quote WHERE tenant_id = $1 AND quote_id = $2 FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(conn)
+        .await?;
+        row.map(
+            |(status, revision, pricing, price_hash, approved, version)| {
+                Ok(QuoteSummary {
+                    status: quote_status(&status)?,
+                    revision,
+                    pricing_state: PricingState::parse(&pricing)
+                        .ok_or_else(|| StoreError::Corrupt(format!("pricing state {pricing}")))?
+                        .as_str(),
+                    price_hash,
+                    approved_price_hash: approved,
+                    aggregate_version: version,
+                })
+            },
+        )
+        .transpose()
+    }
+
     async fn lock_expired(
         &self,
         conn: &mut PgConnection,
@@ -172,6 +213,16 @@ impl QuoteRepository for PgQuoteRepository {
             quote.stamp_updated(updated_at);
         }
         history::append(conn, ctx, event).await?;
+        Ok(())
+    }
+
+    async fn record_unmoved(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &RequestContext,
+        note: &UnmovedNote<'_>,
+    ) -> Result<(), StoreError> {
+        history::append_unmoved(conn, ctx, note).await?;
         Ok(())
     }
 

@@ -53,7 +53,9 @@ async fn redis_stopped_mid_test_changes_speed_not_answers() {
     .await;
     assert_eq!(trace["priceHash"], cold["priceHash"]);
     let submitted = app.command(cold_id, "submit").await;
-    assert_eq!(submitted["status"], "APPROVED", "{submitted}");
+    assert_eq!(submitted["status"], "SUBMITTED", "{submitted}");
+    let approved = app.approve(cold_id).await;
+    assert_eq!(approved["status"], "APPROVED", "{approved}");
     let accepted = app.command(cold_id, "accept").await;
     assert_eq!(accepted["status"], "ACCEPTED", "{accepted}");
     app.stop().await;

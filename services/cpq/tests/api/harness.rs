@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::{Arc, OnceLock};
 
+use cpq::infra::approval_consumer::ApprovalOutcomes;
 use test_support::{TcpProxy, TestDatabase, TestIssuer};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -33,6 +34,8 @@ pub fn seller_token() -> String {
 /// A running service (catalog or CPQ).
 pub struct Running {
     pub base: String,
+    /// CPQ's approval consumer handler (none for the catalog).
+    pub approvals: Option<ApprovalOutcomes>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _database: TestDatabase,
@@ -141,6 +144,7 @@ pub async fn spawn_catalog_with(extra: &HashMap<&'static str, String>) -> Runnin
     });
     Running {
         base: format!("http://127.0.0.1:{port}"),
+        approvals: None,
         shutdown: Some(tx),
         server: Some(server),
         _database: database,
@@ -165,11 +169,13 @@ pub async fn spawn_cpq(
     let cpq_settings = cpq::CpqSettings {
         catalog_url: catalog_url.to_owned(),
         expiry_interval: Duration::from_millis(200),
+        ..cpq::CpqSettings::from_lookup(|name| extra.get(name).cloned()).expect("cpq settings")
     };
     let app = cpq::Application::build(settings, cpq_settings)
         .await
         .expect("build cpq");
     let port = app.port();
+    let approvals = app.approval_outcomes();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until(async {
@@ -181,6 +187,7 @@ pub async fn spawn_cpq(
     (
         Running {
             base: format!("http://127.0.0.1:{port}"),
+            approvals: Some(approvals),
             shutdown: Some(tx),
             server: Some(server),
             _database: database,
@@ -293,6 +300,23 @@ impl TestApp {
             .expect("app role pool")
     }
 
+    /// A pool on CPQ's database as the jobs role (`cpq_jobs`, across tenants), as
+    /// `service-host` opens it: where the approval consumer runs.
+    pub async fn jobs_pool(&self) -> PgPool {
+        let settings = settings(cpq::SERVICE, &self.cpq._database.url, &HashMap::new());
+        common_kernel::db::connect(&settings.jobs_database(cpq::SERVICE), cpq::SCHEMA)
+            .await
+            .expect("jobs role pool")
+    }
+
+    /// CPQ's approval consumer handler.
+    pub fn approval_handler(&self) -> &ApprovalOutcomes {
+        self.cpq
+            .approvals
+            .as_ref()
+            .expect("CPQ has its approval handler")
+    }
+
     /// Rows in a CPQ table.
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
@@ -353,11 +377,14 @@ impl TestApp {
         .await
     }
 
-    /// Creates, prices and submits a quote the policy approves; returns it APPROVED.
+    /// Creates, prices and submits a quote, and the approval service's policy requires no
+    /// approval (delivered through CPQ's consumer handler); returns it APPROVED.
     pub async fn approved_quote(&self) -> Uuid {
         let quote = self.configured_quote().await;
         self.command(quote, "price").await;
-        let approved = self.command(quote, "submit").await;
+        let submitted = self.command(quote, "submit").await;
+        assert_eq!(submitted["status"], "SUBMITTED", "{submitted}");
+        let approved = self.approve(quote).await;
         assert_eq!(approved["status"], "APPROVED", "{approved}");
         quote
     }

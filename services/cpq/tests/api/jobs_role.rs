@@ -1,7 +1,8 @@
-//! CPQ's jobs role (ADR 0030): `cpq_jobs`, on which the quote expiry, the relay and the purge
-//! run, sees every tenant's quotes, holds exactly the grants its work needs and runs no DDL. The
-//! expiry scenarios (`scenarios.rs`, `contracts.rs`) run on its pool, which proves the grants
-//! suffice.
+//! CPQ's jobs role (ADR 0030): `cpq_jobs`, on which the quote expiry, the approval consumer,
+//! the relay and the purge run, sees every tenant's quotes, holds exactly the grants its work
+//! needs and runs no DDL. The expiry scenarios (`scenarios.rs`, `contracts.rs`) and every
+//! approval outcome the tests deliver (`approval_support.rs`, `approval_outcomes.rs`) run on its
+//! pool, which proves the grants suffice.
 
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ fn refusal<T: std::fmt::Debug>(what: &str, result: Result<T, sqlx::Error>) -> St
 }
 
 #[tokio::test]
-async fn the_jobs_role_holds_exactly_what_the_relay_the_purge_and_the_expiry_run() {
+async fn the_jobs_role_holds_exactly_what_the_relay_the_purge_the_expiry_and_the_consumer_run() {
     let database = cpq_database().await;
     let owner = pool(&database, None).await;
     let mut expected = test_support::PLATFORM_JOBS_GRANTS.to_vec();
@@ -49,6 +50,11 @@ async fn the_jobs_role_holds_exactly_what_the_relay_the_purge_and_the_expiry_run
         "quote_item: SELECT",
         "quote_price_override: SELECT",
         "quote_price_snapshot: SELECT",
+        // The approval consumer's (migrations/cpq/20261216000001_approval_outcomes.sql).
+        "quote_approval_request: INSERT",
+        "quote_approval_request: SELECT",
+        "quote_approval_request: UPDATE",
+        "quote_price_snapshot(frozen): UPDATE",
     ]);
     expected.sort_unstable();
     assert_eq!(
@@ -108,6 +114,11 @@ async fn the_jobs_role_sees_every_tenants_quotes_and_can_neither_change_the_sche
         ("a deleted quote", "DELETE FROM quote"),
         ("an item", "UPDATE quote_item SET quantity = 2"),
         ("a snapshot", "DELETE FROM quote_price_snapshot"),
+        (
+            "a snapshot's price",
+            "UPDATE quote_price_snapshot SET price_hash = repeat('0', 64)",
+        ),
+        ("approval evidence", "DELETE FROM quote_approval_request"),
         (
             "an override",
             "INSERT INTO quote_price_override DEFAULT VALUES",

@@ -1,5 +1,5 @@
-//! The vertical slice: create → items → price → submit → accept → convert → get, with the
-//! state, history, events and audit each step leaves.
+//! The vertical slice: create → items → price → submit → approval outcome → accept → convert
+//! → get, with the state, history, events and audit each step leaves.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -97,12 +97,22 @@ async fn a_quote_goes_from_draft_to_converted() {
         "{trace}"
     );
 
-    // Submitted by an agent without discounts: approved by policy, price frozen.
-    let approved = app.command(quote, "submit").await;
+    // Submitted by an agent without discounts: SUBMITTED until the approval service answers;
+    // its policy requires no approval, so the quote is approved at that price, frozen.
+    let submitted = app.command(quote, "submit").await;
+    assert_eq!(submitted["status"], "SUBMITTED");
+    assert_eq!(submitted["pricingState"], "PRICED");
+    assert!(submitted["approval"].is_null() && submitted["approvalRequest"].is_null());
+    let approved = app.approve(quote).await;
     assert_eq!(approved["status"], "APPROVED");
     assert_eq!(approved["pricingState"], "FROZEN");
     assert_eq!(approved["approval"]["approvedPriceHash"], hash.as_str());
-    assert_eq!(approved["policyEvaluation"]["requiredLevel"], "NONE");
+    assert_eq!(approved["approvalRequest"]["status"], "NOT_REQUIRED");
+    assert_eq!(approved["approvalRequest"]["priceHash"], hash.as_str());
+    assert!(
+        approved["policyEvaluation"].is_null(),
+        "no in-process policy any more"
+    );
 
     // Editing after submit is refused; only a revise opens edits.
     expect_problem(
@@ -174,6 +184,7 @@ async fn a_quote_goes_from_draft_to_converted() {
             "CONFIGURE_ITEMS",
             "PRICE",
             "SUBMIT",
+            "APPROVAL_NOT_REQUIRED",
             "ACCEPT",
             "CONVERT_TO_ORDER"
         ]
@@ -192,7 +203,8 @@ async fn a_quote_goes_from_draft_to_converted() {
             "cpq.quote.items-replaced.v1",
             "cpq.quote.items-replaced.v1",
             "cpq.quote.priced.v1",
-            "cpq.quote.submitted.v1",
+            "cpq.quote.submitted.v2",
+            "cpq.quote.approved.v1",
             "cpq.quote.accepted.v1",
             "cpq.quote.converted.v1"
         ]
@@ -203,7 +215,7 @@ async fn a_quote_goes_from_draft_to_converted() {
         .into_iter()
         .filter(|(_, _, event_type, _)| event_type == "audit.evidence-submitted.v1")
         .count();
-    assert_eq!(audits, 7);
+    assert_eq!(audits, 8);
 
     // Listing with filters and the total count.
     let listed = app.get("/quotes?status=CONVERTED&customerId=CUST-1").await;

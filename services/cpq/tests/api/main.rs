@@ -10,8 +10,11 @@
     reason = "tests fail loudly"
 )]
 
+mod approval_support;
 mod harness;
 
+mod approval_consumer;
+mod approval_outcomes;
 mod bad_input;
 mod catalog_access;
 mod catalog_stall;
@@ -19,6 +22,7 @@ mod contracts;
 mod item_edits;
 mod jobs_role;
 mod lifecycle;
+mod lifecycle_guard;
 mod openapi;
 mod properties;
 mod scenarios;

@@ -1,6 +1,7 @@
-//! Property test over random command sequences through HTTP: whatever order commands come in,
-//! no quote is ACCEPTED (or CONVERTED) without a FROZEN price whose hash equals the approved
-//! hash, and items never change after SUBMITTED except through a revise.
+//! Property test over random command sequences through HTTP, with the approval service's
+//! outcomes delivered through CPQ's consumer handler in between: whatever order they come in, no
+//! quote is ACCEPTED (or CONVERTED) without a FROZEN price whose hash equals the approved hash,
+//! and items never change after SUBMITTED except through a revise.
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -9,14 +10,22 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::approval_support::ApprovalEvent;
 use crate::harness::{TestApp, expect_status, id_of};
 
 #[derive(Debug, Clone)]
 enum Command {
-    Items { quantity: i64, valid: bool },
+    Items {
+        quantity: i64,
+        valid: bool,
+    },
     Price,
     Override,
     Submit,
+    /// The approval service's outcome for the quote's revision and price as they stand.
+    Outcome {
+        pending: bool,
+    },
     Revise,
     Accept,
     Cancel,
@@ -29,6 +38,7 @@ fn command() -> impl Strategy<Value = Command> {
         3 => Just(Command::Price),
         1 => Just(Command::Override),
         3 => Just(Command::Submit),
+        3 => proptest::bool::ANY.prop_map(|pending| Command::Outcome { pending }),
         1 => Just(Command::Revise),
         2 => Just(Command::Accept),
         1 => Just(Command::Cancel),
@@ -58,6 +68,10 @@ async fn run(app: &TestApp, quote: Uuid, command: &Command) -> StatusCode {
         }
         Command::Price => app.post_empty(&path("price")).await,
         Command::Submit => app.post_empty(&path("submit")).await,
+        Command::Outcome { pending } => {
+            deliver_outcome(app, quote, *pending).await;
+            return StatusCode::OK;
+        }
         Command::Revise => app.post_empty(&path("revise")).await,
         Command::Accept => app.post_empty(&path("accept")).await,
         Command::Cancel => app.post_empty(&path("cancel")).await,
@@ -70,6 +84,21 @@ async fn run(app: &TestApp, quote: Uuid, command: &Command) -> StatusCode {
         "{command:?}: {status} {text}"
     );
     status
+}
+
+/// The approval service answers for the quote as it stands (when priced): NOT_REQUIRED, or
+/// PENDING and then approved. CPQ's handler decides whether anything moves.
+async fn deliver_outcome(app: &TestApp, quote: Uuid, pending: bool) {
+    let view = app.quote(quote).await;
+    if !view["priceHash"].is_string() {
+        return;
+    }
+    let status = if pending { "PENDING" } else { "NOT_REQUIRED" };
+    let requested = ApprovalEvent::requested(&view, status);
+    app.deliver(&requested).await;
+    if pending {
+        app.deliver(&requested.approved()).await;
+    }
 }
 
 async fn invariants_hold(app: &TestApp) {

@@ -1,12 +1,26 @@
 //! Transition scenarios of the spec: approval superseded by a price change, an override
-//! waiting for approval, expiry before acceptance, one conversion under concurrency, a stale
+//! waiting for an approver, expiry before acceptance, one conversion under concurrency, a stale
 //! catalog version, and the database refusing what the application never writes.
 
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::approval_support::ApprovalEvent;
 use crate::harness::{TestApp, expect_problem, expect_status, id_of};
+
+/// The policy input the submit event of revision `revision` of `quote` carried.
+async fn policy_input(app: &TestApp, quote: uuid::Uuid) -> Value {
+    app.outbox()
+        .await
+        .into_iter()
+        .rev()
+        .find(|(_, key, event_type, _)| {
+            event_type == "cpq.quote.submitted.v2" && *key == quote.to_string()
+        })
+        .map(|(_, _, _, envelope)| envelope["payload"]["policyInput"].clone())
+        .expect("a submit event")
+}
 
 #[tokio::test]
 async fn a_revise_after_approval_supersedes_it_and_the_new_price_needs_its_own() {
@@ -54,7 +68,9 @@ async fn a_revise_after_approval_supersedes_it_and_the_new_price_needs_its_own()
     let repriced = app.command(quote, "price").await;
     let new_hash = repriced["priceHash"].as_str().unwrap().to_owned();
     assert_ne!(new_hash, old_hash, "a price change changes the hash");
-    let reapproved = app.command(quote, "submit").await;
+    let resubmitted = app.command(quote, "submit").await;
+    assert_eq!(resubmitted["status"], "SUBMITTED");
+    let reapproved = app.approve(quote).await;
     assert_eq!(
         reapproved["approval"]["approvedPriceHash"],
         new_hash.as_str()
@@ -132,13 +148,18 @@ async fn overrides_and_large_discounts_wait_for_an_approver() {
     .unwrap();
     assert_eq!(stored, ("200.00".into(), "150.00".into(), "rep-1".into()));
 
-    let pending = app.command(quote, "submit").await;
+    // The approval service weighs the override: CPQ states it in the policy input and waits.
+    let submitted = app.command(quote, "submit").await;
+    assert_eq!(submitted["status"], "SUBMITTED");
+    let input = policy_input(&app, quote).await;
+    assert_eq!(input["lines"][0]["overrideCount"], 1, "{input}");
+    assert_eq!(input["lines"][0]["overrideAmount"], "50.00", "{input}");
+    app.deliver(&ApprovalEvent::requested(&submitted, "PENDING"))
+        .await;
+    let pending = app.quote(quote).await;
     assert_eq!(pending["status"], "APPROVAL_PENDING");
-    assert_eq!(pending["policyEvaluation"]["requiredLevel"], "MANAGER");
-    assert_eq!(
-        pending["policyEvaluation"]["findings"][0]["rule"],
-        "MANUAL_OVERRIDE"
-    );
+    assert_eq!(pending["approvalRequest"]["status"], "PENDING");
+    assert_eq!(pending["approvalRequest"]["levels"][0]["level"], "MANAGER");
     assert!(pending["approval"].is_null());
     expect_problem(
         app.post_empty(&format!("/quotes/{quote}/accept")).await,
@@ -154,12 +175,13 @@ async fn overrides_and_large_discounts_wait_for_an_approver() {
     let created = expect_status(app.post("/quotes", &discounted).await, StatusCode::CREATED).await;
     let other = id_of(&created, "id");
     app.command(other, "price").await;
-    let pending = app.command(other, "submit").await;
-    assert_eq!(pending["status"], "APPROVAL_PENDING");
-    assert_eq!(
-        pending["policyEvaluation"]["findings"][0]["rule"],
-        "DISCOUNT_ABOVE_ROLE_LIMIT"
-    );
+    let submitted = app.command(other, "submit").await;
+    app.deliver(&ApprovalEvent::requested(&submitted, "PENDING"))
+        .await;
+    assert_eq!(app.quote(other).await["status"], "APPROVAL_PENDING");
+    let input = policy_input(&app, other).await;
+    assert_eq!(input["lines"][0]["discountPercent"], "15", "{input}");
+    assert_eq!(input["discountAuthorityPercent"], "10", "{input}");
     app.stop().await;
 }
 
@@ -170,7 +192,8 @@ async fn a_quote_that_expires_before_acceptance_cannot_be_accepted() {
     let created = expect_status(app.post("/quotes", &body).await, StatusCode::CREATED).await;
     let quote = id_of(&created, "id");
     app.command(quote, "price").await;
-    let approved = app.command(quote, "submit").await;
+    app.command(quote, "submit").await;
+    let approved = app.approve(quote).await;
     assert_eq!(approved["status"], "APPROVED");
 
     let mut status = String::new();

@@ -1,7 +1,9 @@
 //! Approval authority comes only from the token (ADR 0030): the former identity headers
 //! (`X-Tenant-Id`, `X-Actor-Id`, `X-Actor-Type`) are ignored, so a sales agent who may grant
-//! 10 % cannot raise its own limit; the same 30 % discount waits for a manager when the 10 %
-//! agent submits it and is approved by policy when a director with 50 % does.
+//! 10 % cannot raise its own limit. Since the approval service decides (ADR 0035), what CPQ
+//! vouches for is the policy input its submit event carries: the same 30 % discount is
+//! submitted with the 10 % agent's authority by the agent and the director's 50 % by the
+//! director, whatever the headers claimed.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -62,24 +64,28 @@ async fn the_discount_limit_is_the_tokens_and_headers_cannot_raise_it() {
     let (agents, by_agent) = submit_thirty_percent(&app, &agent).await;
     let (directors, by_director) = submit_thirty_percent(&app, &director).await;
 
-    // The agent's 10 % is what the policy used, whatever the headers claimed.
-    assert_eq!(by_agent["status"], "APPROVAL_PENDING", "{by_agent}");
-    let evaluation = &by_agent["policyEvaluation"];
-    assert_eq!(evaluation["discountLimitPercent"], "10", "{evaluation}");
-    assert_eq!(evaluation["actorType"], "HUMAN_AGENT", "{evaluation}");
-    assert_eq!(evaluation["requiredLevel"], "MANAGER", "{evaluation}");
-    let findings = evaluation["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 1, "{evaluation}");
-    assert_eq!(findings[0]["rule"], "DISCOUNT_ABOVE_ROLE_LIMIT");
-    assert_eq!(findings[0]["threshold"], "10");
-    assert_eq!(findings[0]["actual"], "30");
-
-    // The director's 50 % covers the same discount: approved by policy.
-    assert_eq!(by_director["status"], "APPROVED", "{by_director}");
-    let evaluation = &by_director["policyEvaluation"];
-    assert_eq!(evaluation["discountLimitPercent"], "50", "{evaluation}");
-    assert_eq!(evaluation["findings"], json!([]), "{evaluation}");
-    assert_eq!(evaluation["requiredLevel"], "NONE", "{evaluation}");
+    // Both wait for the approval service; the policy input names the token's authority.
+    assert_eq!(by_agent["status"], "SUBMITTED", "{by_agent}");
+    assert_eq!(by_director["status"], "SUBMITTED", "{by_director}");
+    let agents_input = policy_input(&app, agents).await;
+    assert_eq!(
+        agents_input["discountAuthorityPercent"], "10",
+        "{agents_input}"
+    );
+    assert_eq!(agents_input["actorType"], "HUMAN_AGENT", "{agents_input}");
+    assert_eq!(
+        agents_input["lines"][0]["discountPercent"], "30",
+        "{agents_input}"
+    );
+    let directors_input = policy_input(&app, directors).await;
+    assert_eq!(
+        directors_input["discountAuthorityPercent"], "50",
+        "{directors_input}"
+    );
+    assert_eq!(
+        directors_input["lines"][0]["discountPercent"], "30",
+        "{directors_input}"
+    );
 
     // Tenant and actor are the tokens' too: both quotes are the harness tenant's, created and
     // changed by the token's user, never by the one the headers named.
@@ -113,4 +119,16 @@ async fn the_discount_limit_is_the_tokens_and_headers_cannot_raise_it() {
         )]
     );
     app.stop().await;
+}
+
+/// The policy input the submit event of `quote` carried.
+async fn policy_input(app: &TestApp, quote: Uuid) -> Value {
+    app.outbox()
+        .await
+        .into_iter()
+        .find(|(_, key, event_type, _)| {
+            event_type == "cpq.quote.submitted.v2" && *key == quote.to_string()
+        })
+        .map(|(_, _, _, envelope)| envelope["payload"]["policyInput"].clone())
+        .expect("the submit event")
 }

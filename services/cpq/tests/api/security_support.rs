@@ -22,7 +22,7 @@ pub enum Stage {
     Configured,
     /// PRICED: item `1` costs 100.00 once and 200.00 a month.
     Priced,
-    /// APPROVED by policy.
+    /// APPROVED (the approval service's policy required no approval).
     Approved,
     /// ACCEPTED.
     Accepted,

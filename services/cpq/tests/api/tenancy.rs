@@ -14,12 +14,13 @@ use crate::harness::{TENANT, TestApp, expect_problem, expect_status, id_of};
 const OTHER: &str = "globex";
 
 /// Every CPQ table a request reads, and the platform tables with a tenant it reads.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "quote",
     "quote_item",
     "quote_price_snapshot",
     "quote_price_override",
     "quote_conversion",
+    "quote_approval_request",
     "outbox_event",
     "idempotency_record",
 ];
@@ -39,8 +40,9 @@ fn refusal<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> (String, Strin
     }
 }
 
-/// Rows in every table for acme through the API (a converted quote, a priced one with an
-/// override, an idempotent create), and a quote of another tenant written by the owner.
+/// Rows in every table for acme through the API (a converted quote — approved through the
+/// approval consumer's handler —, a priced one with an override, an idempotent create), and a
+/// quote of another tenant written by the owner.
 async fn two_tenants(app: &TestApp) -> Uuid {
     let converted = app.accepted_quote().await;
     app.command(converted, "convert-to-order").await;
@@ -84,6 +86,10 @@ async fn two_tenants(app: &TestApp) -> Uuid {
          VALUES ('{foreign}', 1, '{OTHER}', 'CREATE', 'DRAFT', 1, 'sql', 'HUMAN_AGENT', 'API', 'c', gen_random_uuid()); \
          INSERT INTO quote_conversion (quote_id, tenant_id, order_id, revision, price_hash, snapshot, converted_by) \
          VALUES ('{foreign}', '{OTHER}', gen_random_uuid(), 1, repeat('a', 64), '{{}}', 'sql'); \
+         INSERT INTO quote_approval_request (approval_request_id, tenant_id, quote_id, revision, price_hash, status, \
+           policy_id, policy_version, levels, decisions, request_version, last_event_id, last_event_type, occurred_at) \
+         VALUES (gen_random_uuid(), '{OTHER}', '{foreign}', 1, repeat('a', 64), 'PENDING', 'quote-approval', '1', \
+           '[]', '[]', 1, gen_random_uuid(), 'approval.requested.v1', now()); \
          INSERT INTO outbox_event (event_id, topic, partition_key, event_type, event_version, aggregate_type, \
            aggregate_id, aggregate_version, tenant_id, envelope, occurred_at) \
          VALUES (gen_random_uuid(), 't', 'k', 'x.created.v1', 1, 'X', '1', 1, '{OTHER}', '{{}}', now()); \

@@ -116,7 +116,7 @@ impl Quote {
         }
         let stage_fits = match (&self.status, &self.commitment) {
             (S::Draft | S::Configured | S::Priced | S::Submitted, Commitment::Open)
-            | (S::ApprovalPending | S::Rejected, Commitment::Evaluated(_))
+            | (S::ApprovalPending | S::Rejected, Commitment::Referred(_))
             | (S::Approved, Commitment::Approved(_))
             | (S::Accepted, Commitment::Accepted(..))
             | (S::Converted, Commitment::Converted(..)) => true,

@@ -1,19 +1,17 @@
-//! Commands that commit a revision or end the quote: submit (the approval policy decides),
-//! revise, accept, cancel, expire and convert. Each doc comment is the command's table from
+//! Commands that commit a revision or end the quote: submit (for the approval service to
+//! decide), revise, accept, cancel, expire and convert. Each doc comment is the command's table from
 //! state-machines.md.
 
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use cpq_configuration::config_state::{self, ConfigurationCommand};
-use cpq_pricing::{PricingCommand, PricingState};
+use cpq_pricing::PricingState;
 use domain_kernel::Actor;
 use serde_json::json;
 
 use super::aggregate::Quote;
-use super::commitment::{
-    Acceptance, AcceptanceSnapshot, Approval, ApprovalSnapshot, Approved, Commitment, Conversion,
-};
+use super::commitment::{Acceptance, AcceptanceSnapshot, ApprovalSnapshot, Commitment, Conversion};
 use super::error::QuoteError;
 use super::events::{
     Accepted, Cancelled, Converted, EventDetail, Expired, QuoteEvent, Revised, Submitted,
@@ -23,8 +21,7 @@ use super::items::ItemConfiguration;
 use super::lifecycle::{QuoteCommand, QuoteStatus, transition};
 use super::price::QuotePrice;
 use crate::domain::OrderId;
-use crate::domain::approval::{self, POLICY_VERSION, RequestedDiscount, Submitter};
-use crate::domain::policy_input::PolicyInput;
+use crate::domain::policy_input::{PolicyInput, Submitter};
 
 /// What a conversion answers: the one conversion, and the event when this call made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,77 +34,29 @@ pub enum ConversionOutcome {
 
 impl Quote {
     /// SubmitQuote · source: PRICED · checks: a current price snapshot · transition: SUBMIT →
-    /// SUBMITTED, then the approval policy: needed ⇒ POLICY_REQUIRES_APPROVAL →
-    /// APPROVAL_PENDING; not needed ⇒ POLICY_NO_APPROVAL_NEEDED → APPROVED with the price FROZEN
-    /// and the approved hash = the price hash · emits `cpq.quote.submitted.v1`.
+    /// SUBMITTED, nothing else: the approval service evaluates its policy on the `policyInput`
+    /// this event carries and its outcome moves the quote on ([`Quote::record_approval`]) ·
+    /// emits `cpq.quote.submitted.v2`.
     pub fn submit(
         &mut self,
         expected: Option<i64>,
         submitter: Submitter,
-        now: DateTime<Utc>,
     ) -> Result<QuoteEvent, QuoteError> {
         self.check_version(expected)?;
-        let submitted = transition(self.status, QuoteCommand::Submit)?;
+        let status = transition(self.status, QuoteCommand::Submit)?;
         let snapshot = self
             .price
             .snapshot()
-            .ok_or(QuoteError::NotPriced { status: submitted })?;
+            .ok_or(QuoteError::NotPriced { status })?;
         let priced = snapshot
             .priced_quote()
             .map_err(|e| QuoteError::Inconsistent(e.to_string()))?;
-        let discounts: Vec<RequestedDiscount> = self
-            .items
-            .iter()
-            .filter_map(|i| {
-                i.discount_percent.map(|percent| RequestedDiscount {
-                    item_id: i.id.as_str().to_owned(),
-                    percent,
-                })
-            })
-            .collect();
-        let evaluation = approval::evaluate(submitter, &priced, &discounts);
         let policy_input = PolicyInput::build(submitter, &priced)?;
-        // Every transition is decided before anything changes, so a refusal leaves the quote
-        // as it was.
-        let (status, frozen) = if evaluation.approval_required() {
-            (
-                transition(submitted, QuoteCommand::PolicyRequiresApproval)?,
-                None,
-            )
-        } else {
-            (
-                transition(submitted, QuoteCommand::PolicyNoApprovalNeeded)?,
-                Some(cpq_pricing::transition(
-                    self.price.state(),
-                    PricingCommand::Freeze,
-                )?),
-            )
-        };
         let before = self.summary();
         self.status = status;
-        match frozen {
-            None => self.commitment = Commitment::Evaluated(evaluation.clone()),
-            Some(frozen) => {
-                if let QuotePrice::Priced { state, snapshot } = &mut self.price {
-                    *state = frozen;
-                    snapshot.frozen = true;
-                }
-                self.commitment = Commitment::Approved(Approved {
-                    evaluation: evaluation.clone(),
-                    approval: Approval {
-                        price_hash: priced.price_hash.clone(),
-                        approved_at: now,
-                        approved_by: format!("policy:{POLICY_VERSION}"),
-                    },
-                });
-            }
-        }
         let detail = EventDetail::Submitted(Submitted {
             price_hash: priced.price_hash,
-            approval_required: evaluation.approval_required(),
-            approved_price_hash: self.commitment.approval().map(|a| a.price_hash.clone()),
             pricing_state: self.price.state().as_str(),
-            policy_evaluation: evaluation,
             policy_input,
         });
         Ok(self.emit(Some(before), "SUBMIT", None, detail))
@@ -283,11 +232,7 @@ impl Quote {
             "priceHash": price_hash,
             "approvedPriceHash": approved.approval.price_hash,
             "traceHash": snapshot.trace_hash,
-            "approval": ApprovalSnapshot {
-                approved_at: approved.approval.approved_at,
-                approved_by: &approved.approval.approved_by,
-                policy_evaluation: &approved.evaluation,
-            },
+            "approval": ApprovalSnapshot::of(approved),
             "acceptance": AcceptanceSnapshot {
                 accepted_at: acceptance.accepted_at,
                 accepted_by: &acceptance.accepted_by,

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::super::{OrderId, QuoteId};
 use super::lifecycle::QuoteStatus;
-use crate::domain::approval::PolicyEvaluation;
+use crate::domain::approval::{ApprovalRequestRef, ApprovalStatus};
 use crate::domain::policy_input::PolicyInput;
 
 /// Topic of quote events (keyed by quote id).
@@ -87,6 +87,19 @@ impl QuoteEvent {
         self.detail.event_type()
     }
 
+    /// The contract version, the number the event type ends with.
+    pub fn event_version(&self) -> i32 {
+        self.detail.event_version()
+    }
+
+    /// The event type without its version (`cpq.quote.priced`): the audit evidence's name.
+    pub fn fact_name(&self) -> &'static str {
+        let event_type = self.event_type();
+        event_type
+            .rsplit_once(".v")
+            .map_or(event_type, |(name, _)| name)
+    }
+
     /// The payload the schema describes.
     pub fn payload(&self) -> Payload<'_> {
         Payload {
@@ -108,8 +121,14 @@ pub enum EventDetail {
     Priced(Priced),
     /// `cpq.quote.price-overridden.v1`.
     PriceOverridden(PriceOverridden),
-    /// `cpq.quote.submitted.v1`.
+    /// `cpq.quote.submitted.v2`.
     Submitted(Submitted),
+    /// `cpq.quote.approval-pending.v1`.
+    ApprovalPending(ApprovalRecorded),
+    /// `cpq.quote.approved.v1`.
+    Approved(ApprovalRecorded),
+    /// `cpq.quote.rejected.v1`.
+    Rejected(ApprovalRecorded),
     /// `cpq.quote.revised.v1`.
     Revised(Revised),
     /// `cpq.quote.accepted.v1`.
@@ -130,12 +149,33 @@ impl EventDetail {
             Self::ItemsReplaced(_) => "cpq.quote.items-replaced.v1",
             Self::Priced(_) => "cpq.quote.priced.v1",
             Self::PriceOverridden(_) => "cpq.quote.price-overridden.v1",
-            Self::Submitted(_) => "cpq.quote.submitted.v1",
+            Self::Submitted(_) => "cpq.quote.submitted.v2",
+            Self::ApprovalPending(_) => "cpq.quote.approval-pending.v1",
+            Self::Approved(_) => "cpq.quote.approved.v1",
+            Self::Rejected(_) => "cpq.quote.rejected.v1",
             Self::Revised(_) => "cpq.quote.revised.v1",
             Self::Accepted(_) => "cpq.quote.accepted.v1",
             Self::Cancelled(_) => "cpq.quote.cancelled.v1",
             Self::Expired(_) => "cpq.quote.expired.v1",
             Self::Converted(_) => "cpq.quote.converted.v1",
+        }
+    }
+
+    /// The contract version of this kind (`cpq.quote.submitted.v1` ended with ADR 0035).
+    pub fn event_version(&self) -> i32 {
+        match self {
+            Self::Submitted(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The approval request behind an approval transition.
+    pub fn approval(&self) -> Option<&ApprovalRecorded> {
+        match self {
+            Self::ApprovalPending(recorded)
+            | Self::Approved(recorded)
+            | Self::Rejected(recorded) => Some(recorded),
+            _ => None,
         }
     }
 }
@@ -226,23 +266,67 @@ pub struct PriceOverridden {
     pub pricing_state: &'static str,
 }
 
-/// The quote was submitted and the approval policy decided.
+/// The quote was submitted; the approval service decides (ADR 0035).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Submitted {
-    /// Price hash evaluated.
+    /// Price hash submitted (the one an approval must cover).
     pub price_hash: String,
-    /// Whether an approver must decide.
-    pub approval_required: bool,
-    /// The approved hash when the policy approved.
+    /// Pricing state after.
+    pub pricing_state: &'static str,
+    /// What the approval service's policy reads.
+    pub policy_input: PolicyInput,
+}
+
+/// The approval service's outcome moved the quote: a PENDING request, an approval or a
+/// rejection of the current revision at its current price.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRecorded {
+    /// The approval request.
+    pub approval_request_id: String,
+    /// Its status after the outcome.
+    pub approval_status: ApprovalStatus,
+    /// The policy that required its levels.
+    pub policy_id: String,
+    /// The policy's version.
+    pub policy_version: String,
+    /// The price hash the outcome covers (the quote's current one).
+    pub price_hash: String,
+    /// The approved hash, once approved.
     pub approved_price_hash: Option<String>,
     /// Pricing state after (FROZEN when approved).
     pub pricing_state: &'static str,
-    /// The evaluation, as stored with the quote.
-    pub policy_evaluation: PolicyEvaluation,
-    /// What the approval service's policy reads (optional in the schema: added to v1 after
-    /// events without it were published).
-    pub policy_input: PolicyInput,
+    /// Who decided at the approval service (the approver, or the service itself).
+    pub decided_by: ActorId,
+    /// When the approval service says it happened.
+    pub decided_at: DateTime<Utc>,
+    /// Why, when given.
+    pub reason: Option<String>,
+}
+
+/// Builds the recorded outcome of `request`.
+pub(super) fn recorded(
+    request: &ApprovalRequestRef,
+    status: ApprovalStatus,
+    price_hash: &str,
+    approved_price_hash: Option<String>,
+    pricing_state: &'static str,
+    decided: (&ActorId, DateTime<Utc>),
+    reason: Option<String>,
+) -> ApprovalRecorded {
+    ApprovalRecorded {
+        approval_request_id: request.request_id.to_string(),
+        approval_status: status,
+        policy_id: request.policy_id.clone(),
+        policy_version: request.policy_version.clone(),
+        price_hash: price_hash.to_owned(),
+        approved_price_hash,
+        pricing_state,
+        decided_by: decided.0.clone(),
+        decided_at: decided.1,
+        reason,
+    }
 }
 
 /// A new revision was opened; any approval is superseded.
@@ -351,6 +435,10 @@ mod tests {
             serde_json::json!({})
         );
         assert_eq!(cancelled.event_type(), "cpq.quote.cancelled.v1");
+        assert_eq!(
+            (cancelled.fact_name(), cancelled.event_version()),
+            ("cpq.quote.cancelled", 1)
+        );
 
         let expired = event(EventDetail::Expired(Expired {
             valid_until: DateTime::UNIX_EPOCH,

@@ -12,6 +12,10 @@
 //!   or let it expire) and not ACCEPTED (cancelling an accepted deal is a business process).
 //! - Revise opens revision n+1 in DRAFT ([`QuoteCommand::opens_revision`]); the revision
 //!   number is the aggregate's data, not part of the status.
+//! - The approval policy is the approval service's (ADR 0035): submit stops at SUBMITTED, and
+//!   the approval service's events move the quote on. An approved or rejected outcome is taken
+//!   from SUBMITTED as well as from APPROVAL_PENDING, so the outcome counts even when CPQ never
+//!   saw the request PENDING (a request decided at once).
 
 use std::fmt;
 
@@ -26,7 +30,7 @@ pub enum QuoteStatus {
     Configured,
     /// Priced (and re-priceable while not submitted).
     Priced,
-    /// Sent for the approval policy's decision.
+    /// Submitted; waits for the approval service's outcome.
     Submitted,
     /// Waiting for an approver.
     ApprovalPending,
@@ -53,15 +57,15 @@ pub enum QuoteCommand {
     EditItems,
     /// Price, or re-price a stale price.
     Price,
-    /// Submit for the approval policy.
+    /// Submit for approval (the approval service evaluates its policy).
     Submit,
-    /// The policy says an approver must decide.
-    PolicyRequiresApproval,
-    /// The policy says no approval is needed.
-    PolicyNoApprovalNeeded,
-    /// The approver approves.
+    /// The approval service opened a PENDING request: an approver must decide.
+    ApprovalRequested,
+    /// The approval service's policy required no approval (request NOT_REQUIRED).
+    ApprovalNotRequired,
+    /// The approval service approved the request.
     Approve,
-    /// The approver rejects.
+    /// The approval service rejected the request.
     Reject,
     /// Open the next revision in DRAFT (any open approval is superseded).
     Revise,
@@ -136,8 +140,8 @@ impl QuoteCommand {
         Self::EditItems,
         Self::Price,
         Self::Submit,
-        Self::PolicyRequiresApproval,
-        Self::PolicyNoApprovalNeeded,
+        Self::ApprovalRequested,
+        Self::ApprovalNotRequired,
         Self::Approve,
         Self::Reject,
         Self::Revise,
@@ -154,8 +158,8 @@ impl QuoteCommand {
             Self::EditItems => "EDIT_ITEMS",
             Self::Price => "PRICE",
             Self::Submit => "SUBMIT",
-            Self::PolicyRequiresApproval => "POLICY_REQUIRES_APPROVAL",
-            Self::PolicyNoApprovalNeeded => "POLICY_NO_APPROVAL_NEEDED",
+            Self::ApprovalRequested => "APPROVAL_REQUESTED",
+            Self::ApprovalNotRequired => "APPROVAL_NOT_REQUIRED",
             Self::Approve => "APPROVE",
             Self::Reject => "REJECT",
             Self::Revise => "REVISE",
@@ -202,8 +206,10 @@ pub const QUOTE_TRANSITIONS: &[(QuoteStatus, QuoteCommand, QuoteStatus)] = {
         (S::Configured, C::Price, S::Priced),
         (S::Priced, C::Price, S::Priced),
         (S::Priced, C::Submit, S::Submitted),
-        (S::Submitted, C::PolicyRequiresApproval, S::ApprovalPending),
-        (S::Submitted, C::PolicyNoApprovalNeeded, S::Approved),
+        (S::Submitted, C::ApprovalRequested, S::ApprovalPending),
+        (S::Submitted, C::ApprovalNotRequired, S::Approved),
+        (S::Submitted, C::Approve, S::Approved),
+        (S::Submitted, C::Reject, S::Rejected),
         (S::ApprovalPending, C::Approve, S::Approved),
         (S::ApprovalPending, C::Reject, S::Rejected),
         (S::Submitted, C::Revise, S::Draft),
@@ -283,7 +289,7 @@ mod tests {
     use walks::steer;
 
     /// The spec's table, written out independently of `QUOTE_TRANSITIONS`.
-    const EXPECTED: [(S, C, S); 30] = [
+    const EXPECTED: [(S, C, S); 32] = [
         (S::Draft, C::ConfigureItems, S::Configured),
         (S::Draft, C::EditItems, S::Draft),
         (S::Configured, C::EditItems, S::Draft),
@@ -291,8 +297,10 @@ mod tests {
         (S::Configured, C::Price, S::Priced),
         (S::Priced, C::Price, S::Priced),
         (S::Priced, C::Submit, S::Submitted),
-        (S::Submitted, C::PolicyRequiresApproval, S::ApprovalPending),
-        (S::Submitted, C::PolicyNoApprovalNeeded, S::Approved),
+        (S::Submitted, C::ApprovalRequested, S::ApprovalPending),
+        (S::Submitted, C::ApprovalNotRequired, S::Approved),
+        (S::Submitted, C::Approve, S::Approved),
+        (S::Submitted, C::Reject, S::Rejected),
         (S::ApprovalPending, C::Approve, S::Approved),
         (S::ApprovalPending, C::Reject, S::Rejected),
         (S::Submitted, C::Revise, S::Draft),
@@ -361,10 +369,7 @@ mod tests {
         }
         assert_eq!(S::parse("Draft"), None);
         assert_eq!(S::ApprovalPending.as_str(), "APPROVAL_PENDING");
-        assert_eq!(
-            C::PolicyNoApprovalNeeded.as_str(),
-            "POLICY_NO_APPROVAL_NEEDED"
-        );
+        assert_eq!(C::ApprovalNotRequired.as_str(), "APPROVAL_NOT_REQUIRED");
         assert!(C::Revise.opens_revision());
         assert_eq!(C::ALL.iter().filter(|c| c.opens_revision()).count(), 1);
     }
@@ -381,7 +386,7 @@ mod tests {
             ConfigureItems,
             Price,
             Submit,
-            PolicyNoApprovalNeeded,
+            ApprovalNotRequired,
             Accept,
             ConvertToOrder,
         ];
@@ -391,14 +396,20 @@ mod tests {
             Price,
             Price,
             Submit,
-            PolicyRequiresApproval,
+            ApprovalRequested,
             Reject,
             Revise,
             EditItems,
             ConfigureItems,
             Price,
             Submit,
-            PolicyRequiresApproval,
+            Reject,
+            Revise,
+            EditItems,
+            ConfigureItems,
+            Price,
+            Submit,
+            ApprovalRequested,
             Approve,
             Accept,
         ];
@@ -406,9 +417,10 @@ mod tests {
     }
 
     proptest! {
-        /// Random command sequences from DRAFT: terminal states never change, ACCEPTED is only
-        /// entered from APPROVED (reached since the latest DRAFT), and once submitted the only
-        /// way back to editing is a revision.
+        /// Random command sequences from DRAFT: terminal states never change, an approval
+        /// outcome is only taken by a quote submitted in this revision and waiting for it,
+        /// ACCEPTED is only entered from APPROVED (reached since the latest DRAFT), and once
+        /// submitted the only way back to editing is a revision.
         #[test]
         fn lifecycle_invariants(choices in proptest::collection::vec(any::<u8>(), 0..80)) {
             let mut state = S::Draft;
@@ -430,6 +442,13 @@ mod tests {
                         command == C::Revise || !submitted_in_revision,
                         "{before} returned to DRAFT by {command}"
                     );
+                }
+                if matches!(next, S::ApprovalPending | S::Approved | S::Rejected) && before != next {
+                    prop_assert!(
+                        matches!(before, S::Submitted | S::ApprovalPending),
+                        "{before} took an approval outcome ({command})"
+                    );
+                    prop_assert!(submitted_in_revision, "an approval outcome without a submit");
                 }
                 if next == S::Accepted {
                     prop_assert_eq!(before, S::Approved);

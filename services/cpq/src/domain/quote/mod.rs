@@ -2,6 +2,7 @@
 //! items, price and approval stages, the commands as methods, and the typed events they emit.
 
 pub mod aggregate;
+pub mod approvals;
 pub mod catalog_pins;
 pub mod commitment;
 pub mod decisions;
@@ -16,11 +17,12 @@ pub mod price;
 mod tests;
 
 pub use aggregate::{PriceBookPin, Quote, QuoteIdentity, QuoteParts};
-pub use commitment::{Acceptance, Approval, Approved, Commitment, Conversion};
+pub use approvals::ApprovalApplication;
+pub use commitment::{Acceptance, Approval, ApprovalBasis, Approved, Commitment, Conversion};
 pub use decisions::ConversionOutcome;
 pub use editing::{NewQuote, OverrideDraft};
 pub use error::QuoteError;
-pub use events::{EventDetail, QuoteEvent};
+pub use events::{ApprovalRecorded, EventDetail, QuoteEvent, QuoteSummary};
 pub use items::{ConfigurationViolation, ItemConfiguration, ItemDraft, QuoteItem};
 pub use lifecycle::{QuoteCommand, QuoteStatus};
 pub use price::{PriceOverride, PriceSnapshot, QuotePrice};

@@ -17,7 +17,11 @@ use serde_json::{Map, json};
 use super::editing::{NewQuote, OverrideDraft};
 use super::items::configure;
 use super::*;
-use crate::domain::approval::Submitter;
+use crate::domain::approval::{
+    ApprovalOutcome, ApprovalRequestId, ApprovalRequestRef, ApprovalStatus, IgnoredReason,
+    OutcomeKind,
+};
+use crate::domain::policy_input::Submitter;
 use crate::domain::{CustomerId, PriceBookId};
 
 fn offering() -> OfferingId {
@@ -121,6 +125,33 @@ fn new_quote() -> NewQuote {
     }
 }
 
+/// The approval service's outcome of `kind` for the quote's current revision and price.
+fn outcome(quote: &Quote, kind: OutcomeKind, status: ApprovalStatus) -> ApprovalOutcome {
+    ApprovalOutcome {
+        kind,
+        request: ApprovalRequestRef {
+            request_id: ApprovalRequestId::generate(),
+            policy_id: "quote-approval".into(),
+            policy_version: "1".into(),
+        },
+        quote_id: quote.id(),
+        revision: quote.revision(),
+        price_hash: quote.pricing().hash().unwrap_or_default().to_owned(),
+        status,
+        actor: actor(ActorType::HumanAgent),
+        reason: None,
+        occurred_at: start(),
+    }
+}
+
+/// Applies `outcome` and expects a transition.
+fn approve_with(quote: &mut Quote, outcome: &ApprovalOutcome) -> QuoteEvent {
+    match quote.record_approval(outcome).unwrap() {
+        ApprovalApplication::Applied(event) => *event,
+        ApprovalApplication::Ignored(reason) => panic!("{:?} ignored: {reason}", outcome.kind),
+    }
+}
+
 fn configured() -> Quote {
     let (quote, event) = Quote::create(
         new_quote(),
@@ -141,11 +172,20 @@ fn a_quote_travels_from_creation_to_one_conversion() {
     let priced = quote.price(Some(1), book(), &agent, start()).unwrap();
     assert_eq!(priced.event_type(), "cpq.quote.priced.v1");
     assert_eq!(quote.pricing().state(), PricingState::Priced);
-    let submitted = quote
-        .submit(None, by(ActorType::HumanAgent), start())
-        .unwrap();
-    assert_eq!(submitted.transition.to_status, QuoteStatus::Approved);
+    let submitted = quote.submit(None, by(ActorType::HumanAgent)).unwrap();
+    assert_eq!(submitted.transition.to_status, QuoteStatus::Submitted);
+    assert_eq!(submitted.event_type(), "cpq.quote.submitted.v2");
+    assert_eq!(quote.pricing().state(), PricingState::Priced);
+    let not_required = outcome(&quote, OutcomeKind::Requested, ApprovalStatus::NotRequired);
+    let approved = approve_with(&mut quote, &not_required);
+    assert_eq!(approved.event_type(), "cpq.quote.approved.v1");
+    assert_eq!(approved.command, "APPROVAL_NOT_REQUIRED");
+    assert_eq!(quote.status(), QuoteStatus::Approved);
     assert_eq!(quote.pricing().state(), PricingState::Frozen);
+    assert_eq!(
+        quote.commitment().approval().map(|a| a.price_hash.as_str()),
+        quote.pricing().hash()
+    );
     let accepted = quote
         .accept(None, &agent, "PORTAL".into(), Some("PO-1".into()), start())
         .unwrap();
@@ -173,8 +213,8 @@ fn a_quote_travels_from_creation_to_one_conversion() {
     assert_eq!(quote.commitment().conversion().unwrap().order_id, order);
     assert_eq!(
         quote.version(),
-        5,
-        "five commands, five versions after creation"
+        6,
+        "five commands and one approval outcome, six versions after creation"
     );
 }
 
@@ -184,11 +224,29 @@ fn a_discount_above_the_role_limit_waits_for_an_approver_and_a_revision_supersed
     let (mut quote, _) =
         Quote::create(new_quote(), Some(items(true, 30)), &agent, start()).unwrap();
     quote.price(None, book(), &agent, start()).unwrap();
-    quote
-        .submit(None, by(ActorType::HumanAgent), start())
-        .unwrap();
+    let submitted = quote.submit(None, by(ActorType::HumanAgent)).unwrap();
+    let EventDetail::Submitted(detail) = &submitted.detail else {
+        panic!("a submit emits Submitted");
+    };
+    assert_eq!(
+        detail.policy_input.lines[0].discount_percent,
+        Decimal::from(30)
+    );
+    assert_eq!(
+        detail.policy_input.discount_authority_percent,
+        Decimal::from(10)
+    );
+    let pending = outcome(&quote, OutcomeKind::Requested, ApprovalStatus::Pending);
+    assert_eq!(
+        approve_with(&mut quote, &pending).command,
+        "APPROVAL_REQUESTED"
+    );
     assert_eq!(quote.status(), QuoteStatus::ApprovalPending);
     assert!(quote.commitment().approval().is_none());
+    assert_eq!(
+        quote.commitment().basis().and_then(ApprovalBasis::request),
+        Some(&pending.request)
+    );
     let refused = quote.accept(None, &agent, "API".into(), None, start());
     assert!(matches!(refused, Err(QuoteError::Transition(_))));
     let revised = quote.revise(None, Some("customer asked".into())).unwrap();
@@ -212,9 +270,9 @@ fn stale_versions_and_expired_validity_are_refused_without_a_change() {
     ));
     assert_eq!(quote, before);
     quote.price(None, book(), &agent, start()).unwrap();
-    quote
-        .submit(None, by(ActorType::HumanAgent), start())
-        .unwrap();
+    quote.submit(None, by(ActorType::HumanAgent)).unwrap();
+    let not_required = outcome(&quote, OutcomeKind::Requested, ApprovalStatus::NotRequired);
+    approve_with(&mut quote, &not_required);
     let late = start() + Duration::days(31);
     let before = quote.clone();
     assert!(matches!(
@@ -249,10 +307,77 @@ fn an_override_must_name_the_current_price_and_needs_an_approver() {
         quote.pricing().state(),
         PricingState::OverridePendingApproval
     );
-    quote
-        .submit(None, by(ActorType::AdminOperator), start())
-        .unwrap();
+    quote.submit(None, by(ActorType::AdminOperator)).unwrap();
+    let pending = outcome(&quote, OutcomeKind::Requested, ApprovalStatus::Pending);
+    approve_with(&mut quote, &pending);
     assert_eq!(quote.status(), QuoteStatus::ApprovalPending);
+    assert_eq!(
+        quote.pricing().state(),
+        PricingState::OverridePendingApproval
+    );
+    let approved = ApprovalOutcome {
+        kind: OutcomeKind::Approved,
+        status: ApprovalStatus::Approved,
+        ..pending
+    };
+    let event = approve_with(&mut quote, &approved);
+    assert_eq!(event.event_type(), "cpq.quote.approved.v1");
+    assert_eq!(quote.status(), QuoteStatus::Approved);
+    assert_eq!(
+        quote.pricing().state(),
+        PricingState::Frozen,
+        "the override is approved with the quote"
+    );
+}
+
+#[test]
+fn an_outcome_for_another_revision_or_price_moves_nothing() {
+    let agent = actor(ActorType::HumanAgent);
+    let mut quote = configured();
+    quote.price(None, book(), &agent, start()).unwrap();
+    quote.submit(None, by(ActorType::HumanAgent)).unwrap();
+    let current = outcome(&quote, OutcomeKind::Requested, ApprovalStatus::NotRequired);
+    let before = quote.clone();
+    let stale = ApprovalOutcome {
+        revision: 0,
+        ..current.clone()
+    };
+    assert_eq!(
+        quote.record_approval(&stale).unwrap(),
+        ApprovalApplication::Ignored(IgnoredReason::StaleRevision {
+            event: 0,
+            current: 1
+        })
+    );
+    let other_price = ApprovalOutcome {
+        price_hash: "f".repeat(64),
+        ..current.clone()
+    };
+    assert!(matches!(
+        quote.record_approval(&other_price).unwrap(),
+        ApprovalApplication::Ignored(IgnoredReason::PriceHashMismatch { .. })
+    ));
+    assert_eq!(quote, before, "an ignored outcome changes nothing");
+
+    // Rejected, then revised: the next revision starts over in DRAFT, open.
+    let rejected = ApprovalOutcome {
+        kind: OutcomeKind::Rejected,
+        status: ApprovalStatus::Rejected,
+        reason: Some("too deep".into()),
+        ..current
+    };
+    let event = approve_with(&mut quote, &rejected);
+    assert_eq!(event.event_type(), "cpq.quote.rejected.v1");
+    assert_eq!(event.reason.as_deref(), Some("too deep"));
+    assert_eq!(quote.status(), QuoteStatus::Rejected);
+    assert_eq!(
+        quote.record_approval(&rejected).unwrap(),
+        ApprovalApplication::Ignored(IgnoredReason::NotAwaitingApproval(QuoteStatus::Rejected)),
+        "the same outcome twice moves the quote once"
+    );
+    quote.revise(None, None).unwrap();
+    assert_eq!((quote.status(), quote.revision()), (QuoteStatus::Draft, 2));
+    assert_eq!(quote.commitment(), &Commitment::Open);
 }
 
 /// One step of a random walk.
@@ -262,6 +387,7 @@ enum Step {
     Price,
     Override,
     Submit(ActorType),
+    Outcome { kind: u8, stale: bool },
     Revise,
     Accept { late: bool },
     Cancel,
@@ -276,6 +402,8 @@ fn step() -> impl Strategy<Value = Step> {
         3 => Just(Step::Price),
         1 => Just(Step::Override),
         2 => proptest::sample::select(ActorType::ALL.to_vec()).prop_map(Step::Submit),
+        3 => (0u8..6, proptest::bool::weighted(0.2))
+            .prop_map(|(kind, stale)| Step::Outcome { kind, stale }),
         1 => Just(Step::Revise),
         2 => any::<bool>().prop_map(|late| Step::Accept { late }),
         1 => Just(Step::Cancel),
@@ -319,7 +447,25 @@ fn apply(quote: &mut Quote, step: &Step) -> Result<Option<QuoteEvent>, QuoteErro
             };
             quote.override_price(None, ItemId::new("1"), draft, book(), &agent, now)?
         }
-        Step::Submit(kind) => quote.submit(None, by(*kind), now)?,
+        Step::Submit(kind) => quote.submit(None, by(*kind))?,
+        Step::Outcome { kind, stale } => {
+            let (kind, status) = match kind {
+                0 => (OutcomeKind::Requested, ApprovalStatus::Pending),
+                1 => (OutcomeKind::Requested, ApprovalStatus::NotRequired),
+                2 => (OutcomeKind::Approved, ApprovalStatus::Approved),
+                3 => (OutcomeKind::Rejected, ApprovalStatus::Rejected),
+                4 => (OutcomeKind::Escalated, ApprovalStatus::Pending),
+                _ => (OutcomeKind::Superseded, ApprovalStatus::Superseded),
+            };
+            let mut outcome = outcome(quote, kind, status);
+            if *stale {
+                outcome.revision -= 1;
+            }
+            match quote.record_approval(&outcome)? {
+                ApprovalApplication::Applied(event) => *event,
+                ApprovalApplication::Ignored(_) => return Ok(None),
+            }
+        }
         Step::Revise => quote.revise(None, None)?,
         Step::Accept { late: l } => quote.accept(
             None,
@@ -338,10 +484,11 @@ fn apply(quote: &mut Quote, step: &Step) -> Result<Option<QuoteEvent>, QuoteErro
 }
 
 proptest! {
-    /// Random command sequences: a refused command changes nothing; an accepted one bumps the
-    /// version by one and describes exactly the change; the stored shape always restores; an
-    /// approved, accepted or converted quote always holds the frozen price it approved; a
-    /// terminal quote never changes; one conversion per quote.
+    /// Random command sequences and approval outcomes: a refused command or an ignored outcome
+    /// changes nothing (a stale one never moves the quote); an accepted one bumps the version by
+    /// one and describes exactly the change; the stored shape always restores; an approved,
+    /// accepted or converted quote always holds the frozen price it approved; a terminal quote
+    /// never changes; one conversion per quote.
     #[test]
     fn random_commands_never_break_the_quote(steps in proptest::collection::vec(step(), 0..40)) {
         let mut quote = configured();
@@ -369,6 +516,12 @@ proptest! {
             if matches!(quote.status(), QuoteStatus::Accepted | QuoteStatus::Converted) {
                 prop_assert!(quote.items().iter().all(|i| matches!(i.configuration, ItemConfiguration::Frozen(_))));
                 prop_assert!(quote.commitment().acceptance().is_some());
+            }
+            if let Step::Outcome { stale: true, .. } = step {
+                prop_assert_eq!(&quote, &before, "a stale outcome moved the quote");
+            }
+            if matches!(quote.status(), QuoteStatus::ApprovalPending | QuoteStatus::Rejected) {
+                prop_assert!(quote.commitment().basis().is_some());
             }
             if let Some(conversion) = quote.commitment().conversion() {
                 let first = *order.get_or_insert(conversion.order_id);
