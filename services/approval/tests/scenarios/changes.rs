@@ -117,7 +117,7 @@ async fn a_rejected_quote_revised_and_resubmitted_skips_the_level_its_fix_did_no
         "45 % → 35 % is no riskier: {newest:#}"
     );
     assert_eq!(newest["decisions"], json!([]), "nobody was asked again");
-    assert_eq!(approved["approval"]["status"], "APPROVED");
+    assert_eq!(approved["approvalRequest"]["status"], "APPROVED");
     stack.stop().await;
 }
 

@@ -52,8 +52,8 @@ async fn thirty_percent_is_approved_by_a_manager_in_tasklist_then_accepted_and_c
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
     let approved = stack.quote_reaches(quote, "APPROVED").await;
-    assert_eq!(approved["approval"]["status"], "APPROVED", "{approved:#}");
-    let decisions = approved["approval"]["decisions"].as_array().unwrap();
+    assert_eq!(approved["approvalRequest"]["status"], "APPROVED", "{approved:#}");
+    let decisions = approved["approvalRequest"]["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0]["actor"], "manager1");
     assert_eq!(decisions[0]["level"], "MANAGER");
@@ -133,7 +133,7 @@ async fn forty_five_percent_needs_the_manager_then_the_director_and_never_the_ot
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let approved = stack.quote_reaches(quote, "APPROVED").await;
-    let levels: Vec<&Value> = approved["approval"]["decisions"]
+    let levels: Vec<&Value> = approved["approvalRequest"]["decisions"]
         .as_array()
         .unwrap()
         .iter()

@@ -232,6 +232,7 @@ impl Stack {
             cpq::CpqSettings {
                 catalog_url: catalog.base.clone(),
                 expiry_interval: Duration::from_secs(30),
+                ..cpq::CpqSettings::from_lookup(|_| None).expect("CPQ defaults")
             },
         )
         .await

@@ -110,7 +110,7 @@ async fn a_delegate_approves_on_the_managers_behalf_and_a_cycle_is_refused() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let approved = stack.quote_reaches(quote, "APPROVED").await;
-    let decision = &approved["approval"]["decisions"][0];
+    let decision = &approved["approvalRequest"]["decisions"][0];
     assert_eq!(decision["actor"], "sales2", "{approved:#}");
     assert_eq!(decision["onBehalfOf"], "manager1", "{approved:#}");
     stack.stop().await;
