@@ -186,12 +186,12 @@ async fn refusals_carry_stable_codes_in_both_doors() {
 
     // Another manager rejects; the rejected request is never reused.
     let other = stack
-        .decide_as_other_manager(&request, decision("MANAGER", "REJECT", &hash))
+        .decide("manager2", &request, decision("MANAGER", "REJECT", &hash))
         .await;
     assert_eq!(other.0, StatusCode::CREATED, "{}", other.1);
     stack.quote_reaches(quote, "REJECTED").await;
     let (status, body) = stack
-        .decide_as_other_manager(&request, decision("MANAGER", "APPROVE", &hash))
+        .decide("manager2", &request, decision("MANAGER", "APPROVE", &hash))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
@@ -249,28 +249,4 @@ async fn the_same_decision_through_both_doors_at_once_is_recorded_once() {
     .expect("quote history");
     assert_eq!(transitions, 1, "one quote transition");
     stack.stop().await;
-}
-
-impl Stack {
-    /// A second manager of the tenant (not in the demo directory), deciding in the portal.
-    async fn decide_as_other_manager(&self, request: &str, body: Value) -> (StatusCode, Value) {
-        let token = super::stack::issuer().token_as(
-            super::stack::TENANT,
-            "manager2",
-            &["approver-manager"],
-            Some("25"),
-        );
-        let response = self
-            .http
-            .post(format!(
-                "{}/approval-requests/{request}/decisions",
-                self.approval.base
-            ))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("decide");
-        super::actions::read(response).await
-    }
 }

@@ -21,9 +21,13 @@ pub fn issuer() -> Arc<TestIssuer> {
     Arc::clone(ISSUER.get_or_init(|| Arc::new(TestIssuer::start())))
 }
 
-/// A token for a demo user (`sales1`, `manager1`, `director1`, `ops1`, …).
+/// A token for a demo user (`sales1`, `manager1`, `director1`, `ops1`, …), or for
+/// `manager2`, a second manager of the tenant the demo directory lacks.
 pub fn token(user: &str) -> String {
-    issuer().token_for(user)
+    match user {
+        "manager2" => issuer().token_as(TENANT, "manager2", &["approver-manager"], Some("25")),
+        demo => issuer().token_for(demo),
+    }
 }
 
 /// How long an approval level stays open and escalates, for the scenario at hand.

@@ -70,29 +70,23 @@ async fn a_delegate_approves_on_the_managers_behalf_and_a_cycle_is_refused() {
         "validFrom": chrono::Utc::now() - chrono::Duration::minutes(1),
         "validUntil": chrono::Utc::now() + chrono::Duration::hours(1),
     });
-    let (status, body) = stack
-        .call(
-            "manager1",
-            Method::POST,
-            format!("{}/approval-delegations", stack.approval.base),
-            Some(
-                &json!({"delegate": "sales2", "validFrom": window["validFrom"],
-                         "validUntil": window["validUntil"], "reason": "on leave this week"}),
-            ),
-        )
-        .await;
+    let on_stack = &stack;
+    let delegate = |from: &'static str, to: &'static str| {
+        let body = json!({"delegate": to, "validFrom": window["validFrom"],
+                          "validUntil": window["validUntil"], "reason": "on leave this week"});
+        let url = format!("{}/approval-delegations", on_stack.approval.base);
+        async move { on_stack.call(from, Method::POST, url, Some(&body)).await }
+    };
+    let (status, body) = delegate("manager1", "sales2").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = stack
-        .call(
-            "sales2",
-            Method::POST,
-            format!("{}/approval-delegations", stack.approval.base),
-            Some(
-                &json!({"delegate": "manager1", "validFrom": window["validFrom"],
-                         "validUntil": window["validUntil"], "reason": "back again"}),
-            ),
-        )
-        .await;
+    // The delegate holds no approver authority of their own to pass on.
+    let (status, body) = delegate("sales2", "manager1").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "FORBIDDEN_ACTION", "{body}");
+    // Between approvers, a grant back to one's own delegator closes a cycle.
+    let (status, body) = delegate("manager2", "manager1").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = delegate("manager1", "manager2").await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "DELEGATION_CYCLE", "{body}");
 
