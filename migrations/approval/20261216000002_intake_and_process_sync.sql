@@ -62,8 +62,11 @@ GRANT SELECT ON approval_process TO approval_app;
 --   requests of every tenant in its inbox transaction (the request's guard still admits only a
 --   PENDING or NOT_REQUIRED row at version 1); UPDATE of `approved_at` for a request smart
 --   re-approval approves at once.
+-- * approval_history: SELECT — the aggregate is read whole (its escalation facts are restored
+--   from history), by the consumer's supersession and re-approval and by expiry.
 -- * approval_process: SELECT, INSERT (the link after the engine started the instance), UPDATE
 --   of `closed_at` only.
+GRANT SELECT ON approval_history TO approval_jobs;
 GRANT INSERT ON approval_request TO approval_jobs;
 GRANT UPDATE (approved_at) ON approval_request TO approval_jobs;
 GRANT INSERT ON approval_level TO approval_jobs;

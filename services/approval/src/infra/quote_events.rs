@@ -75,7 +75,8 @@ fn permanent(what: impl std::fmt::Display) -> HandlerError {
 /// A database failure or a concurrent change is worth retrying; a refusal or bad data is not.
 fn classify(error: AppError) -> HandlerError {
     match error {
-        AppError::Database(_) | AppError::Conflict(_) => HandlerError::Retryable(error.to_string()),
+        AppError::Database(source) => HandlerError::Retryable(format!("database error: {source}")),
+        AppError::Conflict(_) => HandlerError::Retryable(error.to_string()),
         other => HandlerError::Permanent(format!("{}: {other}", other.code())),
     }
 }

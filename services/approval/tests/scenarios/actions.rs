@@ -204,10 +204,23 @@ impl Stack {
             if seen["status"] == status {
                 return seen;
             }
-            assert!(
-                Instant::now() < until,
-                "quote {quote} never became {status}: {seen:#}"
-            );
+            if Instant::now() >= until {
+                let dead: Vec<String> = sqlx::query_scalar(
+                    "SELECT consumer_group || ': ' || reason FROM consumer_dead_letter",
+                )
+                .fetch_all(&self.approval_db)
+                .await
+                .expect("approval dead letters");
+                let cpq_dead: Vec<String> = sqlx::query_scalar(
+                    "SELECT consumer_group || ': ' || reason FROM consumer_dead_letter",
+                )
+                .fetch_all(&self.cpq_db)
+                .await
+                .expect("cpq dead letters");
+                panic!(
+                    "quote {quote} never became {status}; dead letters: approval {dead:?}, cpq {cpq_dead:?}; the quote: {seen:#}"
+                );
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

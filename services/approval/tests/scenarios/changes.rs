@@ -108,8 +108,8 @@ async fn a_rejected_quote_revised_and_resubmitted_skips_the_level_its_fix_did_no
     let manager_level = &newest["levels"][0];
     assert_eq!(manager_level["level"], "MANAGER", "{newest:#}");
     assert_eq!(manager_level["state"], "SKIPPED", "{newest:#}");
-    let evidence = &manager_level["skipEvidence"];
-    assert_eq!(evidence["previousRequest"], request, "{newest:#}");
+    let evidence = &manager_level["skip"];
+    assert_eq!(evidence["previousRequestId"], request, "{newest:#}");
     assert!(
         evidence["compared"]
             .as_array()

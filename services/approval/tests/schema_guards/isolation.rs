@@ -133,6 +133,7 @@ async fn history_is_append_only_and_the_jobs_role_holds_only_its_grants() {
         [
             "approval_decision: SELECT",
             "approval_history: INSERT",
+            "approval_history: SELECT",
             "approval_level(due_at): UPDATE",
             "approval_level(escalation_groups): UPDATE",
             "approval_level(groups): UPDATE",
