@@ -14,6 +14,9 @@ use crate::app::error::AppError;
 use crate::app::expire;
 use crate::app::ports::Ports;
 
+/// The actor the expiry acts as.
+pub const EXPIRY_ACTOR: &str = "approval-expiry-job";
+
 /// Requests expired per tenant and transaction.
 const BATCH: i64 = 100;
 
@@ -24,6 +27,7 @@ pub async fn expire_due(db: &PgPool, ports: &Ports) -> Result<usize, AppError> {
     )
     .fetch_all(db)
     .await?;
+    let actor = ActorId::parse(EXPIRY_ACTOR).map_err(|e| AppError::Corrupt(e.to_string()))?;
     let mut expired = 0;
     for tenant in tenants {
         let Ok(tenant) = TenantId::parse(&tenant) else {
@@ -32,7 +36,7 @@ pub async fn expire_due(db: &PgPool, ports: &Ports) -> Result<usize, AppError> {
         };
         let ctx = RequestContext::system(
             tenant,
-            ActorId::parse("approval-expiry").expect("a valid actor id"),
+            actor.clone(),
             ActorType::BatchProcess,
             "job",
             Authority {

@@ -117,7 +117,7 @@ async fn escalation_step(
     next_due: DateTime<Utc>,
 ) -> Result<Option<EscalationKind>, JobError> {
     let tenant = vars.tenant()?;
-    let ctx = worker_context(tenant.clone(), job);
+    let ctx = worker_context(tenant.clone(), job)?;
     let mut tx = begin_for_tenant(&deps.db, &tenant)
         .await
         .map_err(|e| technical(AppError::Database(e)))?;

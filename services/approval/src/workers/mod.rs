@@ -71,11 +71,16 @@ impl RequestVariables {
     }
 }
 
+/// The actor the workflow's own steps act as.
+pub const WORKFLOW_ACTOR: &str = "approval-workflow";
+
 /// The context a worker's command runs in: the workflow acting on its own, in `tenant`.
-pub fn worker_context(tenant: TenantId, job: &JobContext) -> RequestContext {
+pub fn worker_context(tenant: TenantId, job: &JobContext) -> Result<RequestContext, JobError> {
+    let actor = ActorId::parse(WORKFLOW_ACTOR)
+        .map_err(|e| JobError::technical(format!("the workflow's actor id: {e}")))?;
     let mut ctx = RequestContext::system(
         tenant,
-        ActorId::parse("approval-workflow").expect("a valid actor id"),
+        actor,
         ActorType::WorkflowWorker,
         "workflow",
         Authority {
@@ -92,7 +97,7 @@ pub fn worker_context(tenant: TenantId, job: &JobContext) -> RequestContext {
     }
     ctx.causation_id = Some(format!("job:{}", job.job_key));
     ctx.traceparent = job.correlation.traceparent.clone();
-    ctx
+    Ok(ctx)
 }
 
 /// A failure worth retrying (the database, a concurrent change), or one the operator must

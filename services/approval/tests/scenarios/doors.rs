@@ -52,7 +52,10 @@ async fn thirty_percent_is_approved_by_a_manager_in_tasklist_then_accepted_and_c
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
     let approved = stack.quote_reaches(quote, "APPROVED").await;
-    assert_eq!(approved["approvalRequest"]["status"], "APPROVED", "{approved:#}");
+    assert_eq!(
+        approved["approvalRequest"]["status"], "APPROVED",
+        "{approved:#}"
+    );
     let decisions = approved["approvalRequest"]["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0]["actor"], "manager1");
