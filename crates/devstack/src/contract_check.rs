@@ -27,6 +27,7 @@ use crate::services::{SERVICES, ServiceSpec};
 use crate::settings::{self, DatabaseUrl, LOCAL_HOST, Settings};
 use crate::supervisor::{ChildOutput, READY_TIMEOUT, ShutdownSignals, Stack};
 use crate::token;
+use crate::workflow::ENGINE_NAME;
 
 /// The checks every response is held to. Never fewer: the gate exists to run them.
 pub const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -316,6 +317,18 @@ async fn run_gate(
     let directory = identity::load_directory(&settings.workspace_root)?;
     let issuer = identity::start(0, directory.clone(), dev_issuer::DEFAULT_TOKEN_LIFETIME).await?;
     say(&format!("==> OIDC issuer on {}", issuer.url()));
+    let engine = start_engine(
+        settings,
+        database,
+        work_dir,
+        &http,
+        stack,
+        &[
+            ("OIDC_ISSUER", issuer.url().to_owned()),
+            ("OIDC_AUDIENCE", directory.audience.clone()),
+        ],
+    )
+    .await?;
 
     // In table order, so CPQ finds the catalog it reads offerings from.
     for service in &started {
@@ -332,6 +345,9 @@ async fn run_gate(
             ("REDIS_URL", settings.redis_url.clone()),
             ("KAFKA_BROKERS", "disabled".to_owned()),
             ("CATALOG_URL", catalog_url.clone()),
+            // The approval service deploys its process and serves its task inbox from the engine.
+            ("ZEEBE_ADDRESS", engine.gateway.clone()),
+            ("WORKFLOW_REST_URL", engine.rest.clone()),
         ];
         // The gate probes what each operation does with thousands of requests in a minute from
         // one client: with the production budgets most of them would be 429 and their logic
@@ -403,6 +419,57 @@ async fn run_gate(
         });
     }
     Ok(verdicts)
+}
+
+/// Where the gate's embedded engine answers.
+struct Engine {
+    /// `http://127.0.0.1:<port>`: the Zeebe gateway (gRPC).
+    gateway: String,
+    /// `http://127.0.0.1:<port>`: its Camunda REST API.
+    rest: String,
+}
+
+/// Starts the embedded engine on free ports against the gate's database, for the services that
+/// run workflows (approval): without it their task APIs could only answer 5xx, which the gate
+/// rightly counts as findings.
+async fn start_engine(
+    settings: &Settings,
+    database: &DatabaseUrl,
+    work_dir: &Path,
+    http: &reqwest::Client,
+    stack: &mut Stack,
+    issuer_env: &[(&'static str, String)],
+) -> Result<Engine> {
+    let (grpc_port, rest_port) = (free_port()?, free_port()?);
+    let log = work_dir.join(format!("{ENGINE_NAME}.log"));
+    say(&format!(
+        "==> starting {ENGINE_NAME} (gateway {grpc_port}, REST {rest_port}; log {})",
+        log.display()
+    ));
+    let mut env = vec![
+        ("APP__SERVER__PORT", grpc_port.to_string()),
+        ("WORKFLOW_REST_PORT", rest_port.to_string()),
+        ("DATABASE_URL", database.to_url()),
+    ];
+    env.extend_from_slice(issuer_env);
+    let spawned_at = Instant::now();
+    stack.spawn_with_output(
+        ENGINE_NAME,
+        &settings.binary_path(ENGINE_NAME),
+        &settings.workspace_root,
+        &env,
+        ChildOutput::File(log),
+    )?;
+    let rest = format!("http://{LOCAL_HOST}:{rest_port}");
+    let took = stack
+        .wait_ready(http, ENGINE_NAME, &rest, spawned_at)
+        .await
+        .context("the workflow engine did not start; see its log")?;
+    say(&format!("    ready in {:.2} s", took.as_secs_f64()));
+    Ok(Engine {
+        gateway: format!("http://{LOCAL_HOST}:{grpc_port}"),
+        rest,
+    })
 }
 
 #[cfg(test)]
