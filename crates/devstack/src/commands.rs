@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use dev_issuer::Directory;
 use workflow_runtime::DeployedProcess;
 
+use crate::approvers;
 use crate::database::{self, DatabaseState};
 use crate::identity;
 use crate::kafka;
@@ -21,6 +22,8 @@ use crate::workflow::{self, ENGINE_NAME, WorkflowTarget};
 
 /// The service that owns the demo data.
 const CATALOG: &str = "catalog";
+/// The service whose directory names the demo approvers.
+const APPROVAL: &str = "approval";
 
 /// A plain-HTTP client for probes and the loader; local calls never go through a proxy.
 fn http_client() -> Result<reqwest::Client> {
@@ -206,6 +209,14 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
 
     let token = token::seed_token(http, &issuer_url, &directory).await?;
     load_demo_data(http, settings.service(CATALOG)?, token).await?;
+    approvers::load_demo_approvers(
+        http,
+        &settings.service(APPROVAL)?.base_url(),
+        &issuer_url,
+        &directory,
+    )
+    .await
+    .context("naming the demo approvers failed")?;
     Ok(Ready {
         deployed,
         issuer_url,
@@ -481,7 +492,8 @@ pub async fn topics() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads demo data into an already running catalog.
+/// Loads demo data into an already running catalog, and names the demo approvers when the
+/// approval service runs.
 pub async fn seed() -> Result<ExitCode> {
     let settings = Settings::from_env()?;
     let http = http_client()?;
@@ -499,5 +511,20 @@ pub async fn seed() -> Result<ExitCode> {
     let directory = identity::load_directory(&settings.workspace_root)?;
     let token = token::seed_token(&http, &settings.issuer.url(), &directory).await?;
     load_demo_data(&http, catalog, token).await?;
+    let approval = settings.service(APPROVAL)?;
+    if matches!(
+        services::probe(&http, APPROVAL, &approval.base_url()).await,
+        Probe::AlreadyRunning
+    ) {
+        approvers::load_demo_approvers(
+            &http,
+            &approval.base_url(),
+            &settings.issuer.url(),
+            &directory,
+        )
+        .await?;
+    } else {
+        say("==> approval is not running: the demo approvers are named when it runs (./dev seed)");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@
     reason = "devstack is a terminal tool: its progress lines on stdout are the interface"
 )]
 
+mod approvers;
 mod commands;
 mod contract_check;
 mod contract_data;
