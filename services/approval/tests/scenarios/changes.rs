@@ -122,7 +122,7 @@ async fn a_rejected_quote_revised_and_resubmitted_skips_the_level_its_fix_did_no
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_revision_supersedes_the_request_removes_its_task_and_blocks_acceptance_until_approved() {
+async fn a_revision_supersedes_pending_and_approved_requests_removes_tasks_and_blocks_acceptance_until_approved() {
     let stack = Stack::start(Timing::RELAXED).await;
     stack.seed_directory().await;
     let fixture = stack.seed_catalog().await;
@@ -190,7 +190,24 @@ async fn a_revision_supersedes_the_request_removes_its_task_and_blocks_acceptanc
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    stack.quote_reaches(quote, "APPROVED").await;
+    let approved = stack.quote_reaches(quote, "APPROVED").await;
+    let second = approved["approvalRequest"]["requestId"]
+        .as_str()
+        .expect("the approving request")
+        .to_owned();
+
+    // An approved quote revised and repriced: the approval no longer vouches for it.
+    stack.revise_to("sales1", quote, fixture, "45").await;
+    events
+        .wait_for("approval.superseded.v1", of("approval.superseded.v1", second.clone()))
+        .await;
+    let (status, body) = stack.accept(quote).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the new revision is not approved: {body}");
+    // Resubmitted unchanged, both levels are vouched for by the superseded approval.
+    stack.submit("sales1", quote).await;
+    let reapproved = stack.quote_reaches(quote, "APPROVED").await;
+    assert_ne!(reapproved["approvalRequest"]["requestId"], json!(second));
+    assert_eq!(reapproved["approvalRequest"]["decisions"], json!([]), "{reapproved:#}");
     let (status, body) = stack.accept(quote).await;
     assert!(status.is_success(), "{status} {body}");
     stack.stop().await;

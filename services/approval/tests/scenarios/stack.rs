@@ -198,11 +198,18 @@ impl Stack {
             })
             .expect("engine auth settings")
         };
-        let engine = workflow_engine::Application::build(
+        // One approval service is one client of the engine's REST API; the scenarios and the
+        // bench call it far faster than the production budgets allow.
+        let mut listen = workflow_engine::startup::Listen::new("127.0.0.1", 0, 0, engine_auth);
+        let generous = common_kernel::settings::ClassLimit {
+            per_minute: 60_000_000,
+            burst: 1_000_000,
+        };
+        listen.rate_limit.read = generous;
+        listen.rate_limit.command = generous;
+        let engine = workflow_engine::Application::start(
             &engine_database_settings(&engine_db.url),
-            "127.0.0.1",
-            0,
-            engine_auth,
+            &listen,
             workflow_engine::EngineConfig::default(),
         )
         .await
