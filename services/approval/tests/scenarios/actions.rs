@@ -313,6 +313,18 @@ impl Stack {
         .await
     }
 
+    /// `user` claims the task and completes it with `variables`: a decision in the task list.
+    pub async fn tasklist_decides(
+        &self,
+        user: &str,
+        task: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let (status, body) = self.claim(user, task, user).await;
+        assert!(status.is_success(), "{user} claims {task}: {status} {body}");
+        self.complete(user, task, variables).await
+    }
+
     /// `user` decides through the portal's REST door.
     pub async fn decide(&self, user: &str, request: &str, body: Value) -> (StatusCode, Value) {
         self.call(

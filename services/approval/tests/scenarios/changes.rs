@@ -87,9 +87,8 @@ async fn a_rejected_quote_revised_and_resubmitted_skips_the_level_its_fix_did_no
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let director = stack.inbox_task("director1", quote, "DIRECTOR").await;
     let key = task_key(&director);
-    stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete(
+        .tasklist_decides(
             "director1",
             &key,
             json!({"decision": "REJECT", "reason": "45 % is beyond this quarter's floor"}),
@@ -122,7 +121,8 @@ async fn a_rejected_quote_revised_and_resubmitted_skips_the_level_its_fix_did_no
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_revision_supersedes_pending_and_approved_requests_removes_tasks_and_blocks_acceptance_until_approved() {
+async fn a_revision_supersedes_pending_and_approved_requests_removes_tasks_and_blocks_acceptance_until_approved()
+ {
     let stack = Stack::start(Timing::RELAXED).await;
     stack.seed_directory().await;
     let fixture = stack.seed_catalog().await;
@@ -181,9 +181,8 @@ async fn a_revision_supersedes_pending_and_approved_requests_removes_tasks_and_b
     let again = stack.inbox_task("director1", quote, "DIRECTOR").await;
     assert_ne!(again["approvalRequestId"], json!(first));
     let key = task_key(&again);
-    stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete(
+        .tasklist_decides(
             "director1",
             &key,
             json!({"decision": "APPROVE", "reason": "same deal"}),
@@ -199,15 +198,26 @@ async fn a_revision_supersedes_pending_and_approved_requests_removes_tasks_and_b
     // An approved quote revised and repriced: the approval no longer vouches for it.
     stack.revise_to("sales1", quote, fixture, "45").await;
     events
-        .wait_for("approval.superseded.v1", of("approval.superseded.v1", second.clone()))
+        .wait_for(
+            "approval.superseded.v1",
+            of("approval.superseded.v1", second.clone()),
+        )
         .await;
     let (status, body) = stack.accept(quote).await;
-    assert_eq!(status, StatusCode::CONFLICT, "the new revision is not approved: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the new revision is not approved: {body}"
+    );
     // Resubmitted unchanged, both levels are vouched for by the superseded approval.
     stack.submit("sales1", quote).await;
     let reapproved = stack.quote_reaches(quote, "APPROVED").await;
     assert_ne!(reapproved["approvalRequest"]["requestId"], json!(second));
-    assert_eq!(reapproved["approvalRequest"]["decisions"], json!([]), "{reapproved:#}");
+    assert_eq!(
+        reapproved["approvalRequest"]["decisions"],
+        json!([]),
+        "{reapproved:#}"
+    );
     let (status, body) = stack.accept(quote).await;
     assert!(status.is_success(), "{status} {body}");
     stack.stop().await;

@@ -40,10 +40,8 @@ async fn thirty_percent_is_approved_by_a_manager_in_tasklist_then_accepted_and_c
         .await;
     assert!(listed.iter().any(|t| task_key(t) == key), "{listed:?}");
 
-    let (status, body) = stack.claim("manager1", &key, "manager1").await;
-    assert!(status.is_success(), "{status} {body}");
     let (status, body) = stack
-        .complete(
+        .tasklist_decides(
             "manager1",
             &key,
             json!({"decision": "APPROVE", "reason": "strategic account"}),
@@ -103,10 +101,8 @@ async fn forty_five_percent_needs_the_manager_then_the_director_and_never_the_ot
     assert_eq!(body["code"], "APPROVAL_LEVEL_NOT_COVERED", "{body}");
     // … nor in the task list: the completion is denied and the task stays open.
     let key = task_key(&item);
-    let (status, body) = stack.claim("director1", &key, "director1").await;
-    assert!(status.is_success(), "{status} {body}");
     let (status, body) = stack
-        .complete(
+        .tasklist_decides(
             "director1",
             &key,
             json!({"decision": "APPROVE", "reason": "fine"}),
@@ -126,9 +122,8 @@ async fn forty_five_percent_needs_the_manager_then_the_director_and_never_the_ot
         "APPROVAL_PENDING"
     );
     let key = task_key(&director);
-    stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete(
+        .tasklist_decides(
             "director1",
             &key,
             json!({"decision": "APPROVE", "reason": "margin holds"}),
@@ -165,9 +160,8 @@ async fn refusals_carry_stable_codes_in_both_doors() {
         .await;
     assert!(status.is_client_error(), "{status} {body}");
     assert_eq!(body["code"], "APPROVAL_SELF_DECISION", "{body}");
-    stack.claim("manager1", &key, "manager1").await;
     let (status, body) = stack
-        .complete("manager1", &key, json!({"decision": "APPROVE"}))
+        .tasklist_decides("manager1", &key, json!({"decision": "APPROVE"}))
         .await;
     assert_denied(status, &body, "APPROVAL_SELF_DECISION");
 

@@ -48,9 +48,8 @@ async fn an_overdue_level_is_reminded_then_escalated_to_the_directors_who_decide
     assert_ne!(task_key(&escalated), task_key(&manager));
     assert!(stack.inbox("manager1", quote).await.is_empty());
     let key = task_key(&escalated);
-    stack.claim("director1", &key, "director1").await;
     let (status, body) = stack
-        .complete(
+        .tasklist_decides(
             "director1",
             &key,
             json!({"decision": "APPROVE", "reason": "covering"}),
