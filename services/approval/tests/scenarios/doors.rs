@@ -247,3 +247,29 @@ async fn the_same_decision_through_both_doors_at_once_is_recorded_once() {
     assert_eq!(transitions, 1, "one quote transition");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_quote_within_policy_is_approved_within_a_second_of_its_submit() {
+    let stack = Stack::start(Timing::RELAXED).await;
+    let fixture = stack.seed_catalog().await;
+    // 5 % is within sales1's own 10 %: the policy requires no level.
+    let quote = stack.priced_quote("sales1", fixture, "5").await;
+    let submitted_at = std::time::Instant::now();
+    let answer = stack.submit("sales1", quote).await;
+    assert_eq!(
+        answer["status"], "SUBMITTED",
+        "CPQ decides nothing itself: {answer}"
+    );
+    let approved = stack.quote_reaches(quote, "APPROVED").await;
+    let took = submitted_at.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "NOT_REQUIRED took {took:?} to reach CPQ (ADR 0035: within 1 s)"
+    );
+    assert_eq!(
+        approved["approvalRequest"]["status"], "NOT_REQUIRED",
+        "{approved:#}"
+    );
+    assert_eq!(approved["approvalRequest"]["decisions"], json!([]));
+    stack.stop().await;
+}
