@@ -18,6 +18,9 @@ pub enum JobError {
         message: String,
         /// Back-off the handler knows better than the formula (e.g. an HTTP `Retry-After`).
         retry_after: Option<Duration>,
+        /// Retries left after this failure, when the handler keeps its own budget (an adapter's
+        /// per-system retry budget, or a wait that must not use a retry up); `None` takes one.
+        retries: Option<i32>,
         /// The underlying error, when there is one.
         #[source]
         source: Option<BoxError>,
@@ -41,6 +44,7 @@ impl JobError {
         Self::Technical {
             message: message.into(),
             retry_after: None,
+            retries: None,
             source: None,
         }
     }
@@ -50,6 +54,7 @@ impl JobError {
         Self::Technical {
             message: message.into(),
             retry_after: None,
+            retries: None,
             source: Some(source.into()),
         }
     }
@@ -68,6 +73,18 @@ impl JobError {
     pub fn retry_after(mut self, delay: Duration) -> Self {
         if let Self::Technical { retry_after, .. } = &mut self {
             *retry_after = Some(delay);
+        }
+        self
+    }
+
+    /// Sets the retries a technical failure leaves (no effect on a business error): the
+    /// handler's own budget instead of one retry less. `0` raises an incident; the job's
+    /// current retries make the failure a wait that uses nothing up (a reconciliation that
+    /// cannot be answered yet).
+    #[must_use]
+    pub fn with_retries(mut self, left: i32) -> Self {
+        if let Self::Technical { retries, .. } = &mut self {
+            *retries = Some(left.max(0));
         }
         self
     }

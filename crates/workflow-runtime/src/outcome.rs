@@ -5,6 +5,7 @@
 //! |----------------------------------------|-------------------------------------------------|
 //! | `Ok(output)`                           | `CompleteJob` with the output as variables      |
 //! | `JobError::Technical`                  | `FailJob`, retries − 1, back-off ([`crate::backoff`]) or `retry_after` |
+//! | `JobError::Technical` `with_retries(n)`| `FailJob`, retries = n (the handler's own budget; the job's retries = a wait), back-off as above; n = 0 ⇒ incident |
 //! | panic                                  | same as technical (message `handler panicked: …`) |
 //! | `JobError::Business`                   | `ThrowError` with code, message, variables      |
 //! | `ListenerVerdict::Allow` (listener)    | `CompleteJob` without variables                 |
@@ -109,16 +110,31 @@ impl Outcome {
                 variables,
             },
             Attempt::Failed(error @ JobError::Technical { .. }) => {
-                let retry_after = match &error {
-                    JobError::Technical { retry_after, .. } => *retry_after,
-                    JobError::Business { .. } => None,
+                let (retry_after, retries) = match &error {
+                    JobError::Technical {
+                        retry_after,
+                        retries,
+                        ..
+                    } => (*retry_after, *retries),
+                    JobError::Business { .. } => (None, None),
                 };
-                Self::retry(
-                    message_with_sources(&error),
-                    retry_after,
-                    retries_left,
-                    policy,
-                )
+                match retries {
+                    Some(retries) => Self::Fail {
+                        retries,
+                        message: message_with_sources(&error),
+                        backoff: if retries == 0 {
+                            Duration::ZERO
+                        } else {
+                            retry_after.unwrap_or_else(|| policy.backoff_for(retries_left))
+                        },
+                    },
+                    None => Self::retry(
+                        message_with_sources(&error),
+                        retry_after,
+                        retries_left,
+                        policy,
+                    ),
+                }
             }
             Attempt::Panicked(payload) => Self::retry(
                 format!("handler panicked: {payload}"),
@@ -267,6 +283,41 @@ mod tests {
             matches!(fail(0), Outcome::Fail { retries: 0, .. }),
             "never negative"
         );
+    }
+
+    #[test]
+    fn a_handler_budget_sets_the_retries_left_and_zero_raises_an_incident() {
+        let with = |left, retries| {
+            Outcome::from_attempt(
+                Attempt::Failed(
+                    JobError::technical("busy")
+                        .with_retries(left)
+                        .retry_after(Duration::from_secs(2)),
+                ),
+                retries,
+                &policy(),
+            )
+        };
+        // A wait that uses nothing up: the job's own retries come back unchanged.
+        assert_eq!(
+            with(3, 3),
+            Outcome::Fail {
+                retries: 3,
+                message: "busy".into(),
+                backoff: Duration::from_secs(2)
+            }
+        );
+        // The handler's budget, larger than the BPMN's retries.
+        assert!(matches!(with(9, 5), Outcome::Fail { retries: 9, .. }));
+        assert_eq!(
+            with(0, 5),
+            Outcome::Fail {
+                retries: 0,
+                message: "busy".into(),
+                backoff: Duration::ZERO
+            }
+        );
+        assert!(matches!(with(-4, 5), Outcome::Fail { retries: 0, .. }));
     }
 
     #[test]

@@ -139,11 +139,11 @@ async fn escalation_step(
         )) => return Ok(None),
         Err(AppError::Refused(ApprovalError::NotOverdue(level))) => {
             // The engine's clock ran ahead of the database's: try again shortly.
-            return Err(JobError::Technical {
-                message: format!("level {} is not overdue yet", level.as_str()),
-                retry_after: Some(std::time::Duration::from_secs(1)),
-                source: None,
-            });
+            return Err(JobError::technical(format!(
+                "level {} is not overdue yet",
+                level.as_str()
+            ))
+            .retry_after(std::time::Duration::from_secs(1)));
         }
         Err(other) => return Err(technical(other)),
     };
