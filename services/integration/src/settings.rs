@@ -38,7 +38,8 @@ pub struct IntegrationSettings {
     pub systems: BTreeMap<ExternalSystem, SystemEndpoint>,
     /// The workers: `APP__INTEGRATION__WORKER_CONCURRENCY` (32),
     /// `APP__INTEGRATION__RECONCILE_INTERVAL_MS` (2000),
-    /// `APP__INTEGRATION__RECONCILE_DEADLINE_SECONDS` (900).
+    /// `APP__INTEGRATION__RECONCILE_DEADLINE_SECONDS` (900), `APP__INTEGRATION__JOB_TIMEOUT_MS`
+    /// (60000: longer than a timeout plus a status query).
     pub workers: WorkerSettings,
 }
 
@@ -139,6 +140,11 @@ impl IntegrationSettings {
                     &lookup,
                     "APP__INTEGRATION__RECONCILE_DEADLINE_SECONDS",
                     900,
+                )?),
+                job_timeout: Duration::from_millis(number(
+                    &lookup,
+                    "APP__INTEGRATION__JOB_TIMEOUT_MS",
+                    u64::try_from(defaults.job_timeout.as_millis()).unwrap_or(60_000),
                 )?),
                 ..defaults
             },
