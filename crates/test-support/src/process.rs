@@ -68,6 +68,16 @@ impl ServiceProcess {
         self.output()
     }
 
+    /// Kills the process with SIGKILL, as a crash or an OOM kill would: no shutdown hook runs.
+    /// Returns everything it wrote.
+    pub fn kill(mut self) -> String {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.output()
+    }
+
     fn terminate(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;

@@ -146,7 +146,6 @@ impl IntegrationSettings {
                     "APP__INTEGRATION__JOB_TIMEOUT_MS",
                     u64::try_from(defaults.job_timeout.as_millis()).unwrap_or(60_000),
                 )?),
-                ..defaults
             },
         })
     }
@@ -186,7 +185,10 @@ mod tests {
     #[test]
     fn each_system_is_configured_on_its_own_and_bad_values_name_their_variable() {
         let settings = read(&[
-            ("APP__INTEGRATION__PROVISIONING__BASE_URL", "http://prov:9000/"),
+            (
+                "APP__INTEGRATION__PROVISIONING__BASE_URL",
+                "http://prov:9000/",
+            ),
             ("APP__INTEGRATION__PROVISIONING__TIMEOUT_MS", "250"),
             ("APP__INTEGRATION__PROVISIONING__MAX_ATTEMPTS", "3"),
             ("APP__INTEGRATION__PROVISIONING__TOKEN", "s3cret"),
@@ -198,7 +200,9 @@ mod tests {
         assert_eq!(provisioning.budget.max_attempts, 3);
         assert!(!format!("{provisioning:?}").contains("s3cret"));
         assert_eq!(
-            settings.systems[&ExternalSystem::Inventory].budget.max_attempts,
+            settings.systems[&ExternalSystem::Inventory]
+                .budget
+                .max_attempts,
             10
         );
         for (name, value) in [

@@ -117,8 +117,7 @@ impl Executor {
                         .record_attempt(ctx, current, attempt, exchange, &budget, &origin, &json)
                         .await?;
                     // A timeout or a reset: ask by key at once, once, before giving up the job.
-                    if matches!(step, Step::AwaitReconciliation { .. }) && !reconciled_after_send
-                    {
+                    if matches!(step, Step::AwaitReconciliation { .. }) && !reconciled_after_send {
                         reconciled_after_send = true;
                         continue;
                     }

@@ -38,7 +38,9 @@ impl RetryBudget {
         let factor = 2u32
             .checked_pow(failures.saturating_sub(1))
             .unwrap_or(u32::MAX);
-        self.base_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.base_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 

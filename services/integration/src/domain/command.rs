@@ -362,20 +362,38 @@ mod tests {
     #[test]
     fn every_operation_reads_its_own_shape_and_refuses_others() {
         let good = [
-            (Operation::InventoryReserve, json!({"sku": "ROUTER-X", "quantity": 2})),
-            (Operation::InventoryRelease, json!({"reservationReference": "RSV-1"})),
+            (
+                Operation::InventoryReserve,
+                json!({"sku": "ROUTER-X", "quantity": 2}),
+            ),
+            (
+                Operation::InventoryRelease,
+                json!({"reservationReference": "RSV-1"}),
+            ),
             (
                 Operation::ProvisioningActivate,
                 json!({"serviceSpecification": "FIBER", "customerAccount": "C-1", "characteristics": {"speed": "1G"}}),
             ),
-            (Operation::ProvisioningModify, json!({"serviceReference": "SVC-1", "characteristics": {}})),
-            (Operation::ProvisioningDeactivate, json!({"serviceReference": "SVC-1"})),
+            (
+                Operation::ProvisioningModify,
+                json!({"serviceReference": "SVC-1", "characteristics": {}}),
+            ),
+            (
+                Operation::ProvisioningDeactivate,
+                json!({"serviceReference": "SVC-1"}),
+            ),
             (
                 Operation::BillingStart,
                 json!({"billingAccount": "BA-1", "amount": "49.90", "currency": "EUR", "recurrence": "MONTHLY", "description": "Fiber"}),
             ),
-            (Operation::BillingReverse, json!({"chargeReference": "CHG-1"})),
-            (Operation::CrmUpdateOrderStatus, json!({"customerAccount": "C-1", "orderStatus": "COMPLETED"})),
+            (
+                Operation::BillingReverse,
+                json!({"chargeReference": "CHG-1"}),
+            ),
+            (
+                Operation::CrmUpdateOrderStatus,
+                json!({"customerAccount": "C-1", "orderStatus": "COMPLETED"}),
+            ),
             (
                 Operation::ContractRegister,
                 json!({"customerAccount": "C-1", "documentReference": "doc-1", "signedAt": "2026-12-01T10:00:00Z", "signatory": "Ann"}),
@@ -401,8 +419,16 @@ mod tests {
     #[test]
     fn fields_are_checked_before_anything_is_sent() {
         let cases = [
-            (Operation::InventoryReserve, json!({"sku": "X", "quantity": 0}), "quantity"),
-            (Operation::InventoryReserve, json!({"sku": " ", "quantity": 1}), "sku"),
+            (
+                Operation::InventoryReserve,
+                json!({"sku": "X", "quantity": 0}),
+                "quantity",
+            ),
+            (
+                Operation::InventoryReserve,
+                json!({"sku": " ", "quantity": 1}),
+                "sku",
+            ),
             (
                 Operation::BillingStart,
                 json!({"billingAccount": "BA", "amount": "1", "currency": "eur", "recurrence": "ONE_TIME", "description": "d"}),

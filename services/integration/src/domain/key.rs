@@ -165,8 +165,10 @@ mod tests {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad}");
         }
         assert!(
-            IdempotencyKey::parse("crm-update-order-status-0123456789abcdef0123456789abcdef01234567")
-                .is_ok()
+            IdempotencyKey::parse(
+                "crm-update-order-status-0123456789abcdef0123456789abcdef01234567"
+            )
+            .is_ok()
         );
     }
 }

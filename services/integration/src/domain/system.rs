@@ -130,9 +130,9 @@ impl Operation {
     pub fn system(self) -> ExternalSystem {
         match self {
             Self::InventoryReserve | Self::InventoryRelease => ExternalSystem::Inventory,
-            Self::ProvisioningActivate | Self::ProvisioningModify | Self::ProvisioningDeactivate => {
-                ExternalSystem::Provisioning
-            }
+            Self::ProvisioningActivate
+            | Self::ProvisioningModify
+            | Self::ProvisioningDeactivate => ExternalSystem::Provisioning,
             Self::BillingStart | Self::BillingReverse => ExternalSystem::Billing,
             Self::CrmUpdateOrderStatus => ExternalSystem::Crm,
             Self::ContractRegister => ExternalSystem::Contract,

@@ -74,7 +74,11 @@ fn filter_of(query: CallsQuery) -> Result<CallFilter, ApiError> {
     let after = query.cursor.as_deref().and_then(|raw| {
         let parsed = parse_cursor(raw);
         if parsed.is_none() {
-            errors.push(FieldError::new("/cursor", "INVALID", "not a cursor of this API"));
+            errors.push(FieldError::new(
+                "/cursor",
+                "INVALID",
+                "not a cursor of this API",
+            ));
         }
         parsed
     });
@@ -113,6 +117,10 @@ pub async fn list(
     let calls = queries::calls(&mut conn, &ctx, &filter).await?;
     let full = i64::try_from(calls.len()).unwrap_or(i64::MAX) == filter.limit;
     let items: Vec<ExternalCallView> = calls.into_iter().map(ExternalCallView::from).collect();
-    let next_cursor = if full { items.last().map(cursor_of) } else { None };
+    let next_cursor = if full {
+        items.last().map(cursor_of)
+    } else {
+        None
+    };
     Ok(Json(ExternalCallPage { items, next_cursor }))
 }

@@ -52,6 +52,9 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/external-calls", get(calls::list))
         .route("/external-operations", get(operations::list))
-        .route("/external-operations/{idempotencyKey}", get(operations::get))
+        .route(
+            "/external-operations/{idempotencyKey}",
+            get(operations::get),
+        )
         .with_state(state)
 }

@@ -45,7 +45,11 @@ pub async fn list(
     let status = query.status.as_deref().and_then(|raw| {
         let parsed = OperationStatus::parse(raw);
         if parsed.is_none() {
-            errors.push(FieldError::new("/status", "INVALID", "not an operation status"));
+            errors.push(FieldError::new(
+                "/status",
+                "INVALID",
+                "not an operation status",
+            ));
         }
         parsed
     });

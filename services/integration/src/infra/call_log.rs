@@ -105,7 +105,10 @@ pub async fn append(
         CallKind::StatusQuery(found) => ("STATUS_QUERY", None, Some(found.as_str())),
     };
     let (request_body, request_truncated) = capped(&wire.request_body);
-    let response = wire.response_body.as_deref().map(|body| (hash(body), capped(body)));
+    let response = wire
+        .response_body
+        .as_deref()
+        .map(|body| (hash(body), capped(body)));
     sqlx::query(
         "INSERT INTO external_call (external_call_id, tenant_id, external_operation_id, kind, sequence, \
          system, operation, idempotency_key, order_id, order_item_id, task_id, started_at, latency_us, \
@@ -242,7 +245,10 @@ pub struct LoggedCall {
 }
 
 /// A page of the log, oldest first, in the caller's tenant.
-pub async fn list(conn: &mut PgConnection, filter: &CallFilter) -> Result<Vec<LoggedCall>, AppError> {
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &CallFilter,
+) -> Result<Vec<LoggedCall>, AppError> {
     let rows = sqlx::query(
         "SELECT external_call_id, external_operation_id, kind, sequence, system, operation, idempotency_key, \
                 order_id, order_item_id, task_id, started_at, latency_us, http_status, classification, \

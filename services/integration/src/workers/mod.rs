@@ -161,7 +161,10 @@ pub fn job_outcome(
             });
             let error = JobError::business(
                 operation.system().rejection_error_code(),
-                format!("{operation} refused: {} ({})", rejection.message, rejection.code),
+                format!(
+                    "{operation} refused: {} ({})",
+                    rejection.message, rejection.code
+                ),
             );
             Err(error
                 .with_variables(&variables)
@@ -207,9 +210,7 @@ fn app_failure(error: AppError) -> JobError {
         | AppError::Encoding(_)
         | AppError::Key(_)
         | AppError::Forbidden(_)
-        | AppError::NotFound(_) => {
-            incident(format!("{}: {error}", error.code()))
-        }
+        | AppError::NotFound(_) => incident(format!("{}: {error}", error.code())),
         // Another activation holds the operation, or the database blinked: ask again soon
         // without using a retry up (nothing was decided here).
         AppError::Concurrent(_) | AppError::Transition(_) | AppError::Database(_) => {
@@ -270,7 +271,7 @@ pub fn registry(executor: Executor, settings: WorkerSettings) -> Registry {
             let config = WorkerConfig {
                 max_concurrent_jobs: deps.1.concurrency,
                 job_timeout: deps.1.job_timeout,
-                ..WorkerConfig::new(&operation.job_type())
+                ..WorkerConfig::new(operation.job_type())
             };
             registry.register(
                 config,

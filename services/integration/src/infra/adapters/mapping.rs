@@ -52,7 +52,10 @@ pub fn request_of(command: &ExternalCommand, identity: &BusinessIdentity) -> Ext
         ),
         ExternalCommand::ReleaseInventory(c) => (
             Method::POST,
-            format!("/reservations/{}/release", segment(&c.reservation_reference)),
+            format!(
+                "/reservations/{}/release",
+                segment(&c.reservation_reference)
+            ),
             json!({"reason": c.reason}),
         ),
         ExternalCommand::ActivateService(c) => (
@@ -114,7 +117,9 @@ pub fn request_of(command: &ExternalCommand, identity: &BusinessIdentity) -> Ext
 /// Optional fields the core left out are not sent at all.
 fn strip_nulls(body: Value) -> Value {
     match body {
-        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
         other => other,
     }
 }
@@ -162,7 +167,10 @@ pub fn refusal_of(status: u16, document: Option<&Value>) -> (String, String) {
     let message = document
         .and_then(|d| d.get("detail").or_else(|| d.get("title")))
         .and_then(Value::as_str)
-        .map_or_else(|| format!("the downstream answered HTTP {status}"), str::to_owned);
+        .map_or_else(
+            || format!("the downstream answered HTTP {status}"),
+            str::to_owned,
+        );
     (code, message)
 }
 
@@ -226,7 +234,10 @@ mod tests {
         assert_eq!(result.external_state, "ACTIVE");
         assert!(result_of(Operation::BillingStart, &json!({"id": "x"})).is_err());
         assert_eq!(
-            refusal_of(422, Some(&json!({"code": "INSUFFICIENT_STOCK", "detail": "only 3 left"}))),
+            refusal_of(
+                422,
+                Some(&json!({"code": "INSUFFICIENT_STOCK", "detail": "only 3 left"}))
+            ),
             ("INSUFFICIENT_STOCK".to_owned(), "only 3 left".to_owned())
         );
         assert_eq!(refusal_of(404, None).0, "HTTP_404");

@@ -63,9 +63,7 @@ pub struct MissingEndpoint(pub ExternalSystem);
 
 impl HttpDownstream {
     /// Adapters over `systems`, which must name every system.
-    pub fn new(
-        systems: BTreeMap<ExternalSystem, SystemEndpoint>,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn new(systems: BTreeMap<ExternalSystem, SystemEndpoint>) -> Result<Self, reqwest::Error> {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .pool_idle_timeout(Duration::from_secs(30))
@@ -115,7 +113,11 @@ async fn read(response: Response) -> Result<(u16, String), (Transport, &'static 
         Ok(body) => Ok((status, body)),
         Err(error) => {
             let (transport, code) = transport_of(&error);
-            Err((transport, code, format!("HTTP {status}, body lost: {error}")))
+            Err((
+                transport,
+                code,
+                format!("HTTP {status}, body lost: {error}"),
+            ))
         }
     }
 }
@@ -176,8 +178,16 @@ impl Downstream for HttpDownstream {
         };
         let latency = elapsed(started);
         let (transport, http_status, failure_code, detail, response_body) = match outcome {
-            Ok((status, body)) => (Transport::Answered(status), Some(status), None, None, Some(body)),
-            Err((transport, code, detail)) => (transport, None, Some(code.to_owned()), Some(detail), None),
+            Ok((status, body)) => (
+                Transport::Answered(status),
+                Some(status),
+                None,
+                None,
+                Some(body),
+            ),
+            Err((transport, code, detail)) => {
+                (transport, None, Some(code.to_owned()), Some(detail), None)
+            }
         };
         let classification = classify(transport);
         let document = response_body
