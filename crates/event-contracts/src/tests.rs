@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 33] = [
+const EVENT_TYPES: [&str; 53] = [
     "approval.approved.v1",
     "approval.escalated.v1",
     "approval.rejected.v1",
@@ -36,6 +36,26 @@ const EVENT_TYPES: [&str; 33] = [
     "cpq.quote.revised.v1",
     "cpq.quote.submitted.v1",
     "cpq.quote.submitted.v2",
+    "integration.billing.charge-failed.v1",
+    "integration.billing.charge-reversed.v1",
+    "integration.billing.charge-triggered.v1",
+    "integration.billing.reversal-failed.v1",
+    "integration.contract.registered.v1",
+    "integration.contract.registration-failed.v1",
+    "integration.crm.order-status-update-failed.v1",
+    "integration.crm.order-status-updated.v1",
+    "integration.inventory.release-failed.v1",
+    "integration.inventory.release-succeeded.v1",
+    "integration.inventory.reservation-failed.v1",
+    "integration.inventory.reservation-succeeded.v1",
+    "integration.notification.send-failed.v1",
+    "integration.notification.sent.v1",
+    "integration.provisioning.activation-failed.v1",
+    "integration.provisioning.activation-succeeded.v1",
+    "integration.provisioning.deactivation-failed.v1",
+    "integration.provisioning.deactivation-succeeded.v1",
+    "integration.provisioning.modification-failed.v1",
+    "integration.provisioning.modification-succeeded.v1",
 ];
 
 const BOOK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a01";
@@ -115,6 +135,7 @@ fn every_embedded_schema_loads_and_every_catalog_event_has_one() {
         "catalog.v1.schema.json",
         "cpq.v1.schema.json",
         "approval.v1.schema.json",
+        "integration.v1.schema.json",
     ] {
         assert!(schema_files().iter().any(|(name, _)| *name == support));
     }

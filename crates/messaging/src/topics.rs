@@ -266,8 +266,8 @@ mod tests {
     fn declared_list_parses_and_follows_the_rules() -> Result<(), TopicsError> {
         let topics = declared()?;
         assert!(
-            topics.len() >= 11,
-            "architecture §6 topics plus the catalog ones"
+            topics.len() >= 13,
+            "architecture §6 topics plus the catalog and integration ones"
         );
         let mut names = HashSet::new();
         for spec in &topics {
@@ -286,6 +286,8 @@ mod tests {
             "oms.fulfillment-task.events.v1",
             "integration.inventory.events.v1",
             "integration.provisioning.events.v1",
+            "integration.billing.events.v1",
+            "integration.engagement.events.v1",
             "ops.projection-events.v1",
         ] {
             assert!(names.contains(expected), "{expected} is not declared");
@@ -313,10 +315,15 @@ mod tests {
         );
         assert_eq!(key_of("cpq.quote.events.v1")?.as_deref(), Some("quoteId"));
         assert_eq!(key_of("oms.order.events.v1")?.as_deref(), Some("orderId"));
-        assert_eq!(
-            key_of("oms.fulfillment-task.events.v1")?.as_deref(),
-            Some("orderId")
-        );
+        for topic in [
+            "oms.fulfillment-task.events.v1",
+            "integration.inventory.events.v1",
+            "integration.provisioning.events.v1",
+            "integration.billing.events.v1",
+            "integration.engagement.events.v1",
+        ] {
+            assert_eq!(key_of(topic)?.as_deref(), Some("orderId"), "{topic}");
+        }
         Ok(())
     }
 

@@ -1,17 +1,19 @@
 //! The platform's own process definitions (`workflow/bpmn/`) deployed with `deploy_directory`
 //! (twice, as every restart does), and `order-fulfillment` driven end to end as the order
 //! service will drive it: jobs executed by runtime workers whose in-test handlers stand in for
-//! the service's commands, outcomes read from the operator views (`/v1/ops`). The variables, job
-//! types and error codes used here are the contract written down in `workflow/README.md`.
-//! `quote-approval` runs with the approval service's real workers in
-//! `services/approval/tests/scenarios/`.
+//! the order service's commands (`order.*`) and for the integration service's external-call
+//! workers (`integration.*`, answering as `integration::workers` maps its outcomes), outcomes
+//! read from the operator views (`/v1/ops`). The variables, job types and error codes used here
+//! are the contract written down in `workflow/README.md`. `quote-approval` runs with the approval
+//! service's real workers in `services/approval/tests/scenarios/`; the real integration workers
+//! run a one-task probe process in `services/integration/tests/fulfilment/`.
 //!
 //! Always the embedded engine on a fresh database: the operator views exist only there
 //! (Camunda 8 shows the same through Operate), so `ZEEBE_ADDRESS` does not redirect this suite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -305,7 +307,8 @@ async fn both_definitions_deploy_from_the_directory_and_a_second_deployment_chan
 }
 
 // ---------------------------------------------------------------------------------------------
-// Order fulfilment: the order service's job types, as in-test stand-ins.
+// Order fulfilment: the order service's job types (`order.*`) and the integration service's
+// external calls (`integration.*`), as in-test stand-ins that keep each worker's contract.
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -322,16 +325,35 @@ struct FalloutInput {
     fallout_reason: Option<String>,
 }
 
-/// Failures the stand-in order service is told to produce.
-#[derive(Debug, Clone, Default)]
-struct Faults {
-    /// `order.reserve-inventory` answers the business error INVENTORY_UNAVAILABLE.
-    out_of_stock: bool,
-    /// `order.trigger-billing` fails technically while set.
-    billing_down: Arc<AtomicBool>,
+/// What an external-call job reads (`integration::workers::ExternalCallVariables`): the
+/// tenant and order from the instance, `taskId` and `request` from the task's input mappings.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalCallInput {
+    tenant_id: String,
+    order_id: String,
+    task_id: String,
+    request: Value,
 }
 
-/// One stand-in step: records the job, then answers `output` (with the order id filled in).
+/// Failures the stand-in services are told to produce.
+#[derive(Debug, Clone, Default)]
+struct Faults {
+    /// `integration.inventory.reserve` is refused by the downstream: INVENTORY_REJECTED.
+    out_of_stock: bool,
+    /// `integration.billing.start` is refused by the downstream: BILLING_REJECTED.
+    billing_refused: bool,
+    /// `integration.billing.start` fails technically (FAILED_TECHNICAL) while set.
+    billing_down: Arc<AtomicBool>,
+    /// `integration.provisioning.activate` answers OUTCOME_UNKNOWN this many times first.
+    activation_unknown: Arc<AtomicI32>,
+}
+
+/// The billing system's retry budget in the stand-in: fewer attempts than the task's
+/// `retries="5"`, so the scenario shows the worker's budget deciding, not the attribute.
+const BILLING_BUDGET: i32 = 3;
+
+/// One stand-in order step: records the job, then answers `output` (with the order id filled in).
 fn order_step(
     journal: &Journal,
     output: impl Fn(&str) -> Value + Send + Sync + 'static,
@@ -344,32 +366,121 @@ fn order_step(
     })
 }
 
-fn order_workers(journal: &Journal, faults: &Faults) -> Registry {
-    let j = journal.clone();
+/// How a stand-in external call ends.
+enum Answer {
+    /// SUCCEEDED: `CompleteJob` with `externalCall`.
+    Applied {
+        reference: String,
+        state: &'static str,
+    },
+    /// REJECTED_BUSINESS: the system's `<SYSTEM>_REJECTED` error with `falloutReason`.
+    Refused {
+        error_code: &'static str,
+        code: &'static str,
+        message: &'static str,
+    },
+    /// FAILED_TECHNICAL: `FailJob` with what the budget has left and its back-off.
+    NotApplied { remaining: i32 },
+    /// OUTCOME_UNKNOWN: `FailJob` with the job's retries unchanged (a wait, not a failure).
+    Unknown,
+}
+
+/// The integration worker's mapping of an answer to the job (integration::workers).
+fn external_outcome(ctx: &JobContext, key: String, answer: Answer) -> Result<Value, JobError> {
+    match answer {
+        Answer::Applied { reference, state } => Ok(json!({"externalCall": {
+            "idempotencyKey": key, "outcome": "SUCCEEDED",
+            "externalReference": reference, "externalState": state,
+        }})),
+        Answer::Refused {
+            error_code,
+            code,
+            message,
+        } => Err(JobError::business(error_code, format!("refused: {message} ({code})"))
+            .with_variables(&json!({
+                "falloutReason": format!("{code}: {message}"),
+                "externalCall": {"idempotencyKey": key, "outcome": "REJECTED_BUSINESS", "failureCode": code},
+            }))
+            .map_err(|e| JobError::technical_from("error variables", e))?),
+        Answer::NotApplied { remaining } => Err(JobError::technical(format!(
+            "FAILED_TECHNICAL: billing system unavailable; {remaining} attempts left"
+        ))
+        .retry_after(Duration::from_millis(100))
+        .with_retries(remaining)),
+        Answer::Unknown => Err(JobError::technical(format!(
+            "OUTCOME_UNKNOWN: awaiting reconciliation of {key}"
+        ))
+        .retry_after(Duration::from_millis(50))
+        .with_retries(ctx.retries.max(1))),
+    }
+}
+
+/// One stand-in external call: records what the job was given, then answers as `decide` says.
+fn external_call(
+    journal: &Journal,
+    decide: impl Fn(&ExternalCallInput) -> Answer + Send + Sync + 'static,
+) -> impl workflow_runtime::JobHandler {
+    let journal = journal.clone();
+    let decide = Arc::new(decide);
+    handler(move |ctx: JobContext, input: ExternalCallInput| {
+        journal.record(
+            &ctx,
+            json!({"tenantId": input.tenant_id, "orderId": input.order_id,
+                   "taskId": input.task_id, "request": input.request}),
+        );
+        let key = format!("{}-{}", ctx.job_type, input.task_id);
+        let outcome = external_outcome(&ctx, key, decide(&input));
+        async move { outcome }
+    })
+}
+
+fn fulfilment_workers(journal: &Journal, faults: &Faults) -> Registry {
     let out_of_stock = faults.out_of_stock;
-    let reserve = handler(move |ctx: JobContext, input: OrderInput| {
-        j.record(&ctx, json!({"orderId": input.order_id}));
-        async move {
-            if out_of_stock {
-                return Err(
-                    JobError::business("INVENTORY_UNAVAILABLE", "no stock for FIBER-ONT")
-                        .with_variables(&json!({"falloutReason": "FIBER-ONT out of stock at DC-1"}))
-                        .map_err(|e| JobError::technical_from("error variables", e))?,
-                );
+    let reserve = external_call(journal, move |input| {
+        if out_of_stock {
+            Answer::Refused {
+                error_code: "INVENTORY_REJECTED",
+                code: "INSUFFICIENT_STOCK",
+                message: "FIBER-ONT out of stock at DC-1",
             }
-            Ok(json!({"reservationId": format!("res-{}", input.order_id)}))
+        } else {
+            Answer::Applied {
+                reference: format!("res-{}", input.order_id),
+                state: "RESERVED",
+            }
         }
     });
-    let j = journal.clone();
-    let billing_down = Arc::clone(&faults.billing_down);
-    let bill = handler(move |ctx: JobContext, input: OrderInput| {
-        j.record(&ctx, json!({"orderId": input.order_id}));
-        let down = billing_down.load(Ordering::SeqCst);
-        async move {
-            if down {
-                return Err(JobError::technical("billing system unavailable"));
+    let unknown = Arc::clone(&faults.activation_unknown);
+    let activate = external_call(journal, move |input| {
+        if unknown.fetch_sub(1, Ordering::SeqCst) > 0 {
+            Answer::Unknown
+        } else {
+            Answer::Applied {
+                reference: format!("svc-{}", input.order_id),
+                state: "ACTIVE",
             }
-            Ok(json!({"billingRequestId": format!("bill-{}", input.order_id)}))
+        }
+    });
+    let billing_refused = faults.billing_refused;
+    let billing_down = Arc::clone(&faults.billing_down);
+    let failures = Arc::new(AtomicI32::new(0));
+    let bill = external_call(journal, move |input| {
+        if billing_refused {
+            Answer::Refused {
+                error_code: "BILLING_REJECTED",
+                code: "ACCOUNT_CLOSED",
+                message: "billing account BA-42 is closed",
+            }
+        } else if billing_down.load(Ordering::SeqCst) {
+            let failed = failures.fetch_add(1, Ordering::SeqCst) + 1;
+            Answer::NotApplied {
+                remaining: (BILLING_BUDGET - failed).max(0),
+            }
+        } else {
+            Answer::Applied {
+                reference: format!("chg-{}", input.order_id),
+                state: "CHARGING",
+            }
         }
     });
     let j = journal.clone();
@@ -402,14 +513,9 @@ fn order_workers(journal: &Journal, faults: &Faults) -> Registry {
                        "orderItemCount": 2})
             }),
         )
-        .register(worker("order.reserve-inventory", 5), reserve)
-        .register(
-            worker("order.provision", 5),
-            order_step(journal, |id| {
-                json!({"orderStatus": "IN_PROGRESS", "provisioningRequestId": format!("prov-{id}")})
-            }),
-        )
-        .register(worker("order.trigger-billing", 5), bill)
+        .register(worker("integration.inventory.reserve", 5), reserve)
+        .register(worker("integration.provisioning.activate", 5), activate)
+        .register(worker("integration.billing.start", 5), bill)
         .register(
             worker("order.complete", 3),
             order_step(journal, |_| json!({"orderStatus": "COMPLETED"})),
@@ -417,6 +523,16 @@ fn order_workers(journal: &Journal, faults: &Faults) -> Registry {
         .register(worker("order.record-fallout", 5), fallout)
 }
 
+const RESERVE_TASK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a01";
+const PROVISION_TASK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a02";
+const BILLING_TASK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a03";
+
+fn inventory_request() -> Value {
+    json!({"sku": "FIBER-ONT", "quantity": 1})
+}
+
+/// The start variables, with what the order service will supply per external task until it
+/// exists: the fulfilment task ids and the requests in the core's words.
 fn order(order_id: &str) -> Value {
     json!({
         "orderId": order_id,
@@ -425,15 +541,23 @@ fn order(order_id: &str) -> Value {
         "quoteId": "Q-1",
         "quoteRevision": 3,
         "correlationId": format!("corr-{order_id}"),
+        "reserveInventoryTaskId": RESERVE_TASK,
+        "provisionTaskId": PROVISION_TASK,
+        "billingTaskId": BILLING_TASK,
+        "inventoryRequest": inventory_request(),
+        "provisioningRequest": {"serviceSpecification": "FIBER-1G", "customerAccount": "cust-42",
+                                "characteristics": {"speed": "1G"}},
+        "billingRequest": {"billingAccount": "BA-42", "amount": "49.90", "currency": "EUR",
+                           "recurrence": "MONTHLY", "description": "Fiber 1G"},
     })
 }
 
 const HAPPY_PATH: [&str; 6] = [
     "order.validate",
     "order.decompose",
-    "order.reserve-inventory",
-    "order.provision",
-    "order.trigger-billing",
+    "integration.inventory.reserve",
+    "integration.provisioning.activate",
+    "integration.billing.start",
     "order.complete",
 ];
 
@@ -441,7 +565,7 @@ const HAPPY_PATH: [&str; 6] = [
 async fn an_order_runs_its_six_steps_in_order_and_completes() {
     let platform = Platform::start().await;
     let journal = Journal::default();
-    let workers = order_workers(&journal, &Faults::default())
+    let workers = fulfilment_workers(&journal, &Faults::default())
         .start(&platform.gateway)
         .expect("workers start");
 
@@ -450,26 +574,63 @@ async fn an_order_runs_its_six_steps_in_order_and_completes() {
 
     assert_eq!(view["state"], "COMPLETED");
     assert_eq!(journal.job_types(key), HAPPY_PATH);
+    // The external calls get the order, their task id and their request through the task's
+    // input mappings, and the tenant from the instance.
+    assert_eq!(
+        journal.seen(key, "integration.inventory.reserve"),
+        json!({"tenantId": "demo", "orderId": "ord-1", "taskId": RESERVE_TASK,
+               "request": inventory_request()})
+    );
+    assert_eq!(
+        journal.seen(key, "integration.provisioning.activate")["taskId"],
+        PROVISION_TASK
+    );
+    let billing = journal.seen(key, "integration.billing.start");
+    assert_eq!(billing["taskId"], BILLING_TASK);
+    assert_eq!(billing["request"]["amount"], "49.90");
+
     let vars = variables(&view);
     assert_eq!(vars["orderStatus"], "COMPLETED");
-    assert_eq!(vars["reservationId"], "res-ord-1");
-    assert_eq!(vars["provisioningRequestId"], "prov-ord-1");
-    assert_eq!(vars["billingRequestId"], "bill-ord-1");
     assert_eq!(vars["fulfillmentPlanId"], "plan-ord-1");
+    for (name, reference, state, task) in [
+        (
+            "inventoryReservation",
+            "res-ord-1",
+            "RESERVED",
+            RESERVE_TASK,
+        ),
+        ("serviceActivation", "svc-ord-1", "ACTIVE", PROVISION_TASK),
+        ("billingCharge", "chg-ord-1", "CHARGING", BILLING_TASK),
+    ] {
+        let call = &vars[name];
+        assert_eq!(call["outcome"], "SUCCEEDED", "{name}: {call}");
+        assert_eq!(call["externalReference"], reference, "{name}");
+        assert_eq!(call["externalState"], state, "{name}");
+        assert!(
+            call["idempotencyKey"]
+                .as_str()
+                .is_some_and(|k| k.ends_with(task)),
+            "{name}: {call}"
+        );
+    }
+    // Only the mapped names reach the instance: no raw externalCall, no input-mapped locals.
+    for local in ["externalCall", "taskId", "request"] {
+        assert!(!vars.contains_key(local), "{local} leaked: {vars:?}");
+    }
     assert!(!vars.contains_key("falloutCode"));
     assert_eq!(view["incidents"], json!([]));
     stop(workers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inventory_unavailable_is_caught_and_recorded_as_fallout() {
+async fn a_refused_reservation_is_caught_and_recorded_as_fallout() {
     let platform = Platform::start().await;
     let journal = Journal::default();
     let faults = Faults {
         out_of_stock: true,
         ..Faults::default()
     };
-    let workers = order_workers(&journal, &faults)
+    let workers = fulfilment_workers(&journal, &faults)
         .start(&platform.gateway)
         .expect("workers start");
 
@@ -482,24 +643,26 @@ async fn inventory_unavailable_is_caught_and_recorded_as_fallout() {
         [
             "order.validate",
             "order.decompose",
-            "order.reserve-inventory",
+            "integration.inventory.reserve",
             "order.record-fallout"
         ]
     );
     assert_eq!(
         journal.seen(key, "order.record-fallout"),
         json!({"orderId": "ord-2", "falloutStep": "RESERVE_INVENTORY",
-               "falloutCode": "INVENTORY_UNAVAILABLE",
-               "falloutReason": "FIBER-ONT out of stock at DC-1"})
+               "falloutCode": "INVENTORY_REJECTED",
+               "falloutReason": "INSUFFICIENT_STOCK: FIBER-ONT out of stock at DC-1"})
     );
     let vars = variables(&view);
     assert_eq!(vars["orderStatus"], "FALLOUT");
     assert_eq!(vars["falloutId"], "fo-ord-2");
-    assert_eq!(vars["falloutCode"], "INVENTORY_UNAVAILABLE");
-    assert!(
-        !vars.contains_key("reservationId"),
-        "the failed step left no output"
-    );
+    assert_eq!(vars["falloutCode"], "INVENTORY_REJECTED");
+    for absent in ["inventoryReservation", "externalCall"] {
+        assert!(
+            !vars.contains_key(absent),
+            "the refused step left no {absent}"
+        );
+    }
     assert_eq!(
         view["incidents"],
         json!([]),
@@ -509,12 +672,80 @@ async fn inventory_unavailable_is_caught_and_recorded_as_fallout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_technical_failure_exhausts_its_retries_into_an_incident_an_operator_resolves() {
+async fn a_refused_charge_is_caught_and_recorded_as_fallout() {
+    let platform = Platform::start().await;
+    let journal = Journal::default();
+    let faults = Faults {
+        billing_refused: true,
+        ..Faults::default()
+    };
+    let workers = fulfilment_workers(&journal, &faults)
+        .start(&platform.gateway)
+        .expect("workers start");
+
+    let key = platform.create(ORDER_FULFILLMENT, order("ord-4")).await;
+    let view = platform.ended(key).await;
+
+    assert_eq!(view["state"], "COMPLETED");
+    let mut expected = HAPPY_PATH[..5].to_vec();
+    expected.push("order.record-fallout");
+    assert_eq!(journal.job_types(key), expected);
+    assert_eq!(
+        journal.seen(key, "order.record-fallout"),
+        json!({"orderId": "ord-4", "falloutStep": "TRIGGER_BILLING",
+               "falloutCode": "BILLING_REJECTED",
+               "falloutReason": "ACCOUNT_CLOSED: billing account BA-42 is closed"})
+    );
+    let vars = variables(&view);
+    assert_eq!(vars["orderStatus"], "FALLOUT");
+    assert_eq!(vars["falloutCode"], "BILLING_REJECTED");
+    assert!(!vars.contains_key("billingCharge"));
+    // The earlier effects stay applied; compensating them is the order service's decision.
+    assert_eq!(vars["inventoryReservation"]["outcome"], "SUCCEEDED");
+    assert_eq!(vars["serviceActivation"]["outcome"], "SUCCEEDED");
+    assert_eq!(view["incidents"], json!([]));
+    stop(workers).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_waits_for_reconciliation_without_using_retries() {
+    let platform = Platform::start().await;
+    let journal = Journal::default();
+    let faults = Faults::default();
+    // More unknown answers than the task's retries="5": a wait, not a failure.
+    faults.activation_unknown.store(7, Ordering::SeqCst);
+    let workers = fulfilment_workers(&journal, &faults)
+        .start(&platform.gateway)
+        .expect("workers start");
+
+    let key = platform.create(ORDER_FULFILLMENT, order("ord-5")).await;
+    let view = platform.ended(key).await;
+
+    assert_eq!(view["state"], "COMPLETED");
+    let activations = journal
+        .job_types(key)
+        .iter()
+        .filter(|t| *t == "integration.provisioning.activate")
+        .count();
+    assert_eq!(
+        activations, 8,
+        "seven unknown answers, then the reconciled one"
+    );
+    assert_eq!(
+        variables(&view)["serviceActivation"]["externalState"],
+        "ACTIVE"
+    );
+    assert_eq!(view["incidents"], json!([]));
+    stop(workers).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technical_failure_spends_the_budget_into_an_incident_an_operator_resolves() {
     let platform = Platform::start().await;
     let journal = Journal::default();
     let faults = Faults::default();
     faults.billing_down.store(true, Ordering::SeqCst);
-    let workers = order_workers(&journal, &faults)
+    let workers = fulfilment_workers(&journal, &faults)
         .start(&platform.gateway)
         .expect("workers start");
 
@@ -529,16 +760,23 @@ async fn a_technical_failure_exhausts_its_retries_into_an_incident_an_operator_r
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(incident["errorType"], "JOB_NO_RETRIES");
-    assert_eq!(incident["errorMessage"], "billing system unavailable");
+    assert_eq!(
+        incident["errorMessage"],
+        "FAILED_TECHNICAL: billing system unavailable; 0 attempts left"
+    );
     assert_eq!(incident["elementId"], "Task_TriggerBilling");
     let billing_attempts = |journal: &Journal| {
         journal
             .job_types(key)
             .iter()
-            .filter(|t| *t == "order.trigger-billing")
+            .filter(|t| *t == "integration.billing.start")
             .count()
     };
-    assert_eq!(billing_attempts(&journal), 5, "retries=\"5\" on the task");
+    assert_eq!(
+        billing_attempts(&journal),
+        usize::try_from(BILLING_BUDGET).unwrap(),
+        "the worker's budget decides, not retries=\"5\" on the task"
+    );
     let view = platform.instance(key).await;
     assert_eq!(
         view["state"], "ACTIVE",
@@ -559,7 +797,10 @@ async fn a_technical_failure_exhausts_its_retries_into_an_incident_an_operator_r
 
     let view = platform.ended(key).await;
     assert_eq!(view["state"], "COMPLETED");
-    assert_eq!(billing_attempts(&journal), 6);
+    assert_eq!(
+        billing_attempts(&journal),
+        usize::try_from(BILLING_BUDGET).unwrap() + 1
+    );
     let ran = journal.job_types(key);
     assert_eq!(ran.last().map(String::as_str), Some("order.complete"));
     let mut distinct = ran.clone();
@@ -568,6 +809,9 @@ async fn a_technical_failure_exhausts_its_retries_into_an_incident_an_operator_r
         distinct, HAPPY_PATH,
         "retries repeat the step, never skip one"
     );
-    assert_eq!(variables(&view)["billingRequestId"], "bill-ord-3");
+    assert_eq!(
+        variables(&view)["billingCharge"]["externalReference"],
+        "chg-ord-3"
+    );
     stop(workers).await;
 }
