@@ -139,7 +139,7 @@ impl Executor {
         if let Some(step) = operation.settled() {
             return Ok(Prepared::Settled(step));
         }
-        let expected = operation.version();
+        let mut expected = operation.version();
         let prepared = match operation.status() {
             OperationStatus::OutcomeUnknown => return Ok(Prepared::Reconcile(operation)),
             OperationStatus::InFlight => {
@@ -162,6 +162,11 @@ impl Executor {
                     ),
                 )
                 .await?;
+                // The re-arm is its own step of the lifecycle (EXHAUSTED → RETRY_WAIT).
+                if !operations::save(&mut tx, &operation, expected, json).await? {
+                    return Err(AppError::Concurrent(operation.id()));
+                }
+                expected = operation.version();
                 let attempt = operation.begin_attempt()?;
                 Prepared::Send(operation.clone(), attempt)
             }
