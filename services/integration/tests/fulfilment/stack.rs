@@ -228,23 +228,25 @@ impl Stack {
             .expect("instance state")
     }
 
-    /// Waits until the instance left ACTIVE; returns its state and the id of the end event
-    /// it reached.
-    pub async fn wait_until_done(&self, key: i64, within: Duration) -> (String, Option<String>) {
+    /// Waits until the instance left ACTIVE; returns its state and its variables then (end
+    /// events leave no rows in the engine, the variables tell which way it went).
+    pub async fn wait_until_done(
+        &self,
+        key: i64,
+        within: Duration,
+    ) -> (String, serde_json::Map<String, Value>) {
         let until = tokio::time::Instant::now() + within;
         loop {
             let state = self.instance_state(key).await;
             if state != "ACTIVE" {
-                let end: Option<String> = sqlx::query_scalar(
-                    "SELECT element_id FROM element_instance WHERE process_instance_key = $1 \
-                      AND element_id LIKE 'End\\_%' ORDER BY element_instance_key DESC LIMIT 1",
+                let rows: Vec<(String, Value)> = sqlx::query_as(
+                    "SELECT name, value FROM variable WHERE process_instance_key = $1",
                 )
                 .bind(key)
-                .fetch_optional(&self.engine_pool)
+                .fetch_all(&self.engine_pool)
                 .await
-                .ok()
-                .flatten();
-                return (state, end);
+                .expect("variables");
+                return (state, rows.into_iter().collect());
             }
             assert!(
                 tokio::time::Instant::now() < until,

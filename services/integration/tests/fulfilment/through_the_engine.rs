@@ -17,12 +17,15 @@ async fn an_outage_of_thirty_seconds_is_waited_out_and_nothing_is_marked_failed(
         .await;
     let started = Instant::now();
     let (instance, key) = stack.start_probe().await;
-    let (state, end) = stack
+    let (state, variables) = stack
         .wait_until_done(instance, Duration::from_secs(90))
         .await;
     let took = started.elapsed();
     assert_eq!(state, "COMPLETED");
-    assert_eq!(end.as_deref(), Some("End_Activated"));
+    assert_eq!(
+        variables["externalCall"]["outcome"], "SUCCEEDED",
+        "{variables:?}"
+    );
     assert!(took >= Duration::from_secs(29), "completed after {took:?}");
 
     let calls = stack.calls(&key).await;
@@ -62,11 +65,20 @@ async fn a_refusal_is_thrown_as_a_bpmn_error_the_process_catches() {
         )
         .await;
     let (instance, key) = stack.start_probe().await;
-    let (state, end) = stack
+    let (state, variables) = stack
         .wait_until_done(instance, Duration::from_secs(30))
         .await;
     assert_eq!(state, "COMPLETED");
-    assert_eq!(end.as_deref(), Some("End_Rejected"));
+    assert_eq!(
+        variables["externalCall"]["outcome"], "REJECTED_BUSINESS",
+        "{variables:?}"
+    );
+    assert!(
+        variables["falloutReason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("INVALID_SERVICE_SPEC")),
+        "{variables:?}"
+    );
     assert_eq!(
         stack.calls(&key).await,
         [(
