@@ -81,14 +81,13 @@ async fn add_fault(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
             tokio::time::sleep_until(until).await;
             sim.faults.remove(id);
             if let Some(slot) = sim.systems.iter().find(|s| s.name == name) {
-                slot.availability
-                    .send_if_modified(|outage| match outage {
-                        Some((current, _)) if *current == id => {
-                            *outage = None;
-                            true
-                        }
-                        _ => false,
-                    });
+                slot.availability.send_if_modified(|outage| match outage {
+                    Some((current, _)) if *current == id => {
+                        *outage = None;
+                        true
+                    }
+                    _ => false,
+                });
             }
         });
     }

@@ -93,10 +93,16 @@ impl Fault {
         }
         if self.mode == Mode::Unavailable {
             if self.operation.is_some() {
-                problems.push(("/operation", "a system is unavailable as a whole".to_owned()));
+                problems.push((
+                    "/operation",
+                    "a system is unavailable as a whole".to_owned(),
+                ));
             }
             if self.delay_ms.is_none() {
-                problems.push(("/delayMs", "UNAVAILABLE needs the outage's length".to_owned()));
+                problems.push((
+                    "/delayMs",
+                    "UNAVAILABLE needs the outage's length".to_owned(),
+                ));
             }
         }
         problems
@@ -184,7 +190,9 @@ mod tests {
     fn times_are_used_up_and_the_first_match_wins() {
         let faults = Faults::default();
         faults.add(fault(serde_json::json!({"system": "billing", "operation": "start", "mode": "ERROR_5XX", "times": 2})));
-        faults.add(fault(serde_json::json!({"system": "billing", "mode": "DELAY", "delayMs": 5})));
+        faults.add(fault(
+            serde_json::json!({"system": "billing", "mode": "DELAY", "delayMs": 5}),
+        ));
         assert_eq!(faults.hit("billing", "start").unwrap().mode, Mode::Error5xx);
         assert_eq!(faults.hit("billing", "start").unwrap().mode, Mode::Error5xx);
         assert_eq!(faults.hit("billing", "start").unwrap().mode, Mode::Delay);
@@ -197,11 +205,21 @@ mod tests {
     #[test]
     fn probability_hits_its_share_and_bad_faults_name_their_fields() {
         let faults = Faults::default();
-        faults.add(fault(serde_json::json!({"system": "crm", "mode": "ERROR_5XX", "probability": 0.25})));
-        let hits = (0..1000).filter(|_| faults.hit("crm", "update-order-status").is_some()).count();
+        faults.add(fault(
+            serde_json::json!({"system": "crm", "mode": "ERROR_5XX", "probability": 0.25}),
+        ));
+        let hits = (0..1000)
+            .filter(|_| faults.hit("crm", "update-order-status").is_some())
+            .count();
         assert!((200..=300).contains(&hits), "{hits}");
-        let bad = fault(serde_json::json!({"system": "erp", "operation": "x", "mode": "UNAVAILABLE", "times": 1, "probability": 2.0}));
+        let bad = fault(
+            serde_json::json!({"system": "erp", "operation": "x", "mode": "UNAVAILABLE", "times": 1, "probability": 2.0}),
+        );
         let fields: Vec<_> = bad.problems().into_iter().map(|(f, _)| f).collect();
-        assert!(fields.contains(&"/system") && fields.contains(&"/probability") && fields.contains(&"/delayMs"));
+        assert!(
+            fields.contains(&"/system")
+                && fields.contains(&"/probability")
+                && fields.contains(&"/delayMs")
+        );
     }
 }

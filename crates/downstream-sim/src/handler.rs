@@ -68,7 +68,9 @@ async fn after(fault: Option<&Fault>, killer: &Killer, response: Response) -> Re
 
 fn with_correlation(mut response: Response, headers: &HeaderMap) -> Response {
     if let Some(id) = headers.get("x-correlation-id") {
-        response.headers_mut().insert("x-correlation-id", id.clone());
+        response
+            .headers_mut()
+            .insert("x-correlation-id", id.clone());
     }
     response
 }
@@ -84,7 +86,11 @@ pub async fn handle(
 ) -> Response {
     let system = state.system;
     let Some(route) = systems::route(system, method.as_str(), uri.path()) else {
-        return problem(404, "NOT_FOUND", format!("{system} has no {method} {}", uri.path()));
+        return problem(
+            404,
+            "NOT_FOUND",
+            format!("{system} has no {method} {}", uri.path()),
+        );
     };
     if route == Route::Health {
         return json_answer(200, &json!({"status": "UP", "system": system}));
@@ -109,7 +115,10 @@ pub async fn handle(
                             "httpStatus": stored.status, "response": stored.response,
                             "appliedAt": stored.applied_at}),
                 ),
-                None => json_answer(404, &json!({"idempotencyKey": key, "status": "NOT_APPLIED"})),
+                None => json_answer(
+                    404,
+                    &json!({"idempotencyKey": key, "status": "NOT_APPLIED"}),
+                ),
             };
             after(fault.as_ref(), &killer, answer).await
         }

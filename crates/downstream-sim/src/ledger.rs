@@ -103,7 +103,11 @@ fn record(state: &mut State, stored: &Stored) {
     }
     state
         .effects
-        .entry((stored.system.clone(), stored.operation.clone(), stored.key.clone()))
+        .entry((
+            stored.system.clone(),
+            stored.operation.clone(),
+            stored.key.clone(),
+        ))
         .and_modify(|e| e.count += 1)
         .or_insert_with(|| Effect {
             system: stored.system.clone(),
@@ -154,7 +158,9 @@ impl Ledger {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies `operation` under `key` once; the same key and body answer the stored answer.
@@ -169,15 +175,19 @@ impl Ledger {
     ) -> Outcome {
         let body_hash = hex::encode(Sha256::digest(body));
         let mut state = self.lock();
-        if let Some(stored) = state.answers.get(&(system.to_owned(), key.to_owned())).cloned() {
+        if let Some(stored) = state
+            .answers
+            .get(&(system.to_owned(), key.to_owned()))
+            .cloned()
+        {
             if stored.operation != operation || stored.body_hash != body_hash {
                 return Outcome::KeyReused;
             }
-            if let Some(effect) = state.effects.get_mut(&(
-                system.to_owned(),
-                operation.to_owned(),
-                key.to_owned(),
-            )) {
+            if let Some(effect) =
+                state
+                    .effects
+                    .get_mut(&(system.to_owned(), operation.to_owned(), key.to_owned()))
+            {
                 effect.deliveries += 1;
                 effect.last_seen_at = now();
             }
@@ -270,7 +280,14 @@ mod tests {
             Outcome::Replayed(stored)
         );
         assert_eq!(
-            ledger.apply("inventory", "reserve", "k", None, None, br#"{"sku":"Y","quantity":1,"orderReference":"o"}"#),
+            ledger.apply(
+                "inventory",
+                "reserve",
+                "k",
+                None,
+                None,
+                br#"{"sku":"Y","quantity":1,"orderReference":"o"}"#
+            ),
             Outcome::KeyReused
         );
         let effects = ledger.effects(Some("inventory"), None, Some("k"));
@@ -288,7 +305,8 @@ mod tests {
     fn the_journal_replays_answers_effects_and_entities() {
         let dir = std::env::temp_dir().join(format!("sim-ledger-{}", uuid::Uuid::now_v7()));
         let ledger = Ledger::open(Some(&dir)).unwrap();
-        let Outcome::Applied(stored) = ledger.apply("inventory", "reserve", "k", None, None, RESERVE)
+        let Outcome::Applied(stored) =
+            ledger.apply("inventory", "reserve", "k", None, None, RESERVE)
         else {
             panic!("not applied");
         };
@@ -296,7 +314,10 @@ mod tests {
         let again = Ledger::open(Some(&dir)).unwrap();
         assert_eq!(again.status("inventory", "k"), Some(stored.clone()));
         assert_eq!(again.effects(None, None, Some("k"))[0].count, 1);
-        let id = stored.response["reservationId"].as_str().unwrap().to_owned();
+        let id = stored.response["reservationId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(matches!(
             again.apply("inventory", "release", "k2", Some(&id), None, b"{}"),
             Outcome::Applied(_)

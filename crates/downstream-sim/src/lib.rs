@@ -127,12 +127,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         systems: slots,
     });
     for (listener, addr, rx, name) in listeners {
-        let router: Router = Router::new()
-            .fallback(handler::handle)
-            .with_state(handler::SystemState {
-                sim: Arc::clone(&sim),
-                system: name,
-            });
+        let router: Router =
+            Router::new()
+                .fallback(handler::handle)
+                .with_state(handler::SystemState {
+                    sim: Arc::clone(&sim),
+                    system: name,
+                });
         tokio::spawn(listener::serve_system(listener, addr, router, rx));
     }
     let ready = serde_json::json!({

@@ -97,7 +97,11 @@ pub async fn serve_system(
     }
 }
 
-async fn serve_connection(stream: TcpStream, router: Router, mut availability: watch::Receiver<Outage>) {
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    mut availability: watch::Receiver<Outage>,
+) {
     // A second descriptor of the same socket, to reset it after the connection is dropped.
     let Ok(std_stream) = stream.into_std() else {
         return;

@@ -166,7 +166,10 @@ pub fn apply(
                 .filter(|q| *q >= 1)
                 .ok_or_else(|| invalid("quantity must be a whole number of at least 1"))?;
             if quantity > 1000 {
-                return Err(refused("INSUFFICIENT_STOCK", format!("only 1000 of {sku} in stock")));
+                return Err(refused(
+                    "INSUFFICIENT_STOCK",
+                    format!("only 1000 of {sku} in stock"),
+                ));
             }
             let id = new_id("RSV");
             let expires = (chrono::Utc::now() + chrono::Duration::days(7))
@@ -180,7 +183,10 @@ pub fn apply(
         "release" => {
             let id = target.unwrap_or_default();
             if state_of(target) != Some("RESERVED") {
-                return Err(refused("RESERVATION_NOT_FOUND", format!("no open reservation {id}")));
+                return Err(refused(
+                    "RESERVATION_NOT_FOUND",
+                    format!("no open reservation {id}"),
+                ));
             }
             done(
                 200,
@@ -218,7 +224,10 @@ pub fn apply(
                     json!({"serviceId": id, "state": "terminated", "deactivatedAt": now()}),
                     Some((id.to_owned(), "terminated")),
                 ),
-                Some(_) => Err(refused("SERVICE_NOT_ACTIVE", format!("service {id} is terminated"))),
+                Some(_) => Err(refused(
+                    "SERVICE_NOT_ACTIVE",
+                    format!("service {id} is terminated"),
+                )),
             }
         }
         "start" => {
@@ -249,7 +258,10 @@ pub fn apply(
         "reverse" => {
             let id = target.unwrap_or_default();
             if state_of(target) != Some("ACTIVE") {
-                return Err(refused("CHARGE_NOT_FOUND", format!("no active charge {id}")));
+                return Err(refused(
+                    "CHARGE_NOT_FOUND",
+                    format!("no active charge {id}"),
+                ));
             }
             done(
                 200,
@@ -266,7 +278,12 @@ pub fn apply(
             )
         }
         "register" => {
-            for field in ["customerAccount", "documentReference", "signedAt", "signatory"] {
+            for field in [
+                "customerAccount",
+                "documentReference",
+                "signedAt",
+                "signatory",
+            ] {
                 text(body, field)?;
             }
             done(
@@ -343,9 +360,15 @@ mod tests {
         assert_eq!(state, "active");
         let entities = HashMap::from([(id.clone(), "terminated".to_owned())]);
         assert_eq!(
-            apply("modify", Some(&id), None, &json!({"characteristics": {}, "orderReference": "o"}), &entities)
-                .unwrap_err()
-                .code,
+            apply(
+                "modify",
+                Some(&id),
+                None,
+                &json!({"characteristics": {}, "orderReference": "o"}),
+                &entities
+            )
+            .unwrap_err()
+            .code,
             "SERVICE_NOT_ACTIVE"
         );
         assert_eq!(
