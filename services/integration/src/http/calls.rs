@@ -5,14 +5,14 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use common_kernel::context::RequestContext;
-use common_kernel::error::{ApiError, FieldError, ProblemDetails};
+use common_kernel::error::{ApiError, ProblemDetails};
 use common_kernel::http::extract::ApiQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::views::{ExternalCallPage, ExternalCallView};
-use super::{AppState, ContextHeaders};
+use super::{AppState, ContextHeaders, optional, page_limit};
 use crate::app::queries;
 use crate::domain::key::OrderId;
 use crate::domain::{Classification, ExternalSystem};
@@ -53,39 +53,28 @@ fn parse_cursor(raw: &str) -> Option<(DateTime<Utc>, Uuid)> {
 
 fn filter_of(query: CallsQuery) -> Result<CallFilter, ApiError> {
     let mut errors = Vec::new();
-    let system = query.system.as_deref().and_then(|raw| {
-        let parsed = ExternalSystem::parse(raw);
-        if parsed.is_none() {
-            errors.push(FieldError::new("/system", "INVALID", "not a known system"));
-        }
-        parsed
-    });
-    let outcome = query.outcome.as_deref().and_then(|raw| {
-        let parsed = Classification::parse(raw);
-        if parsed.is_none() {
-            errors.push(FieldError::new(
-                "/outcome",
-                "INVALID",
-                "one of SUCCEEDED, REJECTED_BUSINESS, FAILED_TECHNICAL, OUTCOME_UNKNOWN",
-            ));
-        }
-        parsed
-    });
-    let after = query.cursor.as_deref().and_then(|raw| {
-        let parsed = parse_cursor(raw);
-        if parsed.is_none() {
-            errors.push(FieldError::new(
-                "/cursor",
-                "INVALID",
-                "not a cursor of this API",
-            ));
-        }
-        parsed
-    });
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        errors.push(FieldError::new("/limit", "OUT_OF_RANGE", "1 to 500"));
-    }
+    let system = optional(
+        query.system.as_deref(),
+        ExternalSystem::parse,
+        "/system",
+        "not a known system",
+        &mut errors,
+    );
+    let outcome = optional(
+        query.outcome.as_deref(),
+        Classification::parse,
+        "/outcome",
+        "one of SUCCEEDED, REJECTED_BUSINESS, FAILED_TECHNICAL, OUTCOME_UNKNOWN",
+        &mut errors,
+    );
+    let after = optional(
+        query.cursor.as_deref(),
+        parse_cursor,
+        "/cursor",
+        "not a cursor of this API",
+        &mut errors,
+    );
+    let limit = page_limit(query.limit, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

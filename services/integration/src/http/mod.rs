@@ -13,7 +13,7 @@ use axum::Router;
 use axum::routing::get;
 use common_kernel::context::RequestContext;
 use common_kernel::db::{TenantTx, begin_read_for_tenant};
-use common_kernel::error::ApiError;
+use common_kernel::error::{ApiError, FieldError};
 use sqlx::PgPool;
 use utoipa::IntoParams;
 
@@ -45,6 +45,31 @@ pub struct ContextHeaders {
     /// Correlation id; generated when absent and echoed on the response.
     #[param(rename = "X-Correlation-Id")]
     x_correlation_id: Option<String>,
+}
+
+/// Reads an optional query value with `parse`; a value that does not parse is a field error.
+pub fn optional<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    field: &'static str,
+    message: &'static str,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let value = raw?;
+    let parsed = parse(value);
+    if parsed.is_none() {
+        errors.push(FieldError::new(field, "INVALID", message));
+    }
+    parsed
+}
+
+/// The page size asked for: 1 to 500, 100 when absent.
+pub fn page_limit(limit: Option<i64>, errors: &mut Vec<FieldError>) -> i64 {
+    let limit = limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        errors.push(FieldError::new("/limit", "OUT_OF_RANGE", "1 to 500"));
+    }
+    limit
 }
 
 /// The integration service's business routes.

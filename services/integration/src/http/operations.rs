@@ -4,14 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use common_kernel::context::RequestContext;
-use common_kernel::error::{ApiError, FieldError, ProblemDetails};
+use common_kernel::error::{ApiError, ProblemDetails};
 use common_kernel::http::extract::{ApiPath, ApiQuery};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::views::{ExternalOperationList, ExternalOperationView};
-use super::{AppState, ContextHeaders};
+use super::{AppState, ContextHeaders, optional, page_limit};
 use crate::app::queries;
 use crate::domain::OperationStatus;
 use crate::domain::key::OrderId;
@@ -42,21 +42,14 @@ pub async fn list(
     ApiQuery(query): ApiQuery<OperationsQuery>,
 ) -> Result<Json<ExternalOperationList>, ApiError> {
     let mut errors = Vec::new();
-    let status = query.status.as_deref().and_then(|raw| {
-        let parsed = OperationStatus::parse(raw);
-        if parsed.is_none() {
-            errors.push(FieldError::new(
-                "/status",
-                "INVALID",
-                "not an operation status",
-            ));
-        }
-        parsed
-    });
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        errors.push(FieldError::new("/limit", "OUT_OF_RANGE", "1 to 500"));
-    }
+    let status = optional(
+        query.status.as_deref(),
+        OperationStatus::parse,
+        "/status",
+        "not an operation status",
+        &mut errors,
+    );
+    let limit = page_limit(query.limit, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

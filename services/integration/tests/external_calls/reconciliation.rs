@@ -8,6 +8,18 @@ use serde_json::json;
 
 use super::harness::{World, body, key, request};
 
+fn activation() -> (
+    integration::app::ExecuteRequest,
+    integration::domain::IdempotencyKey,
+) {
+    let activate = request(
+        Operation::ProvisioningActivate,
+        body(Operation::ProvisioningActivate, ""),
+    );
+    let key = key(&activate);
+    (activate, key)
+}
+
 fn call(kind: &str, finding: &str, code: Option<&str>) -> (String, String, Option<String>) {
     (kind.into(), finding.into(), code.map(str::to_owned))
 }
@@ -15,11 +27,7 @@ fn call(kind: &str, finding: &str, code: Option<&str>) -> (String, String, Optio
 #[tokio::test]
 async fn a_timeout_on_activate_is_reconciled_as_applied_with_one_effect() {
     let world = World::start(Duration::from_millis(300)).await;
-    let activate = request(
-        Operation::ProvisioningActivate,
-        body(Operation::ProvisioningActivate, ""),
-    );
-    let key = key(&activate);
+    let (activate, key) = activation();
     world
         .fault(
             json!({"system": "provisioning", "operation": "activate", "mode": "TIMEOUT",
@@ -50,11 +58,7 @@ async fn a_timeout_on_activate_is_reconciled_as_applied_with_one_effect() {
 #[tokio::test]
 async fn a_5xx_twice_then_success_is_three_attempts_and_one_effect() {
     let world = World::start(Duration::from_secs(3)).await;
-    let activate = request(
-        Operation::ProvisioningActivate,
-        body(Operation::ProvisioningActivate, ""),
-    );
-    let key = key(&activate);
+    let (activate, key) = activation();
     world
         .fault(json!({"system": "provisioning", "operation": "activate", "mode": "ERROR_5XX", "times": 2}))
         .await;
@@ -100,11 +104,7 @@ async fn a_dropped_connection_is_reconciled_and_never_applied_twice() {
 #[tokio::test]
 async fn while_the_downstream_cannot_answer_the_operation_waits_and_sends_nothing() {
     let world = World::start(Duration::from_millis(300)).await;
-    let activate = request(
-        Operation::ProvisioningActivate,
-        body(Operation::ProvisioningActivate, ""),
-    );
-    let key = key(&activate);
+    let (activate, key) = activation();
     world
         .fault(
             json!({"system": "provisioning", "operation": "activate", "mode": "TIMEOUT",
