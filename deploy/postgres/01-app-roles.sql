@@ -4,7 +4,8 @@
 -- role without a password when it is missing, which suits trust authentication (./dev up) but
 -- not this PostgreSQL, which asks for passwords. So the roles are created here first, with
 -- passwords the services' APP__DATABASE__APP_URL carries. The passwords are for local use only:
--- production provisions its own roles and secrets (docs/runbooks/catalog.md, cpq.md).
+-- production provisions its own roles and secrets (docs/runbooks/catalog.md, cpq.md,
+-- integration.md).
 -- The work that crosses tenants (relay, /ops/messaging, idempotency purge, quote expiry) runs as
 -- <service>_jobs: BYPASSRLS, but no superuser, owner of nothing, granted table by table by the
 -- migrations (crates/messaging/migrations/20261208000001_jobs_role.sql).
@@ -19,4 +20,8 @@ CREATE ROLE cpq_jobs LOGIN PASSWORD 'cpq-jobs-local-only'
 CREATE ROLE approval_app LOGIN PASSWORD 'approval-app-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 CREATE ROLE approval_jobs LOGIN PASSWORD 'approval-jobs-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;
+CREATE ROLE integration_app LOGIN PASSWORD 'integration-app-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+CREATE ROLE integration_jobs LOGIN PASSWORD 'integration-jobs-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;

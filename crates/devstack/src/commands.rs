@@ -10,13 +10,15 @@ use workflow_runtime::DeployedProcess;
 
 use crate::approvers;
 use crate::database::{self, DatabaseState};
+use crate::demo_calls::{self, INTEGRATION};
 use crate::identity;
 use crate::kafka;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{self, Probe};
 use crate::settings::{self, Endpoint, LOCAL_HOST, Service, Settings};
-use crate::supervisor::{READY_TIMEOUT, Shutdown, ShutdownSignals, Stack};
+use crate::simulator::{self, Downstream, SIMULATOR_NAME, SimProbe};
+use crate::supervisor::{ChildOutput, READY_TIMEOUT, Shutdown, ShutdownSignals, Stack};
 use crate::token;
 use crate::workflow::{self, ENGINE_NAME, WorkflowTarget};
 
@@ -67,7 +69,7 @@ pub async fn up() -> Result<ExitCode> {
     };
 
     identity::print_urls(&ready.issuer_url, &ready.directory);
-    print_urls(&settings, &ready.deployed);
+    print_urls(&settings, &ready.deployed, &ready.downstream);
     say(&format!(
         "==> stack ready in {:.1} s. {}",
         began.elapsed().as_secs_f64(),
@@ -109,10 +111,12 @@ struct Ready {
     deployed: Vec<DeployedProcess>,
     issuer_url: String,
     directory: Directory,
+    downstream: Downstream,
 }
 
 /// Checks infrastructure, prepares the database, starts what is not running (the OIDC issuer,
-/// the workflow engine, then the services), deploys the process definitions and loads demo data.
+/// the workflow engine, the downstream simulator, then the services), deploys the process
+/// definitions and loads demo data.
 async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack) -> Result<Ready> {
     check_postgres(settings).await?;
     check_redis(settings).await;
@@ -127,6 +131,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
     // Probe everything before starting anything, so a foreign process on a port or a missing
     // binary fails the run before any service is up.
     let engine = probe_engine(settings, http).await?;
+    let simulator = probe_simulator(settings, http).await?;
     let mut to_start = Vec::new();
     for service in &settings.services {
         let name = service.spec.name;
@@ -168,6 +173,11 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
     // The engine comes next: services that run workflows connect to it when they start.
     let deployed = start_workflow(settings, http, stack, engine, &issuer_env).await?;
 
+    // Then the downstream systems the integration service calls (its URLs come from the
+    // simulator itself).
+    let downstream = provide_simulator(settings, http, stack, simulator).await?;
+    let downstream_env = downstream.integration_env()?;
+
     // Services start in table order, so CPQ finds the catalog it reads offerings from.
     let catalog_url = settings.service(CATALOG)?.base_url();
     let zeebe_address = settings.workflow.gateway_address();
@@ -186,6 +196,10 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         // external gateway (Camunda 8) it is configured by hand (docs/runbooks/approval.md).
         if let Some(rest) = settings.workflow.rest_url() {
             env.push(("WORKFLOW_REST_URL", rest));
+        }
+        // The integration service calls the simulator's systems (and carries its key).
+        if name == INTEGRATION {
+            env.extend(downstream_env.iter().cloned());
         }
         env.extend(identity::service_env(
             &issuer_url,
@@ -217,10 +231,152 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
     )
     .await
     .context("naming the demo approvers failed")?;
+    // The integration service's demo data: one demo order's external calls, made for real.
+    let integration = settings.service(INTEGRATION)?;
+    demo_calls::run(
+        http,
+        &zeebe_address,
+        &settings.workspace_root,
+        &integration.base_url(),
+        &issuer_url,
+        &directory,
+    )
+    .await
+    .context("the demo external calls failed")?;
     Ok(Ready {
         deployed,
         issuer_url,
         directory,
+        downstream,
+    })
+}
+
+/// What to do about the downstream simulator, decided before anything starts.
+#[derive(Debug)]
+enum SimulatorPlan {
+    /// Start the binary at this path.
+    Start(PathBuf),
+    /// One already answers on the control port: use it as it is.
+    Reuse(Downstream),
+}
+
+/// Probes the simulator's control port: a simulator there is reused, anything else refused, and
+/// a free port needs the binary built.
+async fn probe_simulator(settings: &Settings, http: &reqwest::Client) -> Result<SimulatorPlan> {
+    let target = &settings.simulator;
+    let control_url = target.control_url();
+    match simulator::probe(http, &control_url).await {
+        SimProbe::AlreadyRunning(systems) => {
+            say(&format!(
+                "==> {SIMULATOR_NAME} already running on port {}; leaving it alone",
+                target.control_port
+            ));
+            Ok(SimulatorPlan::Reuse(Downstream {
+                control_url,
+                systems,
+                api_key: target.api_key.clone(),
+            }))
+        }
+        SimProbe::Foreign(what) => bail!(
+            "port {} is taken by something other than {SIMULATOR_NAME}: {what}. Stop it, or move \
+             the simulator's control API with DOWNSTREAM_SIM_PORT=<port>",
+            target.control_port
+        ),
+        SimProbe::Free => {
+            for (system, port) in target.system_ports() {
+                let endpoint = Endpoint {
+                    host: LOCAL_HOST.to_owned(),
+                    port,
+                };
+                if database::check_tcp(&endpoint).await.is_ok() {
+                    bail!(
+                        "port {port} (the simulator's {system} system) accepts connections, but \
+                         no {SIMULATOR_NAME} answers on its control port {}. Stop what holds it, \
+                         or move the systems with DOWNSTREAM_SIM_SYSTEMS_BASE_PORT=<port>",
+                        target.control_port
+                    );
+                }
+            }
+            let binary = settings.binary_path(SIMULATOR_NAME);
+            if !binary.is_file() {
+                bail!(
+                    "the {SIMULATOR_NAME} binary is missing at {}; build it with `cargo build \
+                     --bin {SIMULATOR_NAME}` (./dev up builds it for you)",
+                    binary.display()
+                );
+            }
+            Ok(SimulatorPlan::Start(binary))
+        }
+    }
+}
+
+/// Starts the simulator when the plan says so (durable in `.dev/downstream-sim`), waits until
+/// its control API and every system answer `/health`, and returns the system URLs it reports.
+async fn provide_simulator(
+    settings: &Settings,
+    http: &reqwest::Client,
+    stack: &mut Stack,
+    plan: SimulatorPlan,
+) -> Result<Downstream> {
+    let binary = match plan {
+        SimulatorPlan::Reuse(downstream) => return Ok(downstream),
+        SimulatorPlan::Start(binary) => binary,
+    };
+    let target = &settings.simulator;
+    let data_dir = simulator::data_dir(&settings.workspace_root);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("could not create {}", data_dir.display()))?;
+    let (first, last) = match target.system_ports().as_slice() {
+        [(_, first), .., (_, last)] => (*first, *last),
+        _ => bail!("the simulator has no systems"),
+    };
+    say(&format!(
+        "==> starting {SIMULATOR_NAME} (control on port {}, systems on ports {first}-{last}; \
+         data {})",
+        target.control_port,
+        data_dir.display()
+    ));
+    let spawned_at = Instant::now();
+    let pid = stack.spawn_with_arguments(
+        SIMULATOR_NAME,
+        &binary,
+        &target.arguments(&data_dir),
+        &settings.workspace_root,
+        &[],
+        ChildOutput::Relay,
+    )?;
+    say(&format!(
+        "    pid {pid}; waiting up to {} s for its control API and systems",
+        READY_TIMEOUT.as_secs()
+    ));
+    let control_url = target.control_url();
+    stack
+        .wait_answering(
+            http,
+            SIMULATOR_NAME,
+            &format!("{control_url}/health"),
+            spawned_at,
+        )
+        .await?;
+    let systems = simulator::systems(http, &control_url).await?;
+    for url in systems.values() {
+        stack
+            .wait_answering(
+                http,
+                SIMULATOR_NAME,
+                &format!("{}/health", url.trim_end_matches('/')),
+                spawned_at,
+            )
+            .await?;
+    }
+    say(&format!(
+        "    {SIMULATOR_NAME} ready in {:.2} s (start to ready)",
+        spawned_at.elapsed().as_secs_f64()
+    ));
+    Ok(Downstream {
+        control_url,
+        systems,
+        api_key: target.api_key.clone(),
     })
 }
 
@@ -428,9 +584,9 @@ async fn load_demo_data(http: &reqwest::Client, catalog: Service, token: String)
     Ok(())
 }
 
-/// Where to look next: the workflow gateway and what it holds, every service's entry points and
-/// one request to try.
-fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
+/// Where to look next: the workflow gateway and what it holds, the downstream simulator, every
+/// service's entry points and one request to try.
+fn print_urls(settings: &Settings, deployed: &[DeployedProcess], downstream: &Downstream) {
     say("==> workflow");
     let address = settings.workflow.gateway_address();
     match settings.workflow.rest_url() {
@@ -458,6 +614,23 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
     }
     say(&format!("      deployed  {}", workflow::describe(deployed)));
 
+    say("==> downstream systems (the integration service's; fault injection for drills)");
+    let control = &downstream.control_url;
+    say(&format!("    {SIMULATOR_NAME}  control {control}"));
+    for system in &simulator::SYSTEMS {
+        if let Some(url) = downstream.systems.get(system.name) {
+            say(&format!("      {:<12} {url}", system.name));
+        }
+    }
+    for (label, path) in [("effects", "/effects"), ("faults", "/faults")] {
+        say(&format!("      {label:<12} {control}{path}"));
+    }
+    say(&format!(
+        "      try          curl -s -XPOST {control}/faults -H 'Content-Type: application/json' \
+         -d '{{\"system\":\"provisioning\",\"operation\":\"activate\",\"mode\":\"ERROR_5XX\",\
+         \"times\":2}}'; ./dev demo-calls"
+    ));
+
     say("==> services");
     for service in &settings.services {
         let base = service.base_url();
@@ -471,8 +644,8 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess]) {
             say(&format!("      {label:<8} {base}{path}"));
         }
         say(&format!(
-            "      try      curl -s -H \"Authorization: Bearer $(./dev token sales1)\" '{base}{}'",
-            service.spec.example_path
+            "      try      curl -s -H \"Authorization: Bearer $(./dev token {})\" '{base}{}'",
+            service.spec.example_user, service.spec.example_path
         ));
     }
 }

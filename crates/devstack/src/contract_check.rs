@@ -10,6 +10,9 @@
 //!
 //! The gate runs its own development OIDC issuer on a free port (ADR 0030): services get its URL
 //! and their client, the seed its `devstack` token, and schemathesis a token with every role.
+//! It also runs the embedded engine and the downstream simulator, and makes one demo order's
+//! external calls (`demo_calls`) before testing, so the integration service's call log and
+//! operations hold real rows whose keys and order id schemathesis is given.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -20,11 +23,13 @@ use tokio::process::Command;
 
 use crate::contract_data::TestData;
 use crate::database;
+use crate::demo_calls::{self, INTEGRATION};
 use crate::identity;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{SERVICES, ServiceSpec};
 use crate::settings::{self, DatabaseUrl, LOCAL_HOST, Settings};
+use crate::simulator::{self, Downstream, SIMULATOR_NAME, SimulatorTarget};
 use crate::supervisor::{ChildOutput, READY_TIMEOUT, ShutdownSignals, Stack};
 use crate::token;
 use crate::workflow::ENGINE_NAME;
@@ -201,12 +206,15 @@ pub async fn contract_check() -> Result<ExitCode> {
         runner.max_examples,
         runner.seed
     ));
-    for spec in SERVICES {
-        let binary = settings.binary_path(spec.binary);
+    let binaries = SERVICES
+        .iter()
+        .map(|spec| (spec.name, spec.binary))
+        .chain([(ENGINE_NAME, ENGINE_NAME), (SIMULATOR_NAME, SIMULATOR_NAME)]);
+    for (name, binary) in binaries {
+        let binary = settings.binary_path(binary);
         if !binary.is_file() {
             bail!(
-                "the {} binary is missing at {}; build it first (cargo build --workspace --bins)",
-                spec.name,
+                "the {name} binary is missing at {}; build it first (cargo build --workspace --bins)",
                 binary.display()
             );
         }
@@ -330,6 +338,9 @@ async fn run_gate(
     )
     .await?;
 
+    let downstream = start_simulator(settings, work_dir, stack).await?;
+    let downstream_env = downstream.integration_env()?;
+
     // In table order, so CPQ finds the catalog it reads offerings from.
     for service in &started {
         let name = service.spec.name;
@@ -345,7 +356,8 @@ async fn run_gate(
             ("REDIS_URL", settings.redis_url.clone()),
             ("KAFKA_BROKERS", "disabled".to_owned()),
             ("CATALOG_URL", catalog_url.clone()),
-            // The approval service deploys its process and serves its task inbox from the engine.
+            // The approval service deploys its process and serves its task inbox from the engine;
+            // the integration service's workers make the demo order's external calls.
             ("ZEEBE_ADDRESS", engine.gateway.clone()),
             ("WORKFLOW_REST_URL", engine.rest.clone()),
         ];
@@ -353,6 +365,10 @@ async fn run_gate(
         // one client: with the production budgets most of them would be 429 and their logic
         // untested. 429 itself is documented on every operation (platform_contract tests it).
         env.extend(GATE_RATE_LIMITS.map(|(name, value)| (name, value.to_owned())));
+        // The integration service calls the gate's simulator.
+        if name == INTEGRATION {
+            env.extend(downstream_env.iter().cloned());
+        }
         env.extend(identity::service_env(
             issuer.url(),
             &directory,
@@ -386,14 +402,37 @@ async fn run_gate(
         .context("loading demo data failed")?;
     say(&format!("    {summary}"));
     let config = work_dir.join("schemathesis.toml");
-    let test_data = TestData::of_demo_catalog(&catalog).await?;
+    let mut test_data = TestData::of_demo_catalog(&catalog).await?;
+    let integration_url = started
+        .iter()
+        .find(|service| service.spec.name == INTEGRATION)
+        .map(Started::base_url)
+        .with_context(|| format!("no service named {INTEGRATION:?} in devstack's service table"))?;
+    say(&format!(
+        "==> demo external calls through {} and {integration_url}",
+        engine.gateway
+    ));
+    let order = demo_calls::start(&engine.gateway, &settings.workspace_root).await?;
+    let operations =
+        demo_calls::wait_for_outcome(&http, &integration_url, issuer.url(), &directory, &order)
+            .await
+            .context("reading the demo order's external operations failed")?;
+    demo_calls::report(&order, &operations, &integration_url);
+    if !operations.iter().all(|op| op.status == "SUCCEEDED") {
+        bail!(
+            "the demo order's external calls did not all succeed; see {WORK_DIR}/integration.log \
+             and {WORK_DIR}/{SIMULATOR_NAME}.log"
+        );
+    }
+    test_data.add_external_operations(&order.order_id.to_string(), &operations);
     let gate_token = crate::contract_data::gate_token(&issuer.issuer)?;
     std::fs::write(&config, test_data.config(&gate_token))
         .with_context(|| format!("could not write {}", config.display()))?;
     say(&format!(
-        "    test data for schemathesis in {} ({} catalog ids)",
+        "    test data for schemathesis in {} ({} catalog ids, {} idempotency keys)",
         config.display(),
-        test_data.catalog_ids()
+        test_data.catalog_ids(),
+        operations.len()
     ));
 
     let mut verdicts = Vec::new();
@@ -421,6 +460,62 @@ async fn run_gate(
     Ok(verdicts)
 }
 
+/// Starts the downstream simulator with every listener on a port the kernel picks (control port
+/// 0), journaling into a fresh directory under the work dir, and reads where it listens from its
+/// ready line; the integration service's workers call it for the demo order.
+async fn start_simulator(
+    settings: &Settings,
+    work_dir: &Path,
+    stack: &mut Stack,
+) -> Result<Downstream> {
+    let log = work_dir.join(format!("{SIMULATOR_NAME}.log"));
+    let data_dir = work_dir.join(SIMULATOR_NAME);
+    if data_dir.exists() {
+        std::fs::remove_dir_all(&data_dir)
+            .with_context(|| format!("could not empty {}", data_dir.display()))?;
+    }
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("could not create {}", data_dir.display()))?;
+    say(&format!(
+        "==> starting {SIMULATOR_NAME} (ports picked by the kernel; log {})",
+        log.display()
+    ));
+    let target = SimulatorTarget {
+        control_port: 0,
+        systems_base_port: 0,
+        api_key: settings.simulator.api_key.clone(),
+    };
+    let spawned_at = Instant::now();
+    stack.spawn_with_arguments(
+        SIMULATOR_NAME,
+        &settings.binary_path(SIMULATOR_NAME),
+        &target.arguments(&data_dir),
+        &settings.workspace_root,
+        // Plain log lines in the file (its logger colours them otherwise).
+        &[("NO_COLOR", "1".to_owned())],
+        ChildOutput::File(log.clone()),
+    )?;
+    let ready = tokio::select! {
+        ready = simulator::read_ready_line(&log, READY_TIMEOUT) => ready
+            .with_context(|| format!("{SIMULATOR_NAME} did not start; see {}", log.display()))?,
+        exit = stack.next_exit() => bail!(
+            "{} exited before it was ready ({}); see {}",
+            exit.name,
+            exit.status,
+            log.display()
+        ),
+    };
+    say(&format!(
+        "    ready in {:.2} s (control {})",
+        spawned_at.elapsed().as_secs_f64(),
+        ready.control_url
+    ));
+    Ok(Downstream {
+        api_key: target.api_key,
+        ..ready
+    })
+}
+
 /// Where the gate's embedded engine answers.
 struct Engine {
     /// `http://127.0.0.1:<port>`: the Zeebe gateway (gRPC).
@@ -430,8 +525,11 @@ struct Engine {
 }
 
 /// Starts the embedded engine on free ports against the gate's database, for the services that
-/// run workflows (approval): without it their task APIs could only answer 5xx, which the gate
-/// rightly counts as findings.
+/// run workflows (approval; integration, whose workers make the demo order's external calls):
+/// without it their task APIs could only answer 5xx, which the gate rightly counts as findings.
+/// It gets the gate's budgets too: the approval service is one client of its REST API, and with
+/// the production budgets the fuzzing of `GET /approval-tasks` ran into the engine's 429, which
+/// the approval service rightly answers as 502.
 async fn start_engine(
     settings: &Settings,
     database: &DatabaseUrl,
@@ -452,6 +550,7 @@ async fn start_engine(
         ("DATABASE_URL", database.to_url()),
     ];
     env.extend_from_slice(issuer_env);
+    env.extend(GATE_RATE_LIMITS.map(|(name, value)| (name, value.to_owned())));
     let spawned_at = Instant::now();
     stack.spawn_with_output(
         ENGINE_NAME,

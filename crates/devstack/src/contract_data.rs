@@ -1,11 +1,13 @@
-//! What the contract gate hands schemathesis: the demo data's ids as dictionaries, and a token
-//! that may do everything, so 401 and 403 do not hide the behaviour under test (ADR 0029, 0030).
+//! What the contract gate hands schemathesis: the demo data's ids (the catalog's, and the demo
+//! order's external operations) as dictionaries, and a token that may do everything, so 401 and
+//! 403 do not hide the behaviour under test (ADR 0029, 0030).
 
 use std::time::Duration;
 
 use anyhow::Result;
 use dev_issuer::{Issuer, REALM_ROLES, now_seconds};
 
+use crate::demo_calls::OperationState;
 use crate::identity::SEED_CLIENT;
 use crate::seed::CatalogClient;
 
@@ -34,11 +36,32 @@ pub struct TestData {
     offerings: Vec<String>,
     price_books: Vec<String>,
     valid_until: String,
+    /// The demo order's external operations' keys (`add_external_operations`).
+    idempotency_keys: Vec<String>,
+    /// The demo order's id.
+    order_ids: Vec<String>,
 }
 
 /// How often a generated value is replaced by a known one: half the time, so generation still
 /// explores the other half.
 const KNOWN_VALUE_PROBABILITY: f64 = 0.5;
+
+/// Keys of the shape the integration service derives (`<system>-<operation>-<40 hex>`), one per
+/// system, that no operation has: generated strings are almost never well formed (422); these
+/// reach the lookup and its 404 `EXTERNAL_OPERATION_NOT_FOUND`, beside the demo order's keys.
+fn unknown_idempotency_keys() -> Vec<String> {
+    [
+        "inventory-reserve",
+        "provisioning-activate",
+        "billing-start",
+        "crm-update-order-status",
+        "contract-register",
+        "notification-send",
+    ]
+    .iter()
+    .map(|prefix| format!("{prefix}-{}", "0c".repeat(20)))
+    .collect()
+}
 
 impl TestData {
     /// Reads the demo catalog's ids through `catalog`.
@@ -51,7 +74,17 @@ impl TestData {
             offerings: catalog.ids("product-offerings").await?,
             price_books: catalog.ids("price-books").await?,
             valid_until,
+            idempotency_keys: Vec::new(),
+            order_ids: Vec::new(),
         })
+    }
+
+    /// Adds the demo order's external operations: their keys and the order's id exist in the
+    /// integration service under test.
+    pub fn add_external_operations(&mut self, order_id: &str, operations: &[OperationState]) {
+        self.order_ids.push(order_id.to_owned());
+        self.idempotency_keys
+            .extend(operations.iter().map(|op| op.idempotency_key.clone()));
     }
 
     /// How many catalog ids were found.
@@ -76,6 +109,26 @@ impl TestData {
         catalog_ids.extend(self.price_books.iter().cloned());
         let dictionaries = [
             ("catalog_ids", catalog_ids),
+            ("idempotency_keys", {
+                let mut keys = self.idempotency_keys.clone();
+                keys.extend(unknown_idempotency_keys());
+                keys
+            }),
+            ("order_ids", self.order_ids.clone()),
+            (
+                "systems",
+                ["INVENTORY", "PROVISIONING", "BILLING"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            (
+                "outcomes",
+                ["SUCCEEDED", "FAILED_TECHNICAL"].map(String::from).to_vec(),
+            ),
+            (
+                "operation_statuses",
+                ["SUCCEEDED", "OUTCOME_UNKNOWN"].map(String::from).to_vec(),
+            ),
             ("specifications", self.specifications.clone()),
             ("offerings", self.offerings.clone()),
             ("price_books", self.price_books.clone()),
@@ -91,6 +144,11 @@ impl TestData {
             ("body.priceBookId", "price_books"),
             ("body.currency", "currencies"),
             ("body.validUntil", "validity"),
+            ("path.idempotencyKey", "idempotency_keys"),
+            ("query.idempotencyKey", "idempotency_keys"),
+            ("query.orderId", "order_ids"),
+            ("query.system", "systems"),
+            ("query.outcome", "outcomes"),
         ];
         let mut text = String::from(
             "# Written by `devstack contract-check` from the demo data it loaded (ADR 0029).\n",
@@ -128,12 +186,23 @@ mod tests {
 
     #[test]
     fn the_config_authorizes_every_request_before_any_table() -> Result<()> {
-        let data = TestData {
+        let mut data = TestData {
             specifications: vec!["s".into()],
             offerings: vec!["o".into()],
             price_books: vec![],
             valid_until: "2030-01-01T00:00:00Z".into(),
+            idempotency_keys: vec![],
+            order_ids: vec![],
         };
+        data.add_external_operations(
+            "0190f0f0-0000-7000-8000-000000000001",
+            &[OperationState {
+                operation: "INVENTORY_RESERVE".into(),
+                status: "SUCCEEDED".into(),
+                attempts: 1,
+                idempotency_key: "inventory-reserve-abc".into(),
+            }],
+        );
         let text = data.config("a.b.c");
         let headers = text
             .lines()
@@ -142,6 +211,16 @@ mod tests {
         assert!(headers.is_some() && headers < first_table, "{text}");
         assert!(text.contains("[dictionaries.offerings]"));
         assert!(!text.contains("[dictionaries.price_books]"));
+        assert!(text.contains(
+            r#""path.idempotencyKey" = { dictionary = "idempotency_keys", probability = 0.5 }"#
+        ));
+        assert!(text.contains(r#""query.orderId" = { dictionary = "order_ids""#));
+        assert!(text.contains("\"inventory-reserve-abc\", \"inventory-reserve-0c0c"));
+        assert!(
+            unknown_idempotency_keys()
+                .iter()
+                .all(|key| key.rsplit_once('-').is_some_and(|(_, hex)| hex.len() == 40))
+        );
         Ok(())
     }
 

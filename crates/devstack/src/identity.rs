@@ -252,6 +252,7 @@ mod tests {
             assert_eq!(env[1], ("OIDC_AUDIENCE", "cpq-oms".to_owned()));
             assert_eq!(env[2].1, spec.oidc_client);
             assert!(!env[3].1.is_empty());
+            assert!(directory.user(spec.example_user).is_some(), "{}", spec.name);
         }
         assert!(directory.service_client(SEED_CLIENT).is_some());
         assert!(service_env("http://i", &directory, "nobody").is_err());

@@ -2,9 +2,11 @@
 //!
 //! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, runs the
 //! development OIDC issuer, starts the embedded workflow engine and deploys `workflow/bpmn`, starts
-//! every service that is not already running, waits for readiness, loads the demo catalog through
-//! the HTTP API, prints where everything is, and on Ctrl-C stops exactly the processes it started.
+//! the downstream simulator and every service that is not already running, waits for readiness,
+//! loads the demo catalog through the HTTP API and runs one demo order's external calls, prints
+//! where everything is, and on Ctrl-C stops exactly the processes it started.
 //! `devstack seed` only loads the demo catalog into services that are already running.
+//! `devstack demo-calls` runs one more demo order's external calls through the running stack.
 //! `devstack topics` creates the declared Kafka topics that are missing.
 //! `devstack contract-check` runs the contract conformance gate: every service against a throwaway
 //! database, tested by schemathesis against the contract it serves (ADR 0029).
@@ -19,11 +21,13 @@ mod commands;
 mod contract_check;
 mod contract_data;
 mod database;
+mod demo_calls;
 mod identity;
 mod kafka;
 mod seed;
 mod services;
 mod settings;
+mod simulator;
 mod supervisor;
 mod token;
 mod workflow;
@@ -36,17 +40,24 @@ usage: devstack <command>
 
 commands:
   up     check PostgreSQL/Redis, create the database and the Kafka topics, run the development
-         OIDC issuer, start the workflow engine and deploy workflow/bpmn, start the services that
-         are not running, load demo data, and stay in the foreground until Ctrl-C (Ctrl-C stops
-         only what it started; PostgreSQL, Redis and Kafka keep running)
+         OIDC issuer, start the workflow engine and deploy workflow/bpmn, start the downstream
+         simulator and the services that are not running, load demo data (the catalog, the
+         approvers, one demo order's external calls), and stay in the foreground until Ctrl-C
+         (Ctrl-C stops only what it started; PostgreSQL, Redis and Kafka keep running)
   seed   load the demo data into already running services
+  demo-calls
+         run one more demo order's external calls (reserve inventory, activate a service, start
+         a charge) through the running engine, integration workers and downstream simulator,
+         and print their outcome (inject a fault first to see retries, refusals or
+         reconciliation)
   topics create the Kafka topics declared in contracts/topics.json that are missing
   contract-check
-         start every service on free ports against a throwaway database (Kafka off), load the
-         demo data, run schemathesis against each service's /openapi.json (all phases, checks
-         not_a_server_error, status_code_conformance, content_type_conformance and
-         response_schema_conformance), stop everything, drop the database; exits non-zero on
-         any finding
+         start every service on free ports against a throwaway database (Kafka off), with the
+         workflow engine and the downstream simulator, load the demo data (the catalog, one
+         demo order's external calls), run schemathesis against each service's /openapi.json
+         (all phases, checks not_a_server_error, status_code_conformance,
+         content_type_conformance and response_schema_conformance), stop everything, drop the
+         database; exits non-zero on any finding
   token <user>
          print a demo user's access token (password grant, password demo, client cpq-portal)
          from the running issuer; nothing else on stdout
@@ -61,6 +72,12 @@ environment:
   KAFKA_BROKERS  default 127.0.0.1:9092 (comma-separated bootstrap servers)
   CATALOG_PORT   default 8081
   CPQ_PORT       default 8082 (CPQ reads the catalog at the catalog port)
+  APPROVAL_PORT, INTEGRATION_PORT  default 8083, 8085
+  DOWNSTREAM_SIM_PORT  default 8095 (the downstream simulator's control API; a simulator already
+                 answering there is used as it is)
+  DOWNSTREAM_SIM_SYSTEMS_BASE_PORT  default 8096 (its six systems on 8096-8101)
+  DOWNSTREAM_SIM_API_KEY  unset; when set, the simulator's systems demand it as a bearer token and
+                 the integration service sends it
   WORKFLOW_GRPC_PORT  default 26500 (the embedded engine's Zeebe gateway)
   WORKFLOW_REST_PORT  default 8090 (its user-task API and operator views)
   ZEEBE_ADDRESS  http://host:port of a gateway devstack does not run (e.g. Camunda 8): the
@@ -97,7 +114,7 @@ fn main() -> ExitCode {
     };
     match command {
         "token" => {}
-        "up" | "seed" | "topics" | "contract-check" => {}
+        "up" | "seed" | "topics" | "contract-check" | "demo-calls" => {}
         "help" | "-h" | "--help" => {
             say(USAGE);
             return ExitCode::SUCCESS;
@@ -122,6 +139,7 @@ fn main() -> ExitCode {
             "up" => commands::up().await,
             "topics" => commands::topics().await,
             "contract-check" => contract_check::contract_check().await,
+            "demo-calls" => demo_calls::command().await,
             "token" => match token_request {
                 Some(request) => token::command(request).await,
                 None => Ok(ExitCode::from(2)),

@@ -19,6 +19,8 @@ pub struct ServiceSpec {
     pub port_env: &'static str,
     /// A read-only request worth showing in the example curl.
     pub example_path: &'static str,
+    /// The demo user whose token the example curl carries (one whose roles allow the request).
+    pub example_user: &'static str,
     /// Its OIDC client in `deploy/identity/demo-identities.json` (and the Keycloak realm): the
     /// `OIDC_CLIENT_ID` it gets `client_credentials` tokens with (ADR 0030).
     pub oidc_client: &'static str,
@@ -32,6 +34,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         default_port: 8081,
         port_env: "CATALOG_PORT",
         example_path: "/product-offerings?code=INTERNET-BUSINESS",
+        example_user: "sales1",
         oidc_client: "catalog-service",
     },
     ServiceSpec {
@@ -40,6 +43,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         default_port: 8082,
         port_env: "CPQ_PORT",
         example_path: "/quotes?status=DRAFT",
+        example_user: "sales1",
         oidc_client: "cpq-service",
     },
     ServiceSpec {
@@ -48,9 +52,21 @@ pub const SERVICES: &[ServiceSpec] = &[
         default_port: 8083,
         port_env: "APPROVAL_PORT",
         example_path: "/approval-tasks",
+        example_user: "sales1",
         oidc_client: "approval-service",
     },
-    // Later: order 8084, integration 8085, audit 8086, ops 8087.
+    // Its downstream systems are the simulator devstack starts first (`crate::simulator`); its
+    // API is for operators and auditors (ViewOperations).
+    ServiceSpec {
+        name: "integration",
+        binary: "integration",
+        default_port: 8085,
+        port_env: "INTEGRATION_PORT",
+        example_path: "/external-calls",
+        example_user: "ops1",
+        oidc_client: "integration-service",
+    },
+    // Later: order 8084, audit 8086, ops 8087.
 ];
 
 impl ServiceSpec {

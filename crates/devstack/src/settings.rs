@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::identity::IssuerTarget;
 use crate::services::{SERVICES, ServiceSpec};
+use crate::simulator::SimulatorTarget;
 use crate::workflow::WorkflowTarget;
 
 /// Used when `DATABASE_URL` is unset: the shared development database every service migrates into.
@@ -290,6 +291,8 @@ pub struct Settings {
     pub workflow: WorkflowTarget,
     /// The OIDC issuer: devstack's own on `OIDC_PORT`, or `OIDC_ISSUER`.
     pub issuer: IssuerTarget,
+    /// The downstream simulator the integration service calls (`DOWNSTREAM_SIM_*`).
+    pub simulator: SimulatorTarget,
 }
 
 impl Settings {
@@ -321,6 +324,22 @@ impl Settings {
             .collect();
         workflow.check_ports_against(&service_ports)?;
         let issuer = IssuerTarget::from_env()?;
+        let simulator = SimulatorTarget::from_env()?;
+        let mut other_ports = service_ports;
+        if let WorkflowTarget::Embedded {
+            grpc_port,
+            rest_port,
+        } = workflow
+        {
+            other_ports.extend([
+                ("the workflow engine's gateway", grpc_port),
+                ("the workflow engine's REST API", rest_port),
+            ]);
+        }
+        if let IssuerTarget::Embedded { port } = issuer {
+            other_ports.push(("the OIDC issuer", port));
+        }
+        simulator.check_ports_against(&other_ports)?;
         Ok(Self {
             database_url,
             database,
@@ -331,6 +350,7 @@ impl Settings {
             services,
             workflow,
             issuer,
+            simulator,
         })
     }
 

@@ -130,8 +130,23 @@ impl Stack {
         env: &[(&str, String)],
         output: ChildOutput,
     ) -> Result<u32> {
+        self.spawn_with_arguments(name, binary, &[], working_dir, env, output)
+    }
+
+    /// Like [`Stack::spawn_with_output`], with command-line arguments (the services take none;
+    /// the downstream simulator takes its addresses as flags).
+    pub fn spawn_with_arguments(
+        &mut self,
+        name: &'static str,
+        binary: &Path,
+        arguments: &[String],
+        working_dir: &Path,
+        env: &[(&str, String)],
+        output: ChildOutput,
+    ) -> Result<u32> {
         let mut command = Command::new(binary);
         command
+            .args(arguments)
             .current_dir(working_dir)
             .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
             .stdin(Stdio::null())
@@ -195,10 +210,22 @@ impl Stack {
         base_url: &str,
         spawned_at: Instant,
     ) -> Result<Duration> {
-        let url = format!("{base_url}/health/ready");
+        self.wait_answering(http, name, &format!("{base_url}/health/ready"), spawned_at)
+            .await
+    }
+
+    /// Polls `GET <url>` until it answers 2xx, failing early if any started child exits and
+    /// late after [`READY_TIMEOUT`]. Returns the time since `spawned_at`.
+    pub async fn wait_answering(
+        &mut self,
+        http: &reqwest::Client,
+        name: &str,
+        url: &str,
+        spawned_at: Instant,
+    ) -> Result<Duration> {
         loop {
             let attempt = async {
-                let answer = http.get(&url).timeout(Duration::from_secs(2)).send().await;
+                let answer = http.get(url).timeout(Duration::from_secs(2)).send().await;
                 let ready = matches!(&answer, Ok(response) if response.status().is_success());
                 if !ready {
                     tokio::time::sleep(READY_POLL).await;

@@ -157,12 +157,13 @@ pub fn describe(deployed: &[DeployedProcess]) -> String {
         .join(", ")
 }
 
-/// The widest name a child's output lines are prefixed with (services and the engine).
+/// The widest name a child's output lines are prefixed with (services, the engine and the
+/// downstream simulator).
 pub fn name_width() -> usize {
     SERVICES
         .iter()
         .map(|spec| spec.name.len())
-        .chain([ENGINE_NAME.len()])
+        .chain([ENGINE_NAME.len(), crate::simulator::SIMULATOR_NAME.len()])
         .max()
         .unwrap_or(0)
 }
