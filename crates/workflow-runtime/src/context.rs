@@ -2,6 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use common_kernel::access::{Authority, Role};
+use common_kernel::context::{ActorType, RequestContext};
+use common_kernel::ids::{ActorId, TenantId};
+
 use crate::correlation::Correlation;
 use crate::job::Job;
 
@@ -60,6 +64,32 @@ impl JobContext {
     /// A task header by name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.custom_headers.get(name).map(String::as_str)
+    }
+
+    /// The context a worker's command runs in: `actor`, a workflow worker of the service
+    /// `client`, acting on its own in `tenant`, with the job's correlation fields and the job
+    /// as the cause. The inverse of [`Correlation::from_request`].
+    pub fn worker_context(&self, tenant: TenantId, actor: ActorId, client: &str) -> RequestContext {
+        let mut ctx = RequestContext::system(
+            tenant,
+            actor,
+            ActorType::WorkflowWorker,
+            "workflow",
+            Authority {
+                roles: vec![Role::WorkflowWorker],
+                client: client.to_owned(),
+                ..Authority::default()
+            },
+        );
+        if let Some(id) = &self.correlation.correlation_id {
+            ctx.correlation_id = id.clone();
+        }
+        if let Some(id) = &self.correlation.business_transaction_id {
+            ctx.business_transaction_id = id.clone();
+        }
+        ctx.causation_id = Some(format!("job:{}", self.job_key));
+        ctx.traceparent = self.correlation.traceparent.clone();
+        ctx
     }
 
     /// Whether a failure now leaves no retries (the next failure raises an incident).

@@ -11,8 +11,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use common_kernel::context::RequestContext;
-use domain_kernel::access::{Authority, Role};
-use domain_kernel::{ActorId, ActorType, TenantId};
+use domain_kernel::{ActorId, TenantId};
 use serde::Deserialize;
 use sqlx::PgPool;
 use workflow_runtime::{JobContext, JobError, Registry, WorkerConfig, handler};
@@ -78,26 +77,7 @@ pub const WORKFLOW_ACTOR: &str = "approval-workflow";
 pub fn worker_context(tenant: TenantId, job: &JobContext) -> Result<RequestContext, JobError> {
     let actor = ActorId::parse(WORKFLOW_ACTOR)
         .map_err(|e| JobError::technical(format!("the workflow's actor id: {e}")))?;
-    let mut ctx = RequestContext::system(
-        tenant,
-        actor,
-        ActorType::WorkflowWorker,
-        "workflow",
-        Authority {
-            roles: vec![Role::WorkflowWorker],
-            client: "approval".into(),
-            ..Authority::default()
-        },
-    );
-    if let Some(id) = &job.correlation.correlation_id {
-        ctx.correlation_id = id.clone();
-    }
-    if let Some(id) = &job.correlation.business_transaction_id {
-        ctx.business_transaction_id = id.clone();
-    }
-    ctx.causation_id = Some(format!("job:{}", job.job_key));
-    ctx.traceparent = job.correlation.traceparent.clone();
-    Ok(ctx)
+    Ok(job.worker_context(tenant, actor, "approval"))
 }
 
 /// A failure worth retrying (the database, a concurrent change), or one the operator must

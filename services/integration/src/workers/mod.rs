@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common_kernel::context::RequestContext;
-use domain_kernel::access::{Authority, Role};
-use domain_kernel::{ActorId, ActorType, TenantId};
+use domain_kernel::{ActorId, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use workflow_runtime::{JobContext, JobError, Registry, WorkerConfig, handler};
@@ -103,26 +102,7 @@ pub struct ExternalCallSummary {
 fn context(tenant: TenantId, job: &JobContext) -> Result<RequestContext, JobError> {
     let actor = ActorId::parse(WORKER_ACTOR)
         .map_err(|e| JobError::technical(format!("the worker's actor id: {e}")))?;
-    let mut ctx = RequestContext::system(
-        tenant,
-        actor,
-        ActorType::WorkflowWorker,
-        "workflow",
-        Authority {
-            roles: vec![Role::WorkflowWorker],
-            client: "integration".into(),
-            ..Authority::default()
-        },
-    );
-    if let Some(id) = &job.correlation.correlation_id {
-        ctx.correlation_id = id.clone();
-    }
-    if let Some(id) = &job.correlation.business_transaction_id {
-        ctx.business_transaction_id = id.clone();
-    }
-    ctx.causation_id = Some(format!("job:{}", job.job_key));
-    ctx.traceparent = job.correlation.traceparent.clone();
-    Ok(ctx)
+    Ok(job.worker_context(tenant, actor, "integration"))
 }
 
 /// A failure no retry fixes (bad variables): an incident at once.

@@ -112,14 +112,7 @@ impl World {
 
     /// The call log of `key`, oldest first: (kind, class or finding, failure code).
     pub async fn calls(&self, key: &IdempotencyKey) -> Vec<(String, String, Option<String>)> {
-        sqlx::query_as(
-            "SELECT kind, coalesce(classification, reconciliation), failure_code FROM external_call \
-              WHERE idempotency_key = $1 ORDER BY started_at, recorded_at",
-        )
-        .bind(key.as_str())
-        .fetch_all(&self.owner)
-        .await
-        .expect("call log")
+        super::log::calls(&self.owner, key).await
     }
 
     /// The operation's status and attempts.
@@ -133,14 +126,7 @@ impl World {
 
     /// Events of the outbox for the operation of `key`: their types.
     pub async fn events(&self, key: &IdempotencyKey) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT event_type FROM outbox_event WHERE envelope -> 'payload' ->> 'idempotencyKey' = $1 \
-              ORDER BY outbox_seq",
-        )
-        .bind(key.as_str())
-        .fetch_all(&self.owner)
-        .await
-        .expect("outbox")
+        super::log::events(&self.owner, key).await
     }
 
     /// How many times the simulator applied the effect of `key` (0 when never).

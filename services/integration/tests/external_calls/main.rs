@@ -5,5 +5,7 @@
 #![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 mod harness;
+#[path = "../support/log.rs"]
+mod log;
 mod reconciliation;
 mod taxonomy;

@@ -5,5 +5,7 @@
 #![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 mod crash;
+#[path = "../support/log.rs"]
+mod log;
 mod stack;
 mod through_the_engine;

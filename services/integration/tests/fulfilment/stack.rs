@@ -258,26 +258,12 @@ impl Stack {
 
     /// The call log of `key`: (kind, class or finding, failure code).
     pub async fn calls(&self, key: &IdempotencyKey) -> Vec<(String, String, Option<String>)> {
-        sqlx::query_as(
-            "SELECT kind, coalesce(classification, reconciliation), failure_code FROM external_call \
-              WHERE idempotency_key = $1 ORDER BY started_at, recorded_at",
-        )
-        .bind(key.as_str())
-        .fetch_all(&self.integration_pool)
-        .await
-        .expect("call log")
+        super::log::calls(&self.integration_pool, key).await
     }
 
     /// Event types the operation of `key` wrote to the outbox.
     pub async fn events(&self, key: &IdempotencyKey) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT event_type FROM outbox_event WHERE envelope -> 'payload' ->> 'idempotencyKey' = $1 \
-              ORDER BY outbox_seq",
-        )
-        .bind(key.as_str())
-        .fetch_all(&self.integration_pool)
-        .await
-        .expect("outbox")
+        super::log::events(&self.integration_pool, key).await
     }
 
     /// Applied effects of `key` at provisioning.
