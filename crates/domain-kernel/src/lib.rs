@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod canonical;
 pub mod ids;
 pub mod money;
 pub mod transition;

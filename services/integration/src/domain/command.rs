@@ -121,6 +121,13 @@ pub struct StartBilling {
     pub recurrence: Recurrence,
     /// The line the customer sees.
     pub description: String,
+    /// The subscription the charge belongs to, when it recurs under one (the order service's
+    /// id), so billing can tie charges to the subscription version they were triggered for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    /// That subscription's version when the charge was triggered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_version: Option<u32>,
 }
 
 /// Stop or reverse a charge.

@@ -114,6 +114,7 @@ fn incident(message: String) -> JobError {
 pub fn job_outcome(
     step: Step,
     operation: Operation,
+    task_id: FulfilmentTaskId,
     key: &IdempotencyKey,
     job: &JobContext,
     settings: &WorkerSettings,
@@ -131,6 +132,7 @@ pub fn job_outcome(
         Step::Refused(rejection) => {
             let variables = serde_json::json!({
                 "falloutReason": format!("{}: {}", rejection.code, rejection.message),
+                "rejectedTaskId": task_id.to_string(),
                 "externalCall": ExternalCallSummary {
                     idempotency_key: key.to_string(),
                     outcome: "REJECTED_BUSINESS".into(),
@@ -230,6 +232,7 @@ pub async fn run(
         task_id = %identity.task_id,
         correlation_id = %ctx.correlation_id,
     );
+    let vars_task = identity.task_id;
     let request = ExecuteRequest {
         identity,
         command,
@@ -238,7 +241,7 @@ pub async fn run(
     let step = tracing::Instrument::instrument(executor.execute(&ctx, &request), span)
         .await
         .map_err(app_failure)?;
-    job_outcome(step, operation, &key, job, settings)
+    job_outcome(step, operation, vars_task, &key, job, settings)
 }
 
 /// Every external-call job type with its handler.

@@ -22,6 +22,7 @@ use super::lifecycle::{QuoteCommand, QuoteStatus, transition};
 use super::price::QuotePrice;
 use crate::domain::OrderId;
 use crate::domain::policy_input::{PolicyInput, Submitter};
+use domain_kernel::canonical::{QUOTE_SNAPSHOT_DOMAIN, canonical_hash};
 
 /// What a conversion answers: the one conversion, and the event when this call made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -267,6 +268,7 @@ impl Quote {
         let detail = EventDetail::Converted(Converted {
             order_id: conversion.order_id,
             price_hash,
+            snapshot_hash: canonical_hash(QUOTE_SNAPSHOT_DOMAIN, &frozen),
             snapshot: frozen,
         });
         self.status = status;

@@ -383,6 +383,10 @@ pub struct Converted {
     pub order_id: OrderId,
     /// Frozen price hash.
     pub price_hash: String,
+    /// SHA-256 over the snapshot's canonical encoding
+    /// (`domain_kernel::canonical`, domain `cpq-oms/quote-snapshot/v1`): the order service
+    /// recomputes it on capture and refuses a snapshot that does not verify.
+    pub snapshot_hash: String,
     /// The frozen snapshot the order is built from.
     pub snapshot: Value,
 }

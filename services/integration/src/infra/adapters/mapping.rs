@@ -74,12 +74,17 @@ pub fn request_of(command: &ExternalCommand, identity: &BusinessIdentity) -> Ext
             format!("/services/{}/deactivation", segment(&c.service_reference)),
             json!({"orderReference": order, "reason": c.reason}),
         ),
-        ExternalCommand::StartBilling(c) => (
-            Method::POST,
-            "/charges".to_owned(),
-            json!({"billingAccount": c.billing_account, "amount": c.amount.to_string(), "currency": c.currency,
-                   "recurrence": recurrence(c.recurrence), "description": c.description, "orderReference": order}),
-        ),
+        ExternalCommand::StartBilling(c) => (Method::POST, "/charges".to_owned(), {
+            let mut body = json!({"billingAccount": c.billing_account, "amount": c.amount.to_string(), "currency": c.currency,
+                       "recurrence": recurrence(c.recurrence), "description": c.description, "orderReference": order});
+            if let Some(subscription) = &c.subscription_id {
+                body["subscriptionReference"] = json!({
+                    "id": subscription,
+                    "version": c.subscription_version,
+                });
+            }
+            body
+        }),
         ExternalCommand::ReverseCharge(c) => (
             Method::POST,
             format!("/charges/{}/reversal", segment(&c.charge_reference)),

@@ -1,0 +1,319 @@
+//! The order service's events (`oms.order.events.v1`, `oms.fulfillment-task.events.v1`, keyed by
+//! order id) and its audit evidence. Payloads are the serde structs below; their JSON Schemas
+//! are `contracts/schemas/events/oms.*.json`.
+
+use common_kernel::audit::{AuditResource, Evidence};
+use common_kernel::outbox::NewEvent;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::{
+    Failure, FulfilmentTask, ItemStatus, Order, OrderChange, OrderItemId, OrderOrigin, OrderStatus,
+    TaskStatus,
+};
+
+/// The topic of order events.
+pub const ORDER_TOPIC: &str = "oms.order.events.v1";
+/// The topic of fulfilment task events.
+pub const TASK_TOPIC: &str = "oms.fulfillment-task.events.v1";
+/// The aggregate type on order events and evidence.
+pub const ORDER_AGGREGATE: &str = "Order";
+/// The aggregate type of product instance evidence.
+pub const ASSET_AGGREGATE: &str = "ProductInstance";
+
+/// An item as events show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPayload {
+    /// The item.
+    pub order_item_id: String,
+    /// ADD, MODIFY, DELETE or NO_CHANGE.
+    pub action: &'static str,
+    /// The offering.
+    pub offering_id: String,
+    /// Its version.
+    pub offering_version: u32,
+    /// How many.
+    pub quantity: u32,
+    /// The parent item (add-ons).
+    pub parent_item_id: Option<String>,
+    /// The product instance a MODIFY or DELETE changes.
+    pub product_instance_id: Option<String>,
+    /// Its status.
+    pub status: ItemStatus,
+}
+
+/// Why an order, item or task failed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailurePayload {
+    /// Stable code.
+    pub code: String,
+    /// Explanation.
+    pub reason: String,
+    /// Whether a retry can still succeed.
+    pub retryable: bool,
+}
+
+impl From<&Failure> for FailurePayload {
+    fn from(failure: &Failure) -> Self {
+        Self {
+            code: failure.code.clone(),
+            reason: failure.reason.clone(),
+            retryable: failure.retryable,
+        }
+    }
+}
+
+/// Every `oms.order.*` payload: the order's transition and where it stands.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderTransitionPayload {
+    /// The order.
+    pub order_id: String,
+    /// Its customer.
+    pub customer_id: String,
+    /// QUOTE or DIRECT.
+    pub origin: &'static str,
+    /// The quote it was captured from.
+    pub quote_id: Option<String>,
+    /// The quote revision.
+    pub quote_revision: Option<u32>,
+    /// The snapshot's hash.
+    pub snapshot_hash: Option<String>,
+    /// Status before (none on capture).
+    pub from_status: Option<OrderStatus>,
+    /// Status after.
+    pub to_status: OrderStatus,
+    /// The plan's hash, once decomposed.
+    pub plan_hash: Option<String>,
+    /// Tasks in the plan.
+    pub task_count: usize,
+    /// Why it failed or fell out.
+    pub failure: Option<FailurePayload>,
+    /// The items (on capture and completion; empty otherwise).
+    pub items: Vec<ItemPayload>,
+}
+
+/// Every `oms.fulfillment-task.*` payload.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTransitionPayload {
+    /// The order.
+    pub order_id: String,
+    /// The item.
+    pub order_item_id: String,
+    /// The task.
+    pub task_id: String,
+    /// Its type in the plan (RESERVE_INVENTORY, …).
+    pub task_type: String,
+    /// The integration operation it asks for.
+    pub operation: &'static str,
+    /// Status before.
+    pub from_status: Option<TaskStatus>,
+    /// Status after.
+    pub to_status: TaskStatus,
+    /// The downstream's reference of the effect.
+    pub external_reference: Option<String>,
+    /// Why it failed.
+    pub failure: Option<FailurePayload>,
+}
+
+fn order_event_type(from: Option<OrderStatus>, to: OrderStatus) -> &'static str {
+    match (from, to) {
+        (None, _) => "oms.order.created.v1",
+        (_, OrderStatus::Validated) => "oms.order.validated.v1",
+        (_, OrderStatus::Decomposed) => "oms.order.decomposed.v1",
+        (_, OrderStatus::InProgress) => "oms.order.fulfillment-started.v1",
+        (_, OrderStatus::Completed) => "oms.order.completed.v1",
+        (_, OrderStatus::Fallout) => "oms.order.entered-fallout.v1",
+        (_, OrderStatus::Failed) => "oms.order.failed.v1",
+        (_, OrderStatus::Cancelled) => "oms.order.cancelled.v1",
+        _ => "oms.order.status-changed.v1",
+    }
+}
+
+fn task_event_type(to: TaskStatus) -> &'static str {
+    match to {
+        TaskStatus::Dispatched => "oms.fulfillment-task.dispatched.v1",
+        TaskStatus::Succeeded => "oms.fulfillment-task.succeeded.v1",
+        TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable => {
+            "oms.fulfillment-task.failed.v1"
+        }
+        _ => "oms.fulfillment-task.status-changed.v1",
+    }
+}
+
+fn items_of(order: &Order) -> Vec<ItemPayload> {
+    order
+        .items
+        .iter()
+        .map(|i| ItemPayload {
+            order_item_id: i.id.to_string(),
+            action: i.action.as_str(),
+            offering_id: i.offering_id.to_string(),
+            offering_version: i.offering_version,
+            quantity: i.quantity,
+            parent_item_id: i.parent.map(|p| p.to_string()),
+            product_instance_id: i.product_instance.map(|p| p.to_string()),
+            status: i.status,
+        })
+        .collect()
+}
+
+/// The order transition payload of `order` from `from`.
+pub fn order_payload(order: &Order, from: Option<OrderStatus>) -> OrderTransitionPayload {
+    let (origin, quote_id, quote_revision, snapshot_hash) = match &order.origin {
+        OrderOrigin::Quote {
+            quote_id,
+            revision,
+            snapshot_hash,
+        } => (
+            "QUOTE",
+            Some(quote_id.to_string()),
+            Some(*revision),
+            Some(snapshot_hash.clone()),
+        ),
+        OrderOrigin::Direct => ("DIRECT", None, None, None),
+    };
+    let with_items = from.is_none() || order.status == OrderStatus::Completed;
+    OrderTransitionPayload {
+        order_id: order.id.to_string(),
+        customer_id: order.customer.as_str().to_owned(),
+        origin,
+        quote_id,
+        quote_revision,
+        snapshot_hash,
+        from_status: from,
+        to_status: order.status,
+        plan_hash: order.plan_hash.clone(),
+        task_count: order.tasks.len(),
+        failure: order.failure.as_ref().map(FailurePayload::from),
+        items: if with_items {
+            items_of(order)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn task_payload(
+    order: &Order,
+    task: &FulfilmentTask,
+    from: Option<TaskStatus>,
+) -> TaskTransitionPayload {
+    TaskTransitionPayload {
+        order_id: order.id.to_string(),
+        order_item_id: task.item.to_string(),
+        task_id: task.id.to_string(),
+        task_type: task.task_type.clone(),
+        operation: task.operation.as_str(),
+        from_status: from,
+        to_status: task.status,
+        external_reference: task.external_reference.clone(),
+        failure: task.failure.as_ref().map(FailurePayload::from),
+    }
+}
+
+/// The events of `changes` (order transitions and the task transitions worth publishing:
+/// dispatched, succeeded, failed), in the order they happened.
+pub fn events_of(
+    order: &Order,
+    changes: &[OrderChange],
+) -> Result<Vec<NewEvent>, serde_json::Error> {
+    let mut events = Vec::new();
+    for change in changes {
+        match change {
+            OrderChange::Order { from, to } => {
+                let mut payload = order_payload(order, *from);
+                payload.to_status = *to;
+                events.push(NewEvent {
+                    event_type: order_event_type(*from, *to),
+                    event_version: 1,
+                    topic: ORDER_TOPIC,
+                    aggregate_type: ORDER_AGGREGATE,
+                    aggregate_id: order.id.to_string(),
+                    aggregate_version: order.version,
+                    partition_key: order.id.to_string(),
+                    payload: serde_json::to_value(payload)?,
+                });
+            }
+            OrderChange::Task { task, from, to, .. } => {
+                if !matches!(
+                    to,
+                    TaskStatus::Dispatched
+                        | TaskStatus::Succeeded
+                        | TaskStatus::FailedRetryable
+                        | TaskStatus::FailedNonRetryable
+                ) {
+                    continue;
+                }
+                let Some(current) = order.task(*task) else {
+                    continue;
+                };
+                let mut payload = task_payload(order, current, *from);
+                payload.to_status = *to;
+                events.push(NewEvent {
+                    event_type: task_event_type(*to),
+                    event_version: 1,
+                    topic: TASK_TOPIC,
+                    aggregate_type: "FulfillmentTask",
+                    aggregate_id: task.to_string(),
+                    aggregate_version: current.version,
+                    partition_key: order.id.to_string(),
+                    payload: serde_json::to_value(payload)?,
+                });
+            }
+            OrderChange::Item { .. } => {}
+        }
+    }
+    Ok(events)
+}
+
+/// A short view of the order for evidence's before and after.
+pub fn audit_view(order: &Order) -> Value {
+    json!({
+        "status": order.status.as_str(),
+        "planHash": order.plan_hash,
+        "failure": order.failure.as_ref().map(FailurePayload::from),
+        "items": order.items.iter().map(|i| json!({
+            "orderItemId": i.id.to_string(), "status": i.status.as_str(),
+        })).collect::<Vec<_>>(),
+        "tasks": order.tasks.iter().map(|t| json!({
+            "taskId": t.id.to_string(), "taskType": t.task_type, "status": t.status.as_str(),
+            "externalReference": t.external_reference,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Evidence of a command on `after` (from `before`, none on capture).
+pub fn evidence(
+    event_type: &'static str,
+    before: Option<&Order>,
+    after: &Order,
+    reason: String,
+) -> Evidence {
+    Evidence {
+        event_type,
+        resource: AuditResource {
+            resource_type: ORDER_AGGREGATE,
+            resource_id: after.id.to_string(),
+            resource_version: after.version,
+        },
+        business_reason: Some(reason),
+        before: before.map(audit_view),
+        after: Some(audit_view(after)),
+        policy: None,
+    }
+}
+
+/// Items whose change in `changes` was to COMPLETED (the installed base follows them).
+pub fn completed_items(changes: &[OrderChange]) -> Vec<OrderItemId> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            OrderChange::Item { item, to, .. } if *to == ItemStatus::Completed => Some(*item),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,82 @@
+//! HTTP edge of the order service: direct capture, orders and their plans, the installed base.
+//! Handlers extract the caller's context (bearer token, ADR 0030), run in the caller's tenant
+//! and map every refusal once ([`error`]).
+
+pub mod assets;
+pub mod dto;
+pub mod error;
+pub mod openapi;
+pub mod orders;
+
+use axum::Router;
+use axum::routing::get;
+use common_kernel::context::RequestContext;
+use common_kernel::db::{TenantTx, begin_read_for_tenant};
+use common_kernel::error::{ApiError, FieldError};
+use common_kernel::idempotency::CommandRunner;
+use sqlx::PgPool;
+use utoipa::IntoParams;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Request handling's pool (the app role, under row-level security).
+    pub db: PgPool,
+    /// Idempotent command execution.
+    pub runner: CommandRunner,
+}
+
+impl AppState {
+    /// A read-only transaction scoped to the caller's tenant.
+    pub async fn conn(&self, ctx: &RequestContext) -> Result<TenantTx, ApiError> {
+        Ok(begin_read_for_tenant(&self.db, &ctx.tenant_id).await?)
+    }
+}
+
+/// Headers every request may carry.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "documents headers read by the RequestContext extractor"
+)]
+pub struct ContextHeaders {
+    /// Calling channel (default API).
+    #[param(rename = "X-Channel")]
+    x_channel: Option<String>,
+    /// Correlation id; generated when absent and echoed on the response.
+    #[param(rename = "X-Correlation-Id")]
+    x_correlation_id: Option<String>,
+}
+
+/// Headers of commands that must be safe to retry.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documents headers read by extractors")]
+pub struct IdempotencyHeaders {
+    /// Mandatory: the same key and request replay the first answer; a different request with
+    /// the same key is refused.
+    #[param(rename = "Idempotency-Key", required = true)]
+    idempotency_key: Option<String>,
+}
+
+/// The page size asked for: 1 to 500, 100 when absent.
+pub fn page_limit(limit: Option<i64>, errors: &mut Vec<FieldError>) -> i64 {
+    let limit = limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        errors.push(FieldError::new("/limit", "OUT_OF_RANGE", "1 to 500"));
+    }
+    limit
+}
+
+/// The order service's business routes.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/plan", get(orders::plan))
+        .route("/assets", get(assets::list))
+        .route("/assets/{id}", get(assets::get))
+        .route("/subscriptions", get(assets::subscriptions))
+        .with_state(state)
+}

@@ -1,0 +1,149 @@
+//! Starts one `order-fulfillment` instance per ACKNOWLEDGED order. Runs on the jobs role's
+//! pool (orders of every tenant), wakes on the notification capture sends at commit and
+//! otherwise polls. It never holds a row lock across a call to the engine: it reads, creates
+//! the instance, then inserts the link (`order_process`, one per order), so a second replica
+//! that started an instance for the same order finds the link taken and cancels its own.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Row};
+use workflow_runtime::{Correlation, Gateway, instance_variables};
+
+use super::events_consumer::CAPTURED_CHANNEL;
+
+/// The process every acknowledged order runs.
+pub const PROCESS_ID: &str = "order-fulfillment";
+/// Orders handled per pass.
+const BATCH: i64 = 100;
+
+/// Why one pass failed (the loop logs it and tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The engine refused or could not be reached.
+    #[error("the workflow engine failed: {0}")]
+    Engine(#[from] zeebe_rs::ClientError),
+    /// Variables did not serialise.
+    #[error(transparent)]
+    Variables(#[from] workflow_runtime::VariablesError),
+}
+
+/// The variables an instance starts with (workflow/README.md, order-fulfillment).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StartVariables {
+    tenant_id: String,
+    order_id: String,
+    customer_id: String,
+}
+
+/// Starts the instances of orders that have none; returns how many it started.
+pub async fn start_once(db: &PgPool, gateway: &Gateway) -> Result<usize, StartError> {
+    let waiting = sqlx::query(
+        "SELECT o.tenant_id, o.order_id::text AS order_id, o.customer_id, o.correlation_id, \
+                o.business_transaction_id \
+         FROM customer_order o \
+         WHERE o.status = 'ACKNOWLEDGED' AND NOT EXISTS ( \
+             SELECT 1 FROM order_process p WHERE p.tenant_id = o.tenant_id AND p.order_id = o.order_id) \
+         ORDER BY o.created_at LIMIT $1",
+    )
+    .bind(BATCH)
+    .fetch_all(db)
+    .await?;
+    let mut started = 0;
+    for row in waiting {
+        let order: String = row.try_get("order_id")?;
+        let tenant: String = row.try_get("tenant_id")?;
+        let business = StartVariables {
+            tenant_id: tenant.clone(),
+            order_id: order.clone(),
+            customer_id: row.try_get("customer_id")?,
+        };
+        let correlation = Correlation {
+            correlation_id: Some(row.try_get("correlation_id")?),
+            business_transaction_id: Some(row.try_get("business_transaction_id")?),
+            ..Correlation::default()
+        };
+        let variables = instance_variables(&correlation, &business)?;
+        let created = gateway
+            .client()
+            .create_process_instance()
+            .with_bpmn_process_id(PROCESS_ID.to_owned())
+            .with_variables(variables)?
+            .send()
+            .await?;
+        let key = created.process_instance_key();
+        let linked = sqlx::query(
+            "INSERT INTO order_process (tenant_id, order_id, process_instance_key) \
+             VALUES ($1, $2::uuid, $3) ON CONFLICT (tenant_id, order_id) DO NOTHING",
+        )
+        .bind(&tenant)
+        .bind(&order)
+        .bind(key)
+        .execute(db)
+        .await?
+        .rows_affected();
+        if linked == 1 {
+            tracing::info!(order = %order, process_instance_key = key, "fulfilment process started");
+            started += 1;
+        } else {
+            cancel(gateway, key).await?;
+        }
+    }
+    Ok(started)
+}
+
+async fn cancel(gateway: &Gateway, key: i64) -> Result<(), StartError> {
+    match gateway
+        .client()
+        .cancel_process_instance()
+        .with_process_instance_key(key)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(zeebe_rs::ClientError::RequestFailed(status))
+            if status.code() as i32 == tonic::Code::NotFound as i32 =>
+        {
+            Ok(())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The starter loop: a pass on every capture notification, and at least every `every`.
+pub async fn run(db: PgPool, gateway: Gateway, every: Duration) {
+    let mut listener = match PgListener::connect_with(&db).await {
+        Ok(mut listener) => match listener.listen(CAPTURED_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for captured orders; polling only");
+                None
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for captured orders; polling only");
+            None
+        }
+    };
+    loop {
+        match start_once(&db, &gateway).await {
+            Ok(0) => {}
+            Ok(started) => tracing::debug!(started, "fulfilment processes started"),
+            Err(error) => tracing::warn!(%error, "starting fulfilment processes failed; retrying"),
+        }
+        match listener.as_mut() {
+            Some(listener) => {
+                if let Ok(Err(error)) = tokio::time::timeout(every, listener.recv()).await {
+                    tracing::warn!(%error, "the capture notification channel failed");
+                    tokio::time::sleep(every).await;
+                }
+            }
+            None => tokio::time::sleep(every).await,
+        }
+    }
+}
