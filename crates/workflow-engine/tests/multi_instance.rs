@@ -433,3 +433,67 @@ async fn cancelling_the_instance_terminates_the_body_and_its_inner_jobs() {
         assert_eq!(target.instance_state(key).await, "CANCELED");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupting_timer_on_the_body_terminates_every_inner_instance() {
+    let target = Target::start().await;
+    let file = "multi-instance-timer.bpmn";
+    target.deploy(file, &bpmn(file)).await;
+    let key = target
+        .create(
+            "multi-instance-timer",
+            json!({"items": ["a", "b"], "patience": "PT2S"}),
+        )
+        .await;
+    let jobs = activate_many(&target.client, "mit-work", 2).await;
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(vars(&jobs[0])["item"], json!("a"));
+    if target.is_embedded() {
+        // The operator view lists the body and its inner instances with their loop counters.
+        let (status, detail) = target
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/ops/process-instances/{key}"),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{detail}");
+        let elements = detail["activeElements"].as_array().unwrap();
+        let types: Vec<&str> = elements
+            .iter()
+            .map(|e| e["elementType"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            ["multiInstanceBody", "serviceTask", "serviceTask"],
+            "{detail}"
+        );
+        assert_eq!(elements[0]["timers"].as_array().unwrap().len(), 1);
+        let counters: Vec<(String, Json)> = detail["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["name"] == "loopCounter")
+            .map(|v| (v["scopeKey"].to_string(), v["value"].clone()))
+            .collect();
+        assert_eq!(counters.len(), 2, "{detail}");
+    }
+    complete(&target.client, &jobs[0], json!({})).await;
+    let late = target
+        .activate("mit-late", Duration::from_secs(10))
+        .await
+        .expect("the timer fires on the body");
+    assert_eq!(late.process_instance_key(), key);
+    let err = target
+        .client
+        .complete_job()
+        .with_job_key(jobs[1].key())
+        .send()
+        .await
+        .expect_err("inner instance terminated");
+    assert!(is_not_found(&err), "{err:?}");
+    complete(&target.client, &late, json!({})).await;
+    if target.is_embedded() {
+        assert_eq!(target.instance_state(key).await, "COMPLETED");
+        assert_eq!(target.open_timers(key).await, 0);
+    }
+}
