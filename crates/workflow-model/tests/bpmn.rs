@@ -241,7 +241,9 @@ fn unsupported_elements_are_named_with_their_lines() {
             11,
         ),
         (
-            ProblemCode::UnsupportedElement,
+            // Parallel multi-instance runs (ADR 0039); without zeebe:loopCharacteristics it
+            // has no inputCollection.
+            ProblemCode::MissingAttribute,
             Some("Task_Multi"),
             "bpmn:multiInstanceLoopCharacteristics",
             14,

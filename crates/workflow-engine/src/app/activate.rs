@@ -35,8 +35,8 @@ pub struct ActivateRequest {
 pub struct ActivatedJob {
     /// The stored job.
     pub job: store::jobs::JobRow,
-    /// Visible variables (instance scope overlaid with the task's locals and, for a task
-    /// listener's job, the completion's variables), filtered.
+    /// Visible variables (instance scope overlaid with a multi-instance body's locals, the
+    /// task's locals and, for a task listener's job, the completion's variables), filtered.
     pub variables: Map<String, Json>,
 }
 
@@ -118,9 +118,16 @@ impl Engine {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
+        // An inner instance of a multi-instance body also sees the body's locals.
+        let elements: Vec<i64> = jobs.iter().map(|j| j.element_instance_key).collect();
+        let bodies: HashMap<i64, i64> = store::instances::flow_scopes(&mut tx, &elements)
+            .await?
+            .into_iter()
+            .collect();
         let mut scopes: Vec<i64> = jobs
             .iter()
             .flat_map(|j| [j.process_instance_key, j.element_instance_key])
+            .chain(bodies.values().copied())
             .collect();
         scopes.sort_unstable();
         scopes.dedup();
@@ -146,6 +153,9 @@ impl Engine {
                     .get(&job.process_instance_key)
                     .cloned()
                     .unwrap_or_default();
+                if let Some(body) = bodies.get(&job.element_instance_key) {
+                    variables.extend(by_scope.get(body).cloned().unwrap_or_default());
+                }
                 variables.extend(
                     by_scope
                         .get(&job.element_instance_key)

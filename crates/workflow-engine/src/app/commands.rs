@@ -343,8 +343,9 @@ impl Engine {
         Ok(())
     }
 
-    /// A worker reports a BPMN error: caught by an error boundary event on the task, or an
-    /// UNHANDLED_ERROR_EVENT incident.
+    /// A worker reports a BPMN error: caught by an error boundary event on the task (a
+    /// specific code before a catch-all; for a multi-instance task the body and every sibling
+    /// are terminated), or an UNHANDLED_ERROR_EVENT incident.
     #[tracing::instrument(skip_all, fields(job_key, error_code), err)]
     pub async fn throw_error(
         &self,
@@ -375,8 +376,13 @@ impl Engine {
             Some(boundary) => {
                 store::jobs::delete(&mut tx, job_key).await?;
                 let mut run = Run::new(&mut tx, &model, &instance).await?;
-                run.catch_error(job.element_instance_key, boundary.id.as_str(), &variables)
-                    .await?;
+                run.catch_error(
+                    job.element_instance_key,
+                    boundary.id.as_str(),
+                    (error_code, error_message),
+                    &variables,
+                )
+                .await?;
                 run.drain().await?;
             }
             None => {

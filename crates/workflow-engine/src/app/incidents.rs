@@ -87,6 +87,8 @@ impl Engine {
                 };
                 run.complete_element(element.key, &element.element_id, &variables)
                     .await?;
+            } else if let Some(body) = element.flow_scope_key {
+                run.reenter_inner(body, element.key);
             } else {
                 run.reenter(&element.element_id, element.key)?;
             }

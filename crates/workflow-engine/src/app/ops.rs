@@ -21,8 +21,12 @@ pub struct ActiveElement {
     pub element_instance_key: i64,
     /// BPMN element id.
     pub element_id: String,
-    /// BPMN element type (`serviceTask`, `userTask`, ...), from the deployed model.
+    /// BPMN element type (`serviceTask`, `userTask`, ...), from the deployed model; the body
+    /// of a multi-instance activity is `multiInstanceBody`, as Operate names it.
     pub element_type: &'static str,
+    /// The 1-based loop counter of an inner instance of a multi-instance body (its
+    /// `loopCounter` variable); `None` for every other element.
+    pub loop_counter: Option<i32>,
     /// Waiting since.
     pub since: DateTime<Utc>,
     /// Its job (service tasks).
@@ -50,11 +54,18 @@ pub struct InstanceDetail {
     pub incidents: Vec<IncidentRow>,
 }
 
-/// The BPMN type name of an element, as Operate shows it.
-fn element_type(model: Option<&ProcessDefinition>, element_id: &str) -> &'static str {
+/// The BPMN type name of an element instance, as Operate shows it.
+fn element_type(
+    model: Option<&ProcessDefinition>,
+    element_id: &str,
+    loop_counter: Option<i32>,
+) -> &'static str {
     let Some(node) = model.and_then(|m| m.node(element_id)) else {
         return "unknown";
     };
+    if node.multi_instance.is_some() && loop_counter.is_none() {
+        return "multiInstanceBody";
+    }
     match &node.kind {
         NodeKind::StartEvent => "startEvent",
         NodeKind::EndEvent | NodeKind::ErrorEndEvent { .. } => "endEvent",
@@ -114,13 +125,14 @@ impl Engine {
         let mut timers = store::timers::for_instance(&mut tx, key).await?;
         let mut subscriptions = store::messages::subscriptions_for_instance(&mut tx, key).await?;
         let mut elements = Vec::new();
-        for (element_instance_key, element_id, since) in
+        for (element_instance_key, element_id, since, loop_counter) in
             store::instances::active_elements(&mut tx, key).await?
         {
             let owned = |k: i64| k == element_instance_key;
             elements.push(ActiveElement {
                 element_instance_key,
-                element_type: element_type(model.as_deref(), &element_id),
+                element_type: element_type(model.as_deref(), &element_id, loop_counter),
+                loop_counter,
                 element_id,
                 since,
                 job: jobs

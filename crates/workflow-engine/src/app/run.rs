@@ -1,6 +1,9 @@
 //! Steps tokens through a locked process instance inside the command's transaction until every
 //! token waits (job, join, incident) or is consumed; completes the instance when none is left.
 
+mod boundaries;
+mod multi_instance;
+
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
@@ -22,6 +25,8 @@ enum Work {
     Enter(ElementId, Option<i64>),
     /// An event waiting for `waiting_key` fired (buffered message found on subscribing).
     Trigger(i64, String, Map<String, Json>),
+    /// An inner instance of a multi-instance body (re-)activates (`(body, inner)` keys).
+    EnterInner(i64, i64),
 }
 
 /// One command's view of one locked instance.
@@ -75,6 +80,11 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Re-activates an inner instance of a multi-instance body held by an incident.
+    pub(crate) fn reenter_inner(&mut self, body_key: i64, inner_key: i64) {
+        self.queue.push_back(Work::EnterInner(body_key, inner_key));
+    }
+
     /// Completes a waiting element with the job's (or error's) variables: output mappings,
     /// propagation to the instance scope, then the outgoing flows. A mapping failure becomes an
     /// IO_MAPPING_ERROR incident that re-runs this completion when resolved.
@@ -87,6 +97,12 @@ impl<'a> Run<'a> {
         let node = self.def.node(element_id).ok_or_else(|| {
             EngineError::FailedPrecondition(format!("element '{element_id}' is not in the model"))
         })?;
+        if node.multi_instance.is_some()
+            && let Some(inner) = store::instances::element(self.conn, element_instance_key).await?
+            && inner.flow_scope_key.is_some()
+        {
+            return self.complete_inner(&inner, variables).await;
+        }
         let mut visible = self.root.clone();
         visible.extend(store::variables::scope(self.conn, element_instance_key).await?);
         match engine::completion(node, &visible, variables) {
@@ -116,69 +132,6 @@ impl<'a> Run<'a> {
                 .map(|_| ())
             }
         }
-    }
-
-    /// Leaves a task through a catching error boundary event: the task is terminated and the
-    /// boundary event's outgoing flows are taken, with the error variables propagated.
-    pub(crate) async fn catch_error(
-        &mut self,
-        element_instance_key: i64,
-        boundary_id: &str,
-        variables: &Map<String, Json>,
-    ) -> Result<(), EngineError> {
-        store::instances::leave_element(self.conn, element_instance_key, "TERMINATED").await?;
-        self.leave_through_boundary(boundary_id, variables).await
-    }
-
-    /// An event waiting on behalf of `waiting_key` fired with `variables` (message variables,
-    /// none for timers). A catch event completes; an interrupting boundary terminates its task
-    /// and leaves through the boundary; a non-interrupting one spawns a token and keeps it.
-    pub(crate) async fn trigger(
-        &mut self,
-        waiting_key: i64,
-        event_id: &str,
-        variables: &Map<String, Json>,
-    ) -> Result<(), EngineError> {
-        let active = store::instances::element(self.conn, waiting_key)
-            .await?
-            .is_some_and(|e| e.state == "ACTIVE");
-        if !active {
-            return Ok(());
-        }
-        if !engine::is_boundary(self.def, event_id) {
-            return self
-                .complete_element(waiting_key, event_id, variables)
-                .await;
-        }
-        if engine::interrupts(self.def, event_id) {
-            self.terminate(waiting_key).await?;
-        }
-        self.leave_through_boundary(event_id, variables).await
-    }
-
-    /// Takes a boundary event's outgoing flows, with its output mappings applied to `variables`
-    /// (the variables as given when the event has none that apply).
-    async fn leave_through_boundary(
-        &mut self,
-        boundary_id: &str,
-        variables: &Map<String, Json>,
-    ) -> Result<(), EngineError> {
-        let node = self.def.node(boundary_id).ok_or_else(|| {
-            EngineError::FailedPrecondition(format!("element '{boundary_id}' is not in the model"))
-        })?;
-        let result =
-            engine::completion(node, &self.root, variables).unwrap_or_else(|_| variables.clone());
-        self.set_root(&result).await?;
-        self.leave(boundary_id);
-        Ok(())
-    }
-
-    /// Terminates a waiting element: its job, incidents, timers and subscriptions go.
-    async fn terminate(&mut self, key: i64) -> Result<(), EngineError> {
-        store::jobs::delete_for_element(self.conn, key).await?;
-        store::incidents::resolve_for_element(self.conn, key).await?;
-        store::instances::leave_element(self.conn, key, "TERMINATED").await?;
-        Ok(())
     }
 
     /// Opens what the events of `element_instance_key` wait for; a buffered message that
@@ -276,7 +229,14 @@ impl<'a> Run<'a> {
                     self.trigger(key, &event_id, &variables).await?;
                 }
                 Work::Enter(element_id, existing) => {
-                    if let Some(job_type) = self.enter(&element_id, existing).await?
+                    for job_type in self.enter(&element_id, existing).await? {
+                        if !new_job_types.contains(&job_type) {
+                            new_job_types.push(job_type);
+                        }
+                    }
+                }
+                Work::EnterInner(body_key, inner_key) => {
+                    if let Some(job_type) = self.activate_inner(body_key, inner_key).await?
                         && !new_job_types.contains(&job_type)
                     {
                         new_job_types.push(job_type);
@@ -363,29 +323,32 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Enters an element; returns the job type when a job was created.
+    /// Enters an element; returns the job types of the jobs created.
     async fn enter(
         &mut self,
         element_id: &ElementId,
         existing: Option<i64>,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<Vec<String>, EngineError> {
         let def = self.def;
         let node = def.node(element_id.as_str()).ok_or_else(|| {
             EngineError::FailedPrecondition(format!("element '{element_id}' is not in the model"))
         })?;
+        if let Some(mi) = &node.multi_instance {
+            return self.enter_body(node, mi, existing).await;
+        }
         match engine::activate(def, node, &self.root) {
             Activation::Leave(flows) => {
                 if let Some(key) = existing {
                     store::instances::leave_element(self.conn, key, "COMPLETED").await?;
                 }
                 self.queue.extend(flows.into_iter().map(Work::Take));
-                Ok(None)
+                Ok(Vec::new())
             }
             Activation::Consume => {
                 if let Some(key) = existing {
                     store::instances::leave_element(self.conn, key, "COMPLETED").await?;
                 }
-                Ok(None)
+                Ok(Vec::new())
             }
             Activation::CreateJob(spec) => {
                 let mut context = self.root.clone();
@@ -394,7 +357,7 @@ impl<'a> Run<'a> {
                     Ok(waits) => waits,
                     Err((kind, message)) => {
                         self.hold(element_id, existing, kind, &message).await?;
-                        return Ok(None);
+                        return Ok(Vec::new());
                     }
                 };
                 let key = match existing {
@@ -426,7 +389,7 @@ impl<'a> Run<'a> {
                 )
                 .await?;
                 self.open_waits(key, waits).await?;
-                Ok(Some(spec.job_type))
+                Ok(vec![spec.job_type])
             }
             Activation::UserTask(spec) => {
                 let mut context = self.root.clone();
@@ -435,7 +398,7 @@ impl<'a> Run<'a> {
                     Ok(waits) => waits,
                     Err((kind, message)) => {
                         self.hold(element_id, existing, kind, &message).await?;
-                        return Ok(None);
+                        return Ok(Vec::new());
                     }
                 };
                 let key = self.element_key(element_id, existing).await?;
@@ -455,7 +418,7 @@ impl<'a> Run<'a> {
                 )
                 .await?;
                 self.open_waits(key, waits).await?;
-                Ok(None)
+                Ok(Vec::new())
             }
             Activation::Catch => {
                 let wait = engine::catch_wait(node, &self.root, self.now);
@@ -473,11 +436,11 @@ impl<'a> Run<'a> {
                     }
                     None => {}
                 }
-                Ok(None)
+                Ok(Vec::new())
             }
             Activation::Incident { kind, message } => {
                 self.hold(element_id, existing, kind, &message).await?;
-                Ok(None)
+                Ok(Vec::new())
             }
         }
     }

@@ -3,6 +3,7 @@
 //! without PostgreSQL; `app` applies the decisions inside a transaction.
 
 mod listener;
+pub mod multi_instance;
 mod step;
 mod user_task;
 mod waits;

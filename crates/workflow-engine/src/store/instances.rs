@@ -34,6 +34,10 @@ pub struct ElementRow {
     pub resume: String,
     /// Variables kept for a completion re-run.
     pub completion_variables: Option<Json>,
+    /// The multi-instance body of an inner instance (`None` for every other row).
+    pub flow_scope_key: Option<i64>,
+    /// The 1-based loop counter of an inner instance.
+    pub loop_counter: Option<i32>,
 }
 
 /// Creates an ACTIVE instance.
@@ -124,23 +128,81 @@ pub async fn insert_element(
 
 /// An element instance by key.
 pub async fn element(conn: &mut PgConnection, key: i64) -> Result<Option<ElementRow>, sqlx::Error> {
-    let row: Option<(i64, i64, String, String, String, Option<Json>)> = sqlx::query_as(
-        "SELECT element_instance_key, process_instance_key, element_id, state, resume, completion_variables
+    type Tuple = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<Json>,
+        Option<i64>,
+        Option<i32>,
+    );
+    let row: Option<Tuple> = sqlx::query_as(
+        "SELECT element_instance_key, process_instance_key, element_id, state, resume,
+           completion_variables, flow_scope_key, loop_counter
          FROM element_instance WHERE element_instance_key = $1",
     )
     .bind(key)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(
-        |(key, process_instance_key, element_id, state, resume, completion_variables)| ElementRow {
-            key,
-            process_instance_key,
-            element_id,
-            state,
-            resume,
-            completion_variables,
-        },
-    ))
+    Ok(row.map(|t| ElementRow {
+        key: t.0,
+        process_instance_key: t.1,
+        element_id: t.2,
+        state: t.3,
+        resume: t.4,
+        completion_variables: t.5,
+        flow_scope_key: t.6,
+        loop_counter: t.7,
+    }))
+}
+
+/// Creates an ACTIVE inner instance of a multi-instance body.
+pub async fn insert_inner(
+    conn: &mut PgConnection,
+    process_instance_key: i64,
+    element_id: &str,
+    body_key: i64,
+    loop_counter: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO element_instance (process_instance_key, element_id, state, flow_scope_key,
+           loop_counter)
+         VALUES ($1, $2, 'ACTIVE', $3, $4) RETURNING element_instance_key",
+    )
+    .bind(process_instance_key)
+    .bind(element_id)
+    .bind(body_key)
+    .bind(loop_counter)
+    .fetch_one(conn)
+    .await
+}
+
+/// `(inner instance, body)` for those of `keys` that are inner instances of a multi-instance
+/// body (job activation shows them the body's variables too).
+pub async fn flow_scopes(
+    conn: &mut PgConnection,
+    keys: &[i64],
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT element_instance_key, flow_scope_key FROM element_instance
+         WHERE element_instance_key = ANY($1) AND flow_scope_key IS NOT NULL",
+    )
+    .bind(keys)
+    .fetch_all(conn)
+    .await
+}
+
+/// The ACTIVE inner instances of a multi-instance body, by loop counter.
+pub async fn active_inner(conn: &mut PgConnection, body_key: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT element_instance_key FROM element_instance
+         WHERE flow_scope_key = $1 AND state = 'ACTIVE' ORDER BY loop_counter",
+    )
+    .bind(body_key)
+    .fetch_all(conn)
+    .await
 }
 
 /// Marks an element instance COMPLETED or TERMINATED and drops its local variables and what
@@ -337,13 +399,14 @@ pub async fn summary(
         .await
 }
 
-/// The tokens waiting in an instance: `(element_instance_key, element_id, since)`.
+/// The tokens waiting in an instance: `(element_instance_key, element_id, since, loop
+/// counter)`; inner instances of a multi-instance body carry their loop counter.
 pub async fn active_elements(
     conn: &mut PgConnection,
     process_instance_key: i64,
-) -> Result<Vec<(i64, String, DateTime<Utc>)>, sqlx::Error> {
+) -> Result<Vec<(i64, String, DateTime<Utc>, Option<i32>)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT element_instance_key, element_id, created_at FROM element_instance
+        "SELECT element_instance_key, element_id, created_at, loop_counter FROM element_instance
          WHERE process_instance_key = $1 AND state = 'ACTIVE' ORDER BY element_instance_key",
     )
     .bind(process_instance_key)

@@ -4,9 +4,11 @@
 //! error `endEvent`; `serviceTask` (`zeebe:taskDefinition`, `zeebe:taskHeaders`,
 //! `zeebe:ioMapping`); Camunda `userTask` (`zeebe:userTask`, `zeebe:assignmentDefinition`,
 //! `zeebe:taskSchedule`, `zeebe:formDefinition`, `zeebe:ioMapping`, `zeebe:taskHeaders`,
-//! `zeebe:taskListeners` with `completing` listeners); `exclusiveGateway` (with
-//! `default`); `parallelGateway`; timer (`timeDuration`, `timeDate`) and message
-//! `intermediateCatchEvent`; timer, message and error `boundaryEvent` on service/user tasks;
+//! `zeebe:taskListeners` with `completing` listeners); parallel multi-instance service tasks
+//! (`zeebe:loopCharacteristics`: inputCollection, inputElement, outputCollection,
+//! outputElement); `exclusiveGateway` (with `default`); `parallelGateway`; timer
+//! (`timeDuration`, `timeDate`) and message `intermediateCatchEvent`; timer, message and error
+//! (a code, or catch-all without `errorRef`) `boundaryEvent` on service/user tasks;
 //! `sequenceFlow` (FEEL conditions on exclusive-gateway outgoing flows). Lanes, text
 //! annotations, associations, groups, data objects and diagram interchange are ignored.
 //!
@@ -14,12 +16,15 @@
 //! activities, script/send/receive/business-rule/manual tasks, event-based and inclusive
 //! gateways, throw events, ...), start events with any event definition (message, timer,
 //! signal), timer cycles, signal/escalation/compensation/link/conditional/terminate
-//! definitions, multi-instance and loop characteristics, job-worker user tasks, task listeners
-//! of any event type but `completing` (creating, assigning, updating, canceling), error boundary
-//! events with `cancelActivity="false"`, and unknown `zeebe:` extensions.
+//! definitions, standard loops, sequential multi-instance, multi-instance `completionCondition`
+//! or `loopCardinality`, multi-instance on anything but service tasks, job-worker user tasks,
+//! task listeners of any event type but `completing` (creating, assigning, updating,
+//! canceling), error boundary events with `cancelActivity="false"`, and unknown `zeebe:`
+//! extensions.
 
 mod error;
 mod model;
+mod multi_instance;
 mod parse;
 mod user_task;
 mod validate;
@@ -27,8 +32,8 @@ mod validate;
 pub use error::{DeployError, Problem, ProblemCode};
 pub use model::{
     BoundaryEvent, BoundaryTrigger, ElementId, ErrorDefinition, MessageDefinition,
-    MessageSubscription, Node, NodeKind, ProcessDefinition, SequenceFlow, ServiceTask,
-    TaskListener, TaskListenerEventType, TimerDefinition, UserTask,
+    MessageSubscription, MultiInstance, Node, NodeKind, ProcessDefinition, SequenceFlow,
+    ServiceTask, TaskListener, TaskListenerEventType, TimerDefinition, UserTask,
 };
 
 use parse::{BPMN_NS, Reader, bpmn_children, tag};

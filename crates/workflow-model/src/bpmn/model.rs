@@ -48,8 +48,30 @@ pub struct Node {
     pub inputs: Vec<VariableMapping>,
     /// `zeebe:output` mappings, applied on completion.
     pub outputs: Vec<VariableMapping>,
+    /// Parallel multi-instance characteristics (service tasks only): the element then runs
+    /// once per element of a collection, inside a multi-instance body.
+    pub multi_instance: Option<MultiInstance>,
     /// What the node does.
     pub kind: NodeKind,
+}
+
+/// `bpmn:multiInstanceLoopCharacteristics` with `zeebe:loopCharacteristics`, parallel only
+/// (sequential and `completionCondition` are refused at deploy). Zeebe's semantics: the body
+/// creates one inner instance per element of `input_collection`; each inner instance gets the
+/// element as the local `input_element` and a 1-based `loopCounter`; `output_element` is
+/// collected into `output_collection` at the inner instance's position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiInstance {
+    /// `inputCollection`: evaluated when the body is entered; must yield a list.
+    pub input_collection: Expression,
+    /// `inputElement`: the local variable holding an inner instance's element.
+    pub input_element: Option<String>,
+    /// `outputCollection`: the body-local list the results are collected into, propagated to
+    /// the process scope when the body completes.
+    pub output_collection: Option<String>,
+    /// `outputElement`: evaluated when an inner instance completes (set with
+    /// `output_collection`).
+    pub output_element: Option<Expression>,
 }
 
 /// The supported flow-node kinds; everything else is refused at deploy time.

@@ -37,6 +37,7 @@ pub(crate) struct RawNode {
     pub line: u32,
     pub inputs: Vec<VariableMapping>,
     pub outputs: Vec<VariableMapping>,
+    pub multi_instance: Option<super::model::MultiInstance>,
     pub kind: Option<NodeKind>,
     /// `default` of an exclusive gateway, checked once flows are known.
     pub default_flow: Option<String>,
@@ -265,6 +266,7 @@ impl<'a, 'input> Reader<'a, 'input> {
             line: self.line(el),
             inputs: Vec::new(),
             outputs: Vec::new(),
+            multi_instance: None,
             kind: None,
             default_flow: None,
         };
@@ -311,6 +313,9 @@ impl<'a, 'input> Reader<'a, 'input> {
             match child.tag_name().name() {
                 "incoming" | "outgoing" | "documentation" => {}
                 "extensionElements" => self.refuse_zeebe_extensions(child, id, allowed),
+                "multiInstanceLoopCharacteristics" => {
+                    node.multi_instance = self.read_multi_instance(el, child, id);
+                }
                 name if name.ends_with("EventDefinition") => definitions.push(child),
                 _ => self.report(
                     ProblemCode::UnsupportedElement,
@@ -467,7 +472,7 @@ impl<'a, 'input> Reader<'a, 'input> {
     }
 
     /// Refuses `zeebe:` extensions outside `allowed` (their behaviour would silently be lost).
-    fn refuse_zeebe_extensions(
+    pub(super) fn refuse_zeebe_extensions(
         &mut self,
         extension_elements: Xml<'_, '_>,
         id: &str,
@@ -510,7 +515,7 @@ impl<'a, 'input> Reader<'a, 'input> {
     }
 
     /// A value that must be FEEL (`=` prefix), such as a condition or correlation key.
-    fn expression(
+    pub(super) fn expression(
         &mut self,
         raw: &str,
         el: Xml<'_, '_>,

@@ -317,6 +317,7 @@ pub(crate) fn assemble(
                 line: node.line,
                 inputs: node.inputs,
                 outputs: node.outputs,
+                multi_instance: node.multi_instance,
                 kind,
             },
         );
