@@ -145,8 +145,6 @@ pub struct Stack {
     pub order_db_url: String,
     /// The integration database (owner, `integration_schema`).
     pub integration_db: PgPool,
-    /// The engine's database (owner).
-    pub engine_db: PgPool,
     /// The simulator.
     pub sim: SimProcess,
     /// The private broker's bootstrap address.
@@ -156,6 +154,7 @@ pub struct Stack {
     integration: Running,
     _databases: Vec<TestDatabase>,
     _engine: workflow_engine::Application,
+    _engine_db: TestDatabase,
     _kafka: KafkaProcess,
 }
 
@@ -205,12 +204,6 @@ impl Stack {
         .expect("engine starts");
         let zeebe_address = format!("http://127.0.0.1:{}", engine.port());
         let engine_rest = format!("http://127.0.0.1:{}", engine.rest_port());
-        let engine_pool = common_kernel::db::connect(
-            &engine_database_settings(&engine_db.url),
-            workflow_engine::startup::SCHEMA,
-        )
-        .await
-        .expect("engine pool");
         let sim = SimProcess::start_default().await;
         let mut databases = Vec::new();
 
@@ -323,13 +316,13 @@ impl Stack {
             order_db: order_pool,
             order_db_url: order_url,
             integration_db: integration_pool,
-            engine_db: engine_pool,
             sim,
             brokers,
             zeebe_address,
             integration,
             _databases: databases,
             _engine: engine,
+        _engine_db: engine_db,
             _kafka: kafka,
         };
         if order_in_process {
