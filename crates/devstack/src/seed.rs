@@ -2,6 +2,11 @@
 //! the same validation, idempotency and audit paths as any other client. Running it twice creates
 //! nothing new: every item is looked up by code first, and every write carries a stable
 //! `Idempotency-Key`.
+//!
+//! A database loaded before offerings had fulfilment profiles (ADR 0040) has published demo
+//! versions without one. Published versions are immutable, so the loader derives a new version
+//! with the profile and publishes it, and then gives the demo price book a new version pricing
+//! the versions now on sale (quotes price the published version).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -110,6 +115,19 @@ impl CatalogClient {
         page.items.iter().map(|item| id_of(item, &what)).collect()
     }
 
+    /// `GET <path>`: the JSON body of a successful answer.
+    async fn get(&self, path: &str) -> Result<Value> {
+        let url = Url::parse(&format!("{}{path}", self.base_url))
+            .with_context(|| format!("bad catalog URL {}{path}", self.base_url))?;
+        let what = format!("GET {path}");
+        let response = self
+            .request(Method::GET, url)
+            .send()
+            .await
+            .with_context(|| format!("{what}: catalog unreachable"))?;
+        success_body(response, &what).await
+    }
+
     /// `POST <path>` with an optional JSON body and a stable idempotency key.
     async fn post(&self, path: &str, body: Option<&Value>, idempotency_key: &str) -> Result<Value> {
         let url = Url::parse(&format!("{}{path}", self.base_url))
@@ -174,6 +192,22 @@ fn idempotency_key(kind: &str, code: &str, action: &str) -> String {
     format!("demo-seed:{kind}:{code}:{action}")
 }
 
+/// The key of a lifecycle step on one version. Version 1 keeps the key the loader has always
+/// used; later versions name theirs, since a key replays its first answer (a second version's
+/// publish under version 1's key would publish nothing).
+fn version_key(kind: &str, code: &str, action: &str, version: u64) -> String {
+    if version <= 1 {
+        idempotency_key(kind, code, action)
+    } else {
+        idempotency_key(kind, code, &format!("{action}:v{version}"))
+    }
+}
+
+/// A non-negative integer field, if present.
+fn number_of(record: &Value, field: &str) -> Option<u64> {
+    record.get(field).and_then(Value::as_u64)
+}
+
 /// The string id of a created or listed resource (`id`, or `priceBookId` for price books).
 fn id_of(record: &Value, what: &str) -> Result<String> {
     ["id", "priceBookId"]
@@ -212,6 +246,8 @@ struct DemoOffering {
     description: &'static str,
     specification: &'static str,
     relationships: Vec<DemoRelationship>,
+    /// The version's fulfilment profile (`fulfilmentProfile` on the wire).
+    fulfilment_profile: Value,
 }
 
 /// A price book to create and publish: one per demo currency.
@@ -308,6 +344,102 @@ fn demo_specifications() -> Vec<DemoSpecification> {
     ]
 }
 
+/// One task template; `compensation` makes it reversible.
+fn task(
+    task_type: &str,
+    operation: &str,
+    depends_on: &[&str],
+    compensation: Option<&str>,
+    point_of_no_return: bool,
+) -> Value {
+    json!({
+        "taskType": task_type,
+        "operation": operation,
+        "dependsOn": depends_on,
+        "reversible": compensation.is_some(),
+        "compensation": compensation,
+        "pointOfNoReturn": point_of_no_return,
+    })
+}
+
+/// The same template waiting for tasks of other items' plans as well.
+fn with_cross_item(mut template: Value, field: &str, task_types: &[&str]) -> Value {
+    template[field] = json!(task_types);
+    template
+}
+
+/// Business Internet: a subscription; the CPE is configured in parallel with activation, and
+/// removing it waits for its add-ons to be deactivated.
+fn internet_profile() -> Value {
+    json!({
+        "startsSubscription": true,
+        "actions": {
+            "ADD": [
+                task("RESERVE_INVENTORY", "INVENTORY_RESERVE", &[], Some("INVENTORY_RELEASE"), false),
+                task("ACTIVATE_SERVICE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"), false),
+                task("CONFIGURE_CPE", "PROVISIONING_MODIFY", &["RESERVE_INVENTORY"], None, false),
+                task("START_BILLING", "BILLING_START", &["ACTIVATE_SERVICE", "CONFIGURE_CPE"], Some("BILLING_REVERSE"), true),
+            ],
+            "MODIFY": [
+                task("MODIFY_SERVICE", "PROVISIONING_MODIFY", &[], None, false),
+                task("UPDATE_BILLING", "BILLING_START", &["MODIFY_SERVICE"], Some("BILLING_REVERSE"), true),
+            ],
+            "DELETE": [
+                with_cross_item(
+                    task("DEACTIVATE_SERVICE", "PROVISIONING_DEACTIVATE", &[], None, true),
+                    "dependsOnChildren",
+                    &["DEACTIVATE_SERVICE"],
+                ),
+                task("STOP_BILLING", "BILLING_REVERSE", &["DEACTIVATE_SERVICE"], None, false),
+                task("RELEASE_INVENTORY", "INVENTORY_RELEASE", &["DEACTIVATE_SERVICE"], None, false),
+            ],
+        }
+    })
+}
+
+/// Managed Router: sold alone, no subscription of its own.
+fn router_profile() -> Value {
+    json!({
+        "startsSubscription": false,
+        "actions": {
+            "ADD": [
+                task("RESERVE_INVENTORY", "INVENTORY_RESERVE", &[], Some("INVENTORY_RELEASE"), false),
+                task("ACTIVATE_SERVICE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"), false),
+                task("START_BILLING", "BILLING_START", &["ACTIVATE_SERVICE"], Some("BILLING_REVERSE"), true),
+            ],
+            "MODIFY": [task("MODIFY_SERVICE", "PROVISIONING_MODIFY", &[], None, false)],
+            "DELETE": [
+                task("DEACTIVATE_SERVICE", "PROVISIONING_DEACTIVATE", &[], None, true),
+                task("RELEASE_INVENTORY", "INVENTORY_RELEASE", &["DEACTIVATE_SERVICE"], None, false),
+            ],
+        }
+    })
+}
+
+/// Static IP: an add-on, activated once its parent line is active; joins the parent's
+/// subscription.
+fn static_ip_profile() -> Value {
+    json!({
+        "startsSubscription": false,
+        "actions": {
+            "ADD": [
+                task("RESERVE_INVENTORY", "INVENTORY_RESERVE", &[], Some("INVENTORY_RELEASE"), false),
+                with_cross_item(
+                    task("ACTIVATE_SERVICE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"), false),
+                    "dependsOnParent",
+                    &["ACTIVATE_SERVICE"],
+                ),
+                task("START_BILLING", "BILLING_START", &["ACTIVATE_SERVICE"], Some("BILLING_REVERSE"), true),
+            ],
+            "MODIFY": [task("MODIFY_SERVICE", "PROVISIONING_MODIFY", &[], None, false)],
+            "DELETE": [
+                task("DEACTIVATE_SERVICE", "PROVISIONING_DEACTIVATE", &[], None, true),
+                task("STOP_BILLING", "BILLING_REVERSE", &["DEACTIVATE_SERVICE"], None, false),
+            ],
+        }
+    })
+}
+
 /// The offerings, relationship targets before the offerings that point at them.
 fn demo_offerings() -> Vec<DemoOffering> {
     vec![
@@ -317,6 +449,7 @@ fn demo_offerings() -> Vec<DemoOffering> {
             description: "Fibre internet for business sites, 100 Mbps to 1 Gbps.",
             specification: "INTERNET-ACCESS",
             relationships: vec![],
+            fulfilment_profile: internet_profile(),
         },
         DemoOffering {
             code: "MANAGED-ROUTER",
@@ -324,6 +457,7 @@ fn demo_offerings() -> Vec<DemoOffering> {
             description: "A router installed, monitored and maintained by us.",
             specification: "MANAGED-ROUTER-CPE",
             relationships: vec![],
+            fulfilment_profile: router_profile(),
         },
         DemoOffering {
             code: "STATIC-IP",
@@ -344,6 +478,7 @@ fn demo_offerings() -> Vec<DemoOffering> {
                     max: 1,
                 },
             ],
+            fulfilment_profile: static_ip_profile(),
         },
     ]
 }
@@ -410,6 +545,10 @@ pub struct Summary {
     offerings: Count,
     price_books: Count,
     published: usize,
+    /// Offerings given a new version with a fulfilment profile.
+    profiled: usize,
+    /// Price books given a new version for the offering versions on sale.
+    repriced: usize,
 }
 
 impl std::fmt::Display for Summary {
@@ -425,7 +564,16 @@ impl std::fmt::Display for Summary {
             plural(self.offerings.present, "offering"),
             plural(self.price_books.present, "price book"),
             plural(self.published, "item"),
-        )
+        )?;
+        if self.profiled + self.repriced > 0 {
+            write!(
+                f,
+                " ({} given a fulfilment profile, {} repriced)",
+                plural(self.profiled, "offering"),
+                plural(self.repriced, "price book"),
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -489,12 +637,30 @@ pub async fn load_demo_catalog(client: &CatalogClient) -> Result<Summary> {
         let id = id_of(&record, code)?;
         // A new offering starts in DRAFT, whatever the response chose to include.
         let status = status_of(&record).unwrap_or(if created { "DRAFT" } else { "UNKNOWN" });
-        let published = publish_offering(client, code, &id, status).await?;
+        let latest = number_of(&record, "latestVersion").unwrap_or(1);
+        let published = publish_offering(client, code, &id, latest, status).await?;
         if published {
             summary.published += 1;
         }
+        // The version on sale now: the latest if it just went on sale (a fresh create response
+        // predates publishing, and there the only version is the latest one).
+        let mut version = if published {
+            latest
+        } else {
+            number_of(&record, "publishedVersion").unwrap_or(latest)
+        };
+        let on_sale = published || status == "PUBLISHED";
+        let mut profiled = false;
+        if on_sale
+            && !created
+            && let Some(new_version) = add_missing_profile(client, &offering, &id, version).await?
+        {
+            version = new_version;
+            profiled = true;
+            summary.profiled += 1;
+        }
         say(&format!(
-            "    offering {code}: {}{}",
+            "    offering {code}: {}{}{}",
             if created {
                 "created"
             } else {
@@ -504,14 +670,13 @@ pub async fn load_demo_catalog(client: &CatalogClient) -> Result<Summary> {
                 ", published".to_owned()
             } else {
                 format!(" ({status})")
+            },
+            if profiled {
+                format!("; v{version} published with its fulfilment profile")
+            } else {
+                String::new()
             }
         ));
-        // Price the published version; a fresh create response predates publishing, and there
-        // the only version is the latest one.
-        let version = ["publishedVersion", "latestVersion"]
-            .iter()
-            .find_map(|field| record.get(*field).and_then(Value::as_u64))
-            .unwrap_or(1);
         offerings.insert(code, OfferingRef { id, version });
     }
 
@@ -537,19 +702,26 @@ pub async fn load_demo_catalog(client: &CatalogClient) -> Result<Summary> {
         };
         let id = id_of(&record, code)?;
         let status = status_of(&record).unwrap_or(if created { "DRAFT" } else { "UNKNOWN" });
+        let latest = number_of(&record, "latestVersion").unwrap_or(1);
         let published = status == "DRAFT";
         if published {
-            client
-                .post(
-                    &format!("/price-books/{id}/publish"),
-                    None,
-                    &idempotency_key("price-book", code, "publish"),
-                )
-                .await?;
+            publish_price_book(client, code, &id, latest).await?;
             summary.published += 1;
         }
+        let mut repriced = None;
+        if !created && (published || status == "PUBLISHED") {
+            let in_force = if published {
+                latest
+            } else {
+                number_of(&record, "publishedVersion").unwrap_or(latest)
+            };
+            repriced = reprice(client, &book, &id, in_force, &offerings).await?;
+            if repriced.is_some() {
+                summary.repriced += 1;
+            }
+        }
         say(&format!(
-            "    price book {code} ({}): {}{}",
+            "    price book {code} ({}): {}{}{}",
             book.currency,
             if created {
                 "created"
@@ -560,19 +732,121 @@ pub async fn load_demo_catalog(client: &CatalogClient) -> Result<Summary> {
                 ", published".to_owned()
             } else {
                 format!(" ({status})")
-            }
+            },
+            repriced.map_or_else(String::new, |v| format!(
+                "; v{v} published for the offering versions on sale"
+            ))
         ));
     }
     Ok(summary)
 }
 
-/// Moves an offering from wherever it is in DRAFT → READY_FOR_REVIEW → PUBLISHED to PUBLISHED,
-/// so a load interrupted between steps finishes the job on the next run. Returns whether it
-/// published anything.
+/// Gives a demo offering whose version on sale has no fulfilment profile (loaded before
+/// profiles existed) a new version with one, published; returns that version. The key names
+/// the version it derives from, so a later gap is filled by a new version, not a replay.
+async fn add_missing_profile(
+    client: &CatalogClient,
+    offering: &DemoOffering,
+    id: &str,
+    on_sale: u64,
+) -> Result<Option<u64>> {
+    let code = offering.code;
+    let current = client
+        .get(&format!("/product-offerings/{id}/versions/{on_sale}"))
+        .await?;
+    if !current.get("fulfilmentProfile").is_none_or(Value::is_null) {
+        return Ok(None);
+    }
+    let derived = client
+        .post(
+            &format!("/product-offerings/{id}/versions"),
+            Some(&json!({ "fulfilmentProfile": offering.fulfilment_profile })),
+            &idempotency_key("offering", code, &format!("add-profile-to-v{on_sale}")),
+        )
+        .await?;
+    let version = number_of(&derived, "version").with_context(|| {
+        format!("offering {code}: new version answer has no version: {derived}")
+    })?;
+    publish_offering(client, code, id, version, "DRAFT").await?;
+    Ok(Some(version))
+}
+
+/// Publishes a price book's DRAFT `version`.
+async fn publish_price_book(
+    client: &CatalogClient,
+    code: &str,
+    id: &str,
+    version: u64,
+) -> Result<()> {
+    client
+        .post(
+            &format!("/price-books/{id}/publish"),
+            None,
+            &version_key("price-book", code, "publish", version),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The `(offeringId, offeringVersion)` pairs a price book version (or body) prices.
+fn priced_versions(entries_or_charges: &[Value]) -> std::collections::BTreeSet<(String, u64)> {
+    entries_or_charges
+        .iter()
+        .filter_map(|e| {
+            let id = e.get("offeringId").and_then(Value::as_str)?;
+            let version = number_of(e, "offeringVersion")?;
+            Some((id.to_owned(), version))
+        })
+        .collect()
+}
+
+/// When the price book version in force prices other offering versions than the ones on sale
+/// (an offering got a new version), publishes a new price book version with the demo prices
+/// for the versions on sale; returns it.
+async fn reprice(
+    client: &CatalogClient,
+    book: &DemoPriceBook,
+    id: &str,
+    in_force: u64,
+    offerings: &HashMap<&str, OfferingRef>,
+) -> Result<Option<u64>> {
+    let code = book.code;
+    let current = client
+        .get(&format!("/price-books/{id}/versions/{in_force}"))
+        .await?;
+    let charges = current
+        .get("charges")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let body = price_book_body(book, offerings)?;
+    let entries = body["entries"].as_array().cloned().unwrap_or_default();
+    if priced_versions(&charges) == priced_versions(&entries) {
+        return Ok(None);
+    }
+    let derived = client
+        .post(
+            &format!("/price-books/{id}/versions"),
+            Some(&json!({ "entries": entries })),
+            &idempotency_key("price-book", code, &format!("reprice-v{in_force}")),
+        )
+        .await?;
+    let version = number_of(&derived, "version").with_context(|| {
+        format!("price book {code}: new version answer has no version: {derived}")
+    })?;
+    publish_price_book(client, code, id, version).await?;
+    Ok(Some(version))
+}
+
+/// Moves an offering's latest version (`version`) from wherever it is in DRAFT →
+/// READY_FOR_REVIEW → PUBLISHED to PUBLISHED, so a load interrupted between steps finishes the
+/// job on the next run. The commands act on the latest version, as they always did; `version`
+/// only keys them. Returns whether it published anything.
 async fn publish_offering(
     client: &CatalogClient,
     code: &str,
     id: &str,
+    version: u64,
     status: &str,
 ) -> Result<bool> {
     if status == "DRAFT" {
@@ -580,7 +854,7 @@ async fn publish_offering(
             .post(
                 &format!("/product-offerings/{id}/submit-for-review"),
                 None,
-                &idempotency_key("offering", code, "submit-for-review"),
+                &version_key("offering", code, "submit-for-review", version),
             )
             .await?;
     }
@@ -589,7 +863,7 @@ async fn publish_offering(
             .post(
                 &format!("/product-offerings/{id}/publish"),
                 None,
-                &idempotency_key("offering", code, "publish"),
+                &version_key("offering", code, "publish", version),
             )
             .await?;
         return Ok(true);
@@ -635,6 +909,7 @@ fn offering_body(
         "description": offering.description,
         "productSpecificationId": specification_id,
         "relationships": relationships,
+        "fulfilmentProfile": offering.fulfilment_profile,
     }))
 }
 
@@ -717,6 +992,109 @@ mod tests {
             ])
         );
         Ok(())
+    }
+
+    #[test]
+    fn every_demo_offering_has_an_add_profile_the_catalog_accepts() -> Result<()> {
+        let specifications: HashMap<&str, String> = demo_specifications()
+            .iter()
+            .map(|s| (s.code, "spec".to_owned()))
+            .collect();
+        let mut offerings = HashMap::new();
+        for offering in demo_offerings() {
+            let code = offering.code;
+            let body = offering_body(&offering, &specifications, &offerings)?;
+            let profile = &body["fulfilmentProfile"];
+            let actions = profile["actions"]
+                .as_object()
+                .with_context(|| format!("{code}: no actions"))?;
+            let add = actions.get("ADD").and_then(Value::as_array);
+            assert!(
+                add.is_some_and(|tasks| !tasks.is_empty()),
+                "{code}: ADD tasks"
+            );
+            // The catalog's rules (ADR 0040), checked here so `./dev up` does not find out.
+            for (action, tasks) in actions {
+                assert!(
+                    ["ADD", "MODIFY", "DELETE"].contains(&action.as_str()),
+                    "{code}: {action}"
+                );
+                let tasks = tasks.as_array().context("tasks")?;
+                assert!((1..=20).contains(&tasks.len()), "{code} {action}");
+                let mut earlier: Vec<&str> = Vec::new();
+                for task in tasks {
+                    let task_type = task["taskType"].as_str().context("taskType")?;
+                    assert!(
+                        !earlier.contains(&task_type),
+                        "{code} {action}: {task_type} twice"
+                    );
+                    for dependency in task["dependsOn"].as_array().context("dependsOn")? {
+                        assert!(
+                            dependency.as_str().is_some_and(|d| earlier.contains(&d)),
+                            "{code} {action} {task_type}: {dependency} is not declared earlier"
+                        );
+                    }
+                    assert_eq!(
+                        task["reversible"].as_bool(),
+                        Some(task["compensation"].is_string()),
+                        "{code} {action} {task_type}: reversible exactly when compensated"
+                    );
+                    earlier.push(task_type);
+                }
+            }
+            offerings.insert(
+                code,
+                OfferingRef {
+                    id: format!("offering-{code}"),
+                    version: 1,
+                },
+            );
+        }
+        let internet = &offering_body(
+            &demo_offerings().remove(0),
+            &specifications,
+            &HashMap::new(),
+        )?["fulfilmentProfile"];
+        assert_eq!(internet["startsSubscription"], true);
+        assert_eq!(
+            internet["actions"]["DELETE"][0]["dependsOnChildren"],
+            json!(["DEACTIVATE_SERVICE"])
+        );
+        let static_ip = static_ip_profile();
+        assert_eq!(static_ip["startsSubscription"], false);
+        assert_eq!(
+            static_ip["actions"]["ADD"][1]["dependsOnParent"],
+            json!(["ACTIVATE_SERVICE"])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn later_versions_have_their_own_keys_and_repricing_compares_versions() {
+        assert_eq!(
+            version_key("offering", "STATIC-IP", "publish", 1),
+            "demo-seed:offering:STATIC-IP:publish",
+            "version 1 keeps the key earlier loads used"
+        );
+        assert_eq!(
+            version_key("offering", "STATIC-IP", "publish", 2),
+            "demo-seed:offering:STATIC-IP:publish:v2"
+        );
+        let charges = [
+            json!({"offeringId": "a", "offeringVersion": 1, "chargeType": "ONE_TIME"}),
+            json!({"offeringId": "a", "offeringVersion": 1, "chargeType": "RECURRING"}),
+            json!({"offeringId": "b", "offeringVersion": 1}),
+        ];
+        let same = [
+            json!({"offeringId": "a", "offeringVersion": 1, "charges": []}),
+            json!({"offeringId": "b", "offeringVersion": 1, "charges": []}),
+        ];
+        let newer = [
+            json!({"offeringId": "a", "offeringVersion": 2, "charges": []}),
+            json!({"offeringId": "b", "offeringVersion": 1, "charges": []}),
+        ];
+        assert_eq!(priced_versions(&charges), priced_versions(&same));
+        assert_ne!(priced_versions(&charges), priced_versions(&newer));
     }
 
     #[test]

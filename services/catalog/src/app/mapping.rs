@@ -8,11 +8,13 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::views::{
-    CharacteristicView, ChargeView, OfferingLifecycleView, OfferingVersionContent, OfferingView,
-    PriceBookVersionContent, PriceBookVersionView, PriceBookView, RangeView, RelationshipView,
-    SpecificationView, TierView, VersionSummary,
+    CharacteristicView, ChargeView, FulfilmentProfileView, OfferingLifecycleView,
+    OfferingVersionContent, OfferingView, PriceBookVersionContent, PriceBookVersionView,
+    PriceBookView, RangeView, RelationshipView, SpecificationView, TaskTemplateView, TierView,
+    VersionSummary,
 };
 use crate::infra::VersionRecord;
+use crate::infra::fulfilment::{FulfilmentProfileRecord, TaskTemplateRecord};
 use crate::infra::offerings::{
     OfferingContentRecord, OfferingLifecycleRecord, OfferingRecord, RelationshipRecord,
 };
@@ -70,6 +72,32 @@ fn relationship_view(record: RelationshipRecord) -> RelationshipView {
     }
 }
 
+fn task_template_view(record: TaskTemplateRecord) -> TaskTemplateView {
+    TaskTemplateView {
+        task_type: record.task_type,
+        operation: record.operation,
+        depends_on: record.depends_on,
+        depends_on_parent: record.depends_on_parent,
+        depends_on_children: record.depends_on_children,
+        reversible: record.compensation.is_some(),
+        compensation: record.compensation,
+        point_of_no_return: record.point_of_no_return,
+    }
+}
+
+/// A stored fulfilment profile as published: every field present, `reversible` derived from the
+/// stored compensation (the one fact it follows from).
+pub fn fulfilment_profile_view(record: FulfilmentProfileRecord) -> FulfilmentProfileView {
+    FulfilmentProfileView {
+        starts_subscription: record.starts_subscription,
+        actions: record
+            .actions
+            .into_iter()
+            .map(|(action, tasks)| (action, tasks.into_iter().map(task_template_view).collect()))
+            .collect(),
+    }
+}
+
 /// The frozen content of an offering version as published (and cached).
 pub fn offering_content(record: OfferingContentRecord) -> OfferingVersionContent {
     OfferingVersionContent {
@@ -91,6 +119,7 @@ pub fn offering_content(record: OfferingContentRecord) -> OfferingVersionContent
             .into_iter()
             .map(relationship_view)
             .collect(),
+        fulfilment_profile: record.fulfilment_profile.map(fulfilment_profile_view),
         created_at: record.created_at,
         created_by: record.created_by,
     }

@@ -14,6 +14,7 @@ use super::mapping::offering_view;
 use super::views::{OfferingVersionView, OfferingView};
 use super::{ChangeRecord, LifecycleInput, check_expected_version, record_change};
 use crate::domain::ProductOfferingId;
+use crate::domain::fulfilment::FulfilmentProfileInput;
 use crate::domain::lifecycle::{OfferingCommand, OfferingStatus, offering_transition};
 use crate::domain::offering::RelationshipInput;
 use crate::domain::violation::{Violations, check_code};
@@ -39,6 +40,8 @@ pub struct NewOffering {
     pub specification_id: Uuid,
     /// Relationship rules of version 1.
     pub relationships: Vec<RelationshipInput>,
+    /// Fulfilment profile of version 1, if it has one.
+    pub fulfilment_profile: Option<FulfilmentProfileInput>,
 }
 
 /// Changes to a draft's content; absent fields keep their value.
@@ -52,6 +55,8 @@ pub struct ContentPatch {
     pub specification_id: Option<Uuid>,
     /// New relationship list (replaces the old one).
     pub relationships: Option<Vec<RelationshipInput>>,
+    /// New fulfilment profile (replaces the old one; `Some(None)` removes it).
+    pub fulfilment_profile: Option<Option<FulfilmentProfileInput>>,
 }
 
 fn not_found(id: Uuid) -> CatalogError {
@@ -121,6 +126,7 @@ pub async fn create(
         input.description.as_deref(),
         input.specification_id,
         &input.relationships,
+        input.fulfilment_profile.as_ref(),
         violations,
     )
     .await?;
@@ -138,6 +144,7 @@ pub async fn create(
         description: content.description.as_deref(),
         specification_id: input.specification_id,
         relationships: &content.relationships,
+        fulfilment_profile: content.fulfilment_profile.as_ref(),
     };
     repo::insert_version(conn, tenant, id, 1, &fields, ctx.actor.actor_id.as_str()).await?;
     let after = load_content(conn, tenant, id, 1)
@@ -328,6 +335,7 @@ pub async fn derive_version(
         description: content.description.as_deref(),
         specification_id,
         relationships: &content.relationships,
+        fulfilment_profile: content.fulfilment_profile.as_ref(),
     };
     repo::insert_version(
         conn,
@@ -399,6 +407,7 @@ pub async fn edit_draft(
         description: content.description.as_deref(),
         specification_id,
         relationships: &content.relationships,
+        fulfilment_profile: content.fulfilment_profile.as_ref(),
     };
     repo::update_draft(conn, tenant, id, version, &fields).await?;
     let aggregate_version = repo::bump_root(conn, id).await?;

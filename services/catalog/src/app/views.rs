@@ -2,6 +2,8 @@
 //! They are neither rows nor domain types: they are the catalog's published representation,
 //! and the frozen ones are what the cache stores under versioned keys.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -80,6 +82,66 @@ pub struct RelationshipView {
     pub max_cardinality: Option<i32>,
 }
 
+/// One task template of a fulfilment profile: a task the order service creates for an item of
+/// this offering version when the item's action is the one the template is listed under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTemplateView {
+    /// Task type, unique within its action.
+    #[schema(example = "ACTIVATE_SERVICE")]
+    pub task_type: String,
+    /// The integration service operation the task runs.
+    #[schema(example = "PROVISIONING_ACTIVATE")]
+    pub operation: String,
+    /// Task types of the same action that must succeed first (each declared earlier).
+    pub depends_on: Vec<String>,
+    /// Task types of the parent item's plan that must succeed first, when the parent is in the
+    /// same order (add-ons).
+    pub depends_on_parent: Vec<String>,
+    /// Task types of the add-on items' plans in the same order that must succeed first.
+    pub depends_on_children: Vec<String>,
+    /// Whether a compensation undoes the task.
+    pub reversible: bool,
+    /// The operation that undoes the task; null exactly when it is not reversible.
+    #[schema(example = "PROVISIONING_DEACTIVATE")]
+    pub compensation: Option<String>,
+    /// Once the task succeeded, the item can no longer be cancelled.
+    pub point_of_no_return: bool,
+}
+
+/// What it takes to fulfil an offering version: per item action, the task templates the order
+/// service decomposes an order item into. Part of the version's content, frozen on publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "startsSubscription": true,
+    "actions": {
+        "ADD": [
+            {"taskType": "RESERVE_INVENTORY", "operation": "INVENTORY_RESERVE", "dependsOn": [],
+             "dependsOnParent": [], "dependsOnChildren": [], "reversible": true,
+             "compensation": "INVENTORY_RELEASE", "pointOfNoReturn": false},
+            {"taskType": "ACTIVATE_SERVICE", "operation": "PROVISIONING_ACTIVATE", "dependsOn": ["RESERVE_INVENTORY"],
+             "dependsOnParent": [], "dependsOnChildren": [], "reversible": true,
+             "compensation": "PROVISIONING_DEACTIVATE", "pointOfNoReturn": false},
+            {"taskType": "START_BILLING", "operation": "BILLING_START", "dependsOn": ["ACTIVATE_SERVICE"],
+             "dependsOnParent": [], "dependsOnChildren": [], "reversible": true,
+             "compensation": "BILLING_REVERSE", "pointOfNoReturn": true}
+        ],
+        "DELETE": [
+            {"taskType": "DEACTIVATE_SERVICE", "operation": "PROVISIONING_DEACTIVATE", "dependsOn": [],
+             "dependsOnParent": [], "dependsOnChildren": ["DEACTIVATE_SERVICE"], "reversible": false,
+             "compensation": null, "pointOfNoReturn": true}
+        ]
+    }
+}))]
+pub struct FulfilmentProfileView {
+    /// Whether an ADD of the offering starts a subscription (add-ons join their parent's).
+    pub starts_subscription: bool,
+    /// Task templates per item action, in execution order: keys ADD, MODIFY and DELETE, each
+    /// present only when the action has tasks (an action without a key cannot be fulfilled).
+    pub actions: BTreeMap<String, Vec<TaskTemplateView>>,
+}
+
 /// The immutable content of an offering version (everything except its lifecycle), with the
 /// specification's characteristics resolved so a configurator needs one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -105,6 +167,10 @@ pub struct OfferingVersionContent {
     pub characteristics: Vec<CharacteristicView>,
     /// Relationship rules.
     pub relationships: Vec<RelationshipView>,
+    /// What it takes to fulfil the offering; null for versions without a profile. (Defaults to
+    /// null when absent, so content cached before profiles existed still reads.)
+    #[serde(default)]
+    pub fulfilment_profile: Option<FulfilmentProfileView>,
     /// When the version was created.
     pub created_at: DateTime<Utc>,
     /// Who created it.

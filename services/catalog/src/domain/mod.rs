@@ -1,7 +1,8 @@
 //! The catalog's pure domain: lifecycles as transition tables and the validation rules of
-//! specifications, offerings and price books. No I/O crate is imported here.
+//! specifications, offerings (with their fulfilment profiles) and price books. No I/O crate is imported here.
 
 pub mod characteristic;
+pub mod fulfilment;
 pub mod lifecycle;
 pub mod offering;
 pub mod price_book;

@@ -1,9 +1,10 @@
-//! The content of an offering version — name, description, specification and relationship
-//! rules to other offerings — and the rules it must satisfy.
+//! The content of an offering version — name, description, specification, relationship
+//! rules to other offerings and the fulfilment profile — and the rules it must satisfy.
 
 use std::collections::HashSet;
 
 use super::ProductOfferingId;
+use super::fulfilment::{FulfilmentProfile, FulfilmentProfileInput, validate_profile};
 use super::violation::{Violations, check_text};
 
 /// Most relationships one offering version may declare.
@@ -73,25 +74,31 @@ pub struct OfferingContent {
     pub description: Option<String>,
     /// Relationship rules.
     pub relationships: Vec<Relationship>,
+    /// What it takes to fulfil the offering; `None` for versions without one.
+    pub fulfilment_profile: Option<FulfilmentProfile>,
 }
 
-/// Validates name, description and relationships of offering `owner`.
+/// Validates name, description, relationships and fulfilment profile of offering `owner`.
 pub fn validate_content(
     violations: &mut Violations,
     owner: ProductOfferingId,
     name: &str,
     description: Option<&str>,
     relationships: &[RelationshipInput],
+    fulfilment_profile: Option<&FulfilmentProfileInput>,
 ) -> OfferingContent {
     check_text(violations, "/name", name, 200, false);
     if let Some(description) = description {
         check_text(violations, "/description", description, 4000, true);
     }
     let relationships = validate_relationships(violations, owner, relationships);
+    let fulfilment_profile =
+        fulfilment_profile.map(|p| validate_profile(violations, "/fulfilmentProfile", p));
     OfferingContent {
         name: name.trim().to_owned(),
         description: description.map(|d| d.trim().to_owned()),
         relationships,
+        fulfilment_profile,
     }
 }
 
@@ -197,6 +204,7 @@ mod tests {
                 rel("ADD_ON_OF", internet, 0, Some(1)),
                 rel("REQUIRES", internet, 1, Some(1)),
             ],
+            None,
         );
         assert!(v.is_empty(), "{v:?}");
         assert_eq!(content.name, "Static IP");
@@ -224,6 +232,7 @@ mod tests {
                 rel("DEPENDS", other, 0, None),
                 rel("ADD_ON_OF", other, 3, Some(2)),
             ],
+            None,
         );
         let codes: Vec<&str> = v.into_vec().into_iter().map(|x| x.code).collect();
         for expected in [

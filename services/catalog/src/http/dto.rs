@@ -1,6 +1,8 @@
 //! Request bodies and query strings. Every body refuses unknown fields; amounts are decimal
 //! strings; conversion to application inputs happens here, at the edge.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,6 +15,7 @@ use crate::app::price_books::{ChargeSpec, EntryInput, NewPriceBook};
 use crate::app::specifications::NewSpecification;
 use crate::domain::ProductOfferingId;
 use crate::domain::characteristic::CharacteristicInput;
+use crate::domain::fulfilment::{FulfilmentProfileInput, TaskTemplateInput};
 use crate::domain::offering::RelationshipInput;
 use crate::domain::price_book::TierInput;
 
@@ -129,6 +132,100 @@ impl From<RelationshipRequest> for RelationshipInput {
     }
 }
 
+/// A task template of a fulfilment profile.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskTemplateRequest {
+    /// Task type, unique within its action.
+    #[schema(example = "ACTIVATE_SERVICE", pattern = "^[A-Z][A-Z0-9_]{1,63}$")]
+    pub task_type: String,
+    /// The integration service operation the task runs.
+    #[schema(
+        example = "PROVISIONING_ACTIVATE",
+        pattern = "^(INVENTORY_RESERVE|INVENTORY_RELEASE|PROVISIONING_ACTIVATE|PROVISIONING_MODIFY|PROVISIONING_DEACTIVATE|BILLING_START|BILLING_REVERSE|CRM_UPDATE_ORDER_STATUS|CONTRACT_REGISTER|NOTIFICATION_SEND)$"
+    )]
+    pub operation: String,
+    /// Task types of the same action that must succeed first; each must be declared earlier in
+    /// the list (default none).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Task types of the parent item's plan to wait for when the parent is in the same order
+    /// (add-ons; default none).
+    #[serde(default)]
+    pub depends_on_parent: Vec<String>,
+    /// Task types of the add-on items' plans in the same order to wait for (default none).
+    #[serde(default)]
+    pub depends_on_children: Vec<String>,
+    /// Whether a compensation undoes the task.
+    pub reversible: bool,
+    /// The operation that undoes the task: required when reversible, null otherwise.
+    #[schema(
+        example = "PROVISIONING_DEACTIVATE",
+        pattern = "^(INVENTORY_RESERVE|INVENTORY_RELEASE|PROVISIONING_ACTIVATE|PROVISIONING_MODIFY|PROVISIONING_DEACTIVATE|BILLING_START|BILLING_REVERSE|CRM_UPDATE_ORDER_STATUS|CONTRACT_REGISTER|NOTIFICATION_SEND)$"
+    )]
+    pub compensation: Option<String>,
+    /// Once the task succeeded, the item can no longer be cancelled (default false).
+    #[serde(default)]
+    pub point_of_no_return: bool,
+}
+
+/// A fulfilment profile: what it takes to fulfil the offering version, per item action.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "startsSubscription": true,
+    "actions": {
+        "ADD": [
+            {"taskType": "RESERVE_INVENTORY", "operation": "INVENTORY_RESERVE", "reversible": true,
+             "compensation": "INVENTORY_RELEASE"},
+            {"taskType": "ACTIVATE_SERVICE", "operation": "PROVISIONING_ACTIVATE", "dependsOn": ["RESERVE_INVENTORY"],
+             "reversible": true, "compensation": "PROVISIONING_DEACTIVATE"},
+            {"taskType": "START_BILLING", "operation": "BILLING_START", "dependsOn": ["ACTIVATE_SERVICE"],
+             "reversible": true, "compensation": "BILLING_REVERSE", "pointOfNoReturn": true}
+        ],
+        "DELETE": [
+            {"taskType": "DEACTIVATE_SERVICE", "operation": "PROVISIONING_DEACTIVATE",
+             "dependsOnChildren": ["DEACTIVATE_SERVICE"], "reversible": false, "pointOfNoReturn": true}
+        ]
+    }
+}))]
+pub struct FulfilmentProfileRequest {
+    /// Whether an ADD of the offering starts a subscription (default false).
+    #[serde(default)]
+    pub starts_subscription: bool,
+    /// Task templates per item action: keys ADD, MODIFY and DELETE (each optional, at least one;
+    /// NO_CHANGE is refused), each with 1–20 templates in execution order.
+    pub actions: BTreeMap<String, Vec<TaskTemplateRequest>>,
+}
+
+impl From<FulfilmentProfileRequest> for FulfilmentProfileInput {
+    fn from(r: FulfilmentProfileRequest) -> Self {
+        Self {
+            starts_subscription: r.starts_subscription,
+            actions: r
+                .actions
+                .into_iter()
+                .map(|(action, tasks)| {
+                    let tasks = tasks
+                        .into_iter()
+                        .map(|t| TaskTemplateInput {
+                            task_type: t.task_type,
+                            operation: t.operation,
+                            depends_on: t.depends_on,
+                            depends_on_parent: t.depends_on_parent,
+                            depends_on_children: t.depends_on_children,
+                            reversible: t.reversible,
+                            compensation: t.compensation,
+                            point_of_no_return: t.point_of_no_return,
+                        })
+                        .collect();
+                    (action, tasks)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Body of `POST /product-offerings`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -150,6 +247,8 @@ pub struct CreateOfferingRequest {
     /// Relationship rules.
     #[serde(default)]
     pub relationships: Vec<RelationshipRequest>,
+    /// What it takes to fulfil the offering (default: no profile).
+    pub fulfilment_profile: Option<FulfilmentProfileRequest>,
 }
 
 impl From<CreateOfferingRequest> for NewOffering {
@@ -160,12 +259,13 @@ impl From<CreateOfferingRequest> for NewOffering {
             description: r.description,
             specification_id: r.product_specification_id,
             relationships: r.relationships.into_iter().map(Into::into).collect(),
+            fulfilment_profile: r.fulfilment_profile.map(Into::into),
         }
     }
 }
 
 /// Body of `PATCH …/versions/{version}` and optional body of `POST …/versions`: fields present
-/// replace the current ones; `description: null` clears it.
+/// replace the current ones; `description: null` and `fulfilmentProfile: null` clear them.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OfferingContentPatch {
@@ -179,12 +279,17 @@ pub struct OfferingContentPatch {
     pub product_specification_id: Option<Uuid>,
     /// New relationship list (replaces all rules).
     pub relationships: Option<Vec<RelationshipRequest>>,
+    /// New fulfilment profile (replaces the whole profile; null removes it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<FulfilmentProfileRequest>)]
+    pub fulfilment_profile: Option<Option<FulfilmentProfileRequest>>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(
+/// Tells a field sent as `null` (`Some(None)`) from a field not sent (`None`, by `default`).
+fn double_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(deserializer).map(Some)
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl From<OfferingContentPatch> for ContentPatch {
@@ -196,6 +301,7 @@ impl From<OfferingContentPatch> for ContentPatch {
             relationships: p
                 .relationships
                 .map(|r| r.into_iter().map(Into::into).collect()),
+            fulfilment_profile: p.fulfilment_profile.map(|p| p.map(Into::into)),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! stored records (plain data defined here) or domain types; the application layer maps them
 //! to its views, so nothing in this module depends on `app` or `http`.
 
+pub mod fulfilment;
 pub mod history;
 pub mod offerings;
 pub mod price_books;

@@ -1,12 +1,15 @@
 //! Product offering storage: the root row (identity, code, aggregate version), immutable
-//! versions and their relationship rules.
+//! versions (with their fulfilment profiles) and their relationship rules.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::VersionRecord;
+use super::fulfilment::FulfilmentProfileRecord;
 use super::specifications::CharacteristicRecord;
+use crate::domain::fulfilment::FulfilmentProfile;
 use crate::domain::lifecycle::OfferingStatus;
 use crate::domain::offering::Relationship;
 
@@ -77,6 +80,16 @@ pub struct VersionFields<'a> {
     pub specification_id: Uuid,
     /// Relationship rules.
     pub relationships: &'a [Relationship],
+    /// Fulfilment profile, if the version has one.
+    pub fulfilment_profile: Option<&'a FulfilmentProfile>,
+}
+
+impl VersionFields<'_> {
+    /// The profile as stored.
+    fn stored_profile(&self) -> Option<Json<FulfilmentProfileRecord>> {
+        self.fulfilment_profile
+            .map(|p| Json(FulfilmentProfileRecord::from(p)))
+    }
 }
 
 /// Inserts a DRAFT version with its relationships.
@@ -90,7 +103,7 @@ pub async fn insert_version(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO product_offering_version (product_offering_id, version, tenant_id, status, name, description, \
-         product_specification_id, created_by) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7)",
+         product_specification_id, created_by, fulfilment_profile) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(version)
@@ -99,6 +112,7 @@ pub async fn insert_version(
     .bind(fields.description)
     .bind(fields.specification_id)
     .bind(actor)
+    .bind(fields.stored_profile())
     .execute(&mut *conn)
     .await?;
     insert_relationships(conn, tenant, id, version, fields.relationships).await
@@ -138,14 +152,15 @@ pub async fn update_draft(
     fields: &VersionFields<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE product_offering_version SET name = $3, description = $4, product_specification_id = $5 \
-         WHERE product_offering_id = $1 AND version = $2",
+        "UPDATE product_offering_version SET name = $3, description = $4, product_specification_id = $5, \
+         fulfilment_profile = $6 WHERE product_offering_id = $1 AND version = $2",
     )
     .bind(id)
     .bind(version)
     .bind(fields.name)
     .bind(fields.description)
     .bind(fields.specification_id)
+    .bind(fields.stored_profile())
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -270,6 +285,7 @@ struct ContentRow {
     specification_code: String,
     created_at: DateTime<Utc>,
     created_by: String,
+    fulfilment_profile: Option<Json<FulfilmentProfileRecord>>,
 }
 
 /// A stored relationship rule of an offering version, with the target's code joined in so
@@ -312,6 +328,8 @@ pub struct OfferingContentRecord {
     pub characteristics: Vec<CharacteristicRecord>,
     /// Relationship rules, ordered by type then target.
     pub relationships: Vec<RelationshipRecord>,
+    /// The stored fulfilment profile, if the version has one.
+    pub fulfilment_profile: Option<FulfilmentProfileRecord>,
     /// When the version was created.
     pub created_at: DateTime<Utc>,
     /// Who created it.
@@ -326,7 +344,8 @@ pub async fn content(
     version: i32,
 ) -> Result<Option<OfferingContentRecord>, sqlx::Error> {
     let row: Option<ContentRow> = sqlx::query_as(
-        "SELECT o.code, v.name, v.description, v.product_specification_id, s.code AS specification_code, v.created_at, v.created_by \
+        "SELECT o.code, v.name, v.description, v.product_specification_id, s.code AS specification_code, v.created_at, v.created_by, \
+         v.fulfilment_profile \
          FROM product_offering_version v \
          JOIN product_offering o USING (product_offering_id) \
          JOIN product_specification s ON s.product_specification_id = v.product_specification_id \
@@ -360,6 +379,7 @@ pub async fn content(
         specification_code: row.specification_code,
         characteristics,
         relationships,
+        fulfilment_profile: row.fulfilment_profile.map(|p| p.0),
         created_at: row.created_at,
         created_by: row.created_by,
     }))

@@ -16,6 +16,7 @@
 mod harness;
 
 mod events;
+mod fulfilment;
 mod idempotency;
 mod jobs_role;
 mod lifecycle;

@@ -70,7 +70,22 @@ async fn drive_every_command(app: &TestApp) -> Uuid {
     let response = app
         .patch(
             &format!("/product-offerings/{offering}/versions/1"),
-            &json!({"name": "Main offering", "description": "Edited", "productSpecificationId": uplink}),
+            &json!({"name": "Main offering", "description": "Edited", "productSpecificationId": uplink,
+                    "fulfilmentProfile": {
+                        "startsSubscription": true,
+                        "actions": {
+                            "ADD": [
+                                {"taskType": "RESERVE_INVENTORY", "operation": "INVENTORY_RESERVE",
+                                 "reversible": true, "compensation": "INVENTORY_RELEASE"},
+                                {"taskType": "ACTIVATE_SERVICE", "operation": "PROVISIONING_ACTIVATE",
+                                 "dependsOn": ["RESERVE_INVENTORY"], "reversible": true,
+                                 "compensation": "PROVISIONING_DEACTIVATE", "pointOfNoReturn": true}
+                            ],
+                            "MODIFY": [{"taskType": "MODIFY_SERVICE", "operation": "PROVISIONING_MODIFY", "reversible": false}],
+                            "DELETE": [{"taskType": "DEACTIVATE_SERVICE", "operation": "PROVISIONING_DEACTIVATE",
+                                        "dependsOnChildren": ["DEACTIVATE_SERVICE"], "reversible": false}]
+                        }
+                    }}),
         )
         .await;
     expect_status(response, StatusCode::OK).await;
@@ -208,6 +223,22 @@ async fn every_envelope_the_catalog_writes_satisfies_its_contract() {
         traced >= 2,
         "the publish event and its audit carry traceparent"
     );
+    let profiles = rows
+        .iter()
+        .filter(|(_, _, _, envelope)| {
+            envelope["payload"]["content"]["fulfilmentProfile"].is_object()
+        })
+        .map(|(_, _, event_type, _)| event_type.as_str())
+        .collect::<BTreeSet<_>>();
+    assert_eq!(
+        profiles,
+        BTreeSet::from([
+            "catalog.product-offering.draft-updated.v1",
+            "catalog.product-offering.published.v1",
+            "catalog.product-offering.version-created.v1",
+        ]),
+        "fulfilment profiles were validated in every content event that carries one"
+    );
     app.stop().await;
 }
 
@@ -245,6 +276,24 @@ async fn a_mutated_envelope_is_rejected_with_a_pointer_to_the_field() {
     ] {
         assert!(pointers.contains(&expected), "{expected} in {pointers:?}");
     }
+
+    // A fulfilment profile keeps its promises too: a reversible task names its compensation.
+    let mut bad_profile = published.clone();
+    bad_profile["payload"]["content"]["fulfilmentProfile"] = json!({
+        "startsSubscription": false,
+        "actions": {"ADD": [{"taskType": "RESERVE", "operation": "INVENTORY_RESERVE", "dependsOn": [],
+            "dependsOnParent": [], "dependsOnChildren": [], "reversible": true, "compensation": null,
+            "pointOfNoReturn": false}]}
+    });
+    let error =
+        event_contracts::validate(&bad_profile).expect_err("reversible without compensation");
+    assert!(
+        error
+            .violations()
+            .iter()
+            .any(|v| v.pointer.starts_with("/payload/content/fulfilmentProfile")),
+        "{error:?}"
+    );
 
     let mut renamed = published;
     renamed["eventType"] = json!("catalog.product-offering.launched.v1");

@@ -195,6 +195,15 @@ async fn frozen_versions_refuse_content_changes_and_deletes() {
         .await;
         attack(
             &app,
+            "UPDATE product_offering_version SET fulfilment_profile = '{\"startsSubscription\": true, \"actions\": {}}' \
+             WHERE product_offering_id = $1",
+            offering,
+            GUARD,
+            "offering_version_immutable",
+        )
+        .await;
+        attack(
+            &app,
             "DELETE FROM product_offering_version WHERE product_offering_id = $1",
             offering,
             GUARD,
@@ -226,6 +235,15 @@ async fn frozen_versions_refuse_content_changes_and_deletes() {
     .unwrap();
     assert_eq!(changed.rows_affected(), 1);
     assert_eq!(app.version(draft, 1).await["name"], "Renamed draft");
+    // A stored profile is a JSON object or nothing.
+    attack(
+        &app,
+        "UPDATE product_offering_version SET fulfilment_profile = '[]' WHERE product_offering_id = $1",
+        draft,
+        CHECK,
+        "offering_version_fulfilment_profile_object",
+    )
+    .await;
 }
 
 #[tokio::test]

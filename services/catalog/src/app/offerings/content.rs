@@ -6,8 +6,9 @@ use uuid::Uuid;
 use super::ContentPatch;
 use crate::app::error::CatalogResult;
 use crate::app::reject_if_any;
-use crate::app::views::OfferingVersionContent;
+use crate::app::views::{FulfilmentProfileView, OfferingVersionContent};
 use crate::domain::ProductOfferingId;
+use crate::domain::fulfilment::{FulfilmentProfileInput, TaskTemplateInput};
 use crate::domain::offering::{OfferingContent, RelationshipInput, validate_content};
 use crate::domain::violation::Violations;
 use crate::infra::{offerings as repo, specifications};
@@ -26,6 +27,7 @@ pub(super) async fn validated_content(
     description: Option<&str>,
     specification_id: Uuid,
     relationships: &[RelationshipInput],
+    fulfilment_profile: Option<&FulfilmentProfileInput>,
     mut violations: Violations,
 ) -> CatalogResult<OfferingContent> {
     let content = validate_content(
@@ -34,6 +36,7 @@ pub(super) async fn validated_content(
         name,
         description,
         relationships,
+        fulfilment_profile,
     );
     if !specifications::exists(conn, tenant, specification_id).await? {
         violations.push(
@@ -66,26 +69,61 @@ pub(super) async fn patched_content(
     base: &OfferingVersionContent,
     patch: ContentPatch,
 ) -> CatalogResult<(OfferingContent, Uuid)> {
-    let (name, description, specification_id, relationships) = merged(base, patch);
+    let merged = merged(base, patch);
+    let specification_id = merged.specification_id;
     let content = validated_content(
         conn,
         tenant,
         id,
-        &name,
-        description.as_deref(),
+        &merged.name,
+        merged.description.as_deref(),
         specification_id,
-        &relationships,
+        &merged.relationships,
+        merged.fulfilment_profile.as_ref(),
         Violations::new(),
     )
     .await?;
     Ok((content, specification_id))
 }
 
+/// Content input assembled from existing content and a patch.
+struct MergedContent {
+    name: String,
+    description: Option<String>,
+    specification_id: Uuid,
+    relationships: Vec<RelationshipInput>,
+    fulfilment_profile: Option<FulfilmentProfileInput>,
+}
+
+/// The published profile as input again, so a derived version re-validates what it copies.
+fn profile_input(view: &FulfilmentProfileView) -> FulfilmentProfileInput {
+    FulfilmentProfileInput {
+        starts_subscription: view.starts_subscription,
+        actions: view
+            .actions
+            .iter()
+            .map(|(action, tasks)| {
+                let tasks = tasks
+                    .iter()
+                    .map(|t| TaskTemplateInput {
+                        task_type: t.task_type.clone(),
+                        operation: t.operation.clone(),
+                        depends_on: t.depends_on.clone(),
+                        depends_on_parent: t.depends_on_parent.clone(),
+                        depends_on_children: t.depends_on_children.clone(),
+                        reversible: t.reversible,
+                        compensation: t.compensation.clone(),
+                        point_of_no_return: t.point_of_no_return,
+                    })
+                    .collect();
+                (action.clone(), tasks)
+            })
+            .collect(),
+    }
+}
+
 /// Merges a patch over existing content.
-fn merged(
-    base: &OfferingVersionContent,
-    patch: ContentPatch,
-) -> (String, Option<String>, Uuid, Vec<RelationshipInput>) {
+fn merged(base: &OfferingVersionContent, patch: ContentPatch) -> MergedContent {
     let relationships = patch.relationships.unwrap_or_else(|| {
         base.relationships
             .iter()
@@ -97,14 +135,17 @@ fn merged(
             })
             .collect()
     });
-    (
-        patch.name.unwrap_or_else(|| base.name.clone()),
-        patch
+    MergedContent {
+        name: patch.name.unwrap_or_else(|| base.name.clone()),
+        description: patch
             .description
             .unwrap_or_else(|| base.description.clone()),
-        patch
+        specification_id: patch
             .specification_id
             .unwrap_or(base.product_specification_id),
         relationships,
-    )
+        fulfilment_profile: patch
+            .fulfilment_profile
+            .unwrap_or_else(|| base.fulfilment_profile.as_ref().map(profile_input)),
+    }
 }
