@@ -530,3 +530,75 @@ fn no_change_items_are_skipped_and_an_item_without_tasks_completes_at_dispatch()
     assert!(only.plan_settled());
     only.complete().unwrap();
 }
+
+#[test]
+fn runnable_tasks_are_the_unsettled_ones_whose_dependencies_succeeded() {
+    let mut demo = Demo::decomposed();
+    assert_eq!(demo.order.runnable_tasks().len(), 3);
+    demo.order.dispatch_ready().unwrap();
+    let reserve = demo.task(demo.internet, "RESERVE_INVENTORY");
+    demo.order.record_task_success(reserve, None, None).unwrap();
+    let runnable: Vec<&str> = demo
+        .order
+        .runnable_tasks()
+        .iter()
+        .filter(|t| t.item == demo.internet)
+        .map(|t| t.task_type.as_str())
+        .collect();
+    assert_eq!(runnable, ["CONFIGURE_CPE", "ACTIVATE_SERVICE"]);
+}
+
+#[test]
+fn error_codes_are_stable_screaming_snake_names() {
+    let item = OrderItemId::generate();
+    let task = FulfilmentTaskId::generate();
+    let errors = [
+        OrderError::from(domain_kernel::TransitionError {
+            from: OrderStatus::Closed,
+            command: OrderCommand::Close,
+        }),
+        OrderError::EmptyOrder,
+        OrderError::TooManyItems {
+            count: 101,
+            max: 100,
+        },
+        OrderError::DuplicateItem { item },
+        OrderError::InvalidQuantity { item },
+        OrderError::ParentNotInOrder { item, parent: item },
+        OrderError::ParentIsSelf { item },
+        OrderError::ParentCycle { item },
+        OrderError::NeedsProductInstance {
+            item,
+            action: ItemAction::Modify,
+        },
+        OrderError::AddWithProductInstance { item },
+        OrderError::NegativeCharge { item },
+        OrderError::InvalidCurrency("X".into()),
+        OrderError::InvalidPlan("x".into()),
+        OrderError::PlanChanged {
+            current: "a".into(),
+            proposed: "b".into(),
+        },
+        OrderError::TaskNotInOrder { task },
+        OrderError::TaskCancelled { task },
+        OrderError::DependencyNotSucceeded {
+            task,
+            dependency: task,
+        },
+        OrderError::NotCompletable("x".into()),
+        OrderError::NotDecomposed,
+        OrderError::FailureNotRetryable { item },
+    ];
+    let codes: std::collections::BTreeSet<&str> = errors.iter().map(OrderError::code).collect();
+    assert_eq!(codes.len(), errors.len(), "one code per variant");
+    for code in codes {
+        assert!(
+            code.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+            "{code}"
+        );
+    }
+    assert_eq!(
+        errors[0].to_string(),
+        "Close is not allowed when the order is CLOSED"
+    );
+}
