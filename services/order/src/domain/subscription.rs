@@ -158,3 +158,45 @@ impl Subscription {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn a_subscription_starts_renews_in_place_and_ends() {
+        let at = |day| {
+            Utc.with_ymd_and_hms(2026, 12, day, 0, 0, 0)
+                .single()
+                .unwrap()
+        };
+        let mut subscription = Subscription::pending(
+            SubscriptionId::generate(),
+            TenantId::parse("acme").unwrap(),
+            CustomerId::parse("CUST-1").unwrap(),
+            OrderId::generate(),
+            OrderItemId::generate(),
+        );
+        assert_eq!(subscription.version, 1);
+        assert_eq!(
+            subscription.terminate(at(1)).unwrap_err().code(),
+            "ILLEGAL_TRANSITION"
+        );
+        subscription.activate(at(2)).unwrap();
+        assert_eq!(subscription.start_date, Some(at(2)));
+        let renewal = subscription.renew(at(3)).unwrap();
+        assert_eq!(
+            (renewal.from, renewal.to, renewal.version),
+            (SubscriptionStatus::Active, SubscriptionStatus::Active, 3)
+        );
+        let id = subscription.id;
+        subscription.terminate(at(4)).unwrap();
+        assert_eq!(subscription.id, id);
+        assert_eq!(subscription.end_date, Some(at(4)));
+        assert_eq!(subscription.start_date, Some(at(2)));
+        assert!(subscription.renew(at(5)).is_err());
+        assert_eq!(subscription.version, 4);
+    }
+}
