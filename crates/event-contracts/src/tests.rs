@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 53] = [
+const EVENT_TYPES: [&str; 66] = [
     "approval.approved.v1",
     "approval.escalated.v1",
     "approval.rejected.v1",
@@ -56,6 +56,19 @@ const EVENT_TYPES: [&str; 53] = [
     "integration.provisioning.deactivation-succeeded.v1",
     "integration.provisioning.modification-failed.v1",
     "integration.provisioning.modification-succeeded.v1",
+    "oms.fulfillment-task.dispatched.v1",
+    "oms.fulfillment-task.failed.v1",
+    "oms.fulfillment-task.status-changed.v1",
+    "oms.fulfillment-task.succeeded.v1",
+    "oms.order.cancelled.v1",
+    "oms.order.completed.v1",
+    "oms.order.created.v1",
+    "oms.order.decomposed.v1",
+    "oms.order.entered-fallout.v1",
+    "oms.order.failed.v1",
+    "oms.order.fulfillment-started.v1",
+    "oms.order.status-changed.v1",
+    "oms.order.validated.v1",
 ];
 
 const BOOK: &str = "0192f2b4-3c1e-7a51-9a3b-5d9e8c7b6a01";
@@ -136,6 +149,7 @@ fn every_embedded_schema_loads_and_every_catalog_event_has_one() {
         "cpq.v1.schema.json",
         "approval.v1.schema.json",
         "integration.v1.schema.json",
+        "oms.v1.schema.json",
     ] {
         assert!(schema_files().iter().any(|(name, _)| *name == support));
     }

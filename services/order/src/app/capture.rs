@@ -22,6 +22,7 @@ use sqlx::PgConnection;
 
 use crate::app::error::AppError;
 use crate::app::events;
+use crate::app::fulfilment::Why;
 use crate::domain::{
     CustomerId, Failure, ItemAction, NewOrder, NewOrderItem, Order, OrderId, OrderItemId,
     OrderOrigin, ProductInstanceId, ProductOfferingId, QuoteId,
@@ -330,9 +331,22 @@ async fn refuse_capture(
     failure: Failure,
 ) -> Result<OrderId, AppError> {
     let id = new.id;
-    let (mut order, mut changes) = Order::capture(new)?;
-    changes.extend(order.fail_validation(failure.clone())?);
-    persist_capture(conn, ctx, &order, &changes, record, &failure.reason).await?;
+    // Recorded as captured first (the database admits an order only ACKNOWLEDGED), then
+    // refused: both transitions are in the history and the events.
+    let (order, changes) = Order::capture(new)?;
+    persist_capture(conn, ctx, &order, &changes, record, "captured from the quote").await?;
+    let mut refused = order.clone();
+    let changes = refused.fail_validation(failure.clone())?;
+    crate::app::fulfilment::persist(
+        conn,
+        ctx,
+        &order,
+        &mut refused,
+        &changes,
+        Why::new("oms.order.capture-refused", failure.reason.clone()),
+        Utc::now(),
+    )
+    .await?;
     fallout::record(
         &mut *conn,
         ctx.tenant_id.as_str(),
@@ -530,4 +544,69 @@ pub async fn capture_direct(
         installed_base::update(&mut *conn, &instance, &references, &entry).await?;
     }
     Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn conversion() -> QuoteConversion {
+        let snapshot = json!({
+            "quoteId": "q", "revision": 2, "customerId": "C-1", "currency": "USD",
+            "priceHash": "p".repeat(64), "approvedPriceHash": "p".repeat(64),
+            "items": [
+                {"itemId": "1", "offeringId": "0190b2a4-0000-7000-8000-000000000001", "offeringVersion": 1,
+                 "quantity": 1, "characteristics": {"bandwidthMbps": 500}},
+                {"itemId": "2", "offeringId": "0190b2a4-0000-7000-8000-000000000002", "offeringVersion": 1,
+                 "quantity": 4, "parentItemId": "1", "characteristics": {}}],
+            "pricing": {"lines": [
+                {"lineId": "1", "charges": [
+                    {"kind": "RECURRING_MONTH", "net": {"amount": "149.00", "currency": "USD"}},
+                    {"kind": "ONE_TIME", "net": {"amount": "250.00", "currency": "USD"}}]}]},
+        });
+        QuoteConversion {
+            order_id: OrderId::generate(),
+            quote_id: QuoteId::generate(),
+            customer_id: "C-1".into(),
+            revision: 2,
+            price_hash: "p".repeat(64),
+            snapshot_hash: Some(canonical_hash(QUOTE_SNAPSHOT_DOMAIN, &snapshot)),
+            snapshot,
+            event_id: "e".into(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_verifies_only_as_sent_for_the_quotes_customer_and_price() {
+        assert_eq!(verify_snapshot(&conversion()), Ok(()));
+        let mut changed = conversion();
+        changed.snapshot["items"][1]["quantity"] = json!(40);
+        assert_eq!(verify_snapshot(&changed).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        let mut unsigned = conversion();
+        unsigned.snapshot_hash = None;
+        assert_eq!(verify_snapshot(&unsigned).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        let mut other_customer = conversion();
+        other_customer.customer_id = "C-2".into();
+        assert_eq!(verify_snapshot(&other_customer).unwrap_err().code, "CUSTOMER_MISMATCH");
+        let mut other_price = conversion();
+        other_price.price_hash = "q".repeat(64);
+        assert_eq!(verify_snapshot(&other_price).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        let mut other_revision = conversion();
+        other_revision.revision = 1;
+        assert_eq!(verify_snapshot(&other_revision).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+    }
+
+    #[test]
+    fn snapshot_items_keep_parents_and_net_charges() {
+        let (items, quote_items) = items_of_snapshot(&conversion().snapshot).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].parent, Some(items[0].id));
+        assert_eq!(quote_items[&items[1].id], "2");
+        assert_eq!(items[0].recurring_charge, Some(Decimal::new(14900, 2)));
+        assert_eq!(items[0].one_time_charge, Some(Decimal::new(25000, 2)));
+        assert!(items.iter().all(|i| i.action == ItemAction::Add));
+        assert!(items_of_snapshot(&json!({"items": [{"itemId": "1"}]})).is_err());
+    }
 }

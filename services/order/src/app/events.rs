@@ -317,3 +317,153 @@ pub fn completed_items(changes: &[OrderChange]) -> Vec<OrderItemId> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every order and task event the service publishes satisfies its contract
+    //! (`contracts/schemas/events/oms.*`): an order driven by the domain from capture to
+    //! completion, one refused into fallout and one refused at capture give the envelopes the
+    //! outbox writes, each validated against its schema.
+
+    use std::collections::BTreeSet;
+
+    use chrono::Utc;
+    use common_kernel::context::RequestContext;
+    use common_kernel::outbox;
+    use domain_kernel::access::{Authority, Role};
+    use domain_kernel::{ActorId, ActorType, TenantId};
+    use serde_json::Map;
+
+    use super::*;
+    use crate::domain::demo;
+    use crate::domain::{
+        CustomerId, FulfilmentProfile, FulfilmentTaskId, ItemAction, NewOrder, NewOrderItem,
+        OrderId, PlanItem, ProductOfferingId, decompose,
+    };
+
+    fn ctx() -> RequestContext {
+        RequestContext::system(
+            TenantId::parse("acme").unwrap(),
+            ActorId::parse("order-workflow").unwrap(),
+            ActorType::WorkflowWorker,
+            "workflow",
+            Authority {
+                roles: vec![Role::WorkflowWorker],
+                client: "order".into(),
+                ..Authority::default()
+            },
+        )
+    }
+
+    fn captured() -> Order {
+        let internet = OrderItemId::generate();
+        let item = |id, parent| NewOrderItem {
+            id,
+            action: ItemAction::Add,
+            offering_id: ProductOfferingId::generate(),
+            offering_version: 1,
+            quantity: 1,
+            characteristics: Map::new(),
+            parent,
+            product_instance: None,
+            mandatory: true,
+            recurring_charge: Some(rust_decimal::Decimal::new(14900, 2)),
+            one_time_charge: None,
+        };
+        let (order, _) = Order::capture(NewOrder {
+            id: OrderId::generate(),
+            tenant: TenantId::parse("acme").unwrap(),
+            customer: CustomerId::parse("C-1").unwrap(),
+            origin: OrderOrigin::Direct,
+            currency: "USD".into(),
+            items: vec![item(internet, None), item(OrderItemId::generate(), Some(internet))],
+        })
+        .unwrap();
+        order
+    }
+
+    fn decomposed(order: &mut Order) -> Vec<OrderChange> {
+        let profiles: Vec<FulfilmentProfile> = vec![demo::internet(), demo::static_ip()];
+        let items: Vec<PlanItem<'_>> = order
+            .items
+            .iter()
+            .zip(&profiles)
+            .map(|(i, p)| PlanItem {
+                item: i.id,
+                action: i.action,
+                parent: i.parent,
+                profile: Some(p),
+            })
+            .collect();
+        let plan = decompose(&items, &mut FulfilmentTaskId::generate).unwrap();
+        let mut changes = order.validate().unwrap();
+        changes.extend(order.decompose(plan).unwrap());
+        changes
+    }
+
+    fn check(order: &Order, changes: &[OrderChange], seen: &mut BTreeSet<&'static str>) {
+        for event in events_of(order, changes).unwrap() {
+            seen.insert(event.event_type);
+            let envelope = serde_json::to_value(outbox::envelope(&ctx(), event, Utc::now())).unwrap();
+            if let Err(error) = event_contracts::validate(&envelope) {
+                panic!("{} breaks its contract: {error}\n{envelope:#}", envelope["eventType"]);
+            }
+        }
+    }
+
+    #[test]
+    fn every_published_event_satisfies_its_contract() {
+        let mut seen = BTreeSet::new();
+        let mut order = captured();
+        let created = vec![OrderChange::Order { from: None, to: order.status }];
+        check(&order, &created, &mut seen);
+        let changes = decomposed(&mut order);
+        check(&order, &changes, &mut seen);
+        loop {
+            let (ready, changes) = order.dispatch_ready().unwrap();
+            check(&order, &changes, &mut seen);
+            if ready.is_empty() {
+                break;
+            }
+            for task in ready {
+                let changes = order
+                    .record_task_success(task, Some(format!("REF-{task}")), Some("ACTIVE".into()))
+                    .unwrap();
+                check(&order, &changes, &mut seen);
+            }
+        }
+        let changes = order.complete().unwrap();
+        check(&order, &changes, &mut seen);
+
+        let mut refused = captured();
+        decomposed(&mut refused);
+        let (ready, changes) = refused.dispatch_ready().unwrap();
+        check(&refused, &changes, &mut seen);
+        let failure = Failure {
+            code: "INSUFFICIENT_STOCK".into(),
+            reason: "none left".into(),
+            retryable: false,
+        };
+        let changes = refused.record_task_rejection(ready[0], failure.clone()).unwrap();
+        check(&refused, &changes, &mut seen);
+
+        let mut invalid = captured();
+        let changes = invalid.fail_validation(failure).unwrap();
+        check(&invalid, &changes, &mut seen);
+
+        for expected in [
+            "oms.order.created.v1",
+            "oms.order.validated.v1",
+            "oms.order.decomposed.v1",
+            "oms.order.fulfillment-started.v1",
+            "oms.order.completed.v1",
+            "oms.order.entered-fallout.v1",
+            "oms.order.failed.v1",
+            "oms.fulfillment-task.dispatched.v1",
+            "oms.fulfillment-task.succeeded.v1",
+            "oms.fulfillment-task.failed.v1",
+        ] {
+            assert!(seen.contains(expected), "{expected} never published: {seen:?}");
+        }
+    }
+}

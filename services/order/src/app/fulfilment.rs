@@ -116,6 +116,25 @@ pub struct Fulfilment {
     pub catalog: Arc<dyn ProfileSource>,
 }
 
+/// What evidence a command leaves: its audit event type and the business reason.
+#[derive(Debug, Clone)]
+pub struct Why {
+    /// The audit event type (`oms.order.validated`, …).
+    pub event: &'static str,
+    /// The reason, in words.
+    pub reason: String,
+}
+
+impl Why {
+    /// Evidence of `event` for `reason`.
+    pub fn new(event: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            event,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Writes what a command changed: rows, events, evidence. Nothing when nothing changed.
 pub async fn persist(
     conn: &mut PgConnection,
@@ -123,8 +142,7 @@ pub async fn persist(
     before: &Order,
     after: &mut Order,
     changes: &[OrderChange],
-    evidence_type: &'static str,
-    reason: String,
+    why: Why,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
     if !orders::save(&mut *conn, before, after, now).await? {
@@ -136,7 +154,7 @@ pub async fn persist(
     audit::record(
         &mut *conn,
         ctx,
-        events::evidence(evidence_type, Some(before), after, reason),
+        events::evidence(why.event, Some(before), after, why.reason),
     )
     .await?;
     Ok(true)
@@ -179,8 +197,7 @@ impl Fulfilment {
             &before,
             &mut after,
             &changes,
-            "oms.order.validated",
-            "validation passed".into(),
+            Why::new("oms.order.validated", "validation passed".into()),
             Utc::now(),
         )
         .await?;
@@ -258,8 +275,7 @@ impl Fulfilment {
                     &before,
                     &mut after,
                     &changes,
-                    "oms.order.decomposed",
-                    reason,
+                    Why::new("oms.order.decomposed", reason),
                     now,
                 )
                 .await?;
@@ -281,8 +297,7 @@ impl Fulfilment {
                     &before,
                     &mut after,
                     &changes,
-                    "oms.order.decomposition-failed",
-                    failure.reason.clone(),
+                    Why::new("oms.order.decomposition-failed", failure.reason.clone()),
                     now,
                 )
                 .await?;
@@ -373,8 +388,7 @@ impl Fulfilment {
             &before,
             &mut after,
             &changes,
-            "oms.order.fulfilment-advanced",
-            reason,
+            Why::new("oms.order.fulfilment-advanced", reason),
             now,
         )
         .await?;
@@ -442,8 +456,7 @@ impl Fulfilment {
             &before,
             &mut after,
             &changes,
-            "oms.order.completed",
-            "every item is fulfilled".into(),
+            Why::new("oms.order.completed", "every item is fulfilled".into()),
             now,
         )
         .await?;
@@ -488,8 +501,7 @@ impl Fulfilment {
             &before,
             &mut after,
             &changes,
-            "oms.order.entered-fallout",
-            failure.reason.clone(),
+            Why::new("oms.order.entered-fallout", failure.reason.clone()),
             now,
         )
         .await?;

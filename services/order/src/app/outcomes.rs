@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 
 use crate::app::error::AppError;
 use crate::app::events;
-use crate::app::fulfilment::persist;
+use crate::app::fulfilment::{Why, persist};
 use crate::app::installed_base;
 use crate::domain::{Failure, FulfilmentTaskId, OrderId, OrderStatus, TaskStatus};
 use crate::infra::fallout::{self, FalloutCategory, NewFallout};
@@ -118,8 +118,7 @@ pub async fn apply(
         &before,
         &mut after,
         &changes,
-        "oms.fulfillment-task.outcome-recorded",
-        reason,
+        Why::new("oms.fulfillment-task.outcome-recorded", reason),
         now,
     )
     .await?;

@@ -18,7 +18,7 @@ pub mod subscription_status;
 pub mod task_status;
 
 #[cfg(test)]
-mod demo;
+pub(crate) mod demo;
 #[cfg(test)]
 mod properties;
 
