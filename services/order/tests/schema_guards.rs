@@ -36,7 +36,7 @@ async fn database() -> (TestDatabase, PgPool) {
 
 /// The constraint a refused statement names.
 async fn refused(pool: &PgPool, sql: &str) -> String {
-    match sqlx::query(sql).execute(pool).await {
+    match sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await {
         Ok(_) => panic!("accepted: {sql}"),
         Err(sqlx::Error::Database(e)) => e.constraint().map(str::to_owned).unwrap_or_else(|| e.message().to_owned()),
         Err(other) => panic!("{other}"),
@@ -110,9 +110,9 @@ async fn each_status_function_is_its_rust_table_pair_for_pair() {
         let allowed: BTreeSet<(&str, &str)> = pairs.into_iter().collect();
         for from in &states {
             for to in &states {
-                let sql: bool = sqlx::query_scalar(&format!(
+                let sql: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                     "SELECT order_schema.{machine}_transition_allowed($1, $2)"
-                ))
+                )))
                 .bind(from)
                 .bind(to)
                 .fetch_one(&pool)
@@ -155,10 +155,10 @@ async fn impossible_rows_are_refused() {
     assert_eq!(refused(&pool, &replan).await, "fulfilment_task_plan_immutable");
     // An item completes once.
     for status in ["VALIDATED", "READY", "IN_PROGRESS"] {
-        sqlx::query(&format!("UPDATE order_item SET status = '{status}', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE order_item SET status = '{status}', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'")))
             .execute(&pool).await.unwrap();
     }
-    sqlx::query(&format!("UPDATE order_item SET status = 'COMPLETED', completed_at = now(), aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE order_item SET status = 'COMPLETED', completed_at = now(), aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'")))
         .execute(&pool).await.unwrap();
     let again = format!("UPDATE order_item SET completed_at = now() + interval '1 hour', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'");
     assert_eq!(refused(&pool, &again).await, "order_item_completes_once");
@@ -175,8 +175,8 @@ async fn impossible_rows_are_refused() {
     let constraint = refused(&pool, &active).await;
     assert!(constraint == "product_instance_active_has_activation" || constraint.contains("initial_status"), "{constraint}");
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query(&active.replace("'ACTIVE'", "'PENDING_ACTIVATION'")).execute(&mut *tx).await.unwrap();
-    sqlx::query(&format!("INSERT INTO product_instance_history (product_instance_id, tenant_id, version, status, change, characteristics, order_id, order_item_id, changed_at) VALUES ('{asset}', 'acme', 1, 'PENDING_ACTIVATION', 'ADD', '{{}}', '{order}', '{item}', now())"))
+    sqlx::query(sqlx::AssertSqlSafe(active.replace("'ACTIVE'", "'PENDING_ACTIVATION'"))).execute(&mut *tx).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO product_instance_history (product_instance_id, tenant_id, version, status, change, characteristics, order_id, order_item_id, changed_at) VALUES ('{asset}', 'acme', 1, 'PENDING_ACTIVATION', 'ADD', '{{}}', '{order}', '{item}', now())")))
         .execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
     let undated = format!("UPDATE product_instance SET status = 'ACTIVE', aggregate_version = 2 WHERE product_instance_id = '{asset}'");
@@ -189,6 +189,6 @@ async fn impossible_rows_are_refused() {
     assert_eq!(refused(&pool, &edit).await, "product_instance_history_append_only");
     // One operation in flight per instance.
     let guard = format!("INSERT INTO product_instance_guard (product_instance_id, tenant_id, order_id, order_item_id, action) VALUES ('{asset}', 'acme', '{order}', '{item}', 'MODIFY')");
-    sqlx::query(&guard).execute(&pool).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(guard.clone())).execute(&pool).await.unwrap();
     assert_eq!(refused(&pool, &guard.replace("'MODIFY'", "'DELETE'")).await, "product_instance_guard_pkey");
 }

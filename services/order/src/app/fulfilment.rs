@@ -197,7 +197,7 @@ impl Fulfilment {
             &before,
             &mut after,
             &changes,
-            Why::new("oms.order.validated", "validation passed".into()),
+            Why::new("oms.order.validated", "validation passed"),
             Utc::now(),
         )
         .await?;
@@ -456,7 +456,7 @@ impl Fulfilment {
             &before,
             &mut after,
             &changes,
-            Why::new("oms.order.completed", "every item is fulfilled".into()),
+            Why::new("oms.order.completed", "every item is fulfilled"),
             now,
         )
         .await?;
