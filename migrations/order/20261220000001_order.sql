@@ -487,3 +487,5 @@ GRANT SELECT, INSERT, UPDATE ON customer_order, order_item, fulfilment_task, sub
     TO order_jobs;
 GRANT SELECT, INSERT ON product_instance_history, order_fallout, order_process TO order_jobs;
 GRANT SELECT, INSERT, DELETE ON product_instance_guard TO order_jobs;
+-- Capture and outcomes write events and evidence in the consumer's transaction.
+GRANT INSERT ON outbox_event, outbox_pending TO order_jobs;

@@ -7,7 +7,7 @@ use crate::domain::{AssetError, OrderError, OrderId, ProductInstanceId};
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The database failed; worth retrying.
-    #[error("the database failed")]
+    #[error("the database failed: {0}")]
     Database(#[from] sqlx::Error),
     /// The order aggregate refused the command.
     #[error(transparent)]

@@ -145,7 +145,7 @@ pub async fn persist(
     why: Why,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
-    if !orders::save(&mut *conn, before, after, now).await? {
+    if !orders::save(&mut *conn, before, after, changes, now).await? {
         return Ok(false);
     }
     for event in events::events_of(after, changes).map_err(|e| AppError::Corrupt(e.to_string()))? {

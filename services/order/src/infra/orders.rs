@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::app::error::{AppError, corrupt};
 use crate::domain::{
     CustomerId, Failure, FulfilmentOperation, FulfilmentTask, FulfilmentTaskId, ItemAction,
-    ItemStatus, Order, OrderId, OrderItem, OrderItemId, OrderOrigin, OrderStatus,
+    ItemStatus, Order, OrderChange, OrderId, OrderItem, OrderItemId, OrderOrigin, OrderStatus,
     ProductInstanceId, ProductOfferingId, QuoteId, TaskStatus,
 };
 
@@ -273,14 +273,38 @@ fn task_changed(a: &FulfilmentTask, b: &FulfilmentTask) -> bool {
         || a.failure != b.failure
 }
 
-/// Writes what changed between `before` (as loaded) and `after`; returns whether anything did.
-/// The header's version must still be `before.version` (the row is locked by [`load`]).
+/// The states a row passed through on its way to its final one in `changes` (the database
+/// checks every single move against the machine's table, so each is written).
+fn intermediate_states<'a, S: Copy + 'a>(
+    moves: impl Iterator<Item = &'a S>,
+) -> Vec<S> {
+    let mut states: Vec<S> = moves.copied().collect();
+    states.pop();
+    states
+}
+
+/// Writes what changed between `before` (as loaded) and `after`, every status move of
+/// `changes` in order; returns whether anything did. The header's version must still be
+/// `before.version` (the row is locked by [`load`]).
 pub async fn save(
     conn: &mut PgConnection,
     before: &Order,
     after: &mut Order,
+    changes: &[OrderChange],
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
+    let item_moves = |id: OrderItemId| {
+        intermediate_states(changes.iter().filter_map(move |c| match c {
+            OrderChange::Item { item, to, from: Some(_) } if *item == id => Some(to),
+            _ => None,
+        }))
+    };
+    let task_moves = |id: FulfilmentTaskId| {
+        intermediate_states(changes.iter().filter_map(move |c| match c {
+            OrderChange::Task { task, to, from: Some(_), .. } if *task == id => Some(to),
+            _ => None,
+        }))
+    };
     let old_items: HashMap<OrderItemId, &OrderItem> =
         before.items.iter().map(|i| (i.id, i)).collect();
     let old_tasks: HashMap<FulfilmentTaskId, &FulfilmentTask> =
@@ -295,8 +319,12 @@ pub async fn save(
                 changed = true;
             }
             Some(old) if task_changed(old, task) => {
+                let passed = task_moves(task.id);
+                for status in &passed {
+                    step_task(conn, task.id, *status, now).await?;
+                }
                 update_task(conn, old, task, now).await?;
-                task.version = old.version + 1;
+                task.version = old.version + 1 + passed.len() as i64;
                 changed = true;
             }
             Some(_) => {}
@@ -307,6 +335,17 @@ pub async fn save(
             return Err(corrupt("items are added only at capture"));
         };
         if item_changed(old, item) {
+            let passed = item_moves(item.id);
+            for status in &passed {
+                sqlx::query(
+                    "UPDATE order_item SET status = $2, aggregate_version = aggregate_version + 1 \
+                     WHERE order_item_id = $1",
+                )
+                .bind(item.id.as_uuid())
+                .bind(status.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
             sqlx::query(
                 "UPDATE order_item SET status = $2, failure_code = $3, failure_reason = $4, \
                  failure_retryable = $5, \
@@ -321,12 +360,31 @@ pub async fn save(
             .bind(now)
             .execute(&mut *conn)
             .await?;
-            item.version = old.version + 1;
+            item.version = old.version + 1 + passed.len() as i64;
             changed = true;
         }
     }
     if !changed {
         return Ok(false);
+    }
+    let passed = intermediate_states(changes.iter().filter_map(|c| match c {
+        OrderChange::Order { to, from: Some(_) } => Some(to),
+        _ => None,
+    }));
+    let mut version = before.version;
+    for status in &passed {
+        // The plan hash goes with the first move, so DECOMPOSED never stands without it.
+        sqlx::query(
+            "UPDATE customer_order SET status = $2, plan_hash = coalesce(plan_hash, $4), \
+             aggregate_version = aggregate_version + 1 WHERE order_id = $1 AND aggregate_version = $3",
+        )
+        .bind(after.id.as_uuid())
+        .bind(status.as_str())
+        .bind(version)
+        .bind(after.plan_hash.as_deref())
+        .execute(&mut *conn)
+        .await?;
+        version += 1;
     }
     let updated = sqlx::query(
         "UPDATE customer_order SET status = $2, plan_hash = $3, failure_code = $4, failure_reason = $5, \
@@ -340,17 +398,17 @@ pub async fn save(
     .bind(after.failure.as_ref().map(|f| f.code.as_str()))
     .bind(after.failure.as_ref().map(|f| f.reason.as_str()))
     .bind(now)
-    .bind(before.version)
+    .bind(version)
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if updated != 1 {
         return Err(corrupt(format!(
-            "order {} changed under its lock (version {})",
-            after.id, before.version
+            "order {} changed under its lock (version {version})",
+            after.id
         )));
     }
-    after.version = before.version + 1;
+    after.version = version + 1;
     Ok(true)
 }
 
@@ -377,6 +435,27 @@ async fn insert_task(
     .bind(task.compensation.map(|c| c.as_str()))
     .bind(task.point_of_no_return)
     .bind(task.status.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One intermediate status move of a task (READY on the way from WAITING_DEPENDENCY to
+/// DISPATCHED).
+async fn step_task(
+    conn: &mut PgConnection,
+    task: FulfilmentTaskId,
+    status: TaskStatus,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE fulfilment_task SET status = $2, \
+         dispatched_at = CASE WHEN $2 = 'DISPATCHED' THEN $3 ELSE dispatched_at END, \
+         aggregate_version = aggregate_version + 1 WHERE task_id = $1",
+    )
+    .bind(task.as_uuid())
+    .bind(status.as_str())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())

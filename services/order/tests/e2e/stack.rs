@@ -78,7 +78,7 @@ fn settings(
         ("DATABASE_URL", database_url.to_owned()),
         ("REDIS_URL", test_support::redis_url()),
         ("APP__SERVER__PORT", "0".to_owned()),
-        ("APP__DATABASE__MAX_CONNECTIONS", "16".to_owned()),
+        ("APP__DATABASE__MAX_CONNECTIONS", "6".to_owned()),
         ("OIDC_ISSUER", issuer().issuer_url()),
         ("OIDC_AUDIENCE", issuer().audience().to_owned()),
         ("KAFKA_BROKERS", brokers.to_owned()),
@@ -115,7 +115,7 @@ async fn service_database(
 fn engine_database_settings(url: &str) -> DatabaseSettings {
     DatabaseSettings {
         url: Secret::new(url.to_owned()),
-        max_connections: 24,
+        max_connections: 12,
         acquire_timeout: Duration::from_secs(5),
     }
 }
@@ -156,12 +156,27 @@ pub struct Stack {
     _engine: workflow_engine::Application,
     _engine_db: TestDatabase,
     _kafka: KafkaProcess,
+    _serial: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// One stack at a time per test process: a stack holds ~80 of PostgreSQL's default 100
+/// connections, and the test harness runs a binary's tests on parallel threads.
+fn serial() -> Arc<tokio::sync::Mutex<()>> {
+    static SERIAL: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
+    Arc::clone(SERIAL.get_or_init(|| Arc::new(tokio::sync::Mutex::new(()))))
 }
 
 impl Stack {
     /// Starts the broker, the engine, the simulator and every service; the order service in
     /// this process unless `order_in_process` is false (then [`Stack::spawn_order_process`]).
     pub async fn start(order_in_process: bool) -> Self {
+        let serial = serial().lock_owned().await;
+        if std::env::var("E2E_LOG").is_ok() {
+            std::mem::forget(common_kernel::telemetry::init(
+                "e2e",
+                common_kernel::settings::LogFormat::Pretty,
+            ));
+        }
         let kafka = KafkaProcess::start();
         let brokers = kafka.brokers();
         let topics = messaging::topics::declared().expect("contracts/topics.json");
@@ -324,6 +339,7 @@ impl Stack {
             _engine: engine,
         _engine_db: engine_db,
             _kafka: kafka,
+            _serial: serial,
         };
         if order_in_process {
             let env = stack.order_env();
