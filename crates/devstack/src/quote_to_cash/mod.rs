@@ -11,6 +11,7 @@
 mod api;
 mod report;
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -197,6 +198,9 @@ pub struct Flow<'a> {
     timeline: Timeline,
     /// Makes this run's Idempotency-Keys unique; a retried call inside the run repeats its key.
     run: Uuid,
+    /// The approval tasks decided so far (request and level): an inbox may still show one for a
+    /// moment after its decision.
+    decided: HashSet<(String, String)>,
 }
 
 impl std::fmt::Debug for Flow<'_> {
@@ -224,6 +228,7 @@ impl<'a> Flow<'a> {
             endpoints,
             timeline: Timeline::start("quote-to-cash (wall clock, elapsed since the start)"),
             run: Uuid::now_v7(),
+            decided: HashSet::new(),
         })
     }
 
@@ -376,10 +381,16 @@ impl<'a> Flow<'a> {
                 self.endpoints.approval
             );
             let tasks: Vec<ApprovalTask> = items(&self.api.get(approver, &url).await?, "items")?;
-            for task in tasks
-                .iter()
-                .filter(|t| approver_of(&t.level) == Some(approver))
-            {
+            let open: Vec<ApprovalTask> = tasks
+                .into_iter()
+                .filter(|t| {
+                    approver_of(&t.level) == Some(approver)
+                        && !self
+                            .decided
+                            .contains(&(t.approval_request_id.clone(), t.level.clone()))
+                })
+                .collect();
+            for task in &open {
                 let decision = json!({
                     "level": task.level,
                     "decision": "APPROVE",
@@ -392,6 +403,8 @@ impl<'a> Flow<'a> {
                 );
                 let key = self.key(&format!("decide-{}", task.level));
                 self.api.post(approver, &url, Some(&decision), &key).await?;
+                self.decided
+                    .insert((task.approval_request_id.clone(), task.level.clone()));
                 self.timeline
                     .step(&format!("{} level approved by {approver}", task.level));
             }
