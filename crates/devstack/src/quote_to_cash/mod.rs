@@ -9,6 +9,7 @@
 //! `./dev up` runs it once on a stack without a demo order; `./dev demo` runs another.
 
 mod api;
+mod quote;
 mod report;
 
 use std::collections::HashSet;
@@ -27,6 +28,7 @@ use crate::seed::{CatalogClient, id_of};
 use crate::services::{self, Probe};
 use crate::settings::Settings;
 use api::DemoApi;
+use quote::{INTERNET, PRICE_BOOK, ROUTER, STATIC_IP, demo_catalog, price_summary, quote_request};
 use report::{AssetSeen, OrderSeen, Outcome, SubscriptionSeen, Timeline};
 
 /// The service that captures and fulfils the order.
@@ -38,12 +40,6 @@ const FLOW_SERVICES: [&str; 4] = ["catalog", "cpq", "approval", ORDER];
 pub const DEMO_CUSTOMER: &str = "CUST-DEMO-Q2C";
 /// The seller.
 const SELLER: &str = "sales1";
-/// The demo price book (USD list prices).
-const PRICE_BOOK: &str = "DEMO-LIST-USD";
-/// The three offerings, by code, with their line ids and the add-on's parent.
-const INTERNET: &str = "INTERNET-BUSINESS";
-const ROUTER: &str = "MANAGED-ROUTER";
-const STATIC_IP: &str = "STATIC-IP";
 
 /// How long the approval service may take to decide or open a task after submit (the policy
 /// decides in well under a second on a healthy stack).
@@ -80,87 +76,6 @@ impl Endpoints {
             order: settings.service(ORDER)?.base_url(),
         })
     }
-}
-
-/// An offering of the demo catalog, found by code.
-#[derive(Debug, Clone)]
-struct Offering {
-    code: &'static str,
-    id: String,
-}
-
-/// The demo catalog's ids the quote names.
-#[derive(Debug)]
-struct DemoCatalog {
-    price_book: String,
-    offerings: Vec<Offering>,
-}
-
-impl DemoCatalog {
-    fn id(&self, code: &str) -> Result<&str> {
-        self.offerings
-            .iter()
-            .find(|o| o.code == code)
-            .map(|o| o.id.as_str())
-            .with_context(|| format!("no demo offering {code}"))
-    }
-
-    /// The offering's code for an id (the asset list names offerings by id).
-    fn code_of(&self, id: &str) -> String {
-        self.offerings
-            .iter()
-            .find(|o| o.id == id)
-            .map_or_else(|| id.to_owned(), |o| o.code.to_owned())
-    }
-}
-
-/// Finds the demo catalog's ids by code, as the seed does; a missing one means the demo data was
-/// not loaded (`./dev seed`).
-async fn demo_catalog(catalog: &CatalogClient) -> Result<DemoCatalog> {
-    let missing = |what: &str, code: &str| {
-        format!("the demo {what} {code} is not in the catalog; load the demo data with ./dev seed")
-    };
-    let book = catalog
-        .find_by_code("price-books", PRICE_BOOK)
-        .await?
-        .with_context(|| missing("price book", PRICE_BOOK))?;
-    let mut offerings = Vec::new();
-    for code in [INTERNET, ROUTER, STATIC_IP] {
-        let record = catalog
-            .find_by_code("product-offerings", code)
-            .await?
-            .with_context(|| missing("offering", code))?;
-        offerings.push(Offering {
-            code,
-            id: id_of(&record, code)?,
-        });
-    }
-    Ok(DemoCatalog {
-        price_book: id_of(&book, PRICE_BOOK)?,
-        offerings,
-    })
-}
-
-/// The quote: Business Internet 500 Mbps, a managed router, and four static addresses as an
-/// add-on of the internet line, for two years, at list price.
-fn quote_request(catalog: &DemoCatalog) -> Result<Value> {
-    let valid_until = (chrono::Utc::now() + chrono::Duration::days(30))
-        .format("%Y-%m-%dT00:00:00Z")
-        .to_string();
-    Ok(json!({
-        "customerId": DEMO_CUSTOMER,
-        "currency": "USD",
-        "priceBookId": catalog.price_book,
-        "validUntil": valid_until,
-        "items": [
-            {"id": "1", "offeringId": catalog.id(INTERNET)?, "quantity": 1, "termMonths": 24,
-             "characteristics": {"bandwidthMbps": 500, "sla": "STANDARD"}},
-            {"id": "2", "offeringId": catalog.id(ROUTER)?, "quantity": 1, "termMonths": 24,
-             "characteristics": {"model": "SRX-300", "managed": true}},
-            {"id": "3", "offeringId": catalog.id(STATIC_IP)?, "quantity": 1, "termMonths": 24,
-             "parentId": "1", "characteristics": {"ipCount": 4}}
-        ]
-    }))
 }
 
 /// The demo approver who decides a level (each holds that approver role in the demo directory
@@ -479,37 +394,6 @@ impl<'a> Flow<'a> {
     }
 }
 
-/// `one-time 349.00 USD, MONTH 248.00 USD` from a priced quote's totals (the status alone
-/// when it carries none).
-fn price_summary(quote: &Value) -> String {
-    let money = |m: &Value| {
-        format!(
-            "{} {}",
-            m["amount"].as_str().unwrap_or("?"),
-            m["currency"].as_str().unwrap_or("")
-        )
-    };
-    let totals = &quote["price"]["totals"];
-    if totals.is_null() {
-        return quote["status"].as_str().unwrap_or("priced").to_owned();
-    }
-    let mut parts = vec![format!("one-time {}", money(&totals["oneTime"]))];
-    parts.extend(
-        totals["recurring"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["period"].as_str().unwrap_or("?"),
-                    money(&r["amount"])
-                )
-            }),
-    );
-    parts.join(", ")
-}
-
 /// The demo customer's newest order, if any (`./dev up` runs the flow only on a stack without
 /// one).
 pub async fn existing_demo_order(
@@ -615,38 +499,6 @@ pub async fn command() -> Result<ExitCode> {
 mod tests {
     use super::*;
 
-    fn catalog() -> DemoCatalog {
-        DemoCatalog {
-            price_book: "pb".into(),
-            offerings: [INTERNET, ROUTER, STATIC_IP]
-                .into_iter()
-                .map(|code| Offering {
-                    code,
-                    id: format!("id-{code}"),
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn the_quote_names_the_three_offerings_with_the_static_ip_on_the_internet_line() -> Result<()> {
-        let body = quote_request(&catalog())?;
-        assert_eq!(body["customerId"], DEMO_CUSTOMER);
-        assert_eq!(body["priceBookId"], "pb");
-        let items = body["items"].as_array().context("items")?;
-        assert_eq!(items.len(), 3);
-        assert_eq!(items[0]["offeringId"], "id-INTERNET-BUSINESS");
-        assert_eq!(items[1]["offeringId"], "id-MANAGED-ROUTER");
-        assert_eq!(items[2]["offeringId"], "id-STATIC-IP");
-        assert_eq!(items[2]["parentId"], items[0]["id"]);
-        assert!(items[1].get("parentId").is_none());
-        // Every characteristic the demo specifications require without a default is given.
-        assert_eq!(items[1]["characteristics"]["model"], "SRX-300");
-        assert_eq!(catalog().code_of("id-STATIC-IP"), STATIC_IP);
-        assert_eq!(catalog().code_of("other"), "other");
-        Ok(())
-    }
-
     #[test]
     fn each_level_has_a_demo_approver_who_holds_its_role() -> Result<()> {
         let directory = Directory::demo().map_err(anyhow::Error::msg)?;
@@ -663,19 +515,6 @@ mod tests {
         assert_eq!(approver_of("SALES"), None);
         assert!(directory.user(SELLER).is_some());
         Ok(())
-    }
-
-    #[test]
-    fn the_price_line_shows_the_totals() {
-        let quote = json!({"status": "PRICED", "price": {"totals": {
-            "oneTime": {"amount": "349.00", "currency": "USD"},
-            "recurring": [{"period": "MONTH", "amount": {"amount": "248.00", "currency": "USD"}}]
-        }}});
-        assert_eq!(
-            price_summary(&quote),
-            "one-time 349.00 USD, MONTH 248.00 USD"
-        );
-        assert_eq!(price_summary(&json!({"status": "PRICED"})), "PRICED");
     }
 
     #[test]
