@@ -147,6 +147,21 @@ impl<'a> Flow<'a> {
         })
     }
 
+    /// One poll of `url` as the seller: `None` after a failed read (a dropped connection, a
+    /// 503 while a service restarts), which is tried again after a pause until `wait` has passed
+    /// since `began`; then the failure is the error.
+    async fn poll(&mut self, url: &str, began: Duration, wait: Duration) -> Result<Option<Value>> {
+        match self.api.get(SELLER, url).await {
+            Ok(answer) => Ok(Some(answer)),
+            Err(error) if self.timeline.elapsed() - began > wait => Err(error),
+            Err(error) => {
+                say(&format!("    (retrying: {error:#})"));
+                tokio::time::sleep(POLL).await;
+                Ok(None)
+            }
+        }
+    }
+
     fn key(&self, step: &str) -> String {
         format!("devstack-demo:{}:{step}", self.run)
     }
@@ -264,7 +279,9 @@ impl<'a> Flow<'a> {
         let mut last = String::new();
         let began = self.timeline.elapsed();
         loop {
-            let quote = self.api.get(SELLER, &quote_url).await?;
+            let Some(quote) = self.poll(&quote_url, began, DECISION_WAIT).await? else {
+                continue;
+            };
             let status = quote["status"].as_str().unwrap_or("?").to_owned();
             if status != last {
                 self.timeline.step(&format!("quote {status}"));
@@ -332,7 +349,10 @@ impl<'a> Flow<'a> {
         let url = format!("{}/orders?quoteId={quote_id}", self.endpoints.order);
         let began = self.timeline.elapsed();
         loop {
-            let orders: Vec<OrderSeen> = items(&self.api.get(SELLER, &url).await?, "orders")?;
+            let Some(page) = self.poll(&url, began, CAPTURE_WAIT).await? else {
+                continue;
+            };
+            let orders: Vec<OrderSeen> = items(&page, "orders")?;
             if let Some(order) = orders.first() {
                 self.timeline.step(&format!(
                     "order {} captured from the quote ({})",
@@ -357,7 +377,10 @@ impl<'a> Flow<'a> {
         let began = self.timeline.elapsed();
         let mut last = String::new();
         loop {
-            let order: OrderSeen = serde_json::from_value(self.api.get(SELLER, &url).await?)
+            let Some(answer) = self.poll(&url, began, FULFILMENT_WAIT).await? else {
+                continue;
+            };
+            let order: OrderSeen = serde_json::from_value(answer)
                 .with_context(|| format!("GET {url} did not answer an order"))?;
             if order.status != last {
                 self.timeline.step(&format!("order {}", order.status));
