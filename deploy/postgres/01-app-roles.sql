@@ -5,10 +5,11 @@
 -- not this PostgreSQL, which asks for passwords. So the roles are created here first, with
 -- passwords the services' APP__DATABASE__APP_URL carries. The passwords are for local use only:
 -- production provisions its own roles and secrets (docs/runbooks/catalog.md, cpq.md,
--- integration.md).
--- The work that crosses tenants (relay, /ops/messaging, idempotency purge, quote expiry) runs as
--- <service>_jobs: BYPASSRLS, but no superuser, owner of nothing, granted table by table by the
--- migrations (crates/messaging/migrations/20261208000001_jobs_role.sql).
+-- integration.md, order.md).
+-- The work that crosses tenants (relay, /ops/messaging, idempotency purge, quote expiry, the
+-- order's consumers and process starter) runs as <service>_jobs: BYPASSRLS, but no superuser,
+-- owner of nothing, granted table by table by the migrations
+-- (crates/messaging/migrations/20261208000001_jobs_role.sql).
 CREATE ROLE catalog_app LOGIN PASSWORD 'catalog-app-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 CREATE ROLE cpq_app LOGIN PASSWORD 'cpq-app-local-only'
@@ -24,4 +25,8 @@ CREATE ROLE approval_jobs LOGIN PASSWORD 'approval-jobs-local-only'
 CREATE ROLE integration_app LOGIN PASSWORD 'integration-app-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 CREATE ROLE integration_jobs LOGIN PASSWORD 'integration-jobs-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;
+CREATE ROLE order_app LOGIN PASSWORD 'order-app-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+CREATE ROLE order_jobs LOGIN PASSWORD 'order-jobs-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;

@@ -13,6 +13,7 @@ use crate::database::{self, DatabaseState};
 use crate::demo_calls::{self, INTEGRATION};
 use crate::identity;
 use crate::kafka;
+use crate::quote_to_cash;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{self, Probe};
@@ -126,7 +127,7 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         DatabaseState::Existed => say("    exists"),
         DatabaseState::Created => say("    created"),
     }
-    ensure_kafka_topics(settings).await;
+    let kafka_up = ensure_kafka_topics(settings).await;
 
     // Probe everything before starting anything, so a foreign process on a port or a missing
     // binary fails the run before any service is up.
@@ -243,6 +244,20 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
     )
     .await
     .context("the demo external calls failed")?;
+    // The order service's demo data: one quote-to-cash through every service, ending in a
+    // completed order with ACTIVE product instances. CPQ, approval and order talk over Kafka:
+    // without it the flow could only wait, so it is skipped.
+    if kafka_up {
+        quote_to_cash::demo_data(
+            http,
+            &quote_to_cash::Endpoints::of(settings)?,
+            &issuer_url,
+            &directory,
+        )
+        .await;
+    } else {
+        say("==> demo order skipped: Kafka is not reachable (./dev demo runs it later)");
+    }
     Ok(Ready {
         deployed,
         issuer_url,
@@ -560,13 +575,17 @@ async fn check_redis(settings: &Settings) {
 
 /// Services commit their events to their outbox and a relay publishes them later, so the stack
 /// runs while Kafka is down; this only warns, and events wait until Kafka and the topics exist.
-async fn ensure_kafka_topics(settings: &Settings) {
-    if let Err(error) = kafka::ensure_topics(&settings.kafka_brokers, kafka::Report::Changes).await
-    {
-        say(&format!(
-            "    warning: {error:#}; services will start, and their events wait in the outbox \
-             until Kafka is reachable and `devstack topics` has run"
-        ));
+/// Returns whether Kafka answered (the demo quote-to-cash needs it).
+async fn ensure_kafka_topics(settings: &Settings) -> bool {
+    match kafka::ensure_topics(&settings.kafka_brokers, kafka::Report::Changes).await {
+        Ok(_) => true,
+        Err(error) => {
+            say(&format!(
+                "    warning: {error:#}; services will start, and their events wait in the \
+                 outbox until Kafka is reachable and `devstack topics` has run"
+            ));
+            false
+        }
     }
 }
 
@@ -630,6 +649,10 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess], downstream: &Do
          -d '{{\"system\":\"provisioning\",\"operation\":\"activate\",\"mode\":\"ERROR_5XX\",\
          \"times\":2}}'; ./dev demo-calls"
     ));
+    say(
+        "==> quote-to-cash: ./dev demo (a quote of the demo catalog, approved, accepted, \
+         converted and fulfilled; prints its timeline, tasks and assets)",
+    );
 
     say("==> services");
     for service in &settings.services {

@@ -12,7 +12,9 @@
 //! and their client, the seed its `devstack` token, and schemathesis a token with every role.
 //! It also runs the embedded engine and the downstream simulator, and makes one demo order's
 //! external calls (`demo_calls`) before testing, so the integration service's call log and
-//! operations hold real rows whose keys and order id schemathesis is given.
+//! operations hold real rows whose keys and order id schemathesis is given. The order service
+//! runs without the engine (`ZEEBE_ADDRESS=disabled`): the gate captures one direct order there
+//! and gives schemathesis its id and customer; it stays ACKNOWLEDGED.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -21,10 +23,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use crate::contract_data::TestData;
+use crate::contract_data::{self, TestData};
 use crate::database;
 use crate::demo_calls::{self, INTEGRATION};
 use crate::identity;
+use crate::quote_to_cash::ORDER;
 use crate::say;
 use crate::seed::{self, CatalogClient};
 use crate::services::{SERVICES, ServiceSpec};
@@ -369,6 +372,13 @@ async fn run_gate(
         if name == INTEGRATION {
             env.extend(downstream_env.iter().cloned());
         }
+        // The order service alone: the gate tests its API, and every order schemathesis
+        // creates would otherwise start fulfilment of whatever offering it names (and fall
+        // out). Without the engine, orders stay ACKNOWLEDGED (no workers, no process starter).
+        if name == ORDER {
+            env.retain(|(key, _)| *key != "ZEEBE_ADDRESS" && *key != "WORKFLOW_REST_URL");
+            env.push(("ZEEBE_ADDRESS", "disabled".to_owned()));
+        }
         env.extend(identity::service_env(
             issuer.url(),
             &directory,
@@ -425,11 +435,24 @@ async fn run_gate(
         );
     }
     test_data.add_external_operations(&order.order_id.to_string(), &operations);
-    let gate_token = crate::contract_data::gate_token(&issuer.issuer)?;
+    let gate_token = contract_data::gate_token(&issuer.issuer)?;
+    let order_url = started
+        .iter()
+        .find(|service| service.spec.name == ORDER)
+        .map(Started::base_url)
+        .with_context(|| format!("no service named {ORDER:?} in devstack's service table"))?;
+    let direct = contract_data::direct_order(&http, &order_url, &gate_token, &catalog)
+        .await
+        .context("the gate's direct order failed")?;
+    say(&format!(
+        "==> direct order {} for {} at {order_url}",
+        direct.id, direct.customer
+    ));
+    test_data.add_order(&direct);
     std::fs::write(&config, test_data.config(&gate_token))
         .with_context(|| format!("could not write {}", config.display()))?;
     say(&format!(
-        "    test data for schemathesis in {} ({} catalog ids, {} idempotency keys)",
+        "    test data for schemathesis in {} ({} catalog ids, {} idempotency keys, 1 order)",
         config.display(),
         test_data.catalog_ids(),
         operations.len()

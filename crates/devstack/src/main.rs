@@ -3,9 +3,11 @@
 //! `devstack up` checks PostgreSQL and Redis, creates the database and the Kafka topics, runs the
 //! development OIDC issuer, starts the embedded workflow engine and deploys `workflow/bpmn`, starts
 //! the downstream simulator and every service that is not already running, waits for readiness,
-//! loads the demo catalog through the HTTP API and runs one demo order's external calls, prints
-//! where everything is, and on Ctrl-C stops exactly the processes it started.
+//! loads the demo catalog through the HTTP API, runs one demo order's external calls and one
+//! quote-to-cash (unless the demo customer has an order already), prints where everything is,
+//! and on Ctrl-C stops exactly the processes it started.
 //! `devstack seed` only loads the demo catalog into services that are already running.
+//! `devstack demo` runs one more quote-to-cash through the running stack, with its timeline.
 //! `devstack demo-calls` runs one more demo order's external calls through the running stack.
 //! `devstack topics` creates the declared Kafka topics that are missing.
 //! `devstack contract-check` runs the contract conformance gate: every service against a throwaway
@@ -24,6 +26,7 @@ mod database;
 mod demo_calls;
 mod identity;
 mod kafka;
+mod quote_to_cash;
 mod seed;
 mod services;
 mod settings;
@@ -42,9 +45,15 @@ commands:
   up     check PostgreSQL/Redis, create the database and the Kafka topics, run the development
          OIDC issuer, start the workflow engine and deploy workflow/bpmn, start the downstream
          simulator and the services that are not running, load demo data (the catalog, the
-         approvers, one demo order's external calls), and stay in the foreground until Ctrl-C
-         (Ctrl-C stops only what it started; PostgreSQL, Redis and Kafka keep running)
+         approvers, one demo order's external calls, one completed quote-to-cash unless the
+         demo customer has an order), and stay in the foreground until Ctrl-C (Ctrl-C stops
+         only what it started; PostgreSQL, Redis and Kafka keep running)
   seed   load the demo data into already running services
+  demo   one quote-to-cash over the running stack as the demo users: sales1 quotes Business
+         Internet, a Managed Router and a Static IP add-on, prices, submits (the demo approver
+         decides when approval is needed), accepts and converts; the order is fulfilled to
+         COMPLETED. Prints a timeline (wall clock, ms since the start), the order's tasks, the
+         product instances and the subscription; exits non-zero on FALLOUT, FAILED or a timeout
   demo-calls
          run one more demo order's external calls (reserve inventory, activate a service, start
          a charge) through the running engine, integration workers and downstream simulator,
@@ -53,8 +62,9 @@ commands:
   topics create the Kafka topics declared in contracts/topics.json that are missing
   contract-check
          start every service on free ports against a throwaway database (Kafka off), with the
-         workflow engine and the downstream simulator, load the demo data (the catalog, one
-         demo order's external calls), run schemathesis against each service's /openapi.json
+         workflow engine and the downstream simulator (the order service without the engine),
+         load the demo data (the catalog, one demo order's external calls, one direct order),
+         run schemathesis against each service's /openapi.json
          (all phases, checks not_a_server_error, status_code_conformance,
          content_type_conformance and response_schema_conformance), stop everything, drop the
          database; exits non-zero on any finding
@@ -72,7 +82,8 @@ environment:
   KAFKA_BROKERS  default 127.0.0.1:9092 (comma-separated bootstrap servers)
   CATALOG_PORT   default 8081
   CPQ_PORT       default 8082 (CPQ reads the catalog at the catalog port)
-  APPROVAL_PORT, INTEGRATION_PORT  default 8083, 8085
+  APPROVAL_PORT, ORDER_PORT, INTEGRATION_PORT  default 8083, 8084, 8085 (order reads the
+                 catalog and runs order-fulfillment on the stack's engine)
   DOWNSTREAM_SIM_PORT  default 8095 (the downstream simulator's control API; a simulator already
                  answering there is used as it is)
   DOWNSTREAM_SIM_SYSTEMS_BASE_PORT  default 8096 (its six systems on 8096-8101)
@@ -114,7 +125,7 @@ fn main() -> ExitCode {
     };
     match command {
         "token" => {}
-        "up" | "seed" | "topics" | "contract-check" | "demo-calls" => {}
+        "up" | "seed" | "topics" | "contract-check" | "demo" | "demo-calls" => {}
         "help" | "-h" | "--help" => {
             say(USAGE);
             return ExitCode::SUCCESS;
@@ -139,6 +150,7 @@ fn main() -> ExitCode {
             "up" => commands::up().await,
             "topics" => commands::topics().await,
             "contract-check" => contract_check::contract_check().await,
+            "demo" => quote_to_cash::command().await,
             "demo-calls" => demo_calls::command().await,
             "token" => match token_request {
                 Some(request) => token::command(request).await,

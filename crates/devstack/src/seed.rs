@@ -74,7 +74,7 @@ impl CatalogClient {
     }
 
     /// `GET /<collection>?code=<code>`: the item with exactly that code, if there is one.
-    async fn find_by_code(&self, collection: &str, code: &str) -> Result<Option<Value>> {
+    pub async fn find_by_code(&self, collection: &str, code: &str) -> Result<Option<Value>> {
         let mut url = Url::parse(&format!("{}/{collection}", self.base_url))
             .with_context(|| format!("bad catalog URL {}", self.base_url))?;
         url.query_pairs_mut().append_pair("code", code);
@@ -149,7 +149,7 @@ impl CatalogClient {
 
 /// The JSON body of a 2xx response (`null` if empty); anything else becomes an error carrying the
 /// problem document's `code` and `detail`.
-async fn success_body(response: Response, what: &str) -> Result<Value> {
+pub(crate) async fn success_body(response: Response, what: &str) -> Result<Value> {
     let status = response.status();
     let bytes = response
         .bytes()
@@ -209,7 +209,7 @@ fn number_of(record: &Value, field: &str) -> Option<u64> {
 }
 
 /// The string id of a created or listed resource (`id`, or `priceBookId` for price books).
-fn id_of(record: &Value, what: &str) -> Result<String> {
+pub(crate) fn id_of(record: &Value, what: &str) -> Result<String> {
     ["id", "priceBookId"]
         .iter()
         .find_map(|field| record.get(*field).and_then(Value::as_str))

@@ -66,7 +66,18 @@ pub const SERVICES: &[ServiceSpec] = &[
         example_user: "ops1",
         oidc_client: "integration-service",
     },
-    // Later: order 8084, audit 8086, ops 8087.
+    // Last: its workers call the catalog (fulfilment profiles) and its process's external tasks
+    // are the integration workers'. Its read API is for sales, operators and auditors.
+    ServiceSpec {
+        name: "order",
+        binary: "order",
+        default_port: 8084,
+        port_env: "ORDER_PORT",
+        example_path: "/orders?status=COMPLETED",
+        example_user: "sales1",
+        oidc_client: "order-service",
+    },
+    // Later: audit 8086, ops 8087.
 ];
 
 impl ServiceSpec {
