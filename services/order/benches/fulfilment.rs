@@ -11,7 +11,11 @@
 //!
 //! Run: `cargo bench -p order --bench fulfilment` (needs `tansu`, PostgreSQL and Redis).
 
-#![expect(clippy::expect_used, clippy::unwrap_used, reason = "a bench fails loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a bench fails loudly"
+)]
 
 #[path = "../tests/e2e/actions.rs"]
 #[allow(dead_code)]
@@ -40,7 +44,9 @@ fn order_body(catalog: Catalog, n: usize) -> Value {
 }
 
 async fn capture(stack: &Stack, catalog: Catalog, n: usize) -> Uuid {
-    let (status, body) = stack.direct_order("sales1", &format!("bench-{n}"), &order_body(catalog, n)).await;
+    let (status, body) = stack
+        .direct_order("sales1", &format!("bench-{n}"), &order_body(catalog, n))
+        .await;
     assert!(status.is_success(), "{status} {body}");
     actions::id(&body, "id")
 }
@@ -56,12 +62,22 @@ async fn all_completed(stack: &Stack, orders: &[Uuid], within: Duration) -> Inst
         .fetch_all(&stack.order_db)
         .await
         .unwrap();
-        let done = rows.iter().find(|(s, _)| s == "COMPLETED").map_or(0, |(_, n)| *n);
-        assert!(!rows.iter().any(|(s, _)| s == "FALLOUT" || s == "FAILED"), "orders fell out: {rows:?}");
+        let done = rows
+            .iter()
+            .find(|(s, _)| s == "COMPLETED")
+            .map_or(0, |(_, n)| *n);
+        assert!(
+            !rows.iter().any(|(s, _)| s == "FALLOUT" || s == "FAILED"),
+            "orders fell out: {rows:?}"
+        );
         if done as usize == orders.len() {
             return Instant::now();
         }
-        assert!(Instant::now() < until, "only {done}/{} completed: {rows:?}", orders.len());
+        assert!(
+            Instant::now() < until,
+            "only {done}/{} completed: {rows:?}",
+            orders.len()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -85,14 +101,18 @@ async fn latencies(stack: &Stack, orders: &[Uuid]) -> Vec<f64> {
 }
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let stack = Stack::start(true).await;
     let catalog = stack.seed_catalog().await;
-    let warm: Vec<Uuid> = futures::future::join_all((0..5).map(|n| capture(&stack, catalog, n))).await;
+    let warm: Vec<Uuid> =
+        futures::future::join_all((0..5).map(|n| capture(&stack, catalog, n))).await;
     all_completed(&stack, &warm, Duration::from_secs(120)).await;
 
     // Steady: 10 orders per second.

@@ -4,7 +4,11 @@
 //! completed twice, a task started before its dependencies succeeded, a plan that changes, a
 //! second order of one quote, a second operation guard on one instance, history that is edited.
 
-#![expect(clippy::expect_used, clippy::unwrap_used, reason = "test set-up fails loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test set-up fails loudly"
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -25,20 +29,32 @@ async fn database() -> (TestDatabase, PgPool) {
         acquire_timeout: Duration::from_secs(10),
     };
     let db = TestDatabase::from_template_of("order", &[platform, &migrations], |url| async move {
-        let pool = common_kernel::db::connect(&settings(&url), order::SCHEMA).await.expect("pool");
-        messaging::schema::migrate(&pool, order::SCHEMA, &order::MIGRATOR).await.expect("migrate");
+        let pool = common_kernel::db::connect(&settings(&url), order::SCHEMA)
+            .await
+            .expect("pool");
+        messaging::schema::migrate(&pool, order::SCHEMA, &order::MIGRATOR)
+            .await
+            .expect("migrate");
         pool.close().await;
     })
     .await;
-    let pool = common_kernel::db::connect(&settings(&db.url), order::SCHEMA).await.expect("pool");
+    let pool = common_kernel::db::connect(&settings(&db.url), order::SCHEMA)
+        .await
+        .expect("pool");
     (db, pool)
 }
 
 /// The constraint a refused statement names.
 async fn refused(pool: &PgPool, sql: &str) -> String {
-    match sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await {
+    match sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+    {
         Ok(_) => panic!("accepted: {sql}"),
-        Err(sqlx::Error::Database(e)) => e.constraint().map(str::to_owned).unwrap_or_else(|| e.message().to_owned()),
+        Err(sqlx::Error::Database(e)) => e
+            .constraint()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e.message().to_owned()),
         Err(other) => panic!("{other}"),
     }
 }
@@ -78,7 +94,13 @@ async fn item_row(pool: &PgPool, order: Uuid) -> Uuid {
     id
 }
 
-async fn task_row(pool: &PgPool, order: Uuid, item: Uuid, task_type: &str, depends_on: &[Uuid]) -> Uuid {
+async fn task_row(
+    pool: &PgPool,
+    order: Uuid,
+    item: Uuid,
+    task_type: &str,
+    depends_on: &[Uuid],
+) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO fulfilment_task (task_id, tenant_id, order_id, order_item_id, sequence_no, task_type, operation, \
@@ -100,11 +122,46 @@ async fn task_row(pool: &PgPool, order: Uuid, item: Uuid, task_type: &str, depen
 async fn each_status_function_is_its_rust_table_pair_for_pair() {
     let (_db, pool) = database().await;
     let machines: [(&str, Vec<(&str, &str)>, Vec<&str>); 5] = [
-        ("order", order_status::allowed_pairs(), order_status::OrderStatus::ALL.iter().map(|s| s.as_str()).collect()),
-        ("order_item", item_status::allowed_pairs(), item_status::ItemStatus::ALL.iter().map(|s| s.as_str()).collect()),
-        ("fulfilment_task", task_status::allowed_pairs(), task_status::TaskStatus::ALL.iter().map(|s| s.as_str()).collect()),
-        ("product_instance", asset_status::allowed_pairs(), asset_status::AssetStatus::ALL.iter().map(|s| s.as_str()).collect()),
-        ("subscription", subscription_status::allowed_pairs(), subscription_status::SubscriptionStatus::ALL.iter().map(|s| s.as_str()).collect()),
+        (
+            "order",
+            order_status::allowed_pairs(),
+            order_status::OrderStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
+        (
+            "order_item",
+            item_status::allowed_pairs(),
+            item_status::ItemStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
+        (
+            "fulfilment_task",
+            task_status::allowed_pairs(),
+            task_status::TaskStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
+        (
+            "product_instance",
+            asset_status::allowed_pairs(),
+            asset_status::AssetStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
+        (
+            "subscription",
+            subscription_status::allowed_pairs(),
+            subscription_status::SubscriptionStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
     ];
     for (machine, pairs, states) in machines {
         let allowed: BTreeSet<(&str, &str)> = pairs.into_iter().collect();
@@ -137,22 +194,39 @@ async fn impossible_rows_are_refused() {
         Some("customer_order_one_per_quote")
     );
     // A status outside the table, and an order born COMPLETED.
-    let skip = format!("UPDATE customer_order SET status = 'COMPLETED', aggregate_version = aggregate_version + 1 WHERE order_id = '{order}'");
+    let skip = format!(
+        "UPDATE customer_order SET status = 'COMPLETED', aggregate_version = aggregate_version + 1 WHERE order_id = '{order}'"
+    );
     let constraint = refused(&pool, &skip).await;
     assert!(constraint.ends_with("status_transition"), "{constraint}");
     // The frozen snapshot never changes.
-    let tamper = format!("UPDATE customer_order SET snapshot = '{{\"x\": 1}}', aggregate_version = aggregate_version + 1 WHERE order_id = '{order}'");
-    assert_eq!(refused(&pool, &tamper).await, "customer_order_capture_immutable");
+    let tamper = format!(
+        "UPDATE customer_order SET snapshot = '{{\"x\": 1}}', aggregate_version = aggregate_version + 1 WHERE order_id = '{order}'"
+    );
+    assert_eq!(
+        refused(&pool, &tamper).await,
+        "customer_order_capture_immutable"
+    );
 
     let item = item_row(&pool, order).await;
     let first = task_row(&pool, order, item, "RESERVE_INVENTORY", &[]).await;
     let second = task_row(&pool, order, item, "ACTIVATE_SERVICE", &[first]).await;
     // No task starts before its dependencies succeeded.
-    let early = format!("UPDATE fulfilment_task SET status = 'DISPATCHED', aggregate_version = aggregate_version + 1 WHERE task_id = '{second}'");
-    assert_eq!(refused(&pool, &early).await, "fulfilment_task_dependencies_first");
+    let early = format!(
+        "UPDATE fulfilment_task SET status = 'DISPATCHED', aggregate_version = aggregate_version + 1 WHERE task_id = '{second}'"
+    );
+    assert_eq!(
+        refused(&pool, &early).await,
+        "fulfilment_task_dependencies_first"
+    );
     // The plan never changes silently.
-    let replan = format!("UPDATE fulfilment_task SET operation = 'BILLING_START', aggregate_version = aggregate_version + 1 WHERE task_id = '{first}'");
-    assert_eq!(refused(&pool, &replan).await, "fulfilment_task_plan_immutable");
+    let replan = format!(
+        "UPDATE fulfilment_task SET operation = 'BILLING_START', aggregate_version = aggregate_version + 1 WHERE task_id = '{first}'"
+    );
+    assert_eq!(
+        refused(&pool, &replan).await,
+        "fulfilment_task_plan_immutable"
+    );
     // An item completes once.
     for status in ["VALIDATED", "READY", "IN_PROGRESS"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE order_item SET status = '{status}', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'")))
@@ -160,9 +234,13 @@ async fn impossible_rows_are_refused() {
     }
     sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE order_item SET status = 'COMPLETED', completed_at = now(), aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'")))
         .execute(&pool).await.unwrap();
-    let again = format!("UPDATE order_item SET completed_at = now() + interval '1 hour', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'");
+    let again = format!(
+        "UPDATE order_item SET completed_at = now() + interval '1 hour', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'"
+    );
     assert_eq!(refused(&pool, &again).await, "order_item_completes_once");
-    let no_date = format!("UPDATE order_item SET completed_at = NULL, aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'");
+    let no_date = format!(
+        "UPDATE order_item SET completed_at = NULL, aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'"
+    );
     assert_eq!(refused(&pool, &no_date).await, "order_item_completes_once");
 
     // No ACTIVE asset without an activation date.
@@ -173,22 +251,54 @@ async fn impossible_rows_are_refused() {
          VALUES ('{asset}', 'acme', 'C-1', gen_random_uuid(), 1, '{{}}', 'ACTIVE', '{order}', '{item}', '{order}', '{item}')"
     );
     let constraint = refused(&pool, &active).await;
-    assert!(constraint == "product_instance_active_has_activation" || constraint.contains("initial_status"), "{constraint}");
+    assert!(
+        constraint == "product_instance_active_has_activation"
+            || constraint.contains("initial_status"),
+        "{constraint}"
+    );
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(active.replace("'ACTIVE'", "'PENDING_ACTIVATION'"))).execute(&mut *tx).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(
+        active.replace("'ACTIVE'", "'PENDING_ACTIVATION'"),
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO product_instance_history (product_instance_id, tenant_id, version, status, change, characteristics, order_id, order_item_id, changed_at) VALUES ('{asset}', 'acme', 1, 'PENDING_ACTIVATION', 'ADD', '{{}}', '{order}', '{item}', now())")))
         .execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
-    let undated = format!("UPDATE product_instance SET status = 'ACTIVE', aggregate_version = 2 WHERE product_instance_id = '{asset}'");
-    assert_eq!(refused(&pool, &undated).await, "product_instance_active_has_activation");
+    let undated = format!(
+        "UPDATE product_instance SET status = 'ACTIVE', aggregate_version = 2 WHERE product_instance_id = '{asset}'"
+    );
+    assert_eq!(
+        refused(&pool, &undated).await,
+        "product_instance_active_has_activation"
+    );
     // Every version has its history row (checked at commit).
-    let unhistoried = format!("UPDATE product_instance SET status = 'ACTIVE', activation_date = now(), aggregate_version = 2 WHERE product_instance_id = '{asset}'");
-    assert_eq!(refused(&pool, &unhistoried).await, "product_instance_history_per_version");
+    let unhistoried = format!(
+        "UPDATE product_instance SET status = 'ACTIVE', activation_date = now(), aggregate_version = 2 WHERE product_instance_id = '{asset}'"
+    );
+    assert_eq!(
+        refused(&pool, &unhistoried).await,
+        "product_instance_history_per_version"
+    );
     // History is append-only.
-    let edit = format!("UPDATE product_instance_history SET status = 'ACTIVE' WHERE product_instance_id = '{asset}'");
-    assert_eq!(refused(&pool, &edit).await, "product_instance_history_append_only");
+    let edit = format!(
+        "UPDATE product_instance_history SET status = 'ACTIVE' WHERE product_instance_id = '{asset}'"
+    );
+    assert_eq!(
+        refused(&pool, &edit).await,
+        "product_instance_history_append_only"
+    );
     // One operation in flight per instance.
-    let guard = format!("INSERT INTO product_instance_guard (product_instance_id, tenant_id, order_id, order_item_id, action) VALUES ('{asset}', 'acme', '{order}', '{item}', 'MODIFY')");
-    sqlx::query(sqlx::AssertSqlSafe(guard.clone())).execute(&pool).await.unwrap();
-    assert_eq!(refused(&pool, &guard.replace("'MODIFY'", "'DELETE'")).await, "product_instance_guard_pkey");
+    let guard = format!(
+        "INSERT INTO product_instance_guard (product_instance_id, tenant_id, order_id, order_item_id, action) VALUES ('{asset}', 'acme', '{order}', '{item}', 'MODIFY')"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(guard.clone()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(&pool, &guard.replace("'MODIFY'", "'DELETE'")).await,
+        "product_instance_guard_pkey"
+    );
 }

@@ -334,7 +334,15 @@ async fn refuse_capture(
     // Recorded as captured first (the database admits an order only ACKNOWLEDGED), then
     // refused: both transitions are in the history and the events.
     let (order, changes) = Order::capture(new)?;
-    persist_capture(conn, ctx, &order, &changes, record, "captured from the quote").await?;
+    persist_capture(
+        conn,
+        ctx,
+        &order,
+        &changes,
+        record,
+        "captured from the quote",
+    )
+    .await?;
     let mut refused = order.clone();
     let changes = refused.fail_validation(failure.clone())?;
     crate::app::fulfilment::persist(
@@ -583,19 +591,34 @@ mod tests {
         assert_eq!(verify_snapshot(&conversion()), Ok(()));
         let mut changed = conversion();
         changed.snapshot["items"][1]["quantity"] = json!(40);
-        assert_eq!(verify_snapshot(&changed).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        assert_eq!(
+            verify_snapshot(&changed).unwrap_err().code,
+            "SNAPSHOT_NOT_VERIFIED"
+        );
         let mut unsigned = conversion();
         unsigned.snapshot_hash = None;
-        assert_eq!(verify_snapshot(&unsigned).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        assert_eq!(
+            verify_snapshot(&unsigned).unwrap_err().code,
+            "SNAPSHOT_NOT_VERIFIED"
+        );
         let mut other_customer = conversion();
         other_customer.customer_id = "C-2".into();
-        assert_eq!(verify_snapshot(&other_customer).unwrap_err().code, "CUSTOMER_MISMATCH");
+        assert_eq!(
+            verify_snapshot(&other_customer).unwrap_err().code,
+            "CUSTOMER_MISMATCH"
+        );
         let mut other_price = conversion();
         other_price.price_hash = "q".repeat(64);
-        assert_eq!(verify_snapshot(&other_price).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        assert_eq!(
+            verify_snapshot(&other_price).unwrap_err().code,
+            "SNAPSHOT_NOT_VERIFIED"
+        );
         let mut other_revision = conversion();
         other_revision.revision = 1;
-        assert_eq!(verify_snapshot(&other_revision).unwrap_err().code, "SNAPSHOT_NOT_VERIFIED");
+        assert_eq!(
+            verify_snapshot(&other_revision).unwrap_err().code,
+            "SNAPSHOT_NOT_VERIFIED"
+        );
     }
 
     #[test]

@@ -376,7 +376,10 @@ mod tests {
             customer: CustomerId::parse("C-1").unwrap(),
             origin: OrderOrigin::Direct,
             currency: "USD".into(),
-            items: vec![item(internet, None), item(OrderItemId::generate(), Some(internet))],
+            items: vec![
+                item(internet, None),
+                item(OrderItemId::generate(), Some(internet)),
+            ],
         })
         .unwrap();
         order
@@ -404,9 +407,13 @@ mod tests {
     fn check(order: &Order, changes: &[OrderChange], seen: &mut BTreeSet<&'static str>) {
         for event in events_of(order, changes).unwrap() {
             seen.insert(event.event_type);
-            let envelope = serde_json::to_value(outbox::envelope(&ctx(), event, Utc::now())).unwrap();
+            let envelope =
+                serde_json::to_value(outbox::envelope(&ctx(), event, Utc::now())).unwrap();
             if let Err(error) = event_contracts::validate(&envelope) {
-                panic!("{} breaks its contract: {error}\n{envelope:#}", envelope["eventType"]);
+                panic!(
+                    "{} breaks its contract: {error}\n{envelope:#}",
+                    envelope["eventType"]
+                );
             }
         }
     }
@@ -415,7 +422,10 @@ mod tests {
     fn every_published_event_satisfies_its_contract() {
         let mut seen = BTreeSet::new();
         let mut order = captured();
-        let created = vec![OrderChange::Order { from: None, to: order.status }];
+        let created = vec![OrderChange::Order {
+            from: None,
+            to: order.status,
+        }];
         check(&order, &created, &mut seen);
         let changes = decomposed(&mut order);
         check(&order, &changes, &mut seen);
@@ -444,7 +454,9 @@ mod tests {
             reason: "none left".into(),
             retryable: false,
         };
-        let changes = refused.record_task_rejection(ready[0], failure.clone()).unwrap();
+        let changes = refused
+            .record_task_rejection(ready[0], failure.clone())
+            .unwrap();
         check(&refused, &changes, &mut seen);
 
         let mut invalid = captured();
@@ -463,7 +475,10 @@ mod tests {
             "oms.fulfillment-task.succeeded.v1",
             "oms.fulfillment-task.failed.v1",
         ] {
-            assert!(seen.contains(expected), "{expected} never published: {seen:?}");
+            assert!(
+                seen.contains(expected),
+                "{expected} never published: {seen:?}"
+            );
         }
     }
 }

@@ -50,7 +50,10 @@ fn customer(query: &CustomerQuery) -> Result<(CustomerId, i64), ApiError> {
 /// A customer's product instances, oldest first.
 #[utoipa::path(get, path = "/assets", tag = "installed-base",
     params(ContextHeaders, CustomerQuery),
-    responses((status = 200, body = AssetList)))]
+    responses(
+        (status = 200, body = AssetList),
+        (status = 422, description = "`VALIDATION_FAILED`: customerId missing or invalid, limit out of 1..=500", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -88,7 +91,10 @@ pub async fn get(
 /// A customer's subscriptions, oldest first.
 #[utoipa::path(get, path = "/subscriptions", tag = "installed-base",
     params(ContextHeaders, CustomerQuery),
-    responses((status = 200, body = SubscriptionList)))]
+    responses(
+        (status = 200, body = SubscriptionList),
+        (status = 422, description = "`VALIDATION_FAILED`: customerId missing or invalid, limit out of 1..=500", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
 pub async fn subscriptions(
     State(state): State<AppState>,
     ctx: RequestContext,

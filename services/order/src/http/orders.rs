@@ -231,7 +231,10 @@ pub struct OrderQuery {
 /// Orders, newest first, by quote, customer and status.
 #[utoipa::path(get, path = "/orders", tag = "orders",
     params(ContextHeaders, OrderQuery),
-    responses((status = 200, body = OrderPage)))]
+    responses(
+        (status = 200, body = OrderPage),
+        (status = 422, description = "`VALIDATION_FAILED`: unknown status, invalid customerId, limit out of 1..=500", body = ProblemDetails, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: RequestContext,

@@ -275,9 +275,7 @@ fn task_changed(a: &FulfilmentTask, b: &FulfilmentTask) -> bool {
 
 /// The states a row passed through on its way to its final one in `changes` (the database
 /// checks every single move against the machine's table, so each is written).
-fn intermediate_states<'a, S: Copy + 'a>(
-    moves: impl Iterator<Item = &'a S>,
-) -> Vec<S> {
+fn intermediate_states<'a, S: Copy + 'a>(moves: impl Iterator<Item = &'a S>) -> Vec<S> {
     let mut states: Vec<S> = moves.copied().collect();
     states.pop();
     states
@@ -295,13 +293,22 @@ pub async fn save(
 ) -> Result<bool, AppError> {
     let item_moves = |id: OrderItemId| {
         intermediate_states(changes.iter().filter_map(move |c| match c {
-            OrderChange::Item { item, to, from: Some(_) } if *item == id => Some(to),
+            OrderChange::Item {
+                item,
+                to,
+                from: Some(_),
+            } if *item == id => Some(to),
             _ => None,
         }))
     };
     let task_moves = |id: FulfilmentTaskId| {
         intermediate_states(changes.iter().filter_map(move |c| match c {
-            OrderChange::Task { task, to, from: Some(_), .. } if *task == id => Some(to),
+            OrderChange::Task {
+                task,
+                to,
+                from: Some(_),
+                ..
+            } if *task == id => Some(to),
             _ => None,
         }))
     };

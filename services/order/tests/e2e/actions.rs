@@ -37,7 +37,12 @@ pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-fn task(task_type: &str, operation: &str, depends_on: &[&str], compensation: Option<&str>) -> Value {
+fn task(
+    task_type: &str,
+    operation: &str,
+    depends_on: &[&str],
+    compensation: Option<&str>,
+) -> Value {
     json!({"taskType": task_type, "operation": operation, "dependsOn": depends_on,
            "reversible": compensation.is_some(), "compensation": compensation,
            "pointOfNoReturn": operation == "BILLING_START"})
@@ -45,7 +50,12 @@ fn task(task_type: &str, operation: &str, depends_on: &[&str], compensation: Opt
 
 /// The demo profiles (crates/devstack/src/seed.rs has the same).
 fn internet_profile() -> Value {
-    let mut activate = task("ACTIVATE_SERVICE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"));
+    let mut activate = task(
+        "ACTIVATE_SERVICE",
+        "PROVISIONING_ACTIVATE",
+        &["RESERVE_INVENTORY"],
+        Some("PROVISIONING_DEACTIVATE"),
+    );
     activate["dependsOnParent"] = json!([]);
     let mut deactivate = task("DEACTIVATE_SERVICE", "PROVISIONING_DEACTIVATE", &[], None);
     deactivate["dependsOnChildren"] = json!(["DEACTIVATE_SERVICE"]);
@@ -85,7 +95,12 @@ fn router_profile() -> Value {
 }
 
 fn static_ip_profile() -> Value {
-    let mut activate = task("ACTIVATE_SERVICE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"));
+    let mut activate = task(
+        "ACTIVATE_SERVICE",
+        "PROVISIONING_ACTIVATE",
+        &["RESERVE_INVENTORY"],
+        Some("PROVISIONING_DEACTIVATE"),
+    );
     activate["dependsOnParent"] = json!(["ACTIVATE_SERVICE"]);
     json!({"startsSubscription": false, "actions": {
         "ADD": [
@@ -123,21 +138,50 @@ impl Stack {
 
     /// A request that must succeed.
     pub async fn ok(&self, user: &str, method: Method, url: String, body: Option<&Value>) -> Value {
-        let (status, answer) = self.call(user, method.clone(), url.clone(), body, None).await;
-        assert!(status.is_success(), "{method} {url} as {user}: {status} {answer}");
+        let (status, answer) = self
+            .call(user, method.clone(), url.clone(), body, None)
+            .await;
+        assert!(
+            status.is_success(),
+            "{method} {url} as {user}: {status} {answer}"
+        );
         answer
     }
 
     async fn publish_offering(&self, code: &str, spec: Value, offering: Value) -> Uuid {
         let base = &self.catalog.base;
-        let spec = self.ok("catalog1", Method::POST, format!("{base}/product-specifications"), Some(&spec)).await;
+        let spec = self
+            .ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/product-specifications"),
+                Some(&spec),
+            )
+            .await;
         let mut offering = offering;
         offering["code"] = json!(code);
         offering["productSpecificationId"] = spec["id"].clone();
-        let created = self.ok("catalog1", Method::POST, format!("{base}/product-offerings"), Some(&offering)).await;
-        let id: Uuid = created["id"].as_str().expect("offering id").parse().expect("uuid");
+        let created = self
+            .ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/product-offerings"),
+                Some(&offering),
+            )
+            .await;
+        let id: Uuid = created["id"]
+            .as_str()
+            .expect("offering id")
+            .parse()
+            .expect("uuid");
         for command in ["submit-for-review", "publish"] {
-            self.ok("catalog1", Method::POST, format!("{base}/product-offerings/{id}/{command}"), None).await;
+            self.ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/product-offerings/{id}/{command}"),
+                None,
+            )
+            .await;
         }
         id
     }
@@ -145,16 +189,26 @@ impl Stack {
     /// The catalog admin publishes Business Internet, Managed Router and Static IP with their
     /// fulfilment profiles, and a USD price book for them.
     pub async fn seed_catalog(&self) -> Catalog {
-        let internet = self.publish_offering("INTERNET-BUSINESS", json!({
+        let internet = self
+            .publish_offering(
+                "INTERNET-BUSINESS",
+                json!({
             "code": "INTERNET-ACCESS", "name": "Internet access", "characteristics": [
                 {"name": "bandwidthMbps", "valueType": "INTEGER", "required": true,
                  "allowedValues": [100, 500, 1000], "defaultValue": 100}]}),
-            json!({"name": "Business Internet", "fulfilmentProfile": internet_profile()})).await;
-        let router = self.publish_offering("MANAGED-ROUTER", json!({
+                json!({"name": "Business Internet", "fulfilmentProfile": internet_profile()}),
+            )
+            .await;
+        let router = self
+            .publish_offering(
+                "MANAGED-ROUTER",
+                json!({
             "code": "MANAGED-ROUTER-CPE", "name": "Managed router", "characteristics": [
                 {"name": "model", "valueType": "STRING", "required": true,
                  "allowedValues": ["SRX-300", "SRX-550"]}]}),
-            json!({"name": "Managed Router", "fulfilmentProfile": router_profile()})).await;
+                json!({"name": "Managed Router", "fulfilmentProfile": router_profile()}),
+            )
+            .await;
         let static_ip = self.publish_offering("STATIC-IP", json!({
             "code": "STATIC-IP-BLOCK", "name": "Static IP addresses", "characteristics": [
                 {"name": "ipCount", "valueType": "INTEGER", "required": true,
@@ -162,7 +216,12 @@ impl Stack {
             json!({"name": "Static IP", "fulfilmentProfile": static_ip_profile(), "relationships": [
                 {"type": "ADD_ON_OF", "targetOfferingId": internet, "minCardinality": 0, "maxCardinality": 1}]})).await;
         let base = &self.catalog.base;
-        let book = self.ok("catalog1", Method::POST, format!("{base}/price-books"), Some(&json!({
+        let book = self
+            .ok(
+                "catalog1",
+                Method::POST,
+                format!("{base}/price-books"),
+                Some(&json!({
             "code": "PB-USD", "name": "List USD", "currency": "USD", "entries": [
                 {"offeringId": internet, "offeringVersion": 1, "charges": [
                     {"chargeType": "RECURRING", "period": "MONTH", "unitPrice": "149.00"},
@@ -171,21 +230,65 @@ impl Stack {
                     {"chargeType": "RECURRING", "period": "MONTH", "unitPrice": "39.00"},
                     {"chargeType": "ONE_TIME", "unitPrice": "99.00"}]},
                 {"offeringId": static_ip, "offeringVersion": 1, "charges": [
-                    {"chargeType": "RECURRING", "period": "MONTH", "unitPrice": "15.00"}]}]}))).await;
-        let price_book: Uuid = book["priceBookId"].as_str().expect("book id").parse().expect("uuid");
-        self.ok("catalog1", Method::POST, format!("{base}/price-books/{price_book}/publish"), None).await;
-        Catalog { internet, router, static_ip, price_book }
+                    {"chargeType": "RECURRING", "period": "MONTH", "unitPrice": "15.00"}]}]})),
+            )
+            .await;
+        let price_book: Uuid = book["priceBookId"]
+            .as_str()
+            .expect("book id")
+            .parse()
+            .expect("uuid");
+        self.ok(
+            "catalog1",
+            Method::POST,
+            format!("{base}/price-books/{price_book}/publish"),
+            None,
+        )
+        .await;
+        Catalog {
+            internet,
+            router,
+            static_ip,
+            price_book,
+        }
     }
 
     /// `sales1` quotes internet + router + static IP for `customer`, prices, submits, waits for
     /// the approval, accepts and converts; returns the quote id and the order id cpq answered.
     pub async fn quote_to_order(&self, catalog: Catalog, customer: &str) -> (Uuid, Uuid) {
         let base = &self.cpq.base;
-        let probe = self.call("sales1", Method::GET, format!("{}/product-offerings/{}/versions/1", self.catalog.base, catalog.internet), None, None).await;
+        let probe = self
+            .call(
+                "sales1",
+                Method::GET,
+                format!(
+                    "{}/product-offerings/{}/versions/1",
+                    self.catalog.base, catalog.internet
+                ),
+                None,
+                None,
+            )
+            .await;
         eprintln!("PROBE {probe:?}");
-        let probe = self.call("sales1", Method::GET, format!("{}/price-books/{}/versions/1", self.catalog.base, catalog.price_book), None, None).await;
+        let probe = self
+            .call(
+                "sales1",
+                Method::GET,
+                format!(
+                    "{}/price-books/{}/versions/1",
+                    self.catalog.base, catalog.price_book
+                ),
+                None,
+                None,
+            )
+            .await;
         eprintln!("PROBE {probe:?}");
-        let quote = self.ok("sales1", Method::POST, format!("{base}/quotes"), Some(&json!({
+        let quote = self
+            .ok(
+                "sales1",
+                Method::POST,
+                format!("{base}/quotes"),
+                Some(&json!({
             "customerId": customer, "currency": "USD", "priceBookId": catalog.price_book,
             "validUntil": chrono::Utc::now() + chrono::Duration::days(30),
             "items": [
@@ -194,15 +297,49 @@ impl Stack {
                 {"id": "2", "offeringId": catalog.router, "quantity": 1,
                  "characteristics": {"model": "SRX-300"}},
                 {"id": "3", "offeringId": catalog.static_ip, "quantity": 1, "parentId": "1",
-                 "characteristics": {"ipCount": 4}}]}))).await;
-        let quote: Uuid = quote["id"].as_str().expect("quote id").parse().expect("uuid");
-        self.ok("sales1", Method::POST, format!("{base}/quotes/{quote}/price"), None).await;
-        self.ok("sales1", Method::POST, format!("{base}/quotes/{quote}/submit"), None).await;
+                 "characteristics": {"ipCount": 4}}]})),
+            )
+            .await;
+        let quote: Uuid = quote["id"]
+            .as_str()
+            .expect("quote id")
+            .parse()
+            .expect("uuid");
+        self.ok(
+            "sales1",
+            Method::POST,
+            format!("{base}/quotes/{quote}/price"),
+            None,
+        )
+        .await;
+        self.ok(
+            "sales1",
+            Method::POST,
+            format!("{base}/quotes/{quote}/submit"),
+            None,
+        )
+        .await;
         self.wait_quote(quote, "APPROVED").await;
-        self.ok("sales1", Method::POST, format!("{base}/quotes/{quote}/accept"),
-            Some(&json!({"channel": "CUSTOMER_PORTAL", "reference": "PO-1"}))).await;
-        let conversion = self.ok("sales1", Method::POST, format!("{base}/quotes/{quote}/convert-to-order"), None).await;
-        let order: Uuid = conversion["orderId"].as_str().expect("order id").parse().expect("uuid");
+        self.ok(
+            "sales1",
+            Method::POST,
+            format!("{base}/quotes/{quote}/accept"),
+            Some(&json!({"channel": "CUSTOMER_PORTAL", "reference": "PO-1"})),
+        )
+        .await;
+        let conversion = self
+            .ok(
+                "sales1",
+                Method::POST,
+                format!("{base}/quotes/{quote}/convert-to-order"),
+                None,
+            )
+            .await;
+        let order: Uuid = conversion["orderId"]
+            .as_str()
+            .expect("order id")
+            .parse()
+            .expect("uuid");
         (quote, order)
     }
 
@@ -210,11 +347,21 @@ impl Stack {
     pub async fn wait_quote(&self, quote: Uuid, status: &str) -> Value {
         let until = Instant::now() + WAIT;
         loop {
-            let view = self.ok("sales1", Method::GET, format!("{}/quotes/{quote}", self.cpq.base), None).await;
+            let view = self
+                .ok(
+                    "sales1",
+                    Method::GET,
+                    format!("{}/quotes/{quote}", self.cpq.base),
+                    None,
+                )
+                .await;
             if view["status"] == status {
                 return view;
             }
-            assert!(Instant::now() < until, "quote {quote} never reached {status}: {view}");
+            assert!(
+                Instant::now() < until,
+                "quote {quote} never reached {status}: {view}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -222,7 +369,13 @@ impl Stack {
     /// The order as `ops1` sees it; `None` while it does not exist.
     pub async fn order(&self, order: Uuid) -> Option<Value> {
         let (status, view) = self
-            .call("ops1", Method::GET, format!("{}/orders/{order}", self.order_base), None, None)
+            .call(
+                "ops1",
+                Method::GET,
+                format!("{}/orders/{order}", self.order_base),
+                None,
+                None,
+            )
             .await;
         match status {
             StatusCode::NOT_FOUND => None,
@@ -241,7 +394,10 @@ impl Stack {
                 return view;
             }
             if Instant::now() >= until {
-                panic!("order {order} never reached {statuses:?}: {:?}", self.order(order).await);
+                panic!(
+                    "order {order} never reached {statuses:?}: {:?}",
+                    self.order(order).await
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -249,24 +405,54 @@ impl Stack {
 
     /// `user` captures a direct order; answers status and body.
     pub async fn direct_order(&self, user: &str, key: &str, body: &Value) -> (StatusCode, Value) {
-        self.call(user, Method::POST, format!("{}/orders", self.order_base), Some(body), Some(key)).await
+        self.call(
+            user,
+            Method::POST,
+            format!("{}/orders", self.order_base),
+            Some(body),
+            Some(key),
+        )
+        .await
     }
 
     /// The customer's product instances.
     pub async fn assets(&self, customer: &str) -> Vec<Value> {
-        let view = self.ok("ops1", Method::GET, format!("{}/assets?customerId={customer}", self.order_base), None).await;
+        let view = self
+            .ok(
+                "ops1",
+                Method::GET,
+                format!("{}/assets?customerId={customer}", self.order_base),
+                None,
+            )
+            .await;
         view["assets"].as_array().cloned().unwrap_or_default()
     }
 
     /// One product instance with its history.
     pub async fn asset(&self, id: &str) -> Value {
-        self.ok("ops1", Method::GET, format!("{}/assets/{id}", self.order_base), None).await
+        self.ok(
+            "ops1",
+            Method::GET,
+            format!("{}/assets/{id}", self.order_base),
+            None,
+        )
+        .await
     }
 
     /// The customer's subscriptions.
     pub async fn subscriptions(&self, customer: &str) -> Vec<Value> {
-        let view = self.ok("ops1", Method::GET, format!("{}/subscriptions?customerId={customer}", self.order_base), None).await;
-        view["subscriptions"].as_array().cloned().unwrap_or_default()
+        let view = self
+            .ok(
+                "ops1",
+                Method::GET,
+                format!("{}/subscriptions?customerId={customer}", self.order_base),
+                None,
+            )
+            .await;
+        view["subscriptions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Each task's first attempt start and its successful attempt's end, from the integration
@@ -297,7 +483,13 @@ impl Stack {
         .expect("operations");
         let mut out = HashMap::new();
         for (task, system, key) in rows {
-            let count = self.sim.effects(&system, &key).await.iter().map(|e| e.count).sum();
+            let count = self
+                .sim
+                .effects(&system, &key)
+                .await
+                .iter()
+                .map(|e| e.count)
+                .sum();
             out.insert(task, count);
         }
         out
@@ -311,5 +503,9 @@ pub fn tasks(order: &Value) -> Vec<Value> {
 
 /// A task's id.
 pub fn id(value: &Value, field: &str) -> Uuid {
-    value[field].as_str().unwrap_or_else(|| panic!("{field} in {value}")).parse().expect("uuid")
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} in {value}"))
+        .parse()
+        .expect("uuid")
 }

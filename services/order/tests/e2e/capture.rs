@@ -31,13 +31,19 @@ async fn a_thousand_conversions_of_one_quote_give_one_order() {
         .buffer_unordered(64)
         .collect()
         .await;
-    assert!(answers.iter().all(|a| *a == order.to_string()), "every conversion answers the one order");
-    stack.wait_order(order, &["COMPLETED", "FALLOUT", "FAILED"]).await;
-    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM order_schema.customer_order WHERE quote_id = $1")
-        .bind(quote)
-        .fetch_one(&stack.order_db)
-        .await
-        .unwrap();
+    assert!(
+        answers.iter().all(|a| *a == order.to_string()),
+        "every conversion answers the one order"
+    );
+    stack
+        .wait_order(order, &["COMPLETED", "FALLOUT", "FAILED"])
+        .await;
+    let orders: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM order_schema.customer_order WHERE quote_id = $1")
+            .bind(quote)
+            .fetch_one(&stack.order_db)
+            .await
+            .unwrap();
     assert_eq!(orders, 1);
     stack.stop().await;
 }
@@ -81,15 +87,23 @@ async fn a_snapshot_that_does_not_verify_is_never_fulfilled() {
         .await
         .map_err(|(e, _)| e)
         .expect("published");
-    let failed = stack.wait_order(order, &["FAILED", "COMPLETED", "IN_PROGRESS", "FALLOUT"]).await;
+    let failed = stack
+        .wait_order(order, &["FAILED", "COMPLETED", "IN_PROGRESS", "FALLOUT"])
+        .await;
     assert_eq!(failed["status"], "FAILED", "{failed}");
     assert_eq!(failed["failure"]["code"], "SNAPSHOT_NOT_VERIFIED");
-    assert_eq!(failed["fallouts"][0]["failureCode"], "SNAPSHOT_NOT_VERIFIED");
+    assert_eq!(
+        failed["fallouts"][0]["failureCode"],
+        "SNAPSHOT_NOT_VERIFIED"
+    );
     assert_eq!(failed["fallouts"][0]["category"], "CAPTURE");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let again = stack.order(order).await.unwrap();
     assert_eq!(again["status"], "FAILED");
-    assert!(again["tasks"].as_array().unwrap().is_empty(), "never decomposed: {again}");
+    assert!(
+        again["tasks"].as_array().unwrap().is_empty(),
+        "never decomposed: {again}"
+    );
     assert!(again["processInstanceKey"].is_null(), "no process started");
     stack.stop().await;
 }

@@ -1,7 +1,11 @@
 //! Quote-to-cash over the real stack (issue 23's acceptance): a private Kafka-protocol broker,
 //! the embedded engine, the downstream simulator and every service up to the order service.
 
-#![expect(clippy::expect_used, clippy::unwrap_used, reason = "test set-up fails loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test set-up fails loudly"
+)]
 
 mod actions;
 mod capture;

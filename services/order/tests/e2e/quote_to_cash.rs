@@ -16,12 +16,21 @@ async fn an_accepted_quote_is_fulfilled_in_dependency_order_into_active_assets()
     let catalog = stack.seed_catalog().await;
     let (quote, order) = stack.quote_to_order(catalog, "CUST-Q2C").await;
 
-    let done = stack.wait_order(order, &["COMPLETED", "FALLOUT", "FAILED"]).await;
+    let done = stack
+        .wait_order(order, &["COMPLETED", "FALLOUT", "FAILED"])
+        .await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(done["quote"]["quoteId"], quote.to_string());
-    assert_eq!(done["quote"]["snapshotHash"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        done["quote"]["snapshotHash"].as_str().map(str::len),
+        Some(64)
+    );
     let plan = tasks(&done);
-    assert_eq!(plan.len(), 10, "internet 4 + router 3 + static IP 3 tasks: {done}");
+    assert_eq!(
+        plan.len(),
+        10,
+        "internet 4 + router 3 + static IP 3 tasks: {done}"
+    );
     assert!(plan.iter().all(|t| t["status"] == "SUCCEEDED"), "{done}");
     let items = done["items"].as_array().unwrap();
     assert!(items.iter().all(|i| i["status"] == "COMPLETED"), "{done}");
@@ -53,7 +62,8 @@ async fn an_accepted_quote_is_fulfilled_in_dependency_order_into_active_assets()
         plan.iter()
             .find(|t| {
                 t["taskType"] == "ACTIVATE_SERVICE"
-                    && by_item[t["orderItemId"].as_str().unwrap()]["parentItemId"].is_null() != parent
+                    && by_item[t["orderItemId"].as_str().unwrap()]["parentItemId"].is_null()
+                        != parent
             })
             .map(|t| windows[&id(t, "taskId")])
             .unwrap()
@@ -82,12 +92,22 @@ async fn an_accepted_quote_is_fulfilled_in_dependency_order_into_active_assets()
 
     // The order events and the plan are what the API shows.
     let plan_view = stack
-        .ok("ops1", reqwest::Method::GET, format!("{}/orders/{order}/plan", stack.order_base), None)
+        .ok(
+            "ops1",
+            reqwest::Method::GET,
+            format!("{}/orders/{order}/plan", stack.order_base),
+            None,
+        )
         .await;
     assert_eq!(plan_view["planHash"], done["planHash"]);
     assert_eq!(plan_view["tasks"].as_array().unwrap().len(), 10);
     let listed = stack
-        .ok("ops1", reqwest::Method::GET, format!("{}/orders?quoteId={quote}", stack.order_base), None)
+        .ok(
+            "ops1",
+            reqwest::Method::GET,
+            format!("{}/orders?quoteId={quote}", stack.order_base),
+            None,
+        )
         .await;
     assert_eq!(listed["orders"].as_array().unwrap().len(), 1);
     stack.stop().await;

@@ -237,7 +237,12 @@ impl Stack {
 
         let cpq_db = service_database(cpq::SERVICE, cpq::SCHEMA, &cpq::MIGRATOR).await;
         let cpq_app = cpq::Application::build(
-            settings(cpq::SERVICE, &cpq_db.url, &brokers, &issuer().client_env("cpq-service")),
+            settings(
+                cpq::SERVICE,
+                &cpq_db.url,
+                &brokers,
+                &issuer().client_env("cpq-service"),
+            ),
             cpq::CpqSettings {
                 catalog_url: catalog.base.clone(),
                 expiry_interval: Duration::from_secs(30),
@@ -278,24 +283,44 @@ impl Stack {
         let mut extra: Vec<(&'static str, String)> = vec![
             ("ZEEBE_ADDRESS", zeebe_address.clone()),
             ("APP__INTEGRATION__RECONCILE_INTERVAL_MS", "200".to_owned()),
-            ("APP__INTEGRATION__INVENTORY__BASE_URL", sim.system_url("inventory")),
-            ("APP__INTEGRATION__PROVISIONING__BASE_URL", sim.system_url("provisioning")),
-            ("APP__INTEGRATION__BILLING__BASE_URL", sim.system_url("billing")),
+            (
+                "APP__INTEGRATION__INVENTORY__BASE_URL",
+                sim.system_url("inventory"),
+            ),
+            (
+                "APP__INTEGRATION__PROVISIONING__BASE_URL",
+                sim.system_url("provisioning"),
+            ),
+            (
+                "APP__INTEGRATION__BILLING__BASE_URL",
+                sim.system_url("billing"),
+            ),
             ("APP__INTEGRATION__CRM__BASE_URL", sim.system_url("crm")),
-            ("APP__INTEGRATION__CONTRACT__BASE_URL", sim.system_url("contract")),
-            ("APP__INTEGRATION__NOTIFICATION__BASE_URL", sim.system_url("notification")),
-            ("APP__INTEGRATION__PROVISIONING__MAX_ATTEMPTS", "3".to_owned()),
-            ("APP__INTEGRATION__PROVISIONING__BACKOFF_MS", "100".to_owned()),
-            ("APP__INTEGRATION__PROVISIONING__BACKOFF_MAX_MS", "200".to_owned()),
+            (
+                "APP__INTEGRATION__CONTRACT__BASE_URL",
+                sim.system_url("contract"),
+            ),
+            (
+                "APP__INTEGRATION__NOTIFICATION__BASE_URL",
+                sim.system_url("notification"),
+            ),
+            (
+                "APP__INTEGRATION__PROVISIONING__MAX_ATTEMPTS",
+                "3".to_owned(),
+            ),
+            (
+                "APP__INTEGRATION__PROVISIONING__BACKOFF_MS",
+                "100".to_owned(),
+            ),
+            (
+                "APP__INTEGRATION__PROVISIONING__BACKOFF_MAX_MS",
+                "200".to_owned(),
+            ),
         ];
         extra.extend(issuer().client_env("integration-service"));
         let lookup: HashMap<&str, String> = extra.iter().cloned().collect();
-        let integration_settings = settings(
-            integration::SERVICE,
-            &integration_db.url,
-            &brokers,
-            &extra,
-        );
+        let integration_settings =
+            settings(integration::SERVICE, &integration_db.url, &brokers, &extra);
         let integration_pool =
             common_kernel::db::connect(&integration_settings.database, integration::SCHEMA)
                 .await
@@ -337,7 +362,7 @@ impl Stack {
             integration,
             _databases: databases,
             _engine: engine,
-        _engine_db: engine_db,
+            _engine_db: engine_db,
             _kafka: kafka,
             _serial: serial,
         };
