@@ -11,10 +11,11 @@
 //!
 //! Run: `cargo bench -p order --bench fulfilment` (needs `tansu`, PostgreSQL and Redis).
 
-#![expect(
+#![allow(
     clippy::expect_used,
     clippy::unwrap_used,
-    reason = "a bench fails loudly"
+    clippy::print_stdout,
+    reason = "a bench fails loudly and reports on stdout"
 )]
 
 #[path = "../tests/e2e/actions.rs"]

@@ -4,11 +4,7 @@
 //! completed twice, a task started before its dependencies succeeded, a plan that changes, a
 //! second order of one quote, a second operation guard on one instance, history that is edited.
 
-#![expect(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    reason = "test set-up fails loudly"
-)]
+#![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -118,10 +114,17 @@ async fn task_row(
     id
 }
 
+/// A machine's SQL name, its Rust pairs and its states.
+type Machine = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<&'static str>,
+);
+
 #[tokio::test]
 async fn each_status_function_is_its_rust_table_pair_for_pair() {
     let (_db, pool) = database().await;
-    let machines: [(&str, Vec<(&str, &str)>, Vec<&str>); 5] = [
+    let machines: [Machine; 5] = [
         (
             "order",
             order_status::allowed_pairs(),
@@ -174,7 +177,7 @@ async fn each_status_function_is_its_rust_table_pair_for_pair() {
                 .bind(to)
                 .fetch_one(&pool)
                 .await
-                .unwrap();
+                .expect("query");
                 let rust = from == to || allowed.contains(&(*from, *to));
                 assert_eq!(sql, rust, "{machine}: {from} → {to}");
             }
@@ -230,10 +233,10 @@ async fn impossible_rows_are_refused() {
     // An item completes once.
     for status in ["VALIDATED", "READY", "IN_PROGRESS"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE order_item SET status = '{status}', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'")))
-            .execute(&pool).await.unwrap();
+            .execute(&pool).await.expect("query");
     }
     sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE order_item SET status = 'COMPLETED', completed_at = now(), aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'")))
-        .execute(&pool).await.unwrap();
+        .execute(&pool).await.expect("query");
     let again = format!(
         "UPDATE order_item SET completed_at = now() + interval '1 hour', aggregate_version = aggregate_version + 1 WHERE order_item_id = '{item}'"
     );
@@ -256,16 +259,16 @@ async fn impossible_rows_are_refused() {
             || constraint.contains("initial_status"),
         "{constraint}"
     );
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = pool.begin().await.expect("query");
     sqlx::query(sqlx::AssertSqlSafe(
         active.replace("'ACTIVE'", "'PENDING_ACTIVATION'"),
     ))
     .execute(&mut *tx)
     .await
-    .unwrap();
+    .expect("query");
     sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO product_instance_history (product_instance_id, tenant_id, version, status, change, characteristics, order_id, order_item_id, changed_at) VALUES ('{asset}', 'acme', 1, 'PENDING_ACTIVATION', 'ADD', '{{}}', '{order}', '{item}', now())")))
-        .execute(&mut *tx).await.unwrap();
-    tx.commit().await.unwrap();
+        .execute(&mut *tx).await.expect("query");
+    tx.commit().await.expect("query");
     let undated = format!(
         "UPDATE product_instance SET status = 'ACTIVE', aggregate_version = 2 WHERE product_instance_id = '{asset}'"
     );
@@ -296,7 +299,7 @@ async fn impossible_rows_are_refused() {
     sqlx::query(sqlx::AssertSqlSafe(guard.clone()))
         .execute(&pool)
         .await
-        .unwrap();
+        .expect("query");
     assert_eq!(
         refused(&pool, &guard.replace("'MODIFY'", "'DELETE'")).await,
         "product_instance_guard_pkey"

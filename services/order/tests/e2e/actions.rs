@@ -257,32 +257,6 @@ impl Stack {
     /// the approval, accepts and converts; returns the quote id and the order id cpq answered.
     pub async fn quote_to_order(&self, catalog: Catalog, customer: &str) -> (Uuid, Uuid) {
         let base = &self.cpq.base;
-        let probe = self
-            .call(
-                "sales1",
-                Method::GET,
-                format!(
-                    "{}/product-offerings/{}/versions/1",
-                    self.catalog.base, catalog.internet
-                ),
-                None,
-                None,
-            )
-            .await;
-        eprintln!("PROBE {probe:?}");
-        let probe = self
-            .call(
-                "sales1",
-                Method::GET,
-                format!(
-                    "{}/price-books/{}/versions/1",
-                    self.catalog.base, catalog.price_book
-                ),
-                None,
-                None,
-            )
-            .await;
-        eprintln!("PROBE {probe:?}");
         let quote = self
             .ok(
                 "sales1",
