@@ -70,6 +70,28 @@ impl ConsumerConfig {
     }
 }
 
+/// The envelope fields a handler reads to act in the event's context: its type, tenant, actor,
+/// correlation and payload (architecture §6).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvelopeHead {
+    /// Event type with version suffix.
+    pub event_type: String,
+    /// The tenant the event belongs to.
+    pub tenant_id: String,
+    /// Who caused it.
+    pub actor_id: String,
+    /// Correlation of the originating request.
+    pub correlation_id: String,
+    /// Business transaction.
+    pub business_transaction_id: String,
+    /// W3C traceparent, when the producer had one.
+    #[serde(default)]
+    pub traceparent: Option<String>,
+    /// The payload.
+    pub payload: Value,
+}
+
 /// A consumed event, as a handler sees it.
 #[derive(Debug, Clone)]
 pub struct IncomingEvent {
@@ -91,6 +113,13 @@ pub struct IncomingEvent {
     pub partition: i32,
     /// Offset.
     pub offset: i64,
+}
+
+impl IncomingEvent {
+    /// The envelope's head; an envelope without one breaks the contract (a permanent failure).
+    pub fn head(&self) -> Result<EnvelopeHead, serde_json::Error> {
+        serde_json::from_value(self.envelope.clone())
+    }
 }
 
 /// Why a handler did not apply an event.

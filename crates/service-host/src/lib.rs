@@ -310,3 +310,43 @@ where
         }
     }
 }
+
+/// Runs `pass` at once, then again on every notification on `channel` (sent at commit by the
+/// transaction that made new work) and at least every `every`: the loop of a background job that
+/// must react fast without hammering the database. A lost connection is re-established by the
+/// next receive, after a pause; without a listener at all it polls.
+pub async fn on_notification_or_every<F, Fut>(
+    db: sqlx::PgPool,
+    channel: &'static str,
+    every: std::time::Duration,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut listener = match sqlx::postgres::PgListener::connect_with(&db).await {
+        Ok(mut listener) => match listener.listen(channel).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, channel, "cannot listen; polling only");
+                None
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, channel, "cannot listen; polling only");
+            None
+        }
+    };
+    loop {
+        pass().await;
+        match listener.as_mut() {
+            Some(listener) => {
+                if let Ok(Err(error)) = tokio::time::timeout(every, listener.recv()).await {
+                    tracing::warn!(%error, channel, "the notification channel failed");
+                    tokio::time::sleep(every).await;
+                }
+            }
+            None => tokio::time::sleep(every).await,
+        }
+    }
+}

@@ -69,6 +69,27 @@ impl Gateway {
         })
     }
 
+    /// Cancels a process instance; one that already ended (`NOT_FOUND`) counts as cancelled, so
+    /// a service that started a duplicate instance, or stops one the engine already finished,
+    /// gets the same answer.
+    pub async fn cancel_instance(&self, key: i64) -> Result<(), zeebe_rs::ClientError> {
+        match self
+            .zeebe
+            .cancel_process_instance()
+            .with_process_instance_key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(zeebe_rs::ClientError::RequestFailed(status))
+                if status.code() as i32 == tonic::Code::NotFound as i32 =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// Connects to an address as services configure it (`ZEEBE_ADDRESS`, e.g.
     /// `http://zeebe:26500`): scheme and host, a colon, and the port; with the credentials the
     /// environment configures (`ZEEBE_CLIENT_ID` and the rest, see

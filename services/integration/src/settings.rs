@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common_kernel::settings::SettingsError;
+use common_kernel::settings::{SettingsError, positive_number, zeebe_address};
 
 use crate::domain::{ExternalSystem, RetryBudget};
 use crate::infra::adapters::{SecretToken, SystemEndpoint};
@@ -51,20 +51,6 @@ fn invalid(name: &str, value: &str, reason: &str) -> SettingsError {
     }
 }
 
-fn number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-) -> Result<u64, SettingsError> {
-    match lookup(name).filter(|v| !v.trim().is_empty()) {
-        None => Ok(default),
-        Some(raw) => match raw.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(invalid(name, &raw, "expected a positive whole number")),
-        },
-    }
-}
-
 fn endpoint(
     lookup: &impl Fn(&str) -> Option<String>,
     system: ExternalSystem,
@@ -81,9 +67,9 @@ fn endpoint(
             "must be an http:// URL (the client carries no TLS; terminate TLS in the mesh)",
         ));
     }
-    let max_attempts = number(lookup, &format!("{prefix}__MAX_ATTEMPTS"), 10)?;
-    let base = number(lookup, &format!("{prefix}__BACKOFF_MS"), 500)?;
-    let max = number(lookup, &format!("{prefix}__BACKOFF_MAX_MS"), 8000)?;
+    let max_attempts = positive_number(lookup, &format!("{prefix}__MAX_ATTEMPTS"), 10)?;
+    let base = positive_number(lookup, &format!("{prefix}__BACKOFF_MS"), 500)?;
+    let max = positive_number(lookup, &format!("{prefix}__BACKOFF_MAX_MS"), 8000)?;
     if max < base {
         return Err(invalid(
             &format!("{prefix}__BACKOFF_MAX_MS"),
@@ -93,7 +79,11 @@ fn endpoint(
     }
     Ok(SystemEndpoint {
         base_url: base_url.trim_end_matches('/').to_owned(),
-        timeout: Duration::from_millis(number(lookup, &format!("{prefix}__TIMEOUT_MS"), 5000)?),
+        timeout: Duration::from_millis(positive_number(
+            lookup,
+            &format!("{prefix}__TIMEOUT_MS"),
+            5000,
+        )?),
         budget: RetryBudget {
             max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
             base_backoff: Duration::from_millis(base),
@@ -108,40 +98,29 @@ fn endpoint(
 impl IntegrationSettings {
     /// Reads the settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let zeebe_address = match lookup("ZEEBE_ADDRESS").filter(|v| !v.trim().is_empty()) {
-            Some(v) if v.trim() == "disabled" => None,
-            Some(v) if v.starts_with("http://") || v.starts_with("https://") => Some(v),
-            Some(v) => {
-                return Err(invalid(
-                    "ZEEBE_ADDRESS",
-                    &v,
-                    "expected http://host:port of a Zeebe gateway, or `disabled`",
-                ));
-            }
-            None => Some(DEFAULT_ZEEBE_ADDRESS.to_owned()),
-        };
+        let zeebe_address = zeebe_address(&lookup, DEFAULT_ZEEBE_ADDRESS)?;
         let systems = ExternalSystem::ALL
             .into_iter()
             .map(|system| Ok((system, endpoint(&lookup, system)?)))
             .collect::<Result<_, SettingsError>>()?;
         let defaults = WorkerSettings::default();
-        let concurrency = number(&lookup, "APP__INTEGRATION__WORKER_CONCURRENCY", 32)?;
+        let concurrency = positive_number(&lookup, "APP__INTEGRATION__WORKER_CONCURRENCY", 32)?;
         Ok(Self {
             zeebe_address,
             systems,
             workers: WorkerSettings {
                 concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX),
-                reconcile_interval: Duration::from_millis(number(
+                reconcile_interval: Duration::from_millis(positive_number(
                     &lookup,
                     "APP__INTEGRATION__RECONCILE_INTERVAL_MS",
                     2000,
                 )?),
-                reconcile_deadline: Duration::from_secs(number(
+                reconcile_deadline: Duration::from_secs(positive_number(
                     &lookup,
                     "APP__INTEGRATION__RECONCILE_DEADLINE_SECONDS",
                     900,
                 )?),
-                job_timeout: Duration::from_millis(number(
+                job_timeout: Duration::from_millis(positive_number(
                     &lookup,
                     "APP__INTEGRATION__JOB_TIMEOUT_MS",
                     u64::try_from(defaults.job_timeout.as_millis()).unwrap_or(60_000),

@@ -101,6 +101,28 @@ async fn latencies(stack: &Stack, orders: &[Uuid]) -> Vec<f64> {
     ms
 }
 
+/// Commits and rows inserted, updated and deleted on the whole server so far.
+async fn database_work(stack: &Stack) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT sum(xact_commit)::bigint, sum(tup_inserted)::bigint, sum(tup_updated)::bigint, \
+         sum(tup_deleted)::bigint FROM pg_stat_database",
+    )
+    .fetch_one(&stack.order_db)
+    .await
+    .unwrap()
+}
+
+/// Commits so far per database (each service and the engine has its own in this stack).
+async fn commits_by_database(stack: &Stack) -> std::collections::BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT datname, xact_commit FROM pg_stat_database WHERE datname IS NOT NULL",
+    )
+    .fetch_all(&stack.order_db)
+    .await
+    .unwrap();
+    rows.into_iter().collect()
+}
+
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -137,6 +159,8 @@ async fn main() {
 
     // Burst: everything at once, fully fulfilled orders per second.
     let burst = env_number("BENCH_BURST_ORDERS", 200);
+    let before = database_work(&stack).await;
+    let before_by_database = commits_by_database(&stack).await;
     let started = Instant::now();
     let orders: Vec<Uuid> = {
         use futures::StreamExt;
@@ -155,6 +179,33 @@ async fn main() {
         total.as_secs_f64(),
         burst as f64 / total.as_secs_f64(),
         burst as f64 * 10.0 / total.as_secs_f64()
+    );
+    let after = database_work(&stack).await;
+    let after_by_database = commits_by_database(&stack).await;
+    let mut shares: Vec<(i64, String)> = after_by_database
+        .iter()
+        .map(|(name, n)| {
+            (
+                n - before_by_database.get(name).copied().unwrap_or(0),
+                name.clone(),
+            )
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    shares.sort_by(|a, b| b.cmp(a));
+    for (commits, name) in shares.iter().take(8) {
+        println!(
+            "  commits per order in {name}: {:.0}",
+            *commits as f64 / burst as f64
+        );
+    }
+    let per_order = |a: i64, b: i64| (a - b) as f64 / burst as f64;
+    println!(
+        "database work per order (whole server): {:.0} commits, {:.0} rows inserted, {:.0} updated, {:.0} deleted",
+        per_order(after.0, before.0),
+        per_order(after.1, before.1),
+        per_order(after.2, before.2),
+        per_order(after.3, before.3)
     );
     let ms = latencies(&stack, &orders).await;
     println!(

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common_kernel::settings::SettingsError;
+use common_kernel::settings::{SettingsError, positive_number, zeebe_address};
 
 /// Where the embedded engine's Zeebe gateway answers unless `ZEEBE_ADDRESS` says otherwise.
 pub const DEFAULT_ZEEBE_ADDRESS: &str = "http://127.0.0.1:26500";
@@ -40,35 +40,10 @@ fn invalid(name: &str, value: &str, reason: &str) -> SettingsError {
     }
 }
 
-fn number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-) -> Result<u64, SettingsError> {
-    match lookup(name).filter(|v| !v.trim().is_empty()) {
-        None => Ok(default),
-        Some(raw) => match raw.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(invalid(name, &raw, "expected a positive whole number")),
-        },
-    }
-}
-
 impl OrderSettings {
     /// Reads the settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let zeebe_address = match lookup("ZEEBE_ADDRESS").filter(|v| !v.trim().is_empty()) {
-            Some(v) if v.trim() == "disabled" => None,
-            Some(v) if v.starts_with("http://") || v.starts_with("https://") => Some(v),
-            Some(v) => {
-                return Err(invalid(
-                    "ZEEBE_ADDRESS",
-                    &v,
-                    "expected http://host:port of a Zeebe gateway, or `disabled`",
-                ));
-            }
-            None => Some(DEFAULT_ZEEBE_ADDRESS.to_owned()),
-        };
+        let zeebe_address = zeebe_address(&lookup, DEFAULT_ZEEBE_ADDRESS)?;
         let catalog_url = lookup("CATALOG_URL")
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_CATALOG_URL.to_owned());
@@ -79,7 +54,7 @@ impl OrderSettings {
                 "expected an http(s):// URL",
             ));
         }
-        let concurrency = number(&lookup, "APP__ORDER__WORKER_CONCURRENCY", 32)?;
+        let concurrency = positive_number(&lookup, "APP__ORDER__WORKER_CONCURRENCY", 32)?;
         Ok(Self {
             zeebe_address,
             bpmn_dir: lookup("WORKFLOW_BPMN_DIR")
@@ -87,12 +62,12 @@ impl OrderSettings {
                 .map_or_else(|| PathBuf::from("workflow/bpmn"), PathBuf::from),
             catalog_url: catalog_url.trim_end_matches('/').to_owned(),
             worker_concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX),
-            job_timeout: Duration::from_millis(number(
+            job_timeout: Duration::from_millis(positive_number(
                 &lookup,
                 "APP__ORDER__JOB_TIMEOUT_MS",
                 30_000,
             )?),
-            start_interval: Duration::from_millis(number(
+            start_interval: Duration::from_millis(positive_number(
                 &lookup,
                 "APP__ORDER__START_INTERVAL_MS",
                 2000,

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
 use workflow_runtime::{Correlation, Gateway, instance_variables};
 
@@ -112,7 +111,7 @@ pub async fn sync_once(db: &PgPool, gateway: &Gateway) -> Result<SyncPass, SyncE
             pass.started += 1;
         } else {
             // Another replica linked its own instance first: ours must not offer tasks.
-            cancel(gateway, key).await?;
+            gateway.cancel_instance(key).await?;
         }
     }
     let finished = sqlx::query(
@@ -131,7 +130,7 @@ pub async fn sync_once(db: &PgPool, gateway: &Gateway) -> Result<SyncPass, SyncE
     .await?;
     for row in finished {
         let key: i64 = row.try_get("process_instance_key")?;
-        cancel(gateway, key).await?;
+        gateway.cancel_instance(key).await?;
         sqlx::query(
             "UPDATE approval_process SET closed_at = now() \
              WHERE tenant_id = $1 AND approval_request_id = $2::uuid AND closed_at IS NULL",
@@ -145,60 +144,22 @@ pub async fn sync_once(db: &PgPool, gateway: &Gateway) -> Result<SyncPass, SyncE
     Ok(pass)
 }
 
-/// Cancels an instance; one that already ended (NOT_FOUND) counts as cancelled.
-async fn cancel(gateway: &Gateway, key: i64) -> Result<(), SyncError> {
-    match gateway
-        .client()
-        .cancel_process_instance()
-        .with_process_instance_key(key)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(zeebe_rs::ClientError::RequestFailed(status))
-            if status.code() as i32 == tonic::Code::NotFound as i32 =>
-        {
-            Ok(())
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// The sync loop: a pass on every notification of a newly opened or closed request, and at
 /// least every `every`.
 pub async fn run(db: PgPool, gateway: Gateway, every: Duration) {
-    let mut listener = match PgListener::connect_with(&db).await {
-        Ok(mut listener) => match listener.listen(OPENED_CHANNEL).await {
-            Ok(()) => Some(listener),
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for opened requests; polling only");
-                None
+    let pass_db = db.clone();
+    service_host::on_notification_or_every(db, OPENED_CHANNEL, every, || {
+        let (db, gateway) = (pass_db.clone(), gateway.clone());
+        async move {
+            match sync_once(&db, &gateway).await {
+                Ok(SyncPass {
+                    started: 0,
+                    closed: 0,
+                }) => {}
+                Ok(pass) => tracing::debug!(?pass, "approval processes synchronised"),
+                Err(error) => tracing::warn!(%error, "approval process sync failed; retrying"),
             }
-        },
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for opened requests; polling only");
-            None
         }
-    };
-    loop {
-        match sync_once(&db, &gateway).await {
-            Ok(SyncPass {
-                started: 0,
-                closed: 0,
-            }) => {}
-            Ok(pass) => tracing::debug!(?pass, "approval processes synchronised"),
-            Err(error) => tracing::warn!(%error, "approval process sync failed; retrying"),
-        }
-        match listener.as_mut() {
-            // Either a notification or the poll interval, whichever comes first; a lost
-            // connection is re-established by the next recv, after a pause.
-            Some(listener) => {
-                if let Ok(Err(error)) = tokio::time::timeout(every, listener.recv()).await {
-                    tracing::warn!(%error, "the request notification channel failed");
-                    tokio::time::sleep(every).await;
-                }
-            }
-            None => tokio::time::sleep(every).await,
-        }
-    }
+    })
+    .await;
 }

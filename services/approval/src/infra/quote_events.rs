@@ -11,7 +11,7 @@ use std::sync::Arc;
 use common_kernel::context::RequestContext;
 use domain_kernel::access::{Authority, Role};
 use domain_kernel::{ActorId, ActorType, TenantId};
-use messaging::consumer::{EventHandler, HandlerError, IncomingEvent};
+use messaging::consumer::{EnvelopeHead, EventHandler, HandlerError, IncomingEvent};
 use serde::Deserialize;
 use sqlx::PgConnection;
 
@@ -27,20 +27,6 @@ pub const QUOTE_TOPIC: &str = "cpq.quote.events.v1";
 pub const CONSUMER_GROUP: &str = "approval.quote-submissions";
 /// Channel a newly opened request is announced on at commit, so the process starter wakes.
 pub const OPENED_CHANNEL: &str = "approval_request_opened";
-
-/// The envelope fields the handler reads.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope {
-    event_type: String,
-    tenant_id: String,
-    actor_id: String,
-    correlation_id: String,
-    business_transaction_id: String,
-    #[serde(default)]
-    traceparent: Option<String>,
-    payload: serde_json::Value,
-}
 
 /// What a submitted, revised, cancelled or expired quote event says (`cpq.v1` transition).
 #[derive(Debug, Deserialize)]
@@ -84,7 +70,7 @@ fn classify(error: AppError) -> HandlerError {
 /// The context the consumer acts in: the quote's tenant, the user who changed the quote (CPQ
 /// authorized them before publishing; the event stands for that permission, so the context
 /// carries the sales role and says it came via CPQ) and the event's correlation.
-fn context(envelope: &Envelope, event: &IncomingEvent) -> Result<RequestContext, HandlerError> {
+fn context(envelope: &EnvelopeHead, event: &IncomingEvent) -> Result<RequestContext, HandlerError> {
     let tenant = TenantId::parse(&envelope.tenant_id).map_err(permanent)?;
     let actor = ActorId::parse(&envelope.actor_id).map_err(permanent)?;
     let mut ctx = RequestContext::system(
@@ -112,8 +98,7 @@ impl EventHandler for QuoteEventHandler {
         conn: &mut PgConnection,
         event: &IncomingEvent,
     ) -> Result<(), HandlerError> {
-        let envelope: Envelope =
-            serde_json::from_value(event.envelope.clone()).map_err(permanent)?;
+        let envelope = event.head().map_err(permanent)?;
         let reason = match envelope.event_type.as_str() {
             // v2 (ADR 0035) always carries the policy input; v1 only since ADR 0033.
             "cpq.quote.submitted.v1" | "cpq.quote.submitted.v2" => None,

@@ -7,7 +7,7 @@
 use common_kernel::context::RequestContext;
 use domain_kernel::access::{Authority, Role};
 use domain_kernel::{ActorId, ActorType, TenantId};
-use messaging::consumer::{EventHandler, HandlerError, IncomingEvent};
+use messaging::consumer::{EnvelopeHead, EventHandler, HandlerError, IncomingEvent};
 use serde::Deserialize;
 use sqlx::PgConnection;
 
@@ -29,19 +29,7 @@ pub const CONSUMER_GROUP: &str = "order.capture-and-outcomes";
 /// Channel a captured order is announced on at commit, so the process starter wakes.
 pub const CAPTURED_CHANNEL: &str = "order_captured";
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope {
-    event_type: String,
-    tenant_id: String,
-    actor_id: String,
-    correlation_id: String,
-    business_transaction_id: String,
-    #[serde(default)]
-    traceparent: Option<String>,
-    payload: serde_json::Value,
-}
-
+/// What `cpq.quote.converted.v1` says (the `cpq.v1` transition plus the conversion).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConvertedPayload {
@@ -74,7 +62,7 @@ fn classify(error: AppError) -> HandlerError {
 /// The context the consumer acts in: the event's tenant, its actor (the one who converted the
 /// quote, or the integration worker) and its correlation.
 fn context(
-    envelope: &Envelope,
+    envelope: &EnvelopeHead,
     event: &IncomingEvent,
     client: &str,
 ) -> Result<RequestContext, HandlerError> {
@@ -105,8 +93,7 @@ impl EventHandler for OrderEventHandler {
         conn: &mut PgConnection,
         event: &IncomingEvent,
     ) -> Result<(), HandlerError> {
-        let envelope: Envelope =
-            serde_json::from_value(event.envelope.clone()).map_err(permanent)?;
+        let envelope = event.head().map_err(permanent)?;
         if envelope.event_type == "cpq.quote.converted.v1" {
             let payload: ConvertedPayload =
                 serde_json::from_value(envelope.payload.clone()).map_err(permanent)?;

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
 use workflow_runtime::{Correlation, Gateway, instance_variables};
 
@@ -91,59 +90,26 @@ pub async fn start_once(db: &PgPool, gateway: &Gateway) -> Result<usize, StartEr
             tracing::info!(order = %order, process_instance_key = key, "fulfilment process started");
             started += 1;
         } else {
-            cancel(gateway, key).await?;
+            gateway.cancel_instance(key).await?;
         }
     }
     Ok(started)
 }
 
-async fn cancel(gateway: &Gateway, key: i64) -> Result<(), StartError> {
-    match gateway
-        .client()
-        .cancel_process_instance()
-        .with_process_instance_key(key)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(zeebe_rs::ClientError::RequestFailed(status))
-            if status.code() as i32 == tonic::Code::NotFound as i32 =>
-        {
-            Ok(())
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// The starter loop: a pass on every capture notification, and at least every `every`.
 pub async fn run(db: PgPool, gateway: Gateway, every: Duration) {
-    let mut listener = match PgListener::connect_with(&db).await {
-        Ok(mut listener) => match listener.listen(CAPTURED_CHANNEL).await {
-            Ok(()) => Some(listener),
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for captured orders; polling only");
-                None
-            }
-        },
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for captured orders; polling only");
-            None
-        }
-    };
-    loop {
-        match start_once(&db, &gateway).await {
-            Ok(0) => {}
-            Ok(started) => tracing::debug!(started, "fulfilment processes started"),
-            Err(error) => tracing::warn!(%error, "starting fulfilment processes failed; retrying"),
-        }
-        match listener.as_mut() {
-            Some(listener) => {
-                if let Ok(Err(error)) = tokio::time::timeout(every, listener.recv()).await {
-                    tracing::warn!(%error, "the capture notification channel failed");
-                    tokio::time::sleep(every).await;
+    let pass_db = db.clone();
+    service_host::on_notification_or_every(db, CAPTURED_CHANNEL, every, || {
+        let (db, gateway) = (pass_db.clone(), gateway.clone());
+        async move {
+            match start_once(&db, &gateway).await {
+                Ok(0) => {}
+                Ok(started) => tracing::debug!(started, "fulfilment processes started"),
+                Err(error) => {
+                    tracing::warn!(%error, "starting fulfilment processes failed; retrying")
                 }
             }
-            None => tokio::time::sleep(every).await,
         }
-    }
+    })
+    .await;
 }
