@@ -377,7 +377,7 @@ fn internet_profile() -> Value {
             "ADD": [
                 task("RESERVE_INVENTORY", "INVENTORY_RESERVE", &[], Some("INVENTORY_RELEASE"), false),
                 task("ACTIVATE_SERVICE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"), false),
-                task("CONFIGURE_CPE", "PROVISIONING_MODIFY", &["RESERVE_INVENTORY"], None, false),
+                task("CONFIGURE_CPE", "PROVISIONING_ACTIVATE", &["RESERVE_INVENTORY"], Some("PROVISIONING_DEACTIVATE"), false),
                 task("START_BILLING", "BILLING_START", &["ACTIVATE_SERVICE", "CONFIGURE_CPE"], Some("BILLING_REVERSE"), true),
             ],
             "MODIFY": [
@@ -741,9 +741,34 @@ pub async fn load_demo_catalog(client: &CatalogClient) -> Result<Summary> {
     Ok(summary)
 }
 
+/// What a profile asks for, per action: each task's type, operation, dependencies and
+/// compensation (defaults the catalog fills in do not count, so an unchanged profile compares
+/// equal however it was written).
+fn profile_signature(profile: &Value) -> Vec<(String, String, String, String, String)> {
+    let mut out = Vec::new();
+    let Some(actions) = profile.get("actions").and_then(Value::as_object) else {
+        return out;
+    };
+    for (action, tasks) in actions {
+        for task in tasks.as_array().into_iter().flatten() {
+            let text = |name: &str| task.get(name).map(Value::to_string).unwrap_or_default();
+            out.push((
+                action.clone(),
+                text("taskType"),
+                text("operation"),
+                text("dependsOn"),
+                text("compensation"),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Gives a demo offering whose version on sale has no fulfilment profile (loaded before
-/// profiles existed) a new version with one, published; returns that version. The key names
-/// the version it derives from, so a later gap is filled by a new version, not a replay.
+/// profiles existed), or an older one than the demo's, a new version with the demo's profile,
+/// published; returns that version. The key names the version it derives from, so a later
+/// change is a new version, not a replay.
 async fn add_missing_profile(
     client: &CatalogClient,
     offering: &DemoOffering,
@@ -754,7 +779,11 @@ async fn add_missing_profile(
     let current = client
         .get(&format!("/product-offerings/{id}/versions/{on_sale}"))
         .await?;
-    if !current.get("fulfilmentProfile").is_none_or(Value::is_null) {
+    let wanted = profile_signature(&offering.fulfilment_profile);
+    if current
+        .get("fulfilmentProfile")
+        .is_some_and(|p| !p.is_null() && profile_signature(p) == wanted)
+    {
         return Ok(None);
     }
     let derived = client
@@ -1106,5 +1135,25 @@ mod tests {
         assert_eq!(id_of(&json!({"priceBookId": "b"}), "x")?, "b");
         assert!(id_of(&json!({}), "x").is_err());
         Ok(())
+    }
+
+    #[test]
+    fn a_profile_compares_by_what_it_asks_not_how_it_is_written() {
+        let written = internet_profile();
+        let mut as_read = written.clone();
+        if let Some(actions) = as_read["actions"].as_object_mut() {
+            for task in actions
+                .values_mut()
+                .filter_map(Value::as_array_mut)
+                .flatten()
+            {
+                task["dependsOnParent"] = json!([]);
+            }
+        }
+        assert_eq!(profile_signature(&written), profile_signature(&as_read));
+        let mut older = written.clone();
+        older["actions"]["ADD"][2]["operation"] = json!("PROVISIONING_MODIFY");
+        assert_ne!(profile_signature(&written), profile_signature(&older));
+        assert!(profile_signature(&json!(null)).is_empty());
     }
 }
