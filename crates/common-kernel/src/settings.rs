@@ -321,6 +321,44 @@ fn parse<T: FromStr>(
     }
 }
 
+/// A positive whole number from `name`, `default` when unset or blank; anything else is a
+/// [`SettingsError`] naming the variable (a typo stops the service at start-up).
+pub fn positive_number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+) -> Result<u64, SettingsError> {
+    match lookup(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(SettingsError {
+                name: name.into(),
+                value: raw,
+                reason: "expected a positive whole number".into(),
+            }),
+        },
+    }
+}
+
+/// The Zeebe gateway a service's workers use (`ZEEBE_ADDRESS`): `default` when unset, `None`
+/// when `disabled` (the service runs without workers, as the contract gate runs it).
+pub fn zeebe_address(
+    lookup: &impl Fn(&str) -> Option<String>,
+    default: &str,
+) -> Result<Option<String>, SettingsError> {
+    match lookup("ZEEBE_ADDRESS").filter(|v| !v.trim().is_empty()) {
+        Some(v) if v.trim() == "disabled" => Ok(None),
+        Some(v) if v.starts_with("http://") || v.starts_with("https://") => Ok(Some(v)),
+        Some(v) => Err(SettingsError {
+            name: "ZEEBE_ADDRESS".into(),
+            value: v,
+            reason: "expected http://host:port of a Zeebe gateway, or `disabled`".into(),
+        }),
+        None => Ok(Some(default.to_owned())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,43 +472,5 @@ mod tests {
     fn secrets_never_print() {
         let settings = with(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("valid");
         assert!(!format!("{settings:?}").contains("hunter2"));
-    }
-}
-
-/// A positive whole number from `name`, `default` when unset or blank; anything else is a
-/// [`SettingsError`] naming the variable (a typo stops the service at start-up).
-pub fn positive_number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-) -> Result<u64, SettingsError> {
-    match lookup(name).filter(|v| !v.trim().is_empty()) {
-        None => Ok(default),
-        Some(raw) => match raw.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(SettingsError {
-                name: name.into(),
-                value: raw,
-                reason: "expected a positive whole number".into(),
-            }),
-        },
-    }
-}
-
-/// The Zeebe gateway a service's workers use (`ZEEBE_ADDRESS`): `default` when unset, `None`
-/// when `disabled` (the service runs without workers, as the contract gate runs it).
-pub fn zeebe_address(
-    lookup: &impl Fn(&str) -> Option<String>,
-    default: &str,
-) -> Result<Option<String>, SettingsError> {
-    match lookup("ZEEBE_ADDRESS").filter(|v| !v.trim().is_empty()) {
-        Some(v) if v.trim() == "disabled" => Ok(None),
-        Some(v) if v.starts_with("http://") || v.starts_with("https://") => Ok(Some(v)),
-        Some(v) => Err(SettingsError {
-            name: "ZEEBE_ADDRESS".into(),
-            value: v,
-            reason: "expected http://host:port of a Zeebe gateway, or `disabled`".into(),
-        }),
-        None => Ok(Some(default.to_owned())),
     }
 }
