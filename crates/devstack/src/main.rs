@@ -24,6 +24,7 @@ mod contract_check;
 mod contract_data;
 mod database;
 mod demo_calls;
+mod demo_content;
 mod identity;
 mod kafka;
 mod quote_to_cash;
