@@ -219,44 +219,22 @@ pub fn registry(fulfilment: Fulfilment, settings: &WorkerSettings) -> Registry {
         job_timeout: settings.job_timeout,
         ..WorkerConfig::new(job_type)
     };
-    let d = Arc::clone(&deps);
-    let registry = Registry::new().register(
-        config(job_types::VALIDATE),
-        handler(move |job: JobContext, vars: OrderVariables| {
-            let d = Arc::clone(&d);
-            async move { validate(&d, &job, vars).await }
-        }),
-    );
-    let d = Arc::clone(&deps);
-    let registry = registry.register(
-        config(job_types::DECOMPOSE),
-        handler(move |job: JobContext, vars: OrderVariables| {
-            let d = Arc::clone(&d);
-            async move { decompose(&d, &job, vars).await }
-        }),
-    );
-    let d = Arc::clone(&deps);
-    let registry = registry.register(
-        config(job_types::ADVANCE),
-        handler(move |job: JobContext, vars: OrderVariables| {
-            let d = Arc::clone(&d);
-            async move { advance(&d, &job, vars).await }
-        }),
-    );
-    let d = Arc::clone(&deps);
-    let registry = registry.register(
-        config(job_types::COMPLETE),
-        handler(move |job: JobContext, vars: OrderVariables| {
-            let d = Arc::clone(&d);
-            async move { complete(&d, &job, vars).await }
-        }),
-    );
-    let d = Arc::clone(&deps);
-    registry.register(
-        config(job_types::RECORD_FALLOUT),
-        handler(move |job: JobContext, vars: OrderVariables| {
-            let d = Arc::clone(&d);
-            async move { record_fallout(&d, &job, vars).await }
-        }),
-    )
+    // One registration per step: the handler clones the shared commands into its future.
+    macro_rules! step {
+        ($registry:expr, $job_type:expr, $run:ident) => {{
+            let deps = Arc::clone(&deps);
+            $registry.register(
+                config($job_type),
+                handler(move |job: JobContext, vars: OrderVariables| {
+                    let deps = Arc::clone(&deps);
+                    async move { $run(&deps, &job, vars).await }
+                }),
+            )
+        }};
+    }
+    let registry = step!(Registry::new(), job_types::VALIDATE, validate);
+    let registry = step!(registry, job_types::DECOMPOSE, decompose);
+    let registry = step!(registry, job_types::ADVANCE, advance);
+    let registry = step!(registry, job_types::COMPLETE, complete);
+    step!(registry, job_types::RECORD_FALLOUT, record_fallout)
 }
