@@ -5,6 +5,7 @@
 //! a redelivered job finds the work done and answers the same.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ use common_kernel::context::RequestContext;
 use common_kernel::db::begin_for_tenant;
 use common_kernel::{audit, outbox};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
 
 use crate::app::error::AppError;
@@ -21,8 +22,8 @@ use crate::app::installed_base;
 use crate::app::ports::ProfileSource;
 use crate::app::requests;
 use crate::domain::{
-    Failure, FulfilmentTaskId, Order, OrderChange, OrderId, OrderItemId, OrderStatus, PlanItem,
-    decompose,
+    Failure, FulfilmentOperation, FulfilmentTaskId, Order, OrderChange, OrderId, OrderItemId,
+    OrderStatus, PlanItem, Subscription, decompose,
 };
 use crate::infra::fallout::{self, FalloutCategory, NewFallout};
 use crate::infra::{installed_base as assets, orders};
@@ -392,6 +393,10 @@ impl Fulfilment {
             now,
         )
         .await?;
+        // What each item's requests need, read once per item (a batch holds several tasks of
+        // one item): the references its effects left, and the subscription a charge names.
+        let mut per_item: HashMap<OrderItemId, (Map<String, Value>, Option<Subscription>)> =
+            HashMap::new();
         let mut ready = Vec::with_capacity(dispatched.len());
         for task_id in &dispatched {
             let Some(task) = after.task(*task_id) else {
@@ -400,24 +405,35 @@ impl Fulfilment {
             let Some(item) = after.item(task.item) else {
                 continue;
             };
-            let instance = match item.product_instance {
-                Some(instance) if item.action != crate::domain::ItemAction::Add => {
-                    assets::load(&mut tx, instance, false)
-                        .await?
-                        .map(|(_, refs)| refs)
-                }
-                _ => None,
-            };
-            let refs = requests::references_of(&after, item, instance.as_ref());
-            let subscription =
-                installed_base::subscription_of_item(&mut tx, &after, item.id).await?;
+            if let Entry::Vacant(slot) = per_item.entry(item.id) {
+                let instance = match item.product_instance {
+                    Some(instance) if item.action != crate::domain::ItemAction::Add => {
+                        assets::load(&mut tx, instance, false)
+                            .await?
+                            .map(|(_, refs)| refs)
+                    }
+                    _ => None,
+                };
+                let refs = requests::references_of(&after, item, instance.as_ref());
+                let bills = after
+                    .tasks
+                    .iter()
+                    .any(|t| t.item == item.id && t.operation == FulfilmentOperation::BillingStart);
+                let subscription = if bills {
+                    installed_base::subscription_of_item(&mut tx, &after, item.id).await?
+                } else {
+                    None
+                };
+                slot.insert((refs, subscription));
+            }
+            let (refs, subscription) = &per_item[&item.id];
             ready.push(ReadyTask {
                 task_id: task.id.to_string(),
                 order_item_id: item.id.to_string(),
                 task_type: task.task_type.clone(),
                 job_type: task.operation.job_type(),
                 retries: EXTERNAL_JOB_RETRIES,
-                request: requests::request_for(&after, item, task, &refs, subscription.as_ref()),
+                request: requests::request_for(&after, item, task, refs, subscription.as_ref()),
             });
         }
         tx.commit().await?;
