@@ -26,7 +26,7 @@ use crate::domain::{
     OrderStatus, PlanItem, Subscription, decompose,
 };
 use crate::infra::fallout::{self, FalloutCategory, NewFallout};
-use crate::infra::{installed_base as assets, orders};
+use crate::infra::{installed_base as assets, orders, plan_history};
 
 /// Job retries an external-call job starts with (its own budget governs after that).
 pub const EXTERNAL_JOB_RETRIES: u32 = 5;
@@ -149,6 +149,7 @@ pub async fn persist(
     if !orders::save(&mut *conn, before, after, changes, now).await? {
         return Ok(false);
     }
+    plan_history::record(&mut *conn, ctx, before, after, &why.reason).await?;
     for event in events::events_of(after, changes).map_err(|e| AppError::Corrupt(e.to_string()))? {
         outbox::append(&mut *conn, ctx, event).await?;
     }

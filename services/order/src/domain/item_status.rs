@@ -2,7 +2,9 @@
 //! database trigger `order_schema.order_item_transition_allowed` mirrors it pair for pair.
 //!
 //! - An item starts only after its dependencies: BLOCKED while a task waits on another item.
-//! - It completes once: COMPLETED and SKIPPED are terminal-success and never move again.
+//! - It completes once: COMPLETED and SKIPPED are terminal-success. A COMPLETED item moves
+//!   again only when its order is cancelled before the order completed (CANCEL_PENDING, then
+//!   its effects are compensated); it never completes a second time.
 //! - A FAILED item retries (back to IN_PROGRESS) only when its failure is retryable; the table
 //!   allows the move, the order aggregate checks the failure.
 //! - Cancellation and compensation are their own states, never a silent reset.
@@ -119,6 +121,16 @@ impl ItemStatus {
     pub fn is_terminal_success(self) -> bool {
         matches!(self, Self::Completed | Self::Skipped)
     }
+
+    /// CANCELLED or COMPENSATED: taken out of the order by a cancellation.
+    pub fn is_withdrawn(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Compensated)
+    }
+
+    /// CANCEL_PENDING or COMPENSATING: a cancellation is working on it.
+    pub fn is_being_cancelled(self) -> bool {
+        matches!(self, Self::CancelPending | Self::Compensating)
+    }
 }
 
 impl ItemCommand {
@@ -178,6 +190,7 @@ impl Lifecycle for ItemStatus {
         (S::Blocked, C::RequestCancel, S::CancelPending),
         (S::InProgress, C::RequestCancel, S::CancelPending),
         (S::Failed, C::RequestCancel, S::CancelPending),
+        (S::Completed, C::RequestCancel, S::CancelPending),
         (S::CancelPending, C::ConfirmCancel, S::Cancelled),
         (S::CancelPending, C::StartCompensation, S::Compensating),
         (S::Failed, C::StartCompensation, S::Compensating),
@@ -224,6 +237,7 @@ mod tests {
             S::Blocked,
             S::InProgress,
             S::Failed,
+            S::Completed,
         ] {
             expected.push((from, C::RequestCancel, S::CancelPending));
         }
@@ -233,8 +247,8 @@ mod tests {
         let count =
             check_transition_matrix(&ItemStatus::ALL, &ItemCommand::ALL, &expected).unwrap();
         assert_eq!(count.pairs, 12 * 12);
-        assert_eq!(count.allowed, 24);
-        for status in [S::Completed, S::Skipped, S::Cancelled, S::Compensated] {
+        assert_eq!(count.allowed, 25);
+        for status in [S::Skipped, S::Cancelled, S::Compensated] {
             assert!(status.is_final(), "{status}");
         }
         for status in ItemStatus::ALL {

@@ -7,6 +7,8 @@
 pub mod action;
 pub mod asset;
 pub mod asset_status;
+pub mod fallout;
+pub mod fallout_status;
 pub mod item_status;
 pub mod operation;
 pub mod order;
@@ -32,11 +34,14 @@ pub use asset::{
     AssetChangeKind, AssetError, AssetHistoryEntry, NewProductInstance, ProductInstance,
 };
 pub use asset_status::{AssetCommand, AssetStatus};
+pub use fallout::{Fallout, FalloutCategory, FalloutError, ResolutionType, Severity};
+pub use fallout_status::{FalloutCommand, FalloutStatus};
 pub use item_status::{ItemCommand, ItemStatus};
 pub use operation::FulfilmentOperation;
 pub use order::{
-    Failure, FulfilmentTask, NewOrder, NewOrderItem, Order, OrderChange, OrderError, OrderItem,
-    OrderOrigin,
+    CancellationImpact, Failure, FulfilmentTask, ItemImpact, ItemOutcome, ManualResolution,
+    NewOrder, NewOrderItem, Order, OrderChange, OrderError, OrderItem, OrderOrigin,
+    TaskAction, TaskCorrection, TaskHandling, TaskImpact, TaskPurpose,
 };
 pub use order_status::{OrderCommand, OrderStatus};
 pub use plan::{DecompositionError, Plan, PlanItem, PlannedTask, decompose};

@@ -4,12 +4,16 @@
 //! audit. The commands live in `capture` (capture and validation) and `fulfilment`
 //! (decomposition, dispatch, task outcomes, completion, fallout).
 
+mod cancellation;
 mod capture;
+mod error;
 mod fulfilment;
+mod handling;
+mod repair;
 #[cfg(test)]
 mod tests;
 
-use domain_kernel::{Lifecycle, TenantId, TransitionError};
+use domain_kernel::{Lifecycle, TenantId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +22,11 @@ use super::{
     OrderCommand, OrderId, OrderItemId, OrderStatus, ProductInstanceId, ProductOfferingId, QuoteId,
     TaskCommand, TaskStatus,
 };
+
+pub use cancellation::{CancellationImpact, ItemImpact, ItemOutcome, TaskAction, TaskImpact};
+pub use error::OrderError;
+pub use handling::{TaskHandling, TaskPurpose};
+pub use repair::{ManualResolution, TaskCorrection};
 
 /// The most items one order may carry.
 pub const MAX_ITEMS: usize = 100;
@@ -43,8 +52,11 @@ pub struct Order {
     pub items: Vec<OrderItem>,
     /// Fulfilment tasks, by sequence (empty before decomposition).
     pub tasks: Vec<FulfilmentTask>,
-    /// The decomposed plan's [`super::Plan::hash`].
+    /// The decomposed plan's [`super::Plan::hash`] (revision 1; it never changes).
     pub plan_hash: Option<String>,
+    /// The plan's revision: 0 before decomposition, 1 after it, +1 whenever tasks are added
+    /// (compensations, redos).
+    pub plan_revision: u32,
     /// Why the order is in FALLOUT or FAILED (the latest failure).
     pub failure: Option<Failure>,
 }
@@ -126,6 +138,12 @@ pub struct FulfilmentTask {
     pub point_of_no_return: bool,
     /// Its position in the plan.
     pub sequence: u32,
+    /// Why it is in the plan.
+    pub purpose: TaskPurpose,
+    /// The plan revision that added it.
+    pub revision: u32,
+    /// Whether a person has to act on it, and what they did.
+    pub handling: TaskHandling,
     /// Status.
     pub status: TaskStatus,
     /// Bumped by one on every change of the task.
@@ -230,157 +248,6 @@ pub enum OrderChange {
     },
 }
 
-/// Why an order command was refused; nothing changed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OrderError {
-    /// A lifecycle table refused the move: the rendered refusal and its code.
-    #[error("{0}")]
-    Transition(String, &'static str),
-    /// No item.
-    #[error("an order needs at least one item")]
-    EmptyOrder,
-    /// More than [`MAX_ITEMS`] items.
-    #[error("an order holds at most {max} items, this one has {count}")]
-    TooManyItems {
-        /// Items given.
-        count: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// An item id appears twice.
-    #[error("item {item} appears twice")]
-    DuplicateItem {
-        /// The item.
-        item: OrderItemId,
-    },
-    /// Quantity 0.
-    #[error("item {item}: the quantity must be at least 1")]
-    InvalidQuantity {
-        /// The item.
-        item: OrderItemId,
-    },
-    /// The parent is not an item of the order.
-    #[error("item {item}: its parent {parent} is not in the order")]
-    ParentNotInOrder {
-        /// The item.
-        item: OrderItemId,
-        /// The parent named.
-        parent: OrderItemId,
-    },
-    /// The item names itself as parent.
-    #[error("item {item} cannot be its own parent")]
-    ParentIsSelf {
-        /// The item.
-        item: OrderItemId,
-    },
-    /// Parents form a cycle.
-    #[error("item {item}: its parents form a cycle")]
-    ParentCycle {
-        /// An item on the cycle.
-        item: OrderItemId,
-    },
-    /// MODIFY, DELETE or NO_CHANGE without the product instance it is about.
-    #[error("item {item}: a {action} item must name its product instance")]
-    NeedsProductInstance {
-        /// The item.
-        item: OrderItemId,
-        /// Its action.
-        action: ItemAction,
-    },
-    /// ADD naming a product instance (an ADD creates one).
-    #[error("item {item}: an ADD item creates its product instance and names none")]
-    AddWithProductInstance {
-        /// The item.
-        item: OrderItemId,
-    },
-    /// A negative charge.
-    #[error("item {item}: charges must not be negative")]
-    NegativeCharge {
-        /// The item.
-        item: OrderItemId,
-    },
-    /// Not an ISO 4217 code.
-    #[error("{0:?} is not an ISO 4217 currency code")]
-    InvalidCurrency(String),
-    /// The plan does not fit the order's items.
-    #[error("the plan does not fit the order: {0}")]
-    InvalidPlan(String),
-    /// The order was decomposed to another plan.
-    #[error("the order was decomposed to plan {current}; plan {proposed} is refused")]
-    PlanChanged {
-        /// The recorded plan hash.
-        current: String,
-        /// The new plan's hash.
-        proposed: String,
-    },
-    /// The task is not one of the order's.
-    #[error("task {task} is not in the order")]
-    TaskNotInOrder {
-        /// The task.
-        task: FulfilmentTaskId,
-    },
-    /// The task's item is cancelled.
-    #[error("task {task} belongs to a cancelled item and never succeeds")]
-    TaskCancelled {
-        /// The task.
-        task: FulfilmentTaskId,
-    },
-    /// A dependency has not succeeded.
-    #[error("task {task} cannot succeed before its dependency {dependency}")]
-    DependencyNotSucceeded {
-        /// The task.
-        task: FulfilmentTaskId,
-        /// The unsettled dependency.
-        dependency: FulfilmentTaskId,
-    },
-    /// Completion refused.
-    #[error("the order cannot complete: {0}")]
-    NotCompletable(String),
-    /// The command needs a decomposed order.
-    #[error("the order has no fulfilment plan")]
-    NotDecomposed,
-    /// A repair cannot retry a non-retryable failure.
-    #[error("item {item} failed for a reason that is not retryable")]
-    FailureNotRetryable {
-        /// The item.
-        item: OrderItemId,
-    },
-}
-
-impl OrderError {
-    /// Stable code for problem responses and fallout.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Transition(_, code) => code,
-            Self::EmptyOrder => "EMPTY_ORDER",
-            Self::TooManyItems { .. } => "TOO_MANY_ITEMS",
-            Self::DuplicateItem { .. } => "DUPLICATE_ITEM",
-            Self::InvalidQuantity { .. } => "INVALID_QUANTITY",
-            Self::ParentNotInOrder { .. } => "PARENT_NOT_IN_ORDER",
-            Self::ParentIsSelf { .. } => "PARENT_IS_SELF",
-            Self::ParentCycle { .. } => "PARENT_CYCLE",
-            Self::NeedsProductInstance { .. } => "ITEM_NEEDS_PRODUCT_INSTANCE",
-            Self::AddWithProductInstance { .. } => "ITEM_ADD_WITH_PRODUCT_INSTANCE",
-            Self::NegativeCharge { .. } => "NEGATIVE_CHARGE",
-            Self::InvalidCurrency(_) => "INVALID_CURRENCY",
-            Self::InvalidPlan(_) => "PLAN_INVALID",
-            Self::PlanChanged { .. } => "PLAN_CHANGED",
-            Self::TaskNotInOrder { .. } => "TASK_NOT_IN_ORDER",
-            Self::TaskCancelled { .. } => "TASK_CANCELLED",
-            Self::DependencyNotSucceeded { .. } => "DEPENDENCY_NOT_SUCCEEDED",
-            Self::NotCompletable(_) => "ORDER_NOT_COMPLETABLE",
-            Self::NotDecomposed => "ORDER_NOT_DECOMPOSED",
-            Self::FailureNotRetryable { .. } => "FAILURE_NOT_RETRYABLE",
-        }
-    }
-}
-
-impl<S: Lifecycle> From<TransitionError<S>> for OrderError {
-    fn from(error: TransitionError<S>) -> Self {
-        Self::Transition(error.to_string(), error.code())
-    }
-}
-
 /// Changes a command collected so far.
 type Changes = Vec<OrderChange>;
 
@@ -403,19 +270,71 @@ impl Order {
             .collect()
     }
 
-    /// Whether nothing is left to dispatch or wait for (all tasks SUCCEEDED and all items
-    /// terminal-success).
+    /// Whether nothing is left to dispatch or wait for: every task settled and no effect
+    /// waiting for a manual undo; every item terminal-success, withdrawn by a cancellation or
+    /// given up (an optional item whose failure is final). A whole-order cancellation is
+    /// settled when [`Order::cancellation_settled`].
     pub fn plan_settled(&self) -> bool {
+        if self.status == OrderStatus::CancellationPending {
+            return self.cancellation_settled();
+        }
         self.plan_hash.is_some()
-            && self.tasks.iter().all(|t| t.status == TaskStatus::Succeeded)
-            && self.items.iter().all(|i| i.status.is_terminal_success())
+            && self.tasks.iter().all(|t| {
+                t.status.is_settled()
+                    && t.status != TaskStatus::FailedNonRetryable
+                    && t.handling != TaskHandling::ManualUndoRequired
+            })
+            && (0..self.items.len()).all(|i| {
+                let status = self.items[i].status;
+                status.is_terminal_success() || status.is_withdrawn() || self.item_given_up(i)
+            })
     }
 
     fn dependencies_succeeded(&self, task: &FulfilmentTask) -> bool {
-        task.depends_on.iter().all(|d| {
-            self.task(*d)
-                .is_some_and(|d| d.status == TaskStatus::Succeeded)
-        })
+        task.depends_on.iter().all(|d| self.satisfied(*d))
+    }
+
+    /// Whether a dependency on `id` is met: it SUCCEEDED, or the redo that replaced it did.
+    pub fn satisfied(&self, id: FulfilmentTaskId) -> bool {
+        let mut current = id;
+        // A chain of redos is at most as long as the plan.
+        for _ in 0..=self.tasks.len() {
+            let Some(task) = self.task(current) else {
+                return false;
+            };
+            if task.status == TaskStatus::Succeeded {
+                return true;
+            }
+            match self.replacement_of(current) {
+                Some(next) => current = next,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The redo task that replaced `id`, if any.
+    pub fn replacement_of(&self, id: FulfilmentTaskId) -> Option<FulfilmentTaskId> {
+        self.tasks
+            .iter()
+            .find(|t| t.purpose == TaskPurpose::Redo { replaces: id })
+            .map(|t| t.id)
+    }
+
+    /// The compensation task of `id`, if one was planned.
+    pub fn compensation_of(&self, id: FulfilmentTaskId) -> Option<&FulfilmentTask> {
+        self.tasks
+            .iter()
+            .find(|t| t.purpose == TaskPurpose::Compensate { of: id })
+    }
+
+    /// The next free position in the plan.
+    fn next_sequence(&self) -> u32 {
+        self.tasks
+            .iter()
+            .map(|t| t.sequence + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     fn task_index(&self, id: FulfilmentTaskId) -> Result<usize, OrderError> {

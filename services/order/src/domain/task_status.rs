@@ -70,6 +70,10 @@ pub enum TaskCommand {
     StartCompensation,
     /// Its effect is undone.
     FinishCompensation,
+    /// An operator settles a failed or unanswered task by hand: the effect was verified
+    /// applied downstream, or the step is not needed (skipped with evidence). The one narrow
+    /// bypass of the failure states, always with evidence and audit.
+    ResolveManually,
 }
 
 impl TaskStatus {
@@ -133,7 +137,7 @@ impl TaskStatus {
 
 impl TaskCommand {
     /// Every command.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::AwaitDependencies,
         Self::MarkReady,
         Self::Dispatch,
@@ -146,6 +150,7 @@ impl TaskCommand {
         Self::Cancel,
         Self::StartCompensation,
         Self::FinishCompensation,
+        Self::ResolveManually,
     ];
 }
 
@@ -198,6 +203,9 @@ impl Lifecycle for TaskStatus {
         (S::FailedNonRetryable, C::Cancel, S::Cancelled),
         (S::Succeeded, C::StartCompensation, S::Compensating),
         (S::Compensating, C::FinishCompensation, S::Compensated),
+        (S::FailedRetryable, C::ResolveManually, S::Succeeded),
+        (S::FailedNonRetryable, C::ResolveManually, S::Succeeded),
+        (S::TimedOut, C::ResolveManually, S::Succeeded),
     ];
 }
 
@@ -235,6 +243,9 @@ mod tests {
             expected.push((from, C::Succeed, S::Succeeded));
             expected.push((from, C::FailNonRetryable, S::FailedNonRetryable));
         }
+        for from in [S::FailedRetryable, S::FailedNonRetryable, S::TimedOut] {
+            expected.push((from, C::ResolveManually, S::Succeeded));
+        }
         for from in [S::Dispatched, S::InProgress, S::TimedOut] {
             expected.push((from, C::FailRetryable, S::FailedRetryable));
         }
@@ -252,8 +263,8 @@ mod tests {
         }
         let count =
             check_transition_matrix(&TaskStatus::ALL, &TaskCommand::ALL, &expected).unwrap();
-        assert_eq!(count.pairs, 12 * 12);
-        assert_eq!(count.allowed, 26);
+        assert_eq!(count.pairs, 12 * 13);
+        assert_eq!(count.allowed, 29);
         assert!(S::Cancelled.is_final());
         assert!(S::Compensated.is_final());
         for status in TaskStatus::ALL {

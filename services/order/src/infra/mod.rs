@@ -6,4 +6,5 @@ pub mod events_consumer;
 pub mod fallout;
 pub mod installed_base;
 pub mod orders;
+pub mod plan_history;
 pub mod process_start;

@@ -17,7 +17,7 @@ use crate::app::error::{AppError, corrupt};
 use crate::domain::{
     CustomerId, Failure, FulfilmentOperation, FulfilmentTask, FulfilmentTaskId, ItemAction,
     ItemStatus, Order, OrderChange, OrderId, OrderItem, OrderItemId, OrderOrigin, OrderStatus,
-    ProductInstanceId, ProductOfferingId, QuoteId, TaskStatus,
+    ProductInstanceId, ProductOfferingId, QuoteId, TaskHandling, TaskPurpose, TaskStatus,
 };
 
 /// What capture records besides the aggregate: the frozen snapshot, the evidence, and who and
@@ -181,6 +181,8 @@ fn task_of(row: &PgRow) -> Result<FulfilmentTask, AppError> {
     let operation: String = row.try_get("operation")?;
     let compensation: Option<String> = row.try_get("compensation")?;
     let status: String = row.try_get("status")?;
+    let purpose: String = row.try_get("purpose")?;
+    let handling: String = row.try_get("handling")?;
     let parse_operation = |name: &str| {
         FulfilmentOperation::parse(name).ok_or_else(|| corrupt(format!("operation {name}")))
     };
@@ -200,6 +202,15 @@ fn task_of(row: &PgRow) -> Result<FulfilmentTask, AppError> {
         compensation: compensation.as_deref().map(parse_operation).transpose()?,
         point_of_no_return: row.try_get("point_of_no_return")?,
         sequence: u32::try_from(row.try_get::<i32, _>("sequence_no")?).map_err(corrupt)?,
+        purpose: TaskPurpose::from_stored(
+            &purpose,
+            row.try_get::<Option<Uuid>, _>("refers_to")?
+                .map(FulfilmentTaskId::from_uuid),
+        )
+        .ok_or_else(|| corrupt(format!("task purpose {purpose}")))?,
+        revision: u32::try_from(row.try_get::<i32, _>("plan_revision")?).map_err(corrupt)?,
+        handling: TaskHandling::parse(&handling)
+            .ok_or_else(|| corrupt(format!("task handling {handling}")))?,
         status,
         version: row.try_get("aggregate_version")?,
         attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).map_err(corrupt)?,
@@ -257,16 +268,18 @@ pub async fn load(
         items,
         tasks,
         plan_hash: row.try_get("plan_hash")?,
+        plan_revision: u32::try_from(row.try_get::<i32, _>("plan_revision")?).map_err(corrupt)?,
         failure: failure_of(&row, None)?,
     }))
 }
 
 fn item_changed(a: &OrderItem, b: &OrderItem) -> bool {
-    a.status != b.status || a.failure != b.failure
+    a.status != b.status || a.failure != b.failure || a.characteristics != b.characteristics
 }
 
 fn task_changed(a: &FulfilmentTask, b: &FulfilmentTask) -> bool {
     a.status != b.status
+        || a.handling != b.handling
         || a.attempts != b.attempts
         || a.external_reference != b.external_reference
         || a.external_state != b.external_state
@@ -318,6 +331,7 @@ pub async fn save(
         before.tasks.iter().map(|t| (t.id, t)).collect();
     let mut changed = before.status != after.status
         || before.plan_hash != after.plan_hash
+        || before.plan_revision != after.plan_revision
         || before.failure != after.failure;
     for task in after.tasks.iter_mut() {
         match old_tasks.get(&task.id) {
@@ -353,10 +367,13 @@ pub async fn save(
                 .execute(&mut *conn)
                 .await?;
             }
+            let corrected = old.characteristics != item.characteristics;
             sqlx::query(
                 "UPDATE order_item SET status = $2, failure_code = $3, failure_reason = $4, \
                  failure_retryable = $5, \
                  completed_at = CASE WHEN $2 = 'COMPLETED' THEN coalesce(completed_at, $6) ELSE completed_at END, \
+                 characteristics = $7, \
+                 characteristics_revision = characteristics_revision + CASE WHEN $8 THEN 1 ELSE 0 END, \
                  aggregate_version = aggregate_version + 1 WHERE order_item_id = $1",
             )
             .bind(item.id.as_uuid())
@@ -365,6 +382,8 @@ pub async fn save(
             .bind(item.failure.as_ref().map(|f| f.reason.as_str()))
             .bind(item.failure.as_ref().map(|f| f.retryable))
             .bind(now)
+            .bind(Value::Object(item.characteristics.clone()))
+            .bind(corrected)
             .execute(&mut *conn)
             .await?;
             item.version = old.version + 1 + passed.len() as i64;
@@ -383,12 +402,14 @@ pub async fn save(
         // The plan hash goes with the first move, so DECOMPOSED never stands without it.
         sqlx::query(
             "UPDATE customer_order SET status = $2, plan_hash = coalesce(plan_hash, $4), \
+             plan_revision = greatest(plan_revision, $5), \
              aggregate_version = aggregate_version + 1 WHERE order_id = $1 AND aggregate_version = $3",
         )
         .bind(after.id.as_uuid())
         .bind(status.as_str())
         .bind(version)
         .bind(after.plan_hash.as_deref())
+        .bind(i32::try_from(after.plan_revision).unwrap_or(i32::MAX))
         .execute(&mut *conn)
         .await?;
         version += 1;
@@ -396,7 +417,7 @@ pub async fn save(
     let updated = sqlx::query(
         "UPDATE customer_order SET status = $2, plan_hash = $3, failure_code = $4, failure_reason = $5, \
          completed_at = CASE WHEN $2 = 'COMPLETED' THEN coalesce(completed_at, $6) ELSE completed_at END, \
-         aggregate_version = aggregate_version + 1 \
+         plan_revision = $8, aggregate_version = aggregate_version + 1 \
          WHERE order_id = $1 AND aggregate_version = $7",
     )
     .bind(after.id.as_uuid())
@@ -406,6 +427,7 @@ pub async fn save(
     .bind(after.failure.as_ref().map(|f| f.reason.as_str()))
     .bind(now)
     .bind(version)
+    .bind(i32::try_from(after.plan_revision).unwrap_or(i32::MAX))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -427,8 +449,9 @@ async fn insert_task(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO fulfilment_task (task_id, tenant_id, order_id, order_item_id, sequence_no, task_type, \
-         operation, depends_on, reversible, compensation, point_of_no_return, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         operation, depends_on, reversible, compensation, point_of_no_return, status, purpose, refers_to, \
+         plan_revision, handling) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(task.id.as_uuid())
     .bind(tenant.as_str())
@@ -442,6 +465,10 @@ async fn insert_task(
     .bind(task.compensation.map(|c| c.as_str()))
     .bind(task.point_of_no_return)
     .bind(task.status.as_str())
+    .bind(task.purpose.kind())
+    .bind(task.purpose.refers_to().map(|t| t.as_uuid()))
+    .bind(i32::try_from(task.revision).unwrap_or(i32::MAX))
+    .bind(task.handling.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -482,10 +509,11 @@ async fn update_task(
                 | TaskStatus::FailedNonRetryable
                 | TaskStatus::FailedRetryable
                 | TaskStatus::Cancelled
+                | TaskStatus::Compensated
         );
     sqlx::query(
         "UPDATE fulfilment_task SET status = $2, attempts = $3, external_reference = $4, external_state = $5, \
-         failure_code = $6, failure_reason = $7, \
+         failure_code = $6, failure_reason = $7, handling = $11, \
          dispatched_at = CASE WHEN $8 THEN $10 ELSE dispatched_at END, \
          finished_at = CASE WHEN $9 THEN $10 ELSE finished_at END, \
          aggregate_version = aggregate_version + 1 WHERE task_id = $1",
@@ -500,6 +528,7 @@ async fn update_task(
     .bind(dispatched)
     .bind(finished)
     .bind(now)
+    .bind(task.handling.as_str())
     .execute(conn)
     .await?;
     Ok(())

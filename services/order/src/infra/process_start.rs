@@ -1,8 +1,12 @@
-//! Starts one `order-fulfillment` instance per ACKNOWLEDGED order. Runs on the jobs role's
-//! pool (orders of every tenant), wakes on the notification capture sends at commit and
-//! otherwise polls. It never holds a row lock across a call to the engine: it reads, creates
-//! the instance, then inserts the link (`order_process`, one per order), so a second replica
-//! that started an instance for the same order finds the link taken and cancels its own.
+//! Starts the `order-fulfillment` runs orders ask for: run 1 when an order is ACKNOWLEDGED,
+//! another whenever a repair, a release or a cancellation asks the order to go on
+//! (`customer_order.fulfilment_run` goes up in that command's transaction, ADR 0043). A new run
+//! supersedes the previous one: its instance is cancelled first (an instance that already
+//! ended counts as cancelled), which also clears an incident it was stuck on. Runs on the jobs
+//! role's pool (orders of every tenant), wakes on the notification commands send at commit and
+//! otherwise polls. It never holds a row lock across a call to the engine: it reads, calls,
+//! then inserts the link (`order_process`, one per order and run), so a second replica that
+//! started the same run finds the link taken and cancels its own.
 
 use std::time::Duration;
 
@@ -40,15 +44,18 @@ struct StartVariables {
     customer_id: String,
 }
 
-/// Starts the instances of orders that have none; returns how many it started.
+/// Starts the runs orders ask for and have not got; returns how many it started.
 pub async fn start_once(db: &PgPool, gateway: &Gateway) -> Result<usize, StartError> {
     let waiting = sqlx::query(
         "SELECT o.tenant_id, o.order_id::text AS order_id, o.customer_id, o.correlation_id, \
-                o.business_transaction_id \
+                o.business_transaction_id, o.fulfilment_run, last.run AS last_run, \
+                last.process_instance_key AS last_key \
          FROM customer_order o \
-         WHERE o.status = 'ACKNOWLEDGED' AND NOT EXISTS ( \
-             SELECT 1 FROM order_process p WHERE p.tenant_id = o.tenant_id AND p.order_id = o.order_id) \
-         ORDER BY o.created_at LIMIT $1",
+         LEFT JOIN LATERAL (SELECT p.run, p.process_instance_key FROM order_process p \
+             WHERE p.tenant_id = o.tenant_id AND p.order_id = o.order_id ORDER BY p.run DESC LIMIT 1) last ON true \
+         WHERE (o.status = 'ACKNOWLEDGED' OR o.fulfilment_run > 1) \
+           AND o.fulfilment_run > coalesce(last.run, 0) \
+         ORDER BY o.updated_at LIMIT $1",
     )
     .bind(BATCH)
     .fetch_all(db)
@@ -57,6 +64,10 @@ pub async fn start_once(db: &PgPool, gateway: &Gateway) -> Result<usize, StartEr
     for row in waiting {
         let order: String = row.try_get("order_id")?;
         let tenant: String = row.try_get("tenant_id")?;
+        let run: i32 = row.try_get("fulfilment_run")?;
+        if let Some(previous) = row.try_get::<Option<i64>, _>("last_key")? {
+            gateway.cancel_instance(previous).await?;
+        }
         let business = StartVariables {
             tenant_id: tenant.clone(),
             order_id: order.clone(),
@@ -77,17 +88,18 @@ pub async fn start_once(db: &PgPool, gateway: &Gateway) -> Result<usize, StartEr
             .await?;
         let key = created.process_instance_key();
         let linked = sqlx::query(
-            "INSERT INTO order_process (tenant_id, order_id, process_instance_key) \
-             VALUES ($1, $2::uuid, $3) ON CONFLICT (tenant_id, order_id) DO NOTHING",
+            "INSERT INTO order_process (tenant_id, order_id, process_instance_key, run) \
+             VALUES ($1, $2::uuid, $3, $4) ON CONFLICT (tenant_id, order_id, run) DO NOTHING",
         )
         .bind(&tenant)
         .bind(&order)
         .bind(key)
+        .bind(run)
         .execute(db)
         .await?
         .rows_affected();
         if linked == 1 {
-            tracing::info!(order = %order, process_instance_key = key, "fulfilment process started");
+            tracing::info!(order = %order, run, process_instance_key = key, "fulfilment process started");
             started += 1;
         } else {
             gateway.cancel_instance(key).await?;

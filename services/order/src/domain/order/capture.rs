@@ -64,6 +64,7 @@ impl Order {
             items,
             tasks: Vec::new(),
             plan_hash: None,
+            plan_revision: 0,
             failure: None,
         };
         Ok((order, changes))

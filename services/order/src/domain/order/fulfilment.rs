@@ -11,7 +11,9 @@ use super::super::{
     FulfilmentTaskId, ItemAction, ItemCommand, ItemStatus, OrderCommand, OrderStatus, Plan,
     TaskCommand, TaskStatus,
 };
-use super::{Changes, Failure, FulfilmentTask, Order, OrderChange, OrderError};
+use super::{
+    Changes, Failure, FulfilmentTask, Order, OrderChange, OrderError, TaskHandling, TaskPurpose,
+};
 use domain_kernel::Lifecycle;
 
 impl Order {
@@ -62,6 +64,9 @@ impl Order {
                     compensation: planned.compensation,
                     point_of_no_return: planned.point_of_no_return,
                     sequence: planned.sequence,
+                    purpose: TaskPurpose::Fulfil,
+                    revision: 1,
+                    handling: TaskHandling::Automatic,
                     status,
                     version: 1,
                     attempts: 0,
@@ -84,6 +89,7 @@ impl Order {
                 order.move_item(index, command, changes)?;
             }
             order.plan_hash = Some(proposed);
+            order.plan_revision = 1;
             Ok(())
         })
         .map(|((), changes)| changes)
@@ -113,15 +119,18 @@ impl Order {
     /// through READY, as its table says). Returns the ids of ALL tasks now DISPATCHED or
     /// IN_PROGRESS (re-returning ones dispatched earlier and not settled, so a redelivered job
     /// gets the same batch), in sequence order. On an order already IN_PROGRESS (or
-    /// PARTIALLY_COMPLETED) it just dispatches. Never dispatches in FALLOUT, HELD,
-    /// CANCELLATION_PENDING or terminal orders (empty, no change); an order not yet decomposed
-    /// is refused. An item with no task at all completes here.
+    /// PARTIALLY_COMPLETED) it just dispatches. A cancellation moves first (see
+    /// `cancellation`): in CANCELLATION_PENDING only compensations are dispatched. Never
+    /// dispatches in FALLOUT, HELD or terminal orders (empty, no change); an order not yet
+    /// decomposed is refused. An item with no task at all completes here.
     pub fn dispatch_ready(
         &mut self,
     ) -> Result<(Vec<FulfilmentTaskId>, Vec<OrderChange>), OrderError> {
         match self.status {
-            OrderStatus::Decomposed | OrderStatus::InProgress | OrderStatus::PartiallyCompleted => {
-            }
+            OrderStatus::Decomposed
+            | OrderStatus::InProgress
+            | OrderStatus::PartiallyCompleted
+            | OrderStatus::CancellationPending => {}
             OrderStatus::Draft | OrderStatus::Acknowledged | OrderStatus::Validated => {
                 return Err(refusal(self.status, OrderCommand::StartFulfilment));
             }
@@ -131,6 +140,8 @@ impl Order {
             if order.status == OrderStatus::Decomposed {
                 order.move_order(OrderCommand::StartFulfilment, changes)?;
             }
+            order.progress_cancellation(changes)?;
+            let cancelling = order.status == OrderStatus::CancellationPending;
             for index in 0..order.tasks.len() {
                 let task = &order.tasks[index];
                 if task.status != TaskStatus::Ready || !order.dependencies_succeeded(task) {
@@ -139,6 +150,16 @@ impl Order {
                 let Some(item) = order.item_index(task.item) else {
                     continue;
                 };
+                if matches!(task.purpose, TaskPurpose::Compensate { .. }) {
+                    if order.items[item].status == ItemStatus::Compensating {
+                        order.move_task(index, TaskCommand::Dispatch, changes)?;
+                        order.tasks[index].attempts += 1;
+                    }
+                    continue;
+                }
+                if cancelling {
+                    continue;
+                }
                 match order.items[item].status {
                     ItemStatus::Blocked => {
                         order.move_item(item, ItemCommand::MarkReady, changes)?;
@@ -200,10 +221,11 @@ impl Order {
         {
             return Err(OrderError::TaskCancelled { task });
         }
-        if let Some(dependency) = self.tasks[index].depends_on.iter().find(|d| {
-            self.task(**d)
-                .is_none_or(|d| d.status != TaskStatus::Succeeded)
-        }) {
+        if let Some(dependency) = self.tasks[index]
+            .depends_on
+            .iter()
+            .find(|d| !self.satisfied(**d))
+        {
             return Err(OrderError::DependencyNotSucceeded {
                 task,
                 dependency: *dependency,
@@ -215,47 +237,63 @@ impl Order {
             succeeded.external_reference = external_reference;
             succeeded.external_state = external_state;
             succeeded.failure = None;
-            for dependent in 0..order.tasks.len() {
-                if order.tasks[dependent].status == TaskStatus::WaitingDependency
-                    && order.tasks[dependent].depends_on.contains(&task)
-                    && order.dependencies_succeeded(&order.tasks[dependent])
-                {
-                    order.move_task(dependent, TaskCommand::MarkReady, changes)?;
-                }
-            }
-            let Some(item) = order.item_index(item_id) else {
-                return Ok(());
-            };
-            let item_tasks: Vec<TaskStatus> = order
-                .tasks
-                .iter()
-                .filter(|t| t.item == item_id)
-                .map(|t| t.status)
-                .collect();
-            let retryable = order.items[item]
-                .failure
-                .as_ref()
-                .is_some_and(|f| f.retryable);
-            if order.items[item].status == ItemStatus::Failed
-                && retryable
-                && !item_tasks.iter().any(|s| {
-                    matches!(
-                        s,
-                        TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable
-                    )
-                })
-            {
-                order.move_item(item, ItemCommand::Retry, changes)?;
-                order.items[item].failure = None;
-            }
-            if order.items[item].status == ItemStatus::InProgress
-                && item_tasks.iter().all(|s| *s == TaskStatus::Succeeded)
-            {
-                order.move_item(item, ItemCommand::Complete, changes)?;
-            }
-            Ok(())
+            order.after_success(index, changes)
         })
         .map(|((), changes)| changes)
+    }
+
+    /// What follows a task's success: dependents whose dependencies all succeeded go READY;
+    /// a compensation's original → COMPENSATED; an item FAILED only because of a retryable
+    /// failure resumes; an item whose tasks all succeeded → COMPLETED.
+    pub(super) fn after_success(
+        &mut self,
+        index: usize,
+        changes: &mut Changes,
+    ) -> Result<(), OrderError> {
+        let item_id = self.tasks[index].item;
+        for dependent in 0..self.tasks.len() {
+            // Any waiting task whose dependencies are now met (directly, or through a redo of
+            // one of them).
+            if self.tasks[dependent].status == TaskStatus::WaitingDependency
+                && self.dependencies_succeeded(&self.tasks[dependent])
+            {
+                self.move_task(dependent, TaskCommand::MarkReady, changes)?;
+            }
+        }
+        if let TaskPurpose::Compensate { of } = self.tasks[index].purpose {
+            let original = self.task_index(of)?;
+            if self.tasks[original].status == TaskStatus::Compensating {
+                self.move_task(original, TaskCommand::FinishCompensation, changes)?;
+            }
+            return Ok(());
+        }
+        let Some(item) = self.item_index(item_id) else {
+            return Ok(());
+        };
+        let item_tasks: Vec<&FulfilmentTask> =
+            self.tasks.iter().filter(|t| t.item == item_id).collect();
+        let retryable = self.items[item]
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.retryable);
+        let failing = item_tasks.iter().any(|t| {
+            matches!(
+                t.status,
+                TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable
+            )
+        });
+        let all_done = item_tasks.iter().all(|t| {
+            t.status == TaskStatus::Succeeded
+                || (t.status == TaskStatus::Cancelled && self.replacement_of(t.id).is_some())
+        });
+        if self.items[item].status == ItemStatus::Failed && retryable && !failing {
+            self.move_item(item, ItemCommand::Retry, changes)?;
+            self.items[item].failure = None;
+        }
+        if self.items[item].status == ItemStatus::InProgress && all_done {
+            self.move_item(item, ItemCommand::Complete, changes)?;
+        }
+        Ok(())
     }
 
     /// A business refusal (non-retryable): task → FAILED_NON_RETRYABLE, item → FAILED, order →
@@ -306,6 +344,14 @@ impl Order {
             order.move_task(index, command, changes)?;
             order.tasks[index].failure = Some(failure.clone());
             let item_id = order.tasks[index].item;
+            let cancelling = order
+                .item(item_id)
+                .is_some_and(|i| i.status.is_being_cancelled());
+            if cancelling || matches!(order.tasks[index].purpose, TaskPurpose::Compensate { .. }) {
+                // A cancellation owns the item: a failed step is stopped, a failed compensation
+                // is the operators' (fallout), and the order stays where the cancellation is.
+                return Ok(());
+            }
             if let Some(item) = order.item_index(item_id) {
                 match order.items[item].status {
                     ItemStatus::Ready | ItemStatus::Blocked | ItemStatus::InProgress => {
@@ -348,19 +394,30 @@ impl Order {
     }
 
     /// IN_PROGRESS/PARTIALLY_COMPLETED → COMPLETED when every mandatory item is
-    /// terminal-success (COMPLETED or SKIPPED) and no task is unsettled; else
-    /// `ORDER_NOT_COMPLETABLE`. Idempotent when already COMPLETED.
+    /// terminal-success (COMPLETED or SKIPPED) or withdrawn by a partial cancellation, and no
+    /// task is unsettled; CANCELLATION_PENDING → CANCELLED once the cancellation is settled;
+    /// else `ORDER_NOT_COMPLETABLE`. Idempotent when already COMPLETED or CANCELLED.
     pub fn complete(&mut self) -> Result<Vec<OrderChange>, OrderError> {
-        if self.status == OrderStatus::Completed {
+        if matches!(self.status, OrderStatus::Completed | OrderStatus::Cancelled) {
             return Ok(Vec::new());
+        }
+        if self.status == OrderStatus::CancellationPending {
+            if !self.cancellation_settled() {
+                return Err(OrderError::NotCompletable(
+                    "the cancellation is not settled".into(),
+                ));
+            }
+            return self
+                .transact(|order, changes: &mut Changes| {
+                    order.move_order(OrderCommand::ConfirmCancellation, changes)
+                })
+                .map(|((), changes)| changes);
         }
         // The table first: completing a FALLOUT order is an illegal transition, not a check.
         self.status.apply(OrderCommand::Complete)?;
-        if let Some(item) = self
-            .items
-            .iter()
-            .find(|i| i.mandatory && !i.status.is_terminal_success())
-        {
+        if let Some(item) = self.items.iter().find(|i| {
+            i.mandatory && !i.status.is_terminal_success() && !i.status.is_withdrawn()
+        }) {
             return Err(OrderError::NotCompletable(format!(
                 "mandatory item {} is {}",
                 item.id, item.status
