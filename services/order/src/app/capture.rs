@@ -27,7 +27,8 @@ use crate::domain::{
     CustomerId, Failure, ItemAction, NewOrder, NewOrderItem, Order, OrderId, OrderItemId,
     OrderOrigin, ProductInstanceId, ProductOfferingId, QuoteId,
 };
-use crate::infra::fallout::{self, FalloutCategory, NewFallout};
+use crate::domain::FalloutCategory;
+use crate::infra::fallout::{self, NewFallout};
 use crate::infra::installed_base;
 use crate::infra::orders::{self, CaptureRecord};
 

@@ -1,7 +1,7 @@
 //! The application layer's errors, mapped once to HTTP (`http::error`), once to job outcomes
 //! (`workers`) and once to consumer outcomes (`infra::quote_events`).
 
-use crate::domain::{AssetError, OrderError, OrderId, ProductInstanceId};
+use crate::domain::{AssetError, FalloutError, FalloutId, OrderError, OrderId, ProductInstanceId};
 
 /// Why a command or query did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,18 @@ pub enum AppError {
     /// A product instance refused the change.
     #[error(transparent)]
     Asset(#[from] AssetError),
+    /// The fallout record refused the action.
+    #[error(transparent)]
+    Fallout(#[from] FalloutError),
+    /// No such fallout in the caller's tenant.
+    #[error("no fallout {0}")]
+    FalloutNotFound(FalloutId),
+    /// No such cancellation of the order.
+    #[error("no cancellation {0} of this order")]
+    CancellationNotFound(uuid::Uuid),
+    /// The action does not fit the fallout (it names no task, or another kind of task).
+    #[error("{0}")]
+    ActionNotApplicable(String),
     /// The caller may not do this.
     #[error(transparent)]
     Forbidden(#[from] domain_kernel::access::Forbidden),
@@ -53,6 +65,10 @@ impl AppError {
             Self::Database(_) => "DATABASE_UNAVAILABLE",
             Self::Order(e) => e.code(),
             Self::Asset(e) => e.code(),
+            Self::Fallout(e) => e.code(),
+            Self::FalloutNotFound(_) => "FALLOUT_NOT_FOUND",
+            Self::CancellationNotFound(_) => "CANCELLATION_NOT_FOUND",
+            Self::ActionNotApplicable(_) => "ACTION_NOT_APPLICABLE",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::OrderNotFound(_) => "ORDER_NOT_FOUND",
             Self::AssetNotFound(_) => "PRODUCT_INSTANCE_NOT_FOUND",

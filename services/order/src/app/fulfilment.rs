@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
 
 use crate::app::error::AppError;
+use crate::app::aftermath;
 use crate::app::events;
 use crate::app::installed_base;
 use crate::app::ports::ProfileSource;
@@ -25,7 +26,8 @@ use crate::domain::{
     Failure, FulfilmentOperation, FulfilmentTaskId, Order, OrderChange, OrderId, OrderItemId,
     OrderStatus, PlanItem, Subscription, decompose,
 };
-use crate::infra::fallout::{self, FalloutCategory, NewFallout};
+use crate::domain::FalloutCategory;
+use crate::infra::fallout::{self, NewFallout};
 use crate::infra::{installed_base as assets, orders, plan_history};
 
 /// Job retries an external-call job starts with (its own budget governs after that).
@@ -150,6 +152,7 @@ pub async fn persist(
         return Ok(false);
     }
     plan_history::record(&mut *conn, ctx, before, after, &why.reason).await?;
+    aftermath::follow_up(&mut *conn, ctx, before, after, changes, now).await?;
     for event in events::events_of(after, changes).map_err(|e| AppError::Corrupt(e.to_string()))? {
         outbox::append(&mut *conn, ctx, event).await?;
     }
@@ -354,9 +357,11 @@ impl Fulfilment {
         let now = Utc::now();
         installed_base::complete_items(&mut tx, &after, &events::completed_items(&changes), now)
             .await?;
+        // Nothing to run, nothing settled, nobody asked to wait: a plan that cannot finish.
         let stalled = dispatched.is_empty()
             && !after.plan_settled()
-            && after.status == OrderStatus::InProgress;
+            && after.status == OrderStatus::InProgress
+            && !after.awaits_manual_undo();
         if stalled {
             let failure = Failure {
                 code: "PLAN_STALLED".into(),
@@ -438,19 +443,27 @@ impl Fulfilment {
             });
         }
         tx.commit().await?;
-        let halted = !matches!(
+        let running = matches!(
             after.status,
-            OrderStatus::InProgress | OrderStatus::PartiallyCompleted | OrderStatus::Completed
+            OrderStatus::InProgress
+                | OrderStatus::PartiallyCompleted
+                | OrderStatus::Completed
+                | OrderStatus::CancellationPending
         );
+        let settled = after.plan_settled();
+        // A cancellation or a partial one waiting for an operator (an undo by hand, a failed
+        // compensation) ends this run; the operator's action starts the next.
+        let halted = !running || (ready.is_empty() && !settled);
         Ok(Advance {
-            plan_settled: !halted && after.plan_settled(),
+            plan_settled: !halted && settled,
             halted,
             ready_tasks: if halted { Vec::new() } else { ready },
         })
     }
 
     /// CompleteOrder · IN_PROGRESS → COMPLETED when every mandatory item succeeded; the order's
-    /// subscriptions become ACTIVE · idempotent when COMPLETED.
+    /// subscriptions become ACTIVE; or CANCELLATION_PENDING → CANCELLED once the cancellation is
+    /// settled · idempotent when COMPLETED or CANCELLED.
     pub async fn complete(
         &self,
         ctx: &RequestContext,
@@ -464,7 +477,7 @@ impl Fulfilment {
         let mut after = before.clone();
         let changes = after.complete()?;
         let now = Utc::now();
-        if !changes.is_empty() {
+        if !changes.is_empty() && after.status == OrderStatus::Completed {
             installed_base::activate_subscriptions(&mut tx, &after, now).await?;
         }
         persist(
@@ -505,7 +518,14 @@ impl Fulfilment {
             (None, OrderStatus::Fallout | OrderStatus::Failed) => Vec::new(),
             (None, _) => after.enter_fallout(failure.clone())?,
         };
+        let compensation = task.is_some_and(|t| aftermath::is_compensation(&after, t));
+        let stopped = !compensation
+            && task
+                .and_then(|t| after.task(t))
+                .and_then(|t| after.item(t.item))
+                .is_some_and(|i| i.status.is_being_cancelled() || i.status.is_withdrawn());
         let category = match (task.is_some(), report.step.as_str()) {
+            (true, _) if compensation => FalloutCategory::Compensation,
             (true, _) => FalloutCategory::ExternalRejection,
             (false, "VALIDATE") => FalloutCategory::Validation,
             (false, "DECOMPOSE") => FalloutCategory::Decomposition,
@@ -522,20 +542,33 @@ impl Fulfilment {
             now,
         )
         .await?;
-        fallout::record(
-            &mut tx,
-            ctx.tenant_id.as_str(),
-            &NewFallout {
-                order: id,
-                item: task.and_then(|t| after.task(t)).map(|t| t.item),
-                task,
-                category,
-                failure_code: failure.code,
-                message: failure.reason,
-                retryable: false,
-            },
-        )
-        .await?;
+        if !stopped {
+            fallout::record(
+                &mut tx,
+                ctx.tenant_id.as_str(),
+                &NewFallout {
+                    order: id,
+                    item: task.and_then(|t| after.task(t)).map(|t| t.item),
+                    task,
+                    category,
+                    failure_code: failure.code,
+                    message: failure.reason,
+                    retryable: false,
+                },
+            )
+            .await?;
+        }
+        // The error ended this run; an order that can still go on (a cancellation whose
+        // stopped step was refused, a partial cancellation) gets the next one.
+        if matches!(
+            after.status,
+            OrderStatus::InProgress | OrderStatus::PartiallyCompleted | OrderStatus::CancellationPending
+        ) && !after.plan_settled()
+            && !after.awaits_manual_undo()
+            && !compensation
+        {
+            plan_history::request_run(&mut tx, &mut after).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -167,3 +167,77 @@ pub async fn activate_subscriptions(
     }
     Ok(())
 }
+
+/// Follows items a cancellation withdrew (CANCELLED or COMPENSATED): an ADD's instance is
+/// cancelled (never activated) or, when its item had completed and was undone, disconnected,
+/// and its pending subscription cancelled; a MODIFY's or DELETE's instance goes back to
+/// ACTIVE and the operation guard is released. A withdrawn item never activates anything.
+pub async fn withdraw_items(
+    conn: &mut PgConnection,
+    order: &Order,
+    items: &[OrderItemId],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::domain::AssetStatus;
+    for id in items {
+        let Some(item) = order.item(*id) else {
+            continue;
+        };
+        match item.action {
+            ItemAction::Add => {
+                let Some((mut instance, references)) =
+                    installed_base::load_created_by(&mut *conn, item.id).await?
+                else {
+                    continue;
+                };
+                match instance.status {
+                    AssetStatus::PendingActivation => {
+                        let entry = instance.cancel_activation(now, order.id, item.id)?;
+                        installed_base::update(&mut *conn, &instance, &references, &entry).await?;
+                    }
+                    AssetStatus::Active => {
+                        // Each step is written on its own: the database checks every move.
+                        let entry = instance.begin_disconnect(now, order.id, item.id)?;
+                        installed_base::update(&mut *conn, &instance, &references, &entry).await?;
+                        let entry = instance.disconnect(now, order.id, item.id)?;
+                        installed_base::update(&mut *conn, &instance, &references, &entry).await?;
+                    }
+                    _ => {}
+                }
+                if let Some(subscription) = instance.subscription
+                    && item.parent.is_none()
+                    && let Some(mut subscription) =
+                        installed_base::load_subscription(&mut *conn, subscription).await?
+                    && subscription.order == order.id
+                    && subscription.cancel(now).is_ok()
+                {
+                    installed_base::update_subscription(&mut *conn, &subscription).await?;
+                }
+            }
+            ItemAction::Modify | ItemAction::Delete => {
+                let Some(instance_id) = item.product_instance else {
+                    continue;
+                };
+                if let Some((mut instance, references)) =
+                    installed_base::load(&mut *conn, instance_id, true).await?
+                {
+                    let entry = match (item.action, instance.status) {
+                        (ItemAction::Modify, AssetStatus::PendingModification) => {
+                            Some(instance.abandon_modification(now, order.id, item.id)?)
+                        }
+                        (ItemAction::Delete, AssetStatus::PendingDisconnect) => {
+                            Some(instance.abandon_disconnect(now, order.id, item.id)?)
+                        }
+                        _ => None,
+                    };
+                    if let Some(entry) = entry {
+                        installed_base::update(&mut *conn, &instance, &references, &entry).await?;
+                    }
+                }
+                installed_base::release_guard(&mut *conn, instance_id, item.id).await?;
+            }
+            ItemAction::NoChange => {}
+        }
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! integration outcomes, the installed base's changes and the read views. Commands run in one
 //! transaction each and write their events and evidence in it.
 
+pub mod aftermath;
 pub mod capture;
 pub mod error;
 pub mod events;

@@ -14,8 +14,9 @@ use crate::app::error::AppError;
 use crate::app::events;
 use crate::app::fulfilment::{Why, persist};
 use crate::app::installed_base;
-use crate::domain::{Failure, FulfilmentTaskId, OrderId, OrderStatus, TaskStatus};
-use crate::infra::fallout::{self, FalloutCategory, NewFallout};
+use crate::domain::{Failure, FulfilmentTaskId, OrderId, TaskPurpose, TaskStatus};
+use crate::domain::FalloutCategory;
+use crate::infra::fallout::{self, NewFallout};
 use crate::infra::orders;
 
 /// The core's view of an applied effect.
@@ -122,9 +123,32 @@ pub async fn apply(
         now,
     )
     .await?;
-    if let (Some(category), Some(task)) = (category, after.task(outcome.task_id))
-        && after.status == OrderStatus::Fallout
+    let stopped = |task: &crate::domain::FulfilmentTask| {
+        !matches!(task.purpose, TaskPurpose::Compensate { .. })
+            && after
+                .item(task.item)
+                .is_some_and(|i| i.status.is_being_cancelled() || i.status.is_withdrawn())
+    };
+    // A stopped step whose retries ran out leaves its run stuck on an incident: the next run
+    // supersedes it so the cancellation goes on.
+    if outcome.outcome == "FAILED_TECHNICAL"
+        && let Some(task) = after.task(outcome.task_id)
+        && stopped(task)
     {
+        crate::infra::plan_history::request_run(&mut *conn, &mut after).await?;
+    }
+    if let (Some(category), Some(task)) = (category, after.task(outcome.task_id))
+        && matches!(
+            task.status,
+            TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable
+        )
+        && !stopped(task)
+    {
+        let category = if matches!(task.purpose, TaskPurpose::Compensate { .. }) {
+            FalloutCategory::Compensation
+        } else {
+            category
+        };
         let failure = task.failure.clone().unwrap_or(Failure {
             code: outcome.outcome.clone(),
             reason: String::new(),

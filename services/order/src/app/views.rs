@@ -12,7 +12,8 @@ use crate::domain::{
     CustomerId, Order, OrderId, OrderStatus, ProductInstance, ProductInstanceId, QuoteId,
     Subscription,
 };
-use crate::infra::fallout::{self, FalloutView};
+use crate::domain::Fallout;
+use crate::infra::fallout;
 use crate::infra::installed_base::{self, HistoryRow, References};
 use crate::infra::orders;
 
@@ -22,7 +23,7 @@ pub struct OrderDetail {
     /// The aggregate.
     pub order: Order,
     /// Its fallout records.
-    pub fallouts: Vec<FalloutView>,
+    pub fallouts: Vec<Fallout>,
     /// When it was captured.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When it completed.
@@ -43,7 +44,8 @@ pub async fn order(
         .ok_or(AppError::OrderNotFound(id))?;
     let row = sqlx::query(
         "SELECT o.created_at, o.completed_at, p.process_instance_key FROM customer_order o \
-         LEFT JOIN order_process p ON p.tenant_id = o.tenant_id AND p.order_id = o.order_id \
+         LEFT JOIN LATERAL (SELECT process_instance_key FROM order_process p \
+             WHERE p.tenant_id = o.tenant_id AND p.order_id = o.order_id ORDER BY run DESC LIMIT 1) p ON true \
          WHERE o.order_id = $1",
     )
     .bind(id.as_uuid())

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::app::views::OrderDetail;
 use crate::domain::{FulfilmentTask, Order, OrderItem, OrderOrigin, ProductInstance, Subscription};
-use crate::infra::fallout::FalloutView;
+pub use super::fallout_dto::FalloutRecordView;
 use crate::infra::installed_base::{HistoryRow, References};
 
 /// An item of a direct order.
@@ -207,52 +207,6 @@ pub struct OrderView {
     pub process_instance_key: Option<i64>,
 }
 
-/// A fallout record.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FalloutRecordView {
-    /// The record.
-    pub fallout_id: Uuid,
-    /// The item.
-    pub order_item_id: Option<Uuid>,
-    /// The task.
-    pub task_id: Option<Uuid>,
-    /// LOW … CRITICAL.
-    pub severity: String,
-    /// Where it comes from.
-    pub category: String,
-    /// OPEN …
-    pub status: String,
-    /// Stable code.
-    pub failure_code: String,
-    /// Explanation.
-    pub message: String,
-    /// Whether a retry can succeed.
-    pub retryable: bool,
-    /// Owner.
-    pub owner_team: String,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<FalloutView> for FalloutRecordView {
-    fn from(v: FalloutView) -> Self {
-        Self {
-            fallout_id: v.fallout_id,
-            order_item_id: v.order_item_id,
-            task_id: v.task_id,
-            severity: v.severity,
-            category: v.category,
-            status: v.status,
-            failure_code: v.failure_code,
-            message: v.message,
-            retryable: v.retryable,
-            owner_team: v.owner_team,
-            created_at: v.created_at,
-        }
-    }
-}
-
 /// A page of orders.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -344,7 +298,7 @@ pub fn order_view(order: &Order, detail: Option<&OrderDetail>) -> OrderView {
         items: order.items.iter().map(item_view).collect(),
         tasks: order.tasks.iter().map(task_view).collect(),
         fallouts: detail
-            .map(|d| d.fallouts.iter().cloned().map(Into::into).collect())
+            .map(|d| d.fallouts.iter().map(FalloutRecordView::from).collect())
             .unwrap_or_default(),
         created_at: detail.map(|d| d.created_at),
         completed_at: detail.and_then(|d| d.completed_at),

@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod dto;
 pub mod error;
+pub mod fallout_dto;
 pub mod openapi;
 pub mod orders;
 

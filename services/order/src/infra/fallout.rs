@@ -1,55 +1,21 @@
-//! The minimal fallout record: what failed, where, how badly and who owns it (issue 24 builds
-//! the workbench). One open record per order, failure code and task: a redelivered failure
-//! records nothing new.
+//! Storage of fallout records: raised once per order, failure and task while open (a
+//! redelivered failure records nothing new; a failure that recurs after a scheduled retry
+//! reopens the record), loaded and saved whole by the workbench, listed and counted for the
+//! queue.
 
-use sqlx::{PgConnection, Row};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::domain::{FalloutId, FulfilmentTaskId, OrderId, OrderItemId};
+use crate::app::error::{AppError, corrupt};
+use crate::domain::{
+    Fallout, FalloutCategory, FalloutId, FalloutStatus, FulfilmentTaskId, OrderId, OrderItemId,
+    ResolutionType, Severity,
+};
 
-/// Where a fallout comes from (the `category` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FalloutCategory {
-    /// The captured order could not be taken (a snapshot that does not verify).
-    Capture,
-    /// Validation refused the order.
-    Validation,
-    /// The plan could not be made.
-    Decomposition,
-    /// A downstream refused a task (non-retryable).
-    ExternalRejection,
-    /// A task's retry budget is spent.
-    RetriesExhausted,
-    /// The process hit a step it could not run.
-    Workflow,
-}
-
-impl FalloutCategory {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Capture => "CAPTURE",
-            Self::Validation => "VALIDATION",
-            Self::Decomposition => "DECOMPOSITION",
-            Self::ExternalRejection => "EXTERNAL_REJECTION",
-            Self::RetriesExhausted => "RETRIES_EXHAUSTED",
-            Self::Workflow => "WORKFLOW",
-        }
-    }
-
-    /// The team that owns this kind of fallout by default.
-    pub fn owner_team(self) -> &'static str {
-        match self {
-            Self::Capture | Self::Validation => "order-desk",
-            Self::Decomposition => "catalog-operations",
-            Self::ExternalRejection | Self::RetriesExhausted | Self::Workflow => {
-                "fulfilment-operations"
-            }
-        }
-    }
-}
-
-/// A fallout to record.
+/// A fallout to raise.
 #[derive(Debug, Clone)]
 pub struct NewFallout {
     /// The order.
@@ -68,26 +34,27 @@ pub struct NewFallout {
     pub retryable: bool,
 }
 
-/// Records a fallout unless the same one is open; returns the open record's id.
+/// Raises a fallout unless the same one is open; a record waiting on a scheduled retry is
+/// reopened (the retry failed again). Returns the open record's id.
 pub async fn record(
     conn: &mut PgConnection,
     tenant: &str,
     fallout: &NewFallout,
 ) -> Result<FalloutId, sqlx::Error> {
     let id = FalloutId::generate();
-    let severity = if fallout.retryable { "MEDIUM" } else { "HIGH" };
     let inserted = sqlx::query(
         "INSERT INTO order_fallout (fallout_id, tenant_id, order_id, order_item_id, task_id, severity, category, \
-         failure_code, message, retryable, owner_team, last_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now()) ON CONFLICT DO NOTHING",
+         status, failure_code, message, retryable, owner_team, last_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now()) ON CONFLICT DO NOTHING",
     )
     .bind(id.as_uuid())
     .bind(tenant)
     .bind(fallout.order.as_uuid())
     .bind(fallout.item.map(|i| i.as_uuid()))
     .bind(fallout.task.map(|t| t.as_uuid()))
-    .bind(severity)
+    .bind(fallout.category.severity(fallout.retryable).as_str())
     .bind(fallout.category.as_str())
+    .bind(fallout.category.initial_status().as_str())
     .bind(&fallout.failure_code)
     .bind(&fallout.message)
     .bind(fallout.retryable)
@@ -99,8 +66,11 @@ pub async fn record(
         return Ok(id);
     }
     let existing: Uuid = sqlx::query(
-        "SELECT fallout_id FROM order_fallout WHERE order_id = $1 AND failure_code = $2 \
-         AND task_id IS NOT DISTINCT FROM $3 AND status NOT IN ('RESOLVED', 'CLOSED')",
+        "UPDATE order_fallout SET status = CASE WHEN status = 'RETRY_SCHEDULED' THEN 'OPEN' ELSE status END, \
+         last_attempt_at = CASE WHEN status = 'RETRY_SCHEDULED' THEN now() ELSE last_attempt_at END, \
+         aggregate_version = aggregate_version + 1 \
+         WHERE order_id = $1 AND failure_code = $2 AND task_id IS NOT DISTINCT FROM $3 \
+           AND status NOT IN ('RESOLVED', 'CLOSED') RETURNING fallout_id",
     )
     .bind(fallout.order.as_uuid())
     .bind(&fallout.failure_code)
@@ -111,61 +81,245 @@ pub async fn record(
     Ok(FalloutId::from_uuid(existing))
 }
 
-/// A fallout as the order view shows it.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FalloutView {
-    /// The record.
-    pub fallout_id: Uuid,
-    /// The item.
-    pub order_item_id: Option<Uuid>,
-    /// The task.
-    pub task_id: Option<Uuid>,
-    /// LOW … CRITICAL.
-    pub severity: String,
-    /// Where it comes from.
-    pub category: String,
-    /// OPEN …
-    pub status: String,
-    /// Stable code.
-    pub failure_code: String,
-    /// Explanation.
-    pub message: String,
-    /// Whether a retry can succeed.
-    pub retryable: bool,
-    /// Owner.
-    pub owner_team: String,
-    /// When.
-    pub created_at: chrono::DateTime<chrono::Utc>,
+fn fallout_of(row: &PgRow) -> Result<Fallout, AppError> {
+    let severity: String = row.try_get("severity")?;
+    let category: String = row.try_get("category")?;
+    let status: String = row.try_get("status")?;
+    let resolution: Option<String> = row.try_get("resolution_type")?;
+    Ok(Fallout {
+        id: FalloutId::from_uuid(row.try_get("fallout_id")?),
+        order: OrderId::from_uuid(row.try_get("order_id")?),
+        item: row
+            .try_get::<Option<Uuid>, _>("order_item_id")?
+            .map(OrderItemId::from_uuid),
+        task: row
+            .try_get::<Option<Uuid>, _>("task_id")?
+            .map(FulfilmentTaskId::from_uuid),
+        severity: match severity.as_str() {
+            "LOW" => Severity::Low,
+            "MEDIUM" => Severity::Medium,
+            "HIGH" => Severity::High,
+            "CRITICAL" => Severity::Critical,
+            other => return Err(corrupt(format!("fallout severity {other}"))),
+        },
+        category: FalloutCategory::parse(&category)
+            .ok_or_else(|| corrupt(format!("fallout category {category}")))?,
+        status: FalloutStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("fallout status {status}")))?,
+        failure_code: row.try_get("failure_code")?,
+        message: row.try_get("message")?,
+        retryable: row.try_get("retryable")?,
+        owner_team: row.try_get("owner_team")?,
+        assignee: row.try_get("assignee")?,
+        created_at: row.try_get("created_at")?,
+        last_attempt_at: row.try_get("last_attempt_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+        resolution_type: resolution
+            .map(|r| ResolutionType::parse(&r).ok_or_else(|| corrupt(format!("resolution {r}"))))
+            .transpose()?,
+        resolution_note: row.try_get("resolution_note")?,
+        version: row.try_get("aggregate_version")?,
+    })
 }
 
-/// An order's fallout records, oldest first.
-pub async fn of_order(
+/// One record; `lock` takes it `FOR UPDATE`.
+pub async fn load(
+    conn: &mut PgConnection,
+    id: FalloutId,
+    lock: bool,
+) -> Result<Option<Fallout>, AppError> {
+    let sql = if lock {
+        "SELECT * FROM order_fallout WHERE fallout_id = $1 FOR UPDATE"
+    } else {
+        "SELECT * FROM order_fallout WHERE fallout_id = $1"
+    };
+    sqlx::query(sql)
+        .bind(id.as_uuid())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(fallout_of)
+        .transpose()
+}
+
+/// The order's records still open, oldest first, locked.
+pub async fn open_of_order(
     conn: &mut PgConnection,
     order: OrderId,
-) -> Result<Vec<FalloutView>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT fallout_id, order_item_id, task_id, severity, category, status, failure_code, message, \
-         retryable, owner_team, created_at FROM order_fallout WHERE order_id = $1 ORDER BY created_at",
+) -> Result<Vec<Fallout>, AppError> {
+    sqlx::query(
+        "SELECT * FROM order_fallout WHERE order_id = $1 AND status NOT IN ('RESOLVED', 'CLOSED') \
+         ORDER BY created_at FOR UPDATE",
     )
     .bind(order.as_uuid())
     .fetch_all(conn)
-    .await?;
+    .await?
+    .iter()
+    .map(fallout_of)
+    .collect()
+}
+
+/// Writes a changed record (the version must still be the loaded one); `resolved_by` and
+/// `evidence` go with a resolution. Returns whether it was written.
+pub async fn save(
+    conn: &mut PgConnection,
+    before: &Fallout,
+    after: &Fallout,
+    resolved_by: Option<&str>,
+    evidence: Option<&Value>,
+) -> Result<bool, AppError> {
+    if before == after {
+        return Ok(false);
+    }
+    let updated = sqlx::query(
+        "UPDATE order_fallout SET status = $2, assignee = $3, owner_team = $4, last_attempt_at = $5, \
+         resolved_at = $6, resolution_type = $7, resolution_note = $8, \
+         resolved_by = coalesce(resolved_by, $9), resolution_evidence = coalesce(resolution_evidence, $10), \
+         aggregate_version = aggregate_version + 1 \
+         WHERE fallout_id = $1 AND aggregate_version = $11",
+    )
+    .bind(after.id.as_uuid())
+    .bind(after.status.as_str())
+    .bind(after.assignee.as_deref())
+    .bind(&after.owner_team)
+    .bind(after.last_attempt_at)
+    .bind(after.resolved_at)
+    .bind(after.resolution_type.map(|r| r.as_str()))
+    .bind(after.resolution_note.as_deref())
+    .bind(resolved_by)
+    .bind(evidence)
+    .bind(before.version)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        return Err(corrupt(format!("fallout {} changed under its lock", after.id)));
+    }
+    Ok(true)
+}
+
+/// The queue's filter.
+#[derive(Debug, Clone, Default)]
+pub struct FalloutFilter {
+    /// Only this status.
+    pub status: Option<FalloutStatus>,
+    /// Only this category.
+    pub category: Option<FalloutCategory>,
+    /// Only this team's.
+    pub owner_team: Option<String>,
+    /// Only this order's.
+    pub order: Option<OrderId>,
+    /// Only records raised before this instant.
+    pub older_than: Option<DateTime<Utc>>,
+    /// Only these records.
+    pub ids: Option<Vec<FalloutId>>,
+}
+
+fn push_filter(query: &mut QueryBuilder<sqlx::Postgres>, filter: &FalloutFilter) {
+    query.push(" WHERE true");
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(category) = filter.category {
+        query.push(" AND category = ").push_bind(category.as_str());
+    }
+    if let Some(team) = &filter.owner_team {
+        query.push(" AND owner_team = ").push_bind(team.clone());
+    }
+    if let Some(order) = filter.order {
+        query.push(" AND order_id = ").push_bind(order.as_uuid());
+    }
+    if let Some(before) = filter.older_than {
+        query.push(" AND created_at < ").push_bind(before);
+    }
+    if let Some(ids) = &filter.ids {
+        query
+            .push(" AND fallout_id = ANY(")
+            .push_bind(ids.iter().map(|i| i.as_uuid()).collect::<Vec<_>>())
+            .push(")");
+    }
+}
+
+/// The records matching `filter`, oldest first, after `after` (keyset), at most `limit`.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &FalloutFilter,
+    after: Option<(DateTime<Utc>, FalloutId)>,
+    limit: i64,
+) -> Result<Vec<Fallout>, AppError> {
+    let mut query = QueryBuilder::new("SELECT * FROM order_fallout");
+    push_filter(&mut query, filter);
+    if let Some((at, id)) = after {
+        query
+            .push(" AND (created_at, fallout_id) > (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id.as_uuid())
+            .push(")");
+    }
+    query
+        .push(" ORDER BY created_at, fallout_id LIMIT ")
+        .push_bind(limit);
+    query
+        .build()
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(fallout_of)
+        .collect()
+}
+
+/// One group of the queue's summary.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FalloutGroup {
+    /// Status.
+    pub status: String,
+    /// Category.
+    pub category: String,
+    /// Owning team.
+    pub owner_team: String,
+    /// Severity.
+    pub severity: String,
+    /// Records in the group.
+    pub count: i64,
+    /// The oldest record's age.
+    pub oldest_created_at: DateTime<Utc>,
+}
+
+/// Counts of the records matching `filter`, grouped by status, category, team and severity.
+pub async fn summary(
+    conn: &mut PgConnection,
+    filter: &FalloutFilter,
+) -> Result<Vec<FalloutGroup>, AppError> {
+    let mut query = QueryBuilder::new(
+        "SELECT status, category, owner_team, severity, count(*) AS n, min(created_at) AS oldest \
+         FROM order_fallout",
+    );
+    push_filter(&mut query, filter);
+    query.push(" GROUP BY status, category, owner_team, severity ORDER BY status, category, owner_team, severity");
+    let rows = query.build().fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
-            Ok(FalloutView {
-                fallout_id: r.try_get("fallout_id")?,
-                order_item_id: r.try_get("order_item_id")?,
-                task_id: r.try_get("task_id")?,
-                severity: r.try_get("severity")?,
-                category: r.try_get("category")?,
+            Ok(FalloutGroup {
                 status: r.try_get("status")?,
-                failure_code: r.try_get("failure_code")?,
-                message: r.try_get("message")?,
-                retryable: r.try_get("retryable")?,
+                category: r.try_get("category")?,
                 owner_team: r.try_get("owner_team")?,
-                created_at: r.try_get("created_at")?,
+                severity: r.try_get("severity")?,
+                count: r.try_get("n")?,
+                oldest_created_at: r.try_get("oldest")?,
             })
         })
+        .collect()
+}
+
+/// An order's fallout records, oldest first.
+pub async fn of_order(conn: &mut PgConnection, order: OrderId) -> Result<Vec<Fallout>, AppError> {
+    sqlx::query("SELECT * FROM order_fallout WHERE order_id = $1 ORDER BY created_at")
+        .bind(order.as_uuid())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(fallout_of)
         .collect()
 }
