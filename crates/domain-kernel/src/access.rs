@@ -20,6 +20,9 @@ pub enum Role {
     ApproverFinance,
     /// Repairs orders and fallout, operates the workflow engine.
     Operator,
+    /// Leads operations: the privileged repairs (settle a task as applied after verifying it
+    /// downstream, correct a product instance's status), on top of the operator's.
+    OperationsLead,
     /// Reads audit evidence, changes nothing.
     Auditor,
     /// A partner system: quotes and orders through the API.
@@ -34,12 +37,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, for tables and tests.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::SalesAgent,
         Self::ApproverManager,
         Self::ApproverDirector,
         Self::ApproverFinance,
         Self::Operator,
+        Self::OperationsLead,
         Self::Auditor,
         Self::Partner,
         Self::CatalogAdmin,
@@ -55,6 +59,7 @@ impl Role {
             Self::ApproverDirector => "approver-director",
             Self::ApproverFinance => "approver-finance",
             Self::Operator => "operator",
+            Self::OperationsLead => "ops-lead",
             Self::Auditor => "auditor",
             Self::Partner => "partner",
             Self::CatalogAdmin => "catalog-admin",
@@ -142,6 +147,12 @@ pub enum Action {
     RetryTask,
     /// Repair fallout (privileged repair commands included).
     RepairFallout,
+    /// Settle a failed task as applied after verifying the effect downstream (force-complete);
+    /// privileged.
+    ForceCompleteTask,
+    /// Correct a product instance's status, attach a missing reference or release a stuck
+    /// operation guard; privileged.
+    RepairInstalledBase,
     /// Read audit evidence.
     ViewAudit,
     /// Read the operations views.
@@ -181,6 +192,7 @@ pub fn roles_for(action: Action) -> &'static [Role] {
             R::ApproverFinance,
             R::Partner,
             R::Operator,
+            R::OperationsLead,
             R::Auditor,
             R::Service,
             R::WorkflowWorker,
@@ -198,24 +210,37 @@ pub fn roles_for(action: Action) -> &'static [Role] {
             R::SalesAgent,
             R::Partner,
             R::Operator,
+            R::OperationsLead,
             R::Auditor,
             R::Service,
             R::WorkflowWorker,
         ],
-        Action::CreateOrder => &[R::SalesAgent, R::Partner, R::Operator, R::Service],
-        Action::CancelOrder | Action::AmendOrder => &[R::SalesAgent, R::Operator],
-        Action::RetryTask | Action::RepairFallout | Action::OperateWorkflow => &[R::Operator],
-        Action::RunWorkflowStep => &[R::WorkflowWorker, R::Operator],
-        Action::ViewAudit => &[R::Auditor, R::Operator],
-        Action::ViewOperations => &[R::Operator, R::Auditor],
+        Action::CreateOrder => &[
+            R::SalesAgent,
+            R::Partner,
+            R::Operator,
+            R::OperationsLead,
+            R::Service,
+        ],
+        Action::CancelOrder | Action::AmendOrder => {
+            &[R::SalesAgent, R::Operator, R::OperationsLead]
+        }
+        Action::RetryTask | Action::RepairFallout | Action::OperateWorkflow => {
+            &[R::Operator, R::OperationsLead]
+        }
+        Action::ForceCompleteTask | Action::RepairInstalledBase => &[R::OperationsLead],
+        Action::RunWorkflowStep => &[R::WorkflowWorker, R::Operator, R::OperationsLead],
+        Action::ViewAudit => &[R::Auditor, R::Operator, R::OperationsLead],
+        Action::ViewOperations => &[R::Operator, R::OperationsLead, R::Auditor],
         Action::WorkUserTasks => &[
             R::ApproverManager,
             R::ApproverDirector,
             R::ApproverFinance,
             R::Operator,
+            R::OperationsLead,
             R::Service,
         ],
-        Action::ManageApprovers => &[R::Operator],
+        Action::ManageApprovers => &[R::Operator, R::OperationsLead],
     }
 }
 
@@ -330,9 +355,21 @@ mod tests {
             .collect();
         assert_eq!(
             granted,
-            [Role::Operator],
-            "only operators maintain approvers"
+            [Role::Operator, Role::OperationsLead],
+            "only operators (and their leads) maintain approvers"
         );
+        for privileged in [Action::ForceCompleteTask, Action::RepairInstalledBase] {
+            let granted: Vec<Role> = Role::ALL
+                .into_iter()
+                .filter(|role| principal(&[*role]).may(privileged))
+                .collect();
+            assert_eq!(
+                granted,
+                [Role::OperationsLead],
+                "only an operations lead takes {}",
+                privileged.name()
+            );
+        }
         let nobody = principal(&[]);
         assert!(!nobody.may(Action::ViewCatalog), "no role, no permission");
         assert_eq!(

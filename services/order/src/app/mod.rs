@@ -8,10 +8,12 @@ pub mod error;
 pub mod events;
 pub mod fulfilment;
 pub mod installed_base;
+pub mod interventions;
 pub mod outcomes;
 pub mod ports;
 pub mod requests;
 pub mod views;
+pub mod workbench;
 
 pub use error::AppError;
 pub use fulfilment::Fulfilment;

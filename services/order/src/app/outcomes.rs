@@ -123,18 +123,15 @@ pub async fn apply(
         now,
     )
     .await?;
-    let stopped = |task: &crate::domain::FulfilmentTask| {
+    let stopped = after.task(outcome.task_id).is_some_and(|task| {
         !matches!(task.purpose, TaskPurpose::Compensate { .. })
             && after
                 .item(task.item)
                 .is_some_and(|i| i.status.is_being_cancelled() || i.status.is_withdrawn())
-    };
+    });
     // A stopped step whose retries ran out leaves its run stuck on an incident: the next run
     // supersedes it so the cancellation goes on.
-    if outcome.outcome == "FAILED_TECHNICAL"
-        && let Some(task) = after.task(outcome.task_id)
-        && stopped(task)
-    {
+    if outcome.outcome == "FAILED_TECHNICAL" && stopped {
         crate::infra::plan_history::request_run(&mut *conn, &mut after).await?;
     }
     if let (Some(category), Some(task)) = (category, after.task(outcome.task_id))
@@ -142,7 +139,7 @@ pub async fn apply(
             task.status,
             TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable
         )
-        && !stopped(task)
+        && !stopped
     {
         let category = if matches!(task.purpose, TaskPurpose::Compensate { .. }) {
             FalloutCategory::Compensation

@@ -321,6 +321,29 @@ impl Order {
         .map(|((), changes)| changes)
     }
 
+    /// ResumeAfterFallout · a FALLOUT that named no task (a stalled plan, a workflow step) →
+    /// IN_PROGRESS once nothing is failed · refused while an item is failed
+    /// (`FAILURE_NOT_RETRYABLE`: repair its task first) or before decomposition · idempotent
+    /// when IN_PROGRESS.
+    pub fn resume_after_fallout(&mut self) -> Result<Vec<OrderChange>, OrderError> {
+        if self.status == OrderStatus::InProgress {
+            return Ok(Vec::new());
+        }
+        self.status.apply(OrderCommand::ResumeAfterRepair)?;
+        if self.plan_hash.is_none() {
+            return Err(OrderError::NotDecomposed);
+        }
+        if let Some(index) = (0..self.items.len())
+            .find(|i| self.items[*i].status == ItemStatus::Failed && !self.item_given_up(*i))
+        {
+            return Err(OrderError::FailureNotRetryable {
+                item: self.items[index].id,
+            });
+        }
+        self.transact(|order, changes: &mut Changes| order.resume_if_nothing_failed(changes))
+            .map(|((), changes)| changes)
+    }
+
     /// HoldOrder · IN_PROGRESS → HELD: nothing new is dispatched (running calls finish and
     /// are recorded) · idempotent when HELD.
     pub fn hold(&mut self) -> Result<Vec<OrderChange>, OrderError> {
