@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 pub const AUDIENCE: &str = "cpq-oms";
 
 /// The realm roles of ADR 0030, as `realm_access.roles` carries them.
-pub const REALM_ROLES: [&str; 10] = [
+pub const REALM_ROLES: [&str; 11] = [
     "sales-agent",
     "approver-manager",
     "approver-director",
     "approver-finance",
     "operator",
+    "ops-lead",
     "auditor",
     "partner",
     "catalog-admin",

@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn the_demo_directory_is_valid_and_complete() -> Result<(), IssuerError> {
         let directory = Directory::demo()?;
-        assert_eq!(directory.users.len(), 10);
+        assert_eq!(directory.users.len(), 11);
         assert!(directory.users.iter().all(|u| u.password == DEMO_PASSWORD));
         assert!(directory.public_client(PORTAL_CLIENT).is_some());
         for client in ["devstack", "cpq-service", "workflow-worker"] {

@@ -370,6 +370,41 @@ mod tests {
                 privileged.name()
             );
         }
+        let operator = principal(&[Role::Operator]);
+        let lead = principal(&[Role::OperationsLead]);
+        for action in [
+            Action::ViewCatalog,
+            Action::ManageCatalog,
+            Action::ViewQuote,
+            Action::EditQuote,
+            Action::OverridePrice,
+            Action::SubmitQuote,
+            Action::ApproveDiscount(ApprovalLevel::Manager),
+            Action::ApproveDiscount(ApprovalLevel::Director),
+            Action::ApproveDiscount(ApprovalLevel::Finance),
+            Action::AcceptQuote,
+            Action::ConvertQuote,
+            Action::ViewOrder,
+            Action::CreateOrder,
+            Action::CancelOrder,
+            Action::AmendOrder,
+            Action::RetryTask,
+            Action::RepairFallout,
+            Action::ForceCompleteTask,
+            Action::RepairInstalledBase,
+            Action::ViewAudit,
+            Action::ViewOperations,
+            Action::OperateWorkflow,
+            Action::WorkUserTasks,
+            Action::RunWorkflowStep,
+            Action::ManageApprovers,
+        ] {
+            assert!(
+                !operator.may(action) || lead.may(action),
+                "an operations lead may {} like an operator",
+                action.name()
+            );
+        }
         let nobody = principal(&[]);
         assert!(!nobody.may(Action::ViewCatalog), "no role, no permission");
         assert_eq!(

@@ -82,7 +82,14 @@ async fn raise_manual_undo(
         }
         let names: Vec<String> = marked
             .iter()
-            .map(|t| format!("{} ({}, ref {})", t.task_type, t.operation, t.external_reference.as_deref().unwrap_or("-")))
+            .map(|t| {
+                format!(
+                    "{} ({}, ref {})",
+                    t.task_type,
+                    t.operation,
+                    t.external_reference.as_deref().unwrap_or("-")
+                )
+            })
             .collect();
         let past = after.item_past_point_of_no_return(item.id);
         fallout::record(
@@ -122,14 +129,20 @@ async fn resolve_what_went_away(
 ) -> Result<(), AppError> {
     for before in fallout::open_of_order(&mut *conn, order.id).await? {
         let verdict = if order.status == OrderStatus::Cancelled {
-            Some((ResolutionType::Cancelled, "the order was cancelled".to_owned()))
+            Some((
+                ResolutionType::Cancelled,
+                "the order was cancelled".to_owned(),
+            ))
         } else if before.category == FalloutCategory::Cancellation {
             // An undo by hand is closed by the operator who did it, never by the platform.
             None
         } else if let Some(item) = before.item.and_then(|i| order.item(i))
             && item.status.is_withdrawn()
         {
-            Some((ResolutionType::Cancelled, format!("line {} was cancelled", item.line)))
+            Some((
+                ResolutionType::Cancelled,
+                format!("line {} was cancelled", item.line),
+            ))
         } else {
             before.task.and_then(|task| succeeded_verdict(order, task))
         };
@@ -139,8 +152,14 @@ async fn resolve_what_went_away(
         let mut after = before.clone();
         if after.resolve(resolution, &note, now)? {
             let evidence = json!({"automatic": true, "orderStatus": order.status.as_str()});
-            fallout::save(&mut *conn, &before, &after, Some("order-service"), Some(&evidence))
-                .await?;
+            fallout::save(
+                &mut *conn,
+                &before,
+                &after,
+                Some("order-service"),
+                Some(&evidence),
+            )
+            .await?;
             audit::record(
                 &mut *conn,
                 ctx,

@@ -23,11 +23,11 @@ use sqlx::PgConnection;
 use crate::app::error::AppError;
 use crate::app::events;
 use crate::app::fulfilment::Why;
+use crate::domain::FalloutCategory;
 use crate::domain::{
     CustomerId, Failure, ItemAction, NewOrder, NewOrderItem, Order, OrderId, OrderItemId,
     OrderOrigin, ProductInstanceId, ProductOfferingId, QuoteId,
 };
-use crate::domain::FalloutCategory;
 use crate::infra::fallout::{self, NewFallout};
 use crate::infra::installed_base;
 use crate::infra::orders::{self, CaptureRecord};

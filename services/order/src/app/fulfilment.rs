@@ -16,17 +16,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
 
-use crate::app::error::AppError;
 use crate::app::aftermath;
+use crate::app::error::AppError;
 use crate::app::events;
 use crate::app::installed_base;
 use crate::app::ports::ProfileSource;
 use crate::app::requests;
+use crate::domain::FalloutCategory;
 use crate::domain::{
     Failure, FulfilmentOperation, FulfilmentTaskId, Order, OrderChange, OrderId, OrderItemId,
     OrderStatus, PlanItem, Subscription, decompose,
 };
-use crate::domain::FalloutCategory;
 use crate::infra::fallout::{self, NewFallout};
 use crate::infra::{installed_base as assets, orders, plan_history};
 
@@ -562,7 +562,9 @@ impl Fulfilment {
         // stopped step was refused, a partial cancellation) gets the next one.
         if matches!(
             after.status,
-            OrderStatus::InProgress | OrderStatus::PartiallyCompleted | OrderStatus::CancellationPending
+            OrderStatus::InProgress
+                | OrderStatus::PartiallyCompleted
+                | OrderStatus::CancellationPending
         ) && !after.plan_settled()
             && !after.awaits_manual_undo()
             && !compensation

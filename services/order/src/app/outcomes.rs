@@ -14,8 +14,8 @@ use crate::app::error::AppError;
 use crate::app::events;
 use crate::app::fulfilment::{Why, persist};
 use crate::app::installed_base;
-use crate::domain::{Failure, FulfilmentTaskId, OrderId, TaskPurpose, TaskStatus};
 use crate::domain::FalloutCategory;
+use crate::domain::{Failure, FulfilmentTaskId, OrderId, TaskPurpose, TaskStatus};
 use crate::infra::fallout::{self, NewFallout};
 use crate::infra::orders;
 

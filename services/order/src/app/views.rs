@@ -8,11 +8,11 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::app::error::AppError;
+use crate::domain::Fallout;
 use crate::domain::{
     CustomerId, Order, OrderId, OrderStatus, ProductInstance, ProductInstanceId, QuoteId,
     Subscription,
 };
-use crate::domain::Fallout;
 use crate::infra::fallout;
 use crate::infra::installed_base::{self, HistoryRow, References};
 use crate::infra::orders;

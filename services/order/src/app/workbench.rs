@@ -102,7 +102,11 @@ pub struct ActionOutcome {
 pub fn check_input(input: &ActionInput) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if input.reason.trim().is_empty() || input.reason.len() > 2000 {
-        errors.push(FieldError::new("/reason", "REQUIRED", "why, in 1 to 2000 characters"));
+        errors.push(FieldError::new(
+            "/reason",
+            "REQUIRED",
+            "why, in 1 to 2000 characters",
+        ));
     }
     if input.evidence.is_empty() {
         errors.push(FieldError::new(
@@ -112,7 +116,12 @@ pub fn check_input(input: &ActionInput) -> Vec<FieldError> {
         ));
     }
     match input.action {
-        WorkbenchAction::Assign if input.assignee.as_deref().is_none_or(|a| a.trim().is_empty()) => {
+        WorkbenchAction::Assign
+            if input
+                .assignee
+                .as_deref()
+                .is_none_or(|a| a.trim().is_empty()) =>
+        {
             errors.push(FieldError::new("/assignee", "REQUIRED", "who takes it"));
         }
         WorkbenchAction::RetryWithCorrection
@@ -220,7 +229,9 @@ pub async fn act(
 fn order_may_go_on(order: &Order) -> bool {
     matches!(
         order.status,
-        OrderStatus::InProgress | OrderStatus::PartiallyCompleted | OrderStatus::CancellationPending
+        OrderStatus::InProgress
+            | OrderStatus::PartiallyCompleted
+            | OrderStatus::CancellationPending
     )
 }
 
@@ -254,6 +265,10 @@ fn apply(
         })
     };
     let note = input.reason.clone();
+    if !record.status.is_open() && input.action != WorkbenchAction::Close {
+        // Repaired already (by this action before, or otherwise): nothing left to do.
+        return Ok((Vec::new(), false));
+    }
     Ok(match input.action {
         WorkbenchAction::Assign => {
             let assignee = input.assignee.as_deref().unwrap_or_default();

@@ -381,8 +381,16 @@ mod tests {
         assert!(!record.assign("ops1", None).unwrap());
         assert!(record.schedule_retry(Utc::now()).unwrap());
         assert!(!record.schedule_retry(Utc::now()).unwrap());
-        assert!(record.resolve(ResolutionType::Retried, "ok", Utc::now()).unwrap());
-        assert!(!record.resolve(ResolutionType::Manual, "again", Utc::now()).unwrap());
+        assert!(
+            record
+                .resolve(ResolutionType::Retried, "ok", Utc::now())
+                .unwrap()
+        );
+        assert!(
+            !record
+                .resolve(ResolutionType::Manual, "again", Utc::now())
+                .unwrap()
+        );
         assert_eq!(record.resolution_type, Some(ResolutionType::Retried));
         assert!(record.close().unwrap());
         assert!(!record.close().unwrap());

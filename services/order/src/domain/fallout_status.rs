@@ -133,7 +133,11 @@ impl Lifecycle for FalloutStatus {
         (S::Assigned, C::AwaitExternal, S::WaitingExternal),
         (S::Open, C::RequireManualAction, S::ManualActionRequired),
         (S::Assigned, C::RequireManualAction, S::ManualActionRequired),
-        (S::WaitingExternal, C::RequireManualAction, S::ManualActionRequired),
+        (
+            S::WaitingExternal,
+            C::RequireManualAction,
+            S::ManualActionRequired,
+        ),
         (S::RetryScheduled, C::Reopen, S::Open),
         (S::WaitingExternal, C::Reopen, S::Open),
         (S::Open, C::Resolve, S::Resolved),
@@ -164,7 +168,12 @@ mod tests {
             (S::WaitingExternal, C::Reopen, S::Open),
             (S::Resolved, C::Close, S::Closed),
         ];
-        for from in [S::Open, S::Assigned, S::WaitingExternal, S::ManualActionRequired] {
+        for from in [
+            S::Open,
+            S::Assigned,
+            S::WaitingExternal,
+            S::ManualActionRequired,
+        ] {
             expected.push((from, C::Assign, S::Assigned));
         }
         for from in [S::Open, S::Assigned] {

@@ -40,8 +40,8 @@ pub use item_status::{ItemCommand, ItemStatus};
 pub use operation::FulfilmentOperation;
 pub use order::{
     CancellationImpact, Failure, FulfilmentTask, ItemImpact, ItemOutcome, ManualResolution,
-    NewOrder, NewOrderItem, Order, OrderChange, OrderError, OrderItem, OrderOrigin,
-    TaskAction, TaskCorrection, TaskHandling, TaskImpact, TaskPurpose,
+    NewOrder, NewOrderItem, Order, OrderChange, OrderError, OrderItem, OrderOrigin, TaskAction,
+    TaskCorrection, TaskHandling, TaskImpact, TaskPurpose,
 };
 pub use order_status::{OrderCommand, OrderStatus};
 pub use plan::{DecompositionError, Plan, PlanItem, PlannedTask, decompose};

@@ -330,11 +330,7 @@ impl Order {
 
     /// The next free position in the plan.
     fn next_sequence(&self) -> u32 {
-        self.tasks
-            .iter()
-            .map(|t| t.sequence + 1)
-            .max()
-            .unwrap_or(0)
+        self.tasks.iter().map(|t| t.sequence + 1).max().unwrap_or(0)
     }
 
     fn task_index(&self, id: FulfilmentTaskId) -> Result<usize, OrderError> {

@@ -10,9 +10,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use super::fallout_dto::FalloutRecordView;
 use crate::app::views::OrderDetail;
 use crate::domain::{FulfilmentTask, Order, OrderItem, OrderOrigin, ProductInstance, Subscription};
-pub use super::fallout_dto::FalloutRecordView;
 use crate::infra::installed_base::{HistoryRow, References};
 
 /// An item of a direct order.
@@ -129,6 +129,16 @@ pub struct TaskView {
     pub external_reference: Option<String>,
     /// Why it failed.
     pub failure: Option<FailureView>,
+    /// FULFIL (a step of the plan), COMPENSATE (undoes `refersTo`'s effect) or REDO (makes
+    /// `refersTo`'s effect again with corrected data).
+    pub purpose: String,
+    /// The task it compensates or replaces.
+    pub refers_to: Option<Uuid>,
+    /// The plan revision that added it.
+    pub revision: u32,
+    /// AUTOMATIC, MANUAL_UNDO_REQUIRED, VERIFIED_BY_OPERATOR, SKIPPED_BY_OPERATOR or
+    /// UNDONE_BY_OPERATOR.
+    pub handling: String,
 }
 
 /// An order item.
@@ -225,8 +235,13 @@ pub struct PlanView {
     pub order_id: Uuid,
     /// The plan's hash (absent before decomposition).
     pub plan_hash: Option<String>,
-    /// The tasks in topological order, with their dependencies (the DAG's edges).
+    /// The tasks in topological order, with their dependencies (the DAG's edges); later
+    /// revisions' compensations and redos after them.
     pub tasks: Vec<TaskView>,
+    /// The current revision (0 before decomposition).
+    pub plan_revision: u32,
+    /// Every revision: why and by whom (the tasks carry the revision that added them).
+    pub revisions: Vec<crate::infra::plan_history::PlanRevision>,
 }
 
 fn failure(f: Option<&crate::domain::Failure>) -> Option<FailureView> {
@@ -252,6 +267,10 @@ pub fn task_view(t: &FulfilmentTask) -> TaskView {
         status: t.status.as_str().to_owned(),
         external_reference: t.external_reference.clone(),
         failure: failure(t.failure.as_ref()),
+        purpose: t.purpose.kind().to_owned(),
+        refers_to: t.purpose.refers_to().map(|r| r.as_uuid()),
+        revision: t.revision,
+        handling: t.handling.as_str().to_owned(),
     }
 }
 

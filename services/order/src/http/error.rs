@@ -11,9 +11,41 @@ pub const REFUSALS: &[(u16, &str)] = &[
     (400, "IDEMPOTENCY_KEY_REQUIRED"),
     (404, "ORDER_NOT_FOUND"),
     (404, "PRODUCT_INSTANCE_NOT_FOUND"),
+    (404, "FALLOUT_NOT_FOUND"),
+    (404, "CANCELLATION_NOT_FOUND"),
+    (404, "TASK_NOT_IN_ORDER"),
     (409, "ASSET_OPERATION_IN_PROGRESS"),
+    (409, "RETRY_NOT_ALLOWED"),
+    (409, "ORDER_ALREADY_COMPLETED"),
+    (409, "ORDER_NOT_CANCELLABLE"),
+    (409, "CANCELLATION_IN_PROGRESS"),
+    (409, "ITEM_CANCELLATION_IN_PROGRESS"),
+    (409, "NOTHING_TO_CANCEL"),
+    (409, "TASK_NOT_FAILED"),
+    (409, "TASK_CANCELLED"),
+    (409, "ITEM_NOT_FAILED"),
+    (409, "ITEM_MANDATORY"),
+    (409, "ITEM_HAS_DEPENDENTS"),
+    (409, "ORDER_HAS_EFFECTS"),
+    (409, "TASK_IN_FLIGHT"),
+    (409, "FAILURE_NOT_RETRYABLE"),
+    (409, "DEPENDENCY_NOT_SUCCEEDED"),
+    (409, "ILLEGAL_TRANSITION"),
     (422, "PRODUCT_INSTANCE_NOT_CHANGEABLE"),
+    (422, "ITEM_NOT_IN_ORDER"),
+    (422, "CORRECTION_EMPTY"),
+    (422, "ACTION_NOT_APPLICABLE"),
 ];
+
+/// The status of an order command's refusal: a state that does not allow it is a conflict
+/// (409), a request naming what the order does not have is unprocessable (422).
+fn order_refusal(error: &crate::domain::OrderError) -> Option<StatusCode> {
+    let code = error.code();
+    REFUSALS
+        .iter()
+        .find(|(_, c)| *c == code)
+        .and_then(|(status, _)| StatusCode::from_u16(*status).ok())
+}
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
@@ -36,8 +68,19 @@ impl From<AppError> for ApiError {
                 format!("Product instance {instance} cannot be changed by this order: {reason}"),
             ),
             AppError::Invalid(errors) => ApiError::validation(errors),
-            AppError::Order(e) => {
-                ApiError::validation(vec![FieldError::new("/items", e.code(), e.to_string())])
+            AppError::Order(e) => match order_refusal(&e) {
+                Some(status) => ApiError::new(status, code, e.to_string()),
+                None => {
+                    ApiError::validation(vec![FieldError::new("/items", e.code(), e.to_string())])
+                }
+            },
+            AppError::Fallout(e) => ApiError::conflict(code, e.to_string()),
+            AppError::FalloutNotFound(id) => ApiError::not_found(code, format!("No fallout {id}")),
+            AppError::CancellationNotFound(id) => {
+                ApiError::not_found(code, format!("No cancellation {id} of this order"))
+            }
+            AppError::ActionNotApplicable(reason) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, reason)
             }
             AppError::Database(e) => ApiError::from(e),
             AppError::Catalog(reason) => {

@@ -1,4 +1,5 @@
-//! HTTP edge of the order service: direct capture, orders and their plans, the installed base.
+//! HTTP edge of the order service: direct capture, orders and their plans, cancellation, hold
+//! and retry, the fallout workbench, the installed base.
 //! Handlers extract the caller's context (bearer token, ADR 0030), run in the caller's tenant
 //! and map every refusal once ([`error`]).
 
@@ -6,11 +7,13 @@ pub mod assets;
 pub mod dto;
 pub mod error;
 pub mod fallout_dto;
+pub mod fallouts;
+pub mod interventions;
 pub mod openapi;
 pub mod orders;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use common_kernel::context::RequestContext;
 use common_kernel::db::{TenantTx, begin_read_for_tenant};
 use common_kernel::error::{ApiError, FieldError};
@@ -76,6 +79,26 @@ pub fn routes(state: AppState) -> Router {
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/plan", get(orders::plan))
+        .route("/orders/{id}/cancellations", post(interventions::cancel))
+        .route(
+            "/orders/{id}/cancellations/preview",
+            post(interventions::preview),
+        )
+        .route(
+            "/orders/{id}/cancellations/{cancellation_id}",
+            get(interventions::get_cancellation),
+        )
+        .route("/orders/{id}/hold", post(interventions::hold))
+        .route("/orders/{id}/resume", post(interventions::resume))
+        .route(
+            "/orders/{id}/tasks/{task_id}/retry",
+            post(interventions::retry_task),
+        )
+        .route("/fallouts", get(fallouts::list))
+        .route("/fallouts/summary", get(fallouts::summary))
+        .route("/fallouts/bulk-actions", post(fallouts::bulk))
+        .route("/fallouts/{id}", get(fallouts::get))
+        .route("/fallouts/{id}/actions", post(fallouts::act))
         .route("/assets", get(assets::list))
         .route("/assets/{id}", get(assets::get))
         .route("/subscriptions", get(assets::subscriptions))

@@ -190,7 +190,8 @@ pub async fn get(
     Ok(axum::Json(order_view(&detail.order, Some(&detail))))
 }
 
-/// The stored plan: the tasks in topological order with their dependencies.
+/// The stored plan: the tasks in topological order with their dependencies, and its revisions
+/// (compensations and redos are tasks of later revisions; nothing planned is rewritten).
 #[utoipa::path(get, path = "/orders/{id}/plan", tag = "orders",
     params(ContextHeaders, ("id" = Uuid, Path, description = "Order id")),
     responses(
@@ -204,10 +205,15 @@ pub async fn plan(
 ) -> Result<axum::Json<PlanView>, ApiError> {
     let mut conn = state.conn(&ctx).await?;
     let detail = views::order(&mut conn, &ctx, OrderId::from_uuid(id)).await?;
+    let revisions = crate::infra::plan_history::revisions(&mut conn, detail.order.id)
+        .await
+        .map_err(AppError::from)?;
     Ok(axum::Json(PlanView {
         order_id: id,
         plan_hash: detail.order.plan_hash.clone(),
         tasks: detail.order.tasks.iter().map(task_view).collect(),
+        plan_revision: detail.order.plan_revision,
+        revisions,
     }))
 }
 

@@ -193,7 +193,10 @@ pub async fn save(
     .await?
     .rows_affected();
     if updated != 1 {
-        return Err(corrupt(format!("fallout {} changed under its lock", after.id)));
+        return Err(corrupt(format!(
+            "fallout {} changed under its lock",
+            after.id
+        )));
     }
     Ok(true)
 }

@@ -20,7 +20,11 @@ pub async fn record(
     after: &Order,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    let reason = if reason.is_empty() { "unstated" } else { reason };
+    let reason = if reason.is_empty() {
+        "unstated"
+    } else {
+        reason
+    };
     for revision in before.plan_revision + 1..=after.plan_revision {
         sqlx::query(
             "INSERT INTO order_plan_revision (tenant_id, order_id, revision, reason, created_by) \

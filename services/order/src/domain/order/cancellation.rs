@@ -25,9 +25,7 @@ use super::super::{
     FulfilmentOperation, FulfilmentTaskId, ItemCommand, ItemStatus, OrderCommand, OrderItemId,
     OrderStatus, TaskCommand, TaskStatus,
 };
-use super::{
-    Changes, FulfilmentTask, Order, OrderChange, OrderError, TaskHandling, TaskPurpose,
-};
+use super::{Changes, FulfilmentTask, Order, OrderChange, OrderError, TaskHandling, TaskPurpose};
 
 /// What a cancellation does to one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -208,7 +206,9 @@ impl Order {
             let mut item_tasks: Vec<&FulfilmentTask> = self
                 .tasks
                 .iter()
-                .filter(|t| t.item == item.id && !matches!(t.purpose, TaskPurpose::Compensate { .. }))
+                .filter(|t| {
+                    t.item == item.id && !matches!(t.purpose, TaskPurpose::Compensate { .. })
+                })
                 .collect();
             item_tasks.sort_by_key(|t| t.sequence);
             let settled = Self::item_settled_for_cancellation(item.status);
@@ -297,7 +297,10 @@ impl Order {
     /// whose turn has come, marks effects for manual handling, settles items whose work is
     /// done (CANCELLED, or COMPENSATED when something was undone) and, for a whole-order
     /// cancellation, confirms it once every item is settled. Idempotent.
-    pub(super) fn progress_cancellation(&mut self, changes: &mut Changes) -> Result<(), OrderError> {
+    pub(super) fn progress_cancellation(
+        &mut self,
+        changes: &mut Changes,
+    ) -> Result<(), OrderError> {
         let cancelling: Vec<OrderItemId> = self
             .items
             .iter()
@@ -335,7 +338,9 @@ impl Order {
                             self.tasks[index].handling = TaskHandling::ManualUndoRequired;
                             self.tasks[index].version += 1;
                         }
-                        TaskAction::Compensate { operation } if self.dependents_released(task.id) => {
+                        TaskAction::Compensate { operation }
+                            if self.dependents_released(task.id) =>
+                        {
                             if !added {
                                 self.plan_revision += 1;
                                 added = true;
@@ -391,7 +396,9 @@ impl Order {
             t.handling != TaskHandling::ManualUndoRequired
                 && (matches!(
                     t.status,
-                    TaskStatus::Cancelled | TaskStatus::Compensated | TaskStatus::FailedNonRetryable
+                    TaskStatus::Cancelled
+                        | TaskStatus::Compensated
+                        | TaskStatus::FailedNonRetryable
                 ) || (t.status == TaskStatus::Succeeded
                     && (matches!(t.purpose, TaskPurpose::Compensate { .. })
                         || !t.handling.left_an_effect())))
@@ -545,9 +552,9 @@ impl Order {
                 let child = item.parent.is_some_and(|p| scope.contains(&p));
                 let waits = self.tasks.iter().any(|t| {
                     t.item == item.id
-                        && t.depends_on.iter().any(|d| {
-                            self.task(*d).is_some_and(|d| scope.contains(&d.item))
-                        })
+                        && t.depends_on
+                            .iter()
+                            .any(|d| self.task(*d).is_some_and(|d| scope.contains(&d.item)))
                 });
                 if child || waits {
                     scope.insert(item.id);

@@ -144,7 +144,9 @@ pub enum OrderError {
     #[error("nothing in scope is left to cancel")]
     NothingToCancel,
     /// A non-retryable failure is never retried as is.
-    #[error("task {task} was refused for a business reason and is never retried as is: retry it with corrected data, skip it, or cancel")]
+    #[error(
+        "task {task} was refused for a business reason and is never retried as is: retry it with corrected data, skip it, or cancel"
+    )]
     RetryNotAllowed {
         /// The task.
         task: FulfilmentTaskId,
@@ -165,7 +167,9 @@ pub enum OrderError {
         item: OrderItemId,
     },
     /// A mandatory item cannot be given up.
-    #[error("item {item} is mandatory: the order cannot complete without it; cancel or abort instead")]
+    #[error(
+        "item {item} is mandatory: the order cannot complete without it; cancel or abort instead"
+    )]
     ItemMandatory {
         /// The item.
         item: OrderItemId,
@@ -177,7 +181,9 @@ pub enum OrderError {
         item: OrderItemId,
     },
     /// An applied effect could still be undone.
-    #[error("task {task} applied an effect that can be undone: cancel the order instead, which compensates it")]
+    #[error(
+        "task {task} applied an effect that can be undone: cancel the order instead, which compensates it"
+    )]
     OrderHasEffects {
         /// The task.
         task: FulfilmentTaskId,
@@ -229,7 +235,7 @@ impl OrderError {
             Self::OrderHasEffects { .. } => "ORDER_HAS_EFFECTS",
             Self::TaskInFlight { .. } => "TASK_IN_FLIGHT",
         }
-}
+    }
 }
 
 impl<S: Lifecycle> From<TransitionError<S>> for OrderError {
@@ -237,4 +243,3 @@ impl<S: Lifecycle> From<TransitionError<S>> for OrderError {
         Self::Transition(error.to_string(), error.code())
     }
 }
-

@@ -415,9 +415,11 @@ impl Order {
         }
         // The table first: completing a FALLOUT order is an illegal transition, not a check.
         self.status.apply(OrderCommand::Complete)?;
-        if let Some(item) = self.items.iter().find(|i| {
-            i.mandatory && !i.status.is_terminal_success() && !i.status.is_withdrawn()
-        }) {
+        if let Some(item) = self
+            .items
+            .iter()
+            .find(|i| i.mandatory && !i.status.is_terminal_success() && !i.status.is_withdrawn())
+        {
             return Err(OrderError::NotCompletable(format!(
                 "mandatory item {} is {}",
                 item.id, item.status

@@ -8,8 +8,8 @@ use domain_kernel::Lifecycle;
 use serde_json::{Map, Value};
 
 use super::super::{
-    FulfilmentTaskId, ItemCommand, ItemStatus, OrderCommand, OrderItemId, OrderStatus,
-    TaskCommand, TaskStatus,
+    FulfilmentTaskId, ItemCommand, ItemStatus, OrderCommand, OrderItemId, OrderStatus, TaskCommand,
+    TaskStatus,
 };
 use super::cancellation::derived_task_id;
 use super::{Changes, FulfilmentTask, Order, OrderChange, OrderError, TaskHandling, TaskPurpose};
@@ -207,7 +207,10 @@ impl Order {
     /// RecordManualUndo (the close of a manual-handling fallout) · every effect of `item`
     /// marked for manual undo → COMPENSATING → COMPENSATED, handled by an operator; then the
     /// cancellation goes on (the item settles, the order may be CANCELLED) · idempotent.
-    pub fn record_manual_undo(&mut self, item: OrderItemId) -> Result<Vec<OrderChange>, OrderError> {
+    pub fn record_manual_undo(
+        &mut self,
+        item: OrderItemId,
+    ) -> Result<Vec<OrderChange>, OrderError> {
         if self.item(item).is_none() {
             return Err(OrderError::ItemNotInOrder { item });
         }
@@ -259,7 +262,9 @@ impl Order {
         }
         self.transact(|order, changes: &mut Changes| {
             for task in 0..order.tasks.len() {
-                if order.tasks[task].item == item && order.tasks[task].status.apply(TaskCommand::Cancel).is_ok() {
+                if order.tasks[task].item == item
+                    && order.tasks[task].status.apply(TaskCommand::Cancel).is_ok()
+                {
                     order.move_task(task, TaskCommand::Cancel, changes)?;
                 }
             }
@@ -419,7 +424,10 @@ impl Order {
 
     /// FALLOUT → IN_PROGRESS once no item is failed (given-up optional items aside) and the
     /// plan exists.
-    pub(super) fn resume_if_nothing_failed(&mut self, changes: &mut Changes) -> Result<(), OrderError> {
+    pub(super) fn resume_if_nothing_failed(
+        &mut self,
+        changes: &mut Changes,
+    ) -> Result<(), OrderError> {
         if self.status != OrderStatus::Fallout || self.plan_hash.is_none() {
             return Ok(());
         }
