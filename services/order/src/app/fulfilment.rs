@@ -451,6 +451,8 @@ impl Fulfilment {
                 | OrderStatus::CancellationPending
         );
         let settled = after.plan_settled();
+        // An order in fallout runs on only to undo what a cancellation withdrew.
+        let running = running || (after.status == OrderStatus::Fallout && !ready.is_empty());
         // A cancellation or a partial one waiting for an operator (an undo by hand, a failed
         // compensation) ends this run; the operator's action starts the next.
         let halted = !running || (ready.is_empty() && !settled);

@@ -22,6 +22,8 @@ pub mod task_status;
 #[cfg(test)]
 pub(crate) mod demo;
 #[cfg(test)]
+mod exception_properties;
+#[cfg(test)]
 mod properties;
 
 use std::fmt;
@@ -207,13 +209,19 @@ mod tests {
             &item_status::allowed_pairs(),
             &ItemStatus::ALL,
             ItemStatus::as_str,
-            24,
+            25,
         );
         check(
             &task_status::allowed_pairs(),
             &TaskStatus::ALL,
             TaskStatus::as_str,
-            26,
+            27,
+        );
+        check(
+            &fallout_status::allowed_pairs(),
+            &FalloutStatus::ALL,
+            FalloutStatus::as_str,
+            19,
         );
         // CompleteModification and AbandonModification share PENDING_MODIFICATION -> ACTIVE.
         check(

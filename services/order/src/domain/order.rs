@@ -313,6 +313,31 @@ impl Order {
         false
     }
 
+    /// The ids `id` stands for in other tasks' dependencies: itself and every task it
+    /// (transitively) replaced as a redo.
+    pub fn stands_for(&self, id: FulfilmentTaskId) -> Vec<FulfilmentTaskId> {
+        let mut chain = vec![id];
+        let mut current = id;
+        for _ in 0..self.tasks.len() {
+            match self.task(current).map(|t| t.purpose) {
+                Some(TaskPurpose::Redo { replaces }) => {
+                    chain.push(replaces);
+                    current = replaces;
+                }
+                _ => break,
+            }
+        }
+        chain
+    }
+
+    /// The tasks that depend on `id` (or on what it replaced).
+    pub fn dependents_of(&self, id: FulfilmentTaskId) -> impl Iterator<Item = &FulfilmentTask> {
+        let chain = self.stands_for(id);
+        self.tasks
+            .iter()
+            .filter(move |t| t.depends_on.iter().any(|d| chain.contains(d)))
+    }
+
     /// The redo task that replaced `id`, if any.
     pub fn replacement_of(&self, id: FulfilmentTaskId) -> Option<FulfilmentTaskId> {
         self.tasks

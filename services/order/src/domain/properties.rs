@@ -14,11 +14,11 @@ use proptest::prelude::*;
 use super::*;
 
 #[derive(Debug, Clone)]
-struct ItemSpec {
-    action: ItemAction,
-    offering: usize,
-    parent: Option<usize>,
-    mandatory: bool,
+pub(super) struct ItemSpec {
+    pub(super) action: ItemAction,
+    pub(super) offering: usize,
+    pub(super) parent: Option<usize>,
+    pub(super) mandatory: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ enum Move {
     Resume,
 }
 
-fn items() -> impl Strategy<Value = Vec<ItemSpec>> {
+pub(super) fn items() -> impl Strategy<Value = Vec<ItemSpec>> {
     prop::collection::vec(
         (
             prop_oneof![
@@ -84,7 +84,7 @@ fn moves() -> impl Strategy<Value = Vec<Move>> {
     )
 }
 
-fn failure(code: &str) -> Failure {
+pub(super) fn failure(code: &str) -> Failure {
     Failure {
         code: code.into(),
         reason: "property test".into(),
@@ -92,7 +92,7 @@ fn failure(code: &str) -> Failure {
     }
 }
 
-fn capture(specs: &[ItemSpec]) -> Order {
+pub(super) fn capture(specs: &[ItemSpec]) -> Order {
     let ids: Vec<OrderItemId> = specs.iter().map(|_| OrderItemId::generate()).collect();
     let items = specs
         .iter()
@@ -125,7 +125,7 @@ fn capture(specs: &[ItemSpec]) -> Order {
 
 /// The statuses the changes so far say the order, its items and its tasks are in.
 #[derive(Default)]
-struct Replay {
+pub(super) struct Replay {
     order: Option<OrderStatus>,
     items: HashMap<OrderItemId, ItemStatus>,
     tasks: HashMap<FulfilmentTaskId, TaskStatus>,
@@ -141,7 +141,7 @@ fn allowed<S: Lifecycle>(from: Option<S>, to: S, commands: &[S::Command], initia
 }
 
 impl Replay {
-    fn apply(&mut self, changes: &[OrderChange]) -> Result<(), TestCaseError> {
+    pub(super) fn apply(&mut self, changes: &[OrderChange]) -> Result<(), TestCaseError> {
         for change in changes {
             match *change {
                 OrderChange::Order { from, to } => {
@@ -170,7 +170,7 @@ impl Replay {
         Ok(())
     }
 
-    fn matches(&self, order: &Order) -> Result<(), TestCaseError> {
+    pub(super) fn matches(&self, order: &Order) -> Result<(), TestCaseError> {
         prop_assert_eq!(
             self.order,
             Some(order.status),
@@ -330,7 +330,7 @@ proptest! {
     }
 }
 
-fn deliver(
+pub(super) fn deliver(
     order: &mut Order,
     task: FulfilmentTaskId,
     kind: u8,

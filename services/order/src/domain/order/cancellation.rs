@@ -434,9 +434,7 @@ impl Order {
     ) -> Result<(), OrderError> {
         let original = self.tasks[index].clone();
         let depends_on: Vec<FulfilmentTaskId> = self
-            .tasks
-            .iter()
-            .filter(|t| t.depends_on.contains(&original.id))
+            .dependents_of(original.id)
             .filter_map(|t| self.compensation_of(t.id).map(|c| c.id))
             .collect();
         let id = derived_task_id(original.id, "compensate");
@@ -481,19 +479,16 @@ impl Order {
     /// Whether every task depending on `task` is undone, stopped, failed or left to an
     /// operator: only then may `task`'s effect be undone.
     fn dependents_released(&self, task: FulfilmentTaskId) -> bool {
-        self.tasks
-            .iter()
-            .filter(|t| t.depends_on.contains(&task))
-            .all(|t| {
-                matches!(
-                    t.status,
-                    TaskStatus::Cancelled
-                        | TaskStatus::Compensated
-                        | TaskStatus::FailedNonRetryable
-                        | TaskStatus::FailedRetryable
-                ) || t.handling == TaskHandling::ManualUndoRequired
-                    || (t.status == TaskStatus::Succeeded && !t.handling.left_an_effect())
-            })
+        self.dependents_of(task).all(|t| {
+            matches!(
+                t.status,
+                TaskStatus::Cancelled
+                    | TaskStatus::Compensated
+                    | TaskStatus::FailedNonRetryable
+                    | TaskStatus::FailedRetryable
+            ) || t.handling == TaskHandling::ManualUndoRequired
+                || (t.status == TaskStatus::Succeeded && !t.handling.left_an_effect())
+        })
     }
 
     fn task_action(task: &FulfilmentTask, item_past_ponr: bool) -> TaskAction {

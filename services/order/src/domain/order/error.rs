@@ -180,7 +180,7 @@ pub enum OrderError {
         /// The item.
         item: OrderItemId,
     },
-    /// An applied effect could still be undone.
+    /// An effect stands downstream.
     #[error(
         "task {task} applied an effect that can be undone: cancel the order instead, which compensates it"
     )]

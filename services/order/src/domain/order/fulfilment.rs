@@ -120,9 +120,10 @@ impl Order {
     /// IN_PROGRESS (re-returning ones dispatched earlier and not settled, so a redelivered job
     /// gets the same batch), in sequence order. On an order already IN_PROGRESS (or
     /// PARTIALLY_COMPLETED) it just dispatches. A cancellation moves first (see
-    /// `cancellation`): in CANCELLATION_PENDING only compensations are dispatched. Never
-    /// dispatches in FALLOUT, HELD or terminal orders (empty, no change); an order not yet
-    /// decomposed is refused. An item with no task at all completes here.
+    /// `cancellation`): in CANCELLATION_PENDING, and in FALLOUT while items are being
+    /// cancelled, only compensations are dispatched. Never dispatches otherwise in FALLOUT, nor
+    /// in HELD or terminal orders (empty, no change); an order not yet decomposed is refused.
+    /// An item with no task at all completes here.
     pub fn dispatch_ready(
         &mut self,
     ) -> Result<(Vec<FulfilmentTaskId>, Vec<OrderChange>), OrderError> {
@@ -131,6 +132,16 @@ impl Order {
             | OrderStatus::InProgress
             | OrderStatus::PartiallyCompleted
             | OrderStatus::CancellationPending => {}
+            // An order in fallout still undoes what a cancellation withdrew: the fallout is
+            // about another item.
+            OrderStatus::Fallout if self.items.iter().any(|i| i.status.is_being_cancelled()) => {}
+            // A held order starts nothing, but a cancellation still stops what will not run
+            // and settles what is done.
+            OrderStatus::Held => {
+                return self
+                    .transact(|order, changes: &mut Changes| order.progress_cancellation(changes))
+                    .map(|((), changes)| (Vec::new(), changes));
+            }
             OrderStatus::Draft | OrderStatus::Acknowledged | OrderStatus::Validated => {
                 return Err(refusal(self.status, OrderCommand::StartFulfilment));
             }
@@ -141,7 +152,10 @@ impl Order {
                 order.move_order(OrderCommand::StartFulfilment, changes)?;
             }
             order.progress_cancellation(changes)?;
-            let cancelling = order.status == OrderStatus::CancellationPending;
+            let cancelling = matches!(
+                order.status,
+                OrderStatus::CancellationPending | OrderStatus::Fallout
+            );
             for index in 0..order.tasks.len() {
                 let task = &order.tasks[index];
                 if task.status != TaskStatus::Ready || !order.dependencies_succeeded(task) {

@@ -206,7 +206,8 @@ impl Order {
 
     /// RecordManualUndo (the close of a manual-handling fallout) · every effect of `item`
     /// marked for manual undo → COMPENSATING → COMPENSATED, handled by an operator; then the
-    /// cancellation goes on (the item settles, the order may be CANCELLED) · idempotent.
+    /// cancellation goes on (the item settles, the order may be CANCELLED) · refused while a
+    /// task building on one of them is still running (`TASK_IN_FLIGHT`) · idempotent.
     pub fn record_manual_undo(
         &mut self,
         item: OrderItemId,
@@ -222,6 +223,13 @@ impl Order {
             .collect();
         if marked.is_empty() {
             return Ok(Vec::new());
+        }
+        // An effect is undone only once nothing that builds on it is still running.
+        if let Some(running) = marked.iter().find_map(|i| {
+            self.dependents_of(self.tasks[*i].id)
+                .find(|t| !t.status.is_settled() && t.status != TaskStatus::Succeeded)
+        }) {
+            return Err(OrderError::TaskInFlight { task: running.id });
         }
         self.transact(|order, changes: &mut Changes| {
             for index in marked {
@@ -278,18 +286,17 @@ impl Order {
     }
 
     /// AbortOrder · FALLOUT → FAILED: the order is given up; unstarted and failed tasks →
-    /// CANCELLED, open items cancelled · refused while a succeeded effect could still be undone
-    /// (`ORDER_HAS_EFFECTS`: cancel the order instead, which compensates) · idempotent when
-    /// FAILED.
+    /// CANCELLED, open items cancelled · refused while any effect stands downstream
+    /// (`ORDER_HAS_EFFECTS`: cancel the order instead, which compensates what can be undone and
+    /// hands the rest to manual handling) · idempotent when FAILED.
     pub fn abort(&mut self) -> Result<Vec<OrderChange>, OrderError> {
         if self.status == OrderStatus::Failed {
             return Ok(Vec::new());
         }
         self.status.apply(OrderCommand::Abandon)?;
         if let Some(task) = self.tasks.iter().find(|t| {
-            t.status == TaskStatus::Succeeded
+            matches!(t.status, TaskStatus::Succeeded | TaskStatus::Compensating)
                 && t.handling.left_an_effect()
-                && t.reversible
                 && !matches!(t.purpose, TaskPurpose::Compensate { .. })
         }) {
             return Err(OrderError::OrderHasEffects { task: task.id });
