@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use domain_kernel::Lifecycle;
 use proptest::prelude::*;
 
 use super::properties::{Replay, capture, deliver, failure, items};

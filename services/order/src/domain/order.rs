@@ -7,6 +7,8 @@
 mod cancellation;
 mod capture;
 mod error;
+#[cfg(test)]
+mod exception_tests;
 mod fulfilment;
 mod handling;
 mod repair;

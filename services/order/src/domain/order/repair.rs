@@ -198,6 +198,8 @@ impl Order {
                     settled.external_state = Some("SKIPPED_BY_OPERATOR".into());
                 }
             }
+            // The operator settled the failure: its item goes on whatever the failure was.
+            order.reopen_item_of(index, changes)?;
             order.after_success(index, changes)?;
             order.resume_if_nothing_failed(changes)
         })

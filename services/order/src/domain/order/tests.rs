@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use super::super::{Plan, PlanItem, ProductInstanceId, ProductOfferingId, decompose, demo};
 use super::*;
 
-fn new_item(action: ItemAction, parent: Option<OrderItemId>) -> NewOrderItem {
+pub(super) fn new_item(action: ItemAction, parent: Option<OrderItemId>) -> NewOrderItem {
     NewOrderItem {
         id: OrderItemId::generate(),
         action,
@@ -20,7 +20,7 @@ fn new_item(action: ItemAction, parent: Option<OrderItemId>) -> NewOrderItem {
     }
 }
 
-fn new_order(items: Vec<NewOrderItem>) -> NewOrder {
+pub(super) fn new_order(items: Vec<NewOrderItem>) -> NewOrder {
     NewOrder {
         id: OrderId::generate(),
         tenant: TenantId::parse("acme").unwrap(),
@@ -31,7 +31,7 @@ fn new_order(items: Vec<NewOrderItem>) -> NewOrder {
     }
 }
 
-fn failure(code: &str) -> Failure {
+pub(super) fn failure(code: &str) -> Failure {
     Failure {
         code: code.into(),
         reason: "because".into(),
@@ -40,15 +40,15 @@ fn failure(code: &str) -> Failure {
 }
 
 /// The demo order: internet, router, and a static IP add-on of the internet, all ADD.
-struct Demo {
-    order: Order,
-    internet: OrderItemId,
-    router: OrderItemId,
-    ip: OrderItemId,
+pub(super) struct Demo {
+    pub(super) order: Order,
+    pub(super) internet: OrderItemId,
+    pub(super) router: OrderItemId,
+    pub(super) ip: OrderItemId,
 }
 
 impl Demo {
-    fn captured() -> Self {
+    pub(super) fn captured() -> Self {
         let internet = new_item(ItemAction::Add, None);
         let router = new_item(ItemAction::Add, None);
         let ip = new_item(ItemAction::Add, Some(internet.id));
@@ -62,7 +62,7 @@ impl Demo {
         }
     }
 
-    fn plan(&self) -> Plan {
+    pub(super) fn plan(&self) -> Plan {
         let (internet, router, ip) = (demo::internet(), demo::router(), demo::static_ip());
         let items: Vec<PlanItem<'_>> = self
             .order
@@ -84,7 +84,7 @@ impl Demo {
         decompose(&items, &mut FulfilmentTaskId::generate).unwrap()
     }
 
-    fn decomposed() -> Self {
+    pub(super) fn decomposed() -> Self {
         let mut demo = Self::captured();
         demo.order.validate().unwrap();
         let plan = demo.plan();
@@ -92,7 +92,7 @@ impl Demo {
         demo
     }
 
-    fn task(&self, item: OrderItemId, task_type: &str) -> FulfilmentTaskId {
+    pub(super) fn task(&self, item: OrderItemId, task_type: &str) -> FulfilmentTaskId {
         self.order
             .tasks
             .iter()
