@@ -2,7 +2,10 @@
 //! refused"): a status move outside its machine's table (each machine's SQL function agrees with
 //! the Rust table pair for pair), an ACTIVE product instance without an activation date, an item
 //! completed twice, a task started before its dependencies succeeded, a plan that changes, a
-//! second order of one quote, a second operation guard on one instance, history that is edited.
+//! second order of one quote, a second operation guard on one instance, history that is edited;
+//! and for exceptions: a redo or compensation without the task it refers to, two compensations
+//! of one effect, characteristics changed outside a correction, a resolution without its
+//! evidence, a fallout reopened from CLOSED, a cancellation that goes back.
 
 #![expect(clippy::expect_used, reason = "test set-up fails loudly")]
 
@@ -11,7 +14,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use common_kernel::settings::{DatabaseSettings, Secret};
-use order::domain::{asset_status, item_status, order_status, subscription_status, task_status};
+use order::domain::{
+    asset_status, fallout_status, item_status, order_status, subscription_status, task_status,
+};
 use sqlx::PgPool;
 use test_support::TestDatabase;
 use uuid::Uuid;
@@ -124,7 +129,7 @@ type Machine = (
 #[tokio::test]
 async fn each_status_function_is_its_rust_table_pair_for_pair() {
     let (_db, pool) = database().await;
-    let machines: [Machine; 5] = [
+    let machines: [Machine; 6] = [
         (
             "order",
             order_status::allowed_pairs(),
@@ -153,6 +158,14 @@ async fn each_status_function_is_its_rust_table_pair_for_pair() {
             "product_instance",
             asset_status::allowed_pairs(),
             asset_status::AssetStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
+        (
+            "order_fallout",
+            fallout_status::allowed_pairs(),
+            fallout_status::FalloutStatus::ALL
                 .iter()
                 .map(|s| s.as_str())
                 .collect(),
@@ -303,5 +316,138 @@ async fn impossible_rows_are_refused() {
     assert_eq!(
         refused(&pool, &guard.replace("'MODIFY'", "'DELETE'")).await,
         "product_instance_guard_pkey"
+    );
+}
+
+#[tokio::test]
+async fn impossible_exception_rows_are_refused() {
+    let (_db, pool) = database().await;
+    let order = order_row(&pool, None).await;
+    let item = item_row(&pool, order).await;
+    let first = task_row(&pool, order, item, "RESERVE_INVENTORY", &[]).await;
+    // A compensation names the effect it undoes; a plain step names none.
+    let insert = |task_type: &str, purpose: &str, refers: &str| {
+        format!(
+            "INSERT INTO fulfilment_task (task_id, tenant_id, order_id, order_item_id, sequence_no, task_type, operation, \
+             reversible, status, purpose, refers_to) VALUES (gen_random_uuid(), 'acme', '{order}', '{item}', \
+             (SELECT count(*) FROM fulfilment_task WHERE order_id = '{order}'), '{task_type}', 'INVENTORY_RELEASE', false, \
+             'READY', '{purpose}', {refers})"
+        )
+    };
+    assert_eq!(
+        refused(&pool, &insert("UNDO_X", "COMPENSATE", "NULL")).await,
+        "fulfilment_task_refers"
+    );
+    assert_eq!(
+        refused(&pool, &insert("PLAIN_X", "FULFIL", &format!("'{first}'"))).await,
+        "fulfilment_task_refers"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(insert(
+        "UNDO_RESERVE",
+        "COMPENSATE",
+        &format!("'{first}'"),
+    )))
+    .execute(&pool)
+    .await
+    .expect("query");
+    assert_eq!(
+        refused(
+            &pool,
+            &insert("UNDO_AGAIN", "COMPENSATE", &format!("'{first}'"))
+        )
+        .await,
+        "fulfilment_task_one_compensation"
+    );
+    // A task's purpose never changes.
+    let repurpose = format!(
+        "UPDATE fulfilment_task SET purpose = 'REDO', refers_to = task_id, aggregate_version = aggregate_version + 1 \
+         WHERE task_id = '{first}'"
+    );
+    assert_eq!(
+        refused(&pool, &repurpose).await,
+        "fulfilment_task_plan_immutable"
+    );
+    // An undo by hand is only asked of a succeeded effect.
+    let manual = format!(
+        "UPDATE fulfilment_task SET handling = 'MANUAL_UNDO_REQUIRED', aggregate_version = aggregate_version + 1 \
+         WHERE task_id = '{first}'"
+    );
+    assert_eq!(refused(&pool, &manual).await, "fulfilment_task_handling");
+    // Characteristics change only by a correction, which bumps their revision.
+    let silent = format!(
+        "UPDATE order_item SET characteristics = '{{\"bandwidth\": 500}}', aggregate_version = aggregate_version + 1 \
+         WHERE order_item_id = '{item}'"
+    );
+    assert_eq!(
+        refused(&pool, &silent).await,
+        "order_item_characteristics_by_correction"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(silent.replace(
+        "aggregate_version = aggregate_version + 1",
+        "characteristics_revision = 2, aggregate_version = aggregate_version + 1",
+    )))
+    .execute(&pool)
+    .await
+    .expect("a correction");
+
+    // Fallout: a resolution carries its type, time and author; CLOSED is the end.
+    let fallout = Uuid::now_v7();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO order_fallout (fallout_id, tenant_id, order_id, severity, category, failure_code, message, \
+         retryable, owner_team) VALUES ('{fallout}', 'acme', '{order}', 'HIGH', 'EXTERNAL_REJECTION', 'X', 'm', false, 't')"
+    )))
+    .execute(&pool)
+    .await
+    .expect("fallout");
+    let bare = format!(
+        "UPDATE order_fallout SET status = 'RESOLVED', aggregate_version = aggregate_version + 1 WHERE fallout_id = '{fallout}'"
+    );
+    assert_eq!(refused(&pool, &bare).await, "order_fallout_resolution");
+    let closed_early = format!(
+        "UPDATE order_fallout SET status = 'CLOSED', aggregate_version = aggregate_version + 1 WHERE fallout_id = '{fallout}'"
+    );
+    assert!(
+        refused(&pool, &closed_early)
+            .await
+            .ends_with("status_transition")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE order_fallout SET status = 'RESOLVED', resolved_at = now(), resolution_type = 'MANUAL', \
+         resolution_note = 'n', resolved_by = 'ops1', aggregate_version = aggregate_version + 1 WHERE fallout_id = '{fallout}'"
+    )))
+    .execute(&pool)
+    .await
+    .expect("resolve");
+    let rewrite = format!(
+        "UPDATE order_fallout SET resolution_note = 'other', aggregate_version = aggregate_version + 1 WHERE fallout_id = '{fallout}'"
+    );
+    assert_eq!(
+        refused(&pool, &rewrite).await,
+        "order_fallout_resolution_immutable"
+    );
+    let delete = format!("DELETE FROM order_fallout WHERE fallout_id = '{fallout}'");
+    assert_eq!(refused(&pool, &delete).await, "order_fallout_never_deleted");
+
+    // A cancellation moves forward only.
+    let cancellation = Uuid::now_v7();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO order_cancellation (cancellation_id, tenant_id, order_id, whole_order, reason, requested_by, state, \
+         impact, completed_at) VALUES ('{cancellation}', 'acme', '{order}', true, 'r', 'ops1', 'DONE', '{{}}', now())"
+    )))
+    .execute(&pool)
+    .await
+    .expect("cancellation");
+    let back = format!(
+        "UPDATE order_cancellation SET state = 'PENDING', completed_at = NULL WHERE cancellation_id = '{cancellation}'"
+    );
+    assert_eq!(refused(&pool, &back).await, "order_cancellation_state");
+    // The plan revision and the fulfilment run only go up.
+    let down = format!(
+        "UPDATE customer_order SET fulfilment_run = 0, aggregate_version = aggregate_version + 1 WHERE order_id = '{order}'"
+    );
+    let constraint = refused(&pool, &down).await;
+    assert!(
+        constraint == "customer_order_revision_monotonic" || constraint.contains("fulfilment_run"),
+        "{constraint}"
     );
 }
