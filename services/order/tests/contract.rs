@@ -35,6 +35,15 @@ fn committed_contract_matches_the_handlers() {
         "/orders",
         "/orders/{id}",
         "/orders/{id}/plan",
+        "/orders/{id}/cancellations",
+        "/orders/{id}/cancellations/preview",
+        "/orders/{id}/hold",
+        "/orders/{id}/resume",
+        "/orders/{id}/tasks/{taskId}/retry",
+        "/fallouts",
+        "/fallouts/summary",
+        "/fallouts/{id}/actions",
+        "/fallouts/bulk-actions",
         "/assets",
         "/assets/{id}",
         "/subscriptions",
@@ -233,6 +242,173 @@ async fn the_service_serves_its_contract() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     assert_eq!(missing["code"], "ORDER_NOT_FOUND");
+
+    // Cancellation before fulfilment: previewed, then done at once; nothing to compensate.
+    let (status, preview) = call(
+        client
+            .post(format!("{base}/orders/{id}/cancellations/preview"))
+            .json(&json!({})),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["wholeOrder"], true);
+    assert_eq!(preview["items"][0]["outcome"], "CANCELLED");
+    let unchanged = call(
+        client.get(format!("{base}/orders/{id}")),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(
+        unchanged.1["status"], "ACKNOWLEDGED",
+        "the preview changed nothing"
+    );
+    let cancel = json!({"reason": "customer withdrew before fulfilment"});
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/orders/{id}/cancellations"))
+            .json(&cancel),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["code"], "IDEMPOTENCY_KEY_REQUIRED");
+    let (status, cancellation) = call(
+        client
+            .post(format!("{base}/orders/{id}/cancellations"))
+            .json(&cancel),
+        Some(&operator),
+        Some("contract-cancel-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{cancellation}");
+    assert_eq!(cancellation["state"], "DONE");
+    let (status, again) = call(
+        client
+            .post(format!("{base}/orders/{id}/cancellations"))
+            .json(&cancel),
+        Some(&operator),
+        Some("contract-cancel-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "the same key replays: {again}");
+    assert_eq!(again["cancellationId"], cancellation["cancellationId"]);
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/orders/{id}/cancellations"))
+            .json(&cancel),
+        Some(&operator),
+        Some("contract-cancel-2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "ORDER_NOT_CANCELLABLE");
+    let (_, cancelled) = call(
+        client.get(format!("{base}/orders/{id}")),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(cancelled["status"], "CANCELLED", "{cancelled}");
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/orders/{id}/hold"))
+            .json(&json!({"reason": "check"})),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "ILLEGAL_TRANSITION");
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/orders/{id}/tasks/{}/retry", Uuid::now_v7()))
+            .json(&json!({"reason": "again"})),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["code"], "IDEMPOTENCY_KEY_REQUIRED");
+
+    // The workbench: an empty queue, a missing record, reason and evidence required.
+    let (status, queue) = call(
+        client.get(format!("{base}/fallouts?status=OPEN")),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    assert_eq!(queue["items"], json!([]));
+    let (status, summary) = call(
+        client.get(format!("{base}/fallouts/summary")),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["total"], 0);
+    let (status, refused) = call(
+        client.get(format!("{base}/fallouts?category=NOPE")),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let action =
+        json!({"action": "RETRY", "reason": "downstream fixed", "evidence": {"ticket": "INC-1"}});
+    let (status, missing) = call(
+        client
+            .post(format!("{base}/fallouts/{}/actions", Uuid::now_v7()))
+            .json(&action),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    assert_eq!(missing["code"], "FALLOUT_NOT_FOUND");
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/fallouts/{}/actions", Uuid::now_v7()))
+            .json(&json!({"action": "RETRY", "reason": "", "evidence": {}})),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let bulk = json!({"action": "RETRY", "reason": "downstream fixed", "evidence": {"ticket": "INC-1"},
+                      "filter": {"category": "RETRIES_EXHAUSTED"}});
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/fallouts/bulk-actions"))
+            .json(&bulk),
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, result) = call(
+        client
+            .post(format!("{base}/fallouts/bulk-actions"))
+            .json(&bulk),
+        Some(&operator),
+        Some("contract-bulk-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(result["results"], json!([]));
+    let (status, refused) = call(
+        client
+            .post(format!("{base}/fallouts/bulk-actions"))
+            .json(&bulk),
+        Some(&sales),
+        Some("contract-bulk-2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
 
     for path in ["assets", "subscriptions"] {
         let (status, list) = call(

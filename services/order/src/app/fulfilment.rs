@@ -172,6 +172,13 @@ async fn locked(conn: &mut PgConnection, id: OrderId) -> Result<Order, AppError>
 }
 
 fn refused_by(order: &Order) -> Option<Failure> {
+    if order.status == OrderStatus::Cancelled {
+        return Some(Failure {
+            code: "ORDER_CANCELLED".into(),
+            reason: "the order was cancelled".into(),
+            retryable: false,
+        });
+    }
     matches!(order.status, OrderStatus::Failed | OrderStatus::Fallout).then(|| {
         order.failure.clone().unwrap_or(Failure {
             code: "ORDER_IN_FALLOUT".into(),
@@ -514,7 +521,11 @@ impl Fulfilment {
             retryable: false,
         };
         let task = report.task.filter(|t| before.task(*t).is_some());
+        // A cancelled order, or one whose cancellation owns it, records no fallout of its own.
+        let cancelled = before.status == OrderStatus::Cancelled
+            || (task.is_none() && before.status == OrderStatus::CancellationPending);
         let changes = match (task, before.status) {
+            _ if cancelled => Vec::new(),
             (Some(task), _) => after.record_task_rejection(task, failure.clone())?,
             (None, OrderStatus::Acknowledged) => after.fail_validation(failure.clone())?,
             (None, OrderStatus::Fallout | OrderStatus::Failed) => Vec::new(),
@@ -544,7 +555,7 @@ impl Fulfilment {
             now,
         )
         .await?;
-        if !stopped {
+        if !stopped && !cancelled {
             fallout::record(
                 &mut tx,
                 ctx.tenant_id.as_str(),

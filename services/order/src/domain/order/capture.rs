@@ -71,9 +71,12 @@ impl Order {
     }
 
     /// ACKNOWLEDGED → VALIDATED (items PENDING → VALIDATED). Idempotent: already past
-    /// VALIDATED (not FAILED) ⇒ `Ok(vec![])`. A cancelled or failed order is refused.
+    /// VALIDATED (not FAILED; a cancellation of a decomposed order counts, so a later process
+    /// run passes through) ⇒ `Ok(vec![])`. A cancelled or failed order is refused.
     pub fn validate(&mut self) -> Result<Vec<OrderChange>, OrderError> {
-        if is_validated(self.status) {
+        if is_validated(self.status)
+            || (self.status == OrderStatus::CancellationPending && self.plan_hash.is_some())
+        {
             return Ok(Vec::new());
         }
         self.transact(|order, changes: &mut Changes| {
