@@ -58,6 +58,10 @@ pub struct Fault {
     /// REJECT's words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Only requests whose body contains this text (data the downstream refuses, which a
+    /// corrected request no longer carries); every request when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
 }
 
 impl Fault {
@@ -156,11 +160,23 @@ impl Faults {
 
     /// The fault that hits a request of `operation` at `system`, used up by one when counted.
     pub fn hit(&self, system: &str, operation: &str) -> Option<Fault> {
+        self.hit_body(system, operation, b"")
+    }
+
+    /// Like [`Faults::hit`], for a request with `body` (a fault with `bodyContains` hits only
+    /// bodies that contain its text).
+    pub fn hit_body(&self, system: &str, operation: &str, body: &[u8]) -> Option<Fault> {
         let mut active = self.lock();
         let index = active.iter().position(|f| {
             f.system == system
                 && f.mode != Mode::Unavailable
                 && f.operation.as_deref().is_none_or(|o| o == operation)
+                && f.body_contains.as_deref().is_none_or(|text| {
+                    !text.is_empty()
+                        && body
+                            .windows(text.len())
+                            .any(|window| window == text.as_bytes())
+                })
         })?;
         let fault = active[index].clone();
         if let Some(p) = fault.probability {
@@ -184,6 +200,27 @@ mod tests {
 
     fn fault(json: serde_json::Value) -> Fault {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_body_fault_hits_only_the_data_it_names() {
+        let faults = Faults::default();
+        faults.add(fault(serde_json::json!({
+            "system": "provisioning", "operation": "activate", "mode": "REJECT",
+            "code": "BANDWIDTH_UNAVAILABLE", "bodyContains": "\"bandwidthMbps\":1000"
+        })));
+        assert!(
+            faults
+                .hit_body("provisioning", "activate", br#"{"bandwidthMbps":500}"#)
+                .is_none()
+        );
+        assert!(faults.hit("provisioning", "activate").is_none());
+        let hit = faults.hit_body(
+            "provisioning",
+            "activate",
+            br#"{"x":{"bandwidthMbps":1000}}"#,
+        );
+        assert_eq!(hit.unwrap().code.as_deref(), Some("BANDWIDTH_UNAVAILABLE"));
     }
 
     #[test]

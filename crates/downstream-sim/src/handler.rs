@@ -127,7 +127,7 @@ pub async fn handle(
             target,
             second,
         } => {
-            let fault = state.sim.faults.hit(system, name);
+            let fault = state.sim.faults.hit_body(system, name, &body);
             if let Some(early) = before(fault.as_ref()).await {
                 return with_correlation(early, &headers);
             }
