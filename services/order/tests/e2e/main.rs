@@ -10,6 +10,7 @@
 mod actions;
 mod capture;
 mod changes;
+mod exceptions;
 mod failures;
 mod quote_to_cash;
 mod stack;

@@ -1,0 +1,520 @@
+//! Exceptions over the real stack (issue 24's acceptance), with the simulator's fault
+//! injection: a refusal is not retried as is but redone with corrected data; a spent retry
+//! budget on many orders is repaired by one bulk retry, each effect once, and the repeat changes
+//! nothing; a cancellation during fulfilment undoes what was applied in reverse order and never
+//! calls billing; an item past its point of no return waits for an undo by hand.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::actions::{Catalog, id, tasks};
+use super::stack::Stack;
+
+fn router_order(catalog: Catalog, customer: &str, model: &str) -> Value {
+    json!({"customerId": customer, "currency": "USD", "captureEvidence": {"signedForm": "SF-24"},
+           "items": [{"lineRef": "1", "action": "ADD", "offeringId": catalog.router, "offeringVersion": 1,
+                      "characteristics": {"model": model}, "recurringCharge": "39.00"}]})
+}
+
+impl Stack {
+    /// The order's fallout records.
+    async fn fallouts_of(&self, order: Uuid) -> Vec<Value> {
+        let page = self
+            .ok(
+                "ops1",
+                Method::GET,
+                format!("{}/fallouts?orderId={order}", self.order_base),
+                None,
+            )
+            .await;
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// A workbench action as `ops1`.
+    async fn act(&self, fallout: Uuid, body: &Value) -> (StatusCode, Value) {
+        self.call(
+            "ops1",
+            Method::POST,
+            format!("{}/fallouts/{fallout}/actions", self.order_base),
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    /// Waits until the order's task of `task_type` is in `status`.
+    async fn wait_task(&self, order: Uuid, task_type: &str, status: &str) -> Value {
+        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let view = self.order(order).await.expect("order");
+            if let Some(task) = tasks(&view)
+                .into_iter()
+                .find(|t| t["taskType"] == task_type && t["status"] == status)
+            {
+                return task;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "{task_type} never {status}: {view}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The audit evidence the order service submitted of `event_type`.
+    async fn evidence_of(&self, event_type: &str) -> Vec<Value> {
+        sqlx::query_scalar(
+            "SELECT payload FROM order_schema.outbox_event \
+             WHERE event_type = 'audit.evidence-submitted.v1' AND payload->>'eventType' = $1",
+        )
+        .bind(event_type)
+        .fetch_all(&self.order_db)
+        .await
+        .expect("evidence")
+    }
+}
+
+fn task_of<'a>(order: &'a Value, task_type: &str) -> &'a Value {
+    order["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["taskType"] == task_type)
+        .unwrap_or_else(|| panic!("{task_type} in {order}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refusal_is_not_retried_as_is_but_redone_with_corrected_data() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    stack
+        .sim
+        .add_fault(json!({"system": "provisioning", "operation": "activate", "mode": "REJECT",
+                          "code": "MODEL_NOT_SUPPORTED", "message": "SRX-550 is not sold at this site",
+                          "bodyContains": "SRX-550"}))
+        .await;
+    let (status, body) = stack
+        .direct_order(
+            "sales1",
+            "redo-1",
+            &router_order(catalog, "CUST-REDO", "SRX-550"),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let order = id(&body, "id");
+    let fell = stack.wait_order(order, &["FALLOUT", "COMPLETED"]).await;
+    assert_eq!(fell["status"], "FALLOUT", "{fell}");
+    let fallouts = stack.fallouts_of(order).await;
+    assert_eq!(fallouts.len(), 1, "{fallouts:?}");
+    let fallout = &fallouts[0];
+    assert_eq!(fallout["status"], "OPEN");
+    assert_eq!(fallout["category"], "EXTERNAL_REJECTION");
+    assert_eq!(fallout["severity"], "HIGH");
+    assert_eq!(fallout["retryable"], false);
+    let fallout_id = id(fallout, "falloutId");
+
+    let (status, refused) = stack
+        .act(
+            fallout_id,
+            &json!({"action": "RETRY", "reason": "try again", "evidence": {"ticket": "INC-24"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "RETRY_NOT_ALLOWED");
+
+    let correction = json!({"action": "RETRY_WITH_CORRECTION",
+        "reason": "the customer agreed to the SRX-300", "evidence": {"ticket": "INC-24", "customerCall": "2026-12-06"},
+        "correctedCharacteristics": {"model": "SRX-300"}});
+    let (status, done) = stack.act(fallout_id, &correction).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["changed"], true);
+    assert_eq!(done["fallout"]["status"], "RETRY_SCHEDULED");
+    let completed = stack.wait_order(order, &["COMPLETED", "FALLOUT"]).await;
+    assert_eq!(completed["status"], "COMPLETED", "{completed}");
+    assert_eq!(completed["items"][0]["characteristics"]["model"], "SRX-300");
+    let refused_task = task_of(&completed, "ACTIVATE_SERVICE");
+    assert_eq!(refused_task["status"], "CANCELLED");
+    let redo = task_of(&completed, "ACTIVATE_SERVICE_R2");
+    assert_eq!(redo["status"], "SUCCEEDED");
+    assert_eq!(redo["purpose"], "REDO");
+    assert_eq!(redo["refersTo"], refused_task["taskId"]);
+    // One activation applied downstream: the refused request left no effect.
+    let effects = stack.effects(order).await;
+    assert_eq!(
+        effects
+            .get(&id(refused_task, "taskId"))
+            .copied()
+            .unwrap_or(0),
+        0
+    );
+    assert_eq!(effects[&id(redo, "taskId")], 1);
+    assert!(effects.values().all(|n| *n <= 1), "{effects:?}");
+    let resolved = stack.fallouts_of(order).await;
+    assert_eq!(resolved[0]["status"], "RESOLVED", "{resolved:?}");
+    assert_eq!(resolved[0]["resolutionType"], "CORRECTED_AND_RETRIED");
+    // The plan keeps both revisions; the repeat changes nothing.
+    let plan = stack
+        .ok(
+            "ops1",
+            Method::GET,
+            format!("{}/orders/{order}/plan", stack.order_base),
+            None,
+        )
+        .await;
+    assert_eq!(plan["planRevision"], 2, "{plan}");
+    assert_eq!(plan["revisions"].as_array().unwrap().len(), 2);
+    let (status, again) = stack.act(fallout_id, &correction).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["changed"], false);
+    // The repair's evidence names the operator, the reason and what it rests on.
+    let evidence = stack
+        .evidence_of("oms.fallout.retried-with-correction")
+        .await;
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    assert_eq!(evidence[0]["actor"]["actorId"], "ops1");
+    assert_eq!(
+        evidence[0]["businessReason"],
+        "the customer agreed to the SRX-300"
+    );
+    assert_eq!(evidence[0]["after"]["evidence"]["ticket"], "INC-24");
+    stack.stop().await;
+}
+
+/// Orders of the bulk scenario (the acceptance's figure).
+const BULK_ORDERS: usize = 100;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn spent_retries_on_many_orders_are_repaired_by_one_bulk_retry() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    stack
+        .sim
+        .add_fault(json!({"system": "provisioning", "operation": "activate", "mode": "ERROR_5XX"}))
+        .await;
+    let mut orders = Vec::new();
+    for n in 0..BULK_ORDERS {
+        let (status, body) = stack
+            .direct_order(
+                "sales1",
+                &format!("bulk-{n}"),
+                &router_order(catalog, &format!("CUST-BULK-{n}"), "SRX-300"),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        orders.push(id(&body, "id"));
+    }
+    for order in &orders {
+        let fell = stack.wait_order(*order, &["FALLOUT", "COMPLETED"]).await;
+        assert_eq!(fell["status"], "FALLOUT", "{fell}");
+    }
+    stack.sim.clear_faults().await;
+    let bulk = json!({"action": "RETRY", "reason": "provisioning is back (INC-5XX closed)",
+                      "evidence": {"incident": "INC-5XX"},
+                      "filter": {"category": "RETRIES_EXHAUSTED", "status": "OPEN"}});
+    let url = format!("{}/fallouts/bulk-actions", stack.order_base);
+    let (status, first) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            url.clone(),
+            Some(&bulk),
+            Some("bulk-retry-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["applied"], BULK_ORDERS, "{first}");
+    assert_eq!(first["refused"], 0, "{first}");
+    for order in &orders {
+        let done = stack.wait_order(*order, &["COMPLETED"]).await;
+        let effects = stack.effects(*order).await;
+        assert_eq!(effects.len(), tasks(&done).len(), "{done}");
+        assert!(
+            effects.values().all(|n| *n == 1),
+            "each effect once: {effects:?}"
+        );
+    }
+    // The same request again: the key replays the answer; a new key finds nothing to do.
+    let (status, replay) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            url.clone(),
+            Some(&bulk),
+            Some("bulk-retry-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(replay, first);
+    let everything = json!({"action": "RETRY", "reason": "provisioning is back (INC-5XX closed)",
+                            "evidence": {"incident": "INC-5XX"},
+                            "falloutIds": first["results"].as_array().unwrap().iter()
+                                .map(|r| r["falloutId"].clone()).collect::<Vec<_>>()});
+    let (status, again) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            url,
+            Some(&everything),
+            Some("bulk-retry-2"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["unchanged"], BULK_ORDERS, "{again}");
+    for order in &orders {
+        let effects = stack.effects(*order).await;
+        assert!(effects.values().all(|n| *n == 1), "{effects:?}");
+        let fallouts = stack.fallouts_of(*order).await;
+        assert!(
+            fallouts.iter().all(|f| f["resolutionType"] == "RETRIED"),
+            "{fallouts:?}"
+        );
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancellation_during_fulfilment_undoes_in_reverse_and_never_calls_billing() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    // Activation answers slowly: the order is held while it runs, so billing never starts.
+    stack
+        .sim
+        .add_fault(
+            json!({"system": "provisioning", "operation": "activate", "mode": "DELAY",
+                          "delayMs": 2000, "times": 1}),
+        )
+        .await;
+    let (status, body) = stack
+        .direct_order(
+            "sales1",
+            "cancel-1",
+            &router_order(catalog, "CUST-CANCEL", "SRX-300"),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let order = id(&body, "id");
+    stack
+        .wait_task(order, "ACTIVATE_SERVICE", "DISPATCHED")
+        .await;
+    let held = stack
+        .ok(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/hold", stack.order_base),
+            Some(&json!({"reason": "the customer called to stop"})),
+        )
+        .await;
+    assert_eq!(held["status"], "HELD", "{held}");
+    stack
+        .wait_task(order, "ACTIVATE_SERVICE", "SUCCEEDED")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let view = stack.order(order).await.unwrap();
+    assert_eq!(
+        task_of(&view, "START_BILLING")["status"],
+        "READY",
+        "held: {view}"
+    );
+
+    let preview = stack
+        .ok(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/cancellations/preview", stack.order_base),
+            Some(&json!({})),
+        )
+        .await;
+    let action = |task_type: &str| {
+        let task = id(task_of(&view, task_type), "taskId").to_string();
+        preview["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == task.as_str())
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(action("START_BILLING")["action"], "STOP");
+    assert_eq!(action("ACTIVATE_SERVICE")["action"], "COMPENSATE");
+    assert_eq!(
+        action("ACTIVATE_SERVICE")["operation"],
+        "PROVISIONING_DEACTIVATE"
+    );
+    assert_eq!(
+        action("RESERVE_INVENTORY")["operation"],
+        "INVENTORY_RELEASE"
+    );
+
+    let (status, cancellation) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/cancellations", stack.order_base),
+            Some(&json!({"reason": "the customer withdrew"})),
+            Some("cancel-order-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{cancellation}");
+    assert_eq!(cancellation["state"], "PENDING");
+    assert_eq!(
+        cancellation["impact"]["tasks"], preview["tasks"],
+        "the command applied the preview"
+    );
+    let cancelled = stack.wait_order(order, &["CANCELLED"]).await;
+    assert_eq!(
+        cancelled["items"][0]["status"], "COMPENSATED",
+        "{cancelled}"
+    );
+    // Each compensation once, deactivation before the release; billing never called.
+    let effects = stack.effects(order).await;
+    let billing = id(task_of(&cancelled, "START_BILLING"), "taskId");
+    assert!(
+        !effects.contains_key(&billing),
+        "billing was called: {effects:?}"
+    );
+    let undo_activate = id(task_of(&cancelled, "UNDO_ACTIVATE_SERVICE"), "taskId");
+    let undo_reserve = id(task_of(&cancelled, "UNDO_RESERVE_INVENTORY"), "taskId");
+    assert_eq!(effects[&undo_activate], 1, "{effects:?}");
+    assert_eq!(effects[&undo_reserve], 1, "{effects:?}");
+    assert!(effects.values().all(|n| *n == 1), "{effects:?}");
+    let windows = stack.call_windows(order).await;
+    assert!(
+        windows[&undo_activate].1.unwrap() <= windows[&undo_reserve].0,
+        "released before the deactivation finished: {windows:?}"
+    );
+    let cancellation_id = id(&cancellation, "cancellationId");
+    let settled = stack
+        .ok(
+            "ops1",
+            Method::GET,
+            format!(
+                "{}/orders/{order}/cancellations/{cancellation_id}",
+                stack.order_base
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(settled["state"], "DONE", "{settled}");
+    // The cancelled item never activated anything.
+    let assets = stack.assets("CUST-CANCEL").await;
+    assert!(
+        assets.iter().all(|a| a["status"] == "CANCELLED"),
+        "{assets:?}"
+    );
+    // A cancelled order is not cancelled twice.
+    let (status, refused) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/cancellations", stack.order_base),
+            Some(&json!({"reason": "again"})),
+            Some("cancel-order-2"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_item_past_its_point_of_no_return_waits_for_an_undo_by_hand() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    // The internet's activations answer slowly; the router goes through to billing.
+    stack
+        .sim
+        .add_fault(
+            json!({"system": "provisioning", "operation": "activate", "mode": "DELAY",
+                          "delayMs": 3000, "bodyContains": "bandwidthMbps"}),
+        )
+        .await;
+    let order_body = json!({"customerId": "CUST-PONR", "currency": "USD", "captureEvidence": {"signedForm": "SF-25"},
+        "items": [
+            {"lineRef": "1", "action": "ADD", "offeringId": catalog.internet, "offeringVersion": 1,
+             "characteristics": {"bandwidthMbps": 100}, "recurringCharge": "149.00"},
+            {"lineRef": "2", "action": "ADD", "offeringId": catalog.router, "offeringVersion": 1,
+             "characteristics": {"model": "SRX-300"}, "recurringCharge": "39.00"}]});
+    let (status, body) = stack.direct_order("sales1", "ponr-1", &order_body).await;
+    assert!(status.is_success(), "{body}");
+    let order = id(&body, "id");
+    let view = stack.order(order).await.unwrap();
+    let router_item = view["items"][1]["orderItemId"].clone();
+    // Wait for the router's billing (its point of no return) to succeed.
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let view = stack.order(order).await.unwrap();
+        if tasks(&view).iter().any(|t| {
+            t["orderItemId"] == router_item
+                && t["taskType"] == "START_BILLING"
+                && t["status"] == "SUCCEEDED"
+        }) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "{view}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, cancellation) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/cancellations", stack.order_base),
+            Some(&json!({"reason": "the customer withdrew"})),
+            Some("cancel-ponr-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{cancellation}");
+    let router_outcome = cancellation["impact"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["orderItemId"] == router_item)
+        .unwrap()["outcome"]
+        .clone();
+    assert_eq!(router_outcome, "MANUAL_HANDLING", "{cancellation}");
+    // The internet is undone; the router waits for an operator; the order waits too.
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    let pending = loop {
+        let view = stack.order(order).await.unwrap();
+        if view["items"][0]["status"] == "COMPENSATED" || view["items"][0]["status"] == "CANCELLED"
+        {
+            break view;
+        }
+        assert!(tokio::time::Instant::now() < until, "{view}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(pending["status"], "CANCELLATION_PENDING", "{pending}");
+    assert_eq!(pending["items"][1]["status"], "CANCEL_PENDING", "{pending}");
+    let fallouts = stack.fallouts_of(order).await;
+    let manual = fallouts
+        .iter()
+        .find(|f| f["category"] == "CANCELLATION")
+        .unwrap_or_else(|| panic!("{fallouts:?}"));
+    assert_eq!(manual["status"], "MANUAL_ACTION_REQUIRED");
+    assert_eq!(manual["failureCode"], "PAST_POINT_OF_NO_RETURN");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        stack.order(order).await.unwrap()["status"],
+        "CANCELLATION_PENDING",
+        "it stays pending until the undo by hand"
+    );
+    let (status, closed) = stack
+        .act(
+            id(manual, "falloutId"),
+            &json!({"action": "CLOSE", "reason": "billing reversed and router collected by hand",
+                    "evidence": {"billingCredit": "CR-77", "pickup": "RMA-12"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(closed["fallout"]["status"], "CLOSED");
+    assert_eq!(closed["fallout"]["resolutionType"], "MANUAL_UNDO");
+    let cancelled = stack.wait_order(order, &["CANCELLED"]).await;
+    assert_eq!(
+        cancelled["items"][1]["status"], "COMPENSATED",
+        "{cancelled}"
+    );
+    let effects = stack.effects(order).await;
+    assert!(effects.values().all(|n| *n <= 1), "{effects:?}");
+    stack.stop().await;
+}
