@@ -243,6 +243,9 @@ ALTER TABLE order_schema.order_fallout
         'RETRIED', 'CORRECTED_AND_RETRIED', 'SKIPPED', 'FORCE_COMPLETED', 'ITEM_FAILED',
         'ORDER_ABORTED', 'CANCELLED', 'MANUAL_UNDO', 'MANUAL'));
 CREATE INDEX order_fallout_queue ON order_schema.order_fallout (tenant_id, status, category, created_at);
+-- One open record per failed task, whoever reports the failure (the process or the event).
+CREATE UNIQUE INDEX order_fallout_one_open_per_task ON order_schema.order_fallout (tenant_id, task_id)
+    WHERE task_id IS NOT NULL AND status NOT IN ('RESOLVED', 'CLOSED');
 
 CREATE FUNCTION order_schema.order_fallout_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -1,6 +1,7 @@
-//! Storage of fallout records: raised once per order, failure and task while open (a
-//! redelivered failure records nothing new; a failure that recurs after a scheduled retry
-//! reopens the record), loaded and saved whole by the workbench, listed and counted for the
+//! Storage of fallout records: one open record per task (or, for an order-level failure, per
+//! failure code): a redelivered failure, or the same failure reported by the process and by the
+//! integration's event, records nothing new; a failure that recurs after a scheduled retry
+//! reopens the record. Loaded and saved whole by the workbench, listed and counted for the
 //! queue.
 
 use chrono::{DateTime, Utc};
@@ -34,8 +35,9 @@ pub struct NewFallout {
     pub retryable: bool,
 }
 
-/// Raises a fallout unless the same one is open; a record waiting on a scheduled retry is
-/// reopened (the retry failed again). Returns the open record's id.
+/// Raises a fallout unless one is open for the same task (or the same order-level failure); a
+/// record waiting on a scheduled retry is reopened (the retry failed again). Returns the open
+/// record's id.
 pub async fn record(
     conn: &mut PgConnection,
     tenant: &str,
@@ -69,8 +71,10 @@ pub async fn record(
         "UPDATE order_fallout SET status = CASE WHEN status = 'RETRY_SCHEDULED' THEN 'OPEN' ELSE status END, \
          last_attempt_at = CASE WHEN status = 'RETRY_SCHEDULED' THEN now() ELSE last_attempt_at END, \
          aggregate_version = aggregate_version + 1 \
-         WHERE order_id = $1 AND failure_code = $2 AND task_id IS NOT DISTINCT FROM $3 \
-           AND status NOT IN ('RESOLVED', 'CLOSED') RETURNING fallout_id",
+         WHERE order_id = $1 AND status NOT IN ('RESOLVED', 'CLOSED') \
+           AND (($3::uuid IS NOT NULL AND task_id = $3) \
+                OR ($3::uuid IS NULL AND task_id IS NULL AND failure_code = $2)) \
+         RETURNING fallout_id",
     )
     .bind(fallout.order.as_uuid())
     .bind(&fallout.failure_code)

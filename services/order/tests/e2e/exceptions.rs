@@ -67,8 +67,8 @@ impl Stack {
     /// The audit evidence the order service submitted of `event_type`.
     async fn evidence_of(&self, event_type: &str) -> Vec<Value> {
         sqlx::query_scalar(
-            "SELECT payload FROM order_schema.outbox_event \
-             WHERE event_type = 'audit.evidence-submitted.v1' AND payload->>'eventType' = $1",
+            "SELECT envelope->'payload' FROM order_schema.outbox_event \
+             WHERE event_type = 'audit.evidence-submitted.v1' AND envelope->'payload'->>'eventType' = $1",
         )
         .bind(event_type)
         .fetch_all(&self.order_db)
