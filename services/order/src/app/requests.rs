@@ -13,7 +13,7 @@ use crate::domain::{FulfilmentOperation, FulfilmentTask, Order, OrderItem, Subsc
 pub fn reference_kind(task: &FulfilmentTask) -> Option<&'static str> {
     match task.operation {
         FulfilmentOperation::InventoryReserve => Some("reservation"),
-        FulfilmentOperation::ProvisioningActivate if task.task_type == "ACTIVATE_SERVICE" => {
+        FulfilmentOperation::ProvisioningActivate if task.base_type() == "ACTIVATE_SERVICE" => {
             Some("service")
         }
         FulfilmentOperation::ProvisioningActivate => Some("cpe"),
@@ -23,7 +23,8 @@ pub fn reference_kind(task: &FulfilmentTask) -> Option<&'static str> {
 }
 
 /// The references an item's effects have left so far: the instance's, overlaid by this
-/// order's succeeded tasks of the item (latest wins).
+/// order's tasks of the item whose effect stands (succeeded, or being undone: a compensation
+/// names the effect it undoes), latest wins.
 pub fn references_of(
     order: &Order,
     item: &OrderItem,
@@ -35,7 +36,10 @@ pub fn references_of(
     tasks.sort_by_key(|t| t.sequence);
     for task in tasks {
         if let (Some(kind), Some(reference)) = (reference_kind(task), &task.external_reference)
-            && task.status == crate::domain::TaskStatus::Succeeded
+            && matches!(
+                task.status,
+                crate::domain::TaskStatus::Succeeded | crate::domain::TaskStatus::Compensating
+            )
         {
             refs.insert(kind.to_owned(), Value::String(reference.clone()));
         }

@@ -336,7 +336,31 @@ pub async fn save(
     for task in after.tasks.iter_mut() {
         match old_tasks.get(&task.id) {
             None => {
-                insert_task(conn, &after.tenant, after.id, task).await?;
+                // Inserted as created, then moved like any task (a compensation is created
+                // and dispatched by one command): the database checks every move.
+                let created = changes
+                    .iter()
+                    .find_map(|c| match c {
+                        OrderChange::Task {
+                            task: id,
+                            from: None,
+                            to,
+                            ..
+                        } if *id == task.id => Some(*to),
+                        _ => None,
+                    })
+                    .unwrap_or(task.status);
+                let mut initial = task.clone();
+                initial.status = created;
+                insert_task(conn, &after.tenant, after.id, &initial).await?;
+                if created != task.status {
+                    let passed = task_moves(task.id);
+                    for status in &passed {
+                        step_task(conn, task.id, *status, now).await?;
+                    }
+                    update_task(conn, &initial, task, now).await?;
+                    task.version = 2 + passed.len() as i64;
+                }
                 changed = true;
             }
             Some(old) if task_changed(old, task) => {
