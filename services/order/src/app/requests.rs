@@ -7,7 +7,9 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use crate::domain::{FulfilmentOperation, FulfilmentTask, Order, OrderItem, Subscription};
+use crate::domain::{
+    FulfilmentOperation, FulfilmentTask, Order, OrderItem, Subscription, TaskPurpose,
+};
 
 /// Which reference an operation's result is kept under.
 pub fn reference_kind(task: &FulfilmentTask) -> Option<&'static str> {
@@ -72,6 +74,17 @@ pub fn request_for(
     subscription: Option<&Subscription>,
 ) -> Value {
     let customer = order.customer.as_str();
+    // A compensation names exactly the effect it undoes (an item may have two activations).
+    let undone = match task.purpose {
+        TaskPurpose::Compensate { of } => order
+            .task(of)
+            .and_then(|t| t.external_reference.clone())
+            .map(Value::String),
+        _ => None,
+    };
+    let reference = |refs: &Map<String, Value>, kind: &str| {
+        undone.clone().unwrap_or_else(|| reference(refs, kind))
+    };
     let why = format!(
         "order {} line {} ({})",
         order.id,

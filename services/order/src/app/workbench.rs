@@ -180,6 +180,17 @@ pub async fn act(
     let mut record = before.clone();
     let (changes, run) = apply(&mut order, &mut record, input, now)?;
     let reason = format!("{}: {}", input.action.as_str(), input.reason);
+    let evidence = Value::Object(input.evidence.clone());
+    // The record first: the order's follow-ups then find it settled and leave it alone.
+    let settled = !record.status.is_open();
+    let changed_record = fallout::save(
+        &mut *conn,
+        &before,
+        &record,
+        settled.then_some(ctx.actor.actor_id.as_str()),
+        settled.then_some(&evidence),
+    )
+    .await?;
     let changed_order = persist(
         &mut *conn,
         ctx,
@@ -188,16 +199,6 @@ pub async fn act(
         &changes,
         Why::new("oms.order.repaired", reason.clone()),
         now,
-    )
-    .await?;
-    let evidence = Value::Object(input.evidence.clone());
-    let settled = !record.status.is_open();
-    let changed_record = fallout::save(
-        &mut *conn,
-        &before,
-        &record,
-        settled.then_some(ctx.actor.actor_id.as_str()),
-        settled.then_some(&evidence),
     )
     .await?;
     if input.action == WorkbenchAction::AbortOrder && changed_order {

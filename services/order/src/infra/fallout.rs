@@ -175,6 +175,25 @@ pub async fn save(
     if before == after {
         return Ok(false);
     }
+    let mut expected = before.version;
+    if before.status.is_open() && after.status == FalloutStatus::Closed {
+        // Resolved, then closed: the database checks every move.
+        let mut resolved = after.clone();
+        resolved.status = FalloutStatus::Resolved;
+        write(&mut *conn, &resolved, expected, resolved_by, evidence).await?;
+        expected += 1;
+    }
+    write(conn, after, expected, resolved_by, evidence).await?;
+    Ok(true)
+}
+
+async fn write(
+    conn: &mut PgConnection,
+    after: &Fallout,
+    expected: i64,
+    resolved_by: Option<&str>,
+    evidence: Option<&Value>,
+) -> Result<(), AppError> {
     let updated = sqlx::query(
         "UPDATE order_fallout SET status = $2, assignee = $3, owner_team = $4, last_attempt_at = $5, \
          resolved_at = $6, resolution_type = $7, resolution_note = $8, \
@@ -192,7 +211,7 @@ pub async fn save(
     .bind(after.resolution_note.as_deref())
     .bind(resolved_by)
     .bind(evidence)
-    .bind(before.version)
+    .bind(expected)
     .execute(conn)
     .await?
     .rows_affected();
@@ -202,7 +221,7 @@ pub async fn save(
             after.id
         )));
     }
-    Ok(true)
+    Ok(())
 }
 
 /// The queue's filter.

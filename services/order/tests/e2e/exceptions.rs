@@ -422,12 +422,14 @@ async fn a_cancellation_during_fulfilment_undoes_in_reverse_and_never_calls_bill
 async fn an_item_past_its_point_of_no_return_waits_for_an_undo_by_hand() {
     let stack = Stack::start(true).await;
     let catalog = stack.seed_catalog().await;
-    // The internet's activations answer slowly; the router goes through to billing.
+    // Billing refuses the internet's charge (149); the router's goes through, past its point of
+    // no return.
     stack
         .sim
         .add_fault(
-            json!({"system": "provisioning", "operation": "activate", "mode": "DELAY",
-                          "delayMs": 3000, "bodyContains": "bandwidthMbps"}),
+            json!({"system": "billing", "operation": "start", "mode": "REJECT",
+                          "code": "CREDIT_CHECK_FAILED", "message": "credit limit reached",
+                          "bodyContains": "149"}),
         )
         .await;
     let order_body = json!({"customerId": "CUST-PONR", "currency": "USD", "captureEvidence": {"signedForm": "SF-25"},
@@ -439,60 +441,59 @@ async fn an_item_past_its_point_of_no_return_waits_for_an_undo_by_hand() {
     let (status, body) = stack.direct_order("sales1", "ponr-1", &order_body).await;
     assert!(status.is_success(), "{body}");
     let order = id(&body, "id");
-    let view = stack.order(order).await.unwrap();
-    let router_item = view["items"][1]["orderItemId"].clone();
-    // Wait for the router's billing (its point of no return) to succeed.
-    let until = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let view = stack.order(order).await.unwrap();
-        if tasks(&view).iter().any(|t| {
-            t["orderItemId"] == router_item
-                && t["taskType"] == "START_BILLING"
-                && t["status"] == "SUCCEEDED"
-        }) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < until, "{view}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let fell = stack.wait_order(order, &["FALLOUT", "COMPLETED"]).await;
+    assert_eq!(fell["status"], "FALLOUT", "{fell}");
     let (status, cancellation) = stack
         .call(
             "ops1",
             Method::POST,
             format!("{}/orders/{order}/cancellations", stack.order_base),
-            Some(&json!({"reason": "the customer withdrew"})),
+            Some(&json!({"reason": "the customer withdrew after the credit check"})),
             Some("cancel-ponr-1"),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{cancellation}");
-    let router_outcome = cancellation["impact"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["orderItemId"] == router_item)
-        .unwrap()["outcome"]
-        .clone();
-    assert_eq!(router_outcome, "MANUAL_HANDLING", "{cancellation}");
-    // The internet is undone; the router waits for an operator; the order waits too.
+    assert_eq!(cancellation["state"], "PENDING", "{cancellation}");
+    // The internet is undone; the router, billed, waits for an operator; so does the order.
     let until = tokio::time::Instant::now() + Duration::from_secs(60);
     let pending = loop {
         let view = stack.order(order).await.unwrap();
-        if view["items"][0]["status"] == "COMPENSATED" || view["items"][0]["status"] == "CANCELLED"
+        let fallouts = stack.fallouts_of(order).await;
+        if view["items"][0]["status"] == "COMPENSATED"
+            && fallouts.iter().any(|f| f["category"] == "CANCELLATION")
         {
             break view;
         }
-        assert!(tokio::time::Instant::now() < until, "{view}");
+        assert!(tokio::time::Instant::now() < until, "{view} {fallouts:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(pending["status"], "CANCELLATION_PENDING", "{pending}");
     assert_eq!(pending["items"][1]["status"], "CANCEL_PENDING", "{pending}");
+    let router_item = pending["items"][1]["orderItemId"].clone();
+    let router_billing = tasks(&pending)
+        .into_iter()
+        .find(|t| t["orderItemId"] == router_item && t["taskType"] == "START_BILLING")
+        .unwrap();
+    assert_eq!(
+        router_billing["handling"], "MANUAL_UNDO_REQUIRED",
+        "{pending}"
+    );
     let fallouts = stack.fallouts_of(order).await;
     let manual = fallouts
         .iter()
         .find(|f| f["category"] == "CANCELLATION")
-        .unwrap_or_else(|| panic!("{fallouts:?}"));
+        .unwrap();
     assert_eq!(manual["status"], "MANUAL_ACTION_REQUIRED");
     assert_eq!(manual["failureCode"], "PAST_POINT_OF_NO_RETURN");
+    assert_eq!(manual["severity"], "CRITICAL");
+    // The internet's refused charge is no longer anyone's problem: its item was cancelled.
+    assert!(
+        fallouts
+            .iter()
+            .filter(|f| f["category"] == "EXTERNAL_REJECTION")
+            .all(|f| f["status"] == "RESOLVED" && f["resolutionType"] == "CANCELLED"),
+        "{fallouts:?}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         stack.order(order).await.unwrap()["status"],
