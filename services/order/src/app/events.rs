@@ -117,6 +117,10 @@ pub struct TaskTransitionPayload {
     pub external_reference: Option<String>,
     /// Why it failed.
     pub failure: Option<FailurePayload>,
+    /// FULFIL, COMPENSATE or REDO.
+    pub purpose: &'static str,
+    /// The task a compensation undoes or a redo replaces.
+    pub refers_to: Option<String>,
 }
 
 fn order_event_type(from: Option<OrderStatus>, to: OrderStatus) -> &'static str {
@@ -140,6 +144,7 @@ fn task_event_type(to: TaskStatus) -> &'static str {
         TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable => {
             "oms.fulfillment-task.failed.v1"
         }
+        TaskStatus::Compensated => "oms.fulfillment-task.compensated.v1",
         _ => "oms.fulfillment-task.status-changed.v1",
     }
 }
@@ -212,6 +217,8 @@ fn task_payload(
         to_status: task.status,
         external_reference: task.external_reference.clone(),
         failure: task.failure.as_ref().map(FailurePayload::from),
+        purpose: task.purpose.kind(),
+        refers_to: task.purpose.refers_to().map(|t| t.to_string()),
     }
 }
 
@@ -245,6 +252,7 @@ pub fn events_of(
                         | TaskStatus::Succeeded
                         | TaskStatus::FailedRetryable
                         | TaskStatus::FailedNonRetryable
+                        | TaskStatus::Compensated
                 ) {
                     continue;
                 }
@@ -463,6 +471,31 @@ mod tests {
         let changes = invalid.fail_validation(failure).unwrap();
         check(&invalid, &changes, &mut seen);
 
+        // Cancelled during fulfilment: the applied effects are compensated, then CANCELLED.
+        let mut cancelled = captured();
+        decomposed(&mut cancelled);
+        let (ready, changes) = cancelled.dispatch_ready().unwrap();
+        check(&cancelled, &changes, &mut seen);
+        for task in ready {
+            let changes = cancelled
+                .record_task_success(task, Some(format!("REF-{task}")), None)
+                .unwrap();
+            check(&cancelled, &changes, &mut seen);
+        }
+        let (_, changes) = cancelled.request_cancellation(None).unwrap();
+        check(&cancelled, &changes, &mut seen);
+        for _ in 0..8 {
+            let (ready, changes) = cancelled.dispatch_ready().unwrap();
+            check(&cancelled, &changes, &mut seen);
+            for task in ready {
+                let changes = cancelled
+                    .record_task_success(task, Some(format!("UNDO-{task}")), None)
+                    .unwrap();
+                check(&cancelled, &changes, &mut seen);
+            }
+        }
+        assert_eq!(cancelled.status, OrderStatus::Cancelled);
+
         for expected in [
             "oms.order.created.v1",
             "oms.order.validated.v1",
@@ -471,6 +504,8 @@ mod tests {
             "oms.order.completed.v1",
             "oms.order.entered-fallout.v1",
             "oms.order.failed.v1",
+            "oms.order.cancelled.v1",
+            "oms.fulfillment-task.compensated.v1",
             "oms.fulfillment-task.dispatched.v1",
             "oms.fulfillment-task.succeeded.v1",
             "oms.fulfillment-task.failed.v1",
