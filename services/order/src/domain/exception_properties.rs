@@ -25,6 +25,7 @@ enum Step {
     Abort,
     Hold,
     Release,
+    Amend { pick: usize, value: u8 },
 }
 
 fn steps(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Step>> {
@@ -43,6 +44,7 @@ fn steps(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Step>> {
             1 => Just(Step::Abort),
             1 => Just(Step::Hold),
             1 => Just(Step::Release),
+            1 => (any::<usize>(), 0u8..3).prop_map(|(pick, value)| Step::Amend { pick, value }),
         ],
         len,
     )
@@ -138,7 +140,23 @@ fn run(order: &mut Order, step: &Step) -> Option<Result<Vec<OrderChange>, OrderE
         Step::Abort => order.abort(),
         Step::Hold => order.hold(),
         Step::Release => order.release(),
+        Step::Amend { pick: p, value } => {
+            let wanted = [amendment(order, pick(&items, p)?, value)];
+            order.request_amendment(&wanted).map(|(_, changes)| changes)
+        }
     })
+}
+
+/// New characteristics for `item` (value 0 keeps them as they are).
+fn amendment(order: &Order, item: OrderItemId, value: u8) -> ItemAmendment {
+    let mut characteristics = order.item(item).unwrap().characteristics.clone();
+    if value > 0 {
+        characteristics.insert("bandwidthMbps".to_owned(), (u64::from(value) * 500).into());
+    }
+    ItemAmendment {
+        item,
+        characteristics,
+    }
 }
 
 fn check_invariants(order: &Order) -> Result<(), TestCaseError> {
@@ -341,6 +359,13 @@ proptest! {
                             prop_assert_eq!(compensation.unwrap().operation, operation);
                             prop_assert_eq!(task.status, TaskStatus::Compensated);
                         }
+                        TaskAction::ManualHandling { reason: ManualReason::CompensationFailed } => {
+                            // Its undo (or one it waits for) failed: it stays being undone
+                            // until an operator acts.
+                            let undo = cancelled.compensation_of(task.id).unwrap();
+                            prop_assert!(undo.status != TaskStatus::Succeeded);
+                            prop_assert_eq!(task.status, TaskStatus::Compensating);
+                        }
                         TaskAction::ManualHandling { .. } => {
                             prop_assert_eq!(task.handling, TaskHandling::ManualUndoRequired);
                             prop_assert!(cancelled.compensation_of(task.id).is_none());
@@ -369,6 +394,73 @@ proptest! {
                         if manual { OrderStatus::CancellationPending } else { OrderStatus::Cancelled }
                     );
                 }
+            }
+            (p, e) => prop_assert!(false, "preview {:?} but command {:?}", p.map(|_| ()), e.map(|_| ())),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #[test]
+    fn the_amendment_preview_equals_what_the_amendment_does(
+        specs in items(),
+        history in steps(0..60),
+        picks in prop::collection::vec((any::<usize>(), 0u8..3), 1..4),
+    ) {
+        let mut replay = Replay::default();
+        let mut order = decomposed(&specs, &mut replay)?;
+        for step in &history {
+            let _ = run(&mut order, step);
+        }
+        let mut wanted: Vec<ItemAmendment> = Vec::new();
+        for (p, value) in picks {
+            let item = order.items[p % order.items.len()].id;
+            if wanted.iter().all(|w| w.item != item) {
+                wanted.push(amendment(&order, item, value));
+            }
+        }
+        let before = order.clone();
+        let preview = order.assess_amendment(&wanted);
+        prop_assert_eq!(&order, &before, "the preview changed nothing");
+        let mut amended = order.clone();
+        match (preview, amended.request_amendment(&wanted)) {
+            (Err(p), Err(e)) => {
+                prop_assert_eq!(p, e);
+                prop_assert_eq!(&amended, &before);
+            }
+            (Ok(p), Ok((applied, _))) => {
+                prop_assert_eq!(&p, &applied, "the command applied the preview");
+                for impact in &p.tasks {
+                    let task = amended.task(impact.task_id).unwrap();
+                    let was = before.task(impact.task_id).unwrap();
+                    match impact.action {
+                        AmendTaskAction::Keep | AmendTaskAction::Refused => prop_assert_eq!(task, was),
+                        AmendTaskAction::Redo => {
+                            prop_assert!(amended.replacement_of(task.id).is_some());
+                            prop_assert!(amended.compensation_of(task.id).is_none());
+                        }
+                        AmendTaskAction::CompensateThenRedo { operation } => {
+                            let undo = amended.compensation_of(task.id);
+                            prop_assert!(undo.is_some());
+                            prop_assert_eq!(undo.unwrap().operation, operation);
+                            let redo = amended.replacement_of(task.id).unwrap();
+                            prop_assert!(amended.task(redo).unwrap().depends_on.contains(&undo.unwrap().id));
+                        }
+                    }
+                }
+                for impact in &p.items {
+                    let item = amended.item(impact.order_item_id).unwrap();
+                    let wanted = wanted.iter().find(|w| w.item == item.id).unwrap();
+                    match impact.outcome {
+                        AmendItemOutcome::Redone => prop_assert_eq!(&item.characteristics, &wanted.characteristics),
+                        _ => prop_assert_eq!(item, before.item(item.id).unwrap()),
+                    }
+                }
+                // Driven to rest, every redone item ends with its redo applied, or the order
+                // fell out for another reason.
+                drive(&mut amended, true);
+                check_invariants(&amended)?;
             }
             (p, e) => prop_assert!(false, "preview {:?} but command {:?}", p.map(|_| ()), e.map(|_| ())),
         }

@@ -41,9 +41,11 @@ pub use fallout_status::{FalloutCommand, FalloutStatus};
 pub use item_status::{ItemCommand, ItemStatus};
 pub use operation::FulfilmentOperation;
 pub use order::{
-    CancellationImpact, Failure, FulfilmentTask, ItemImpact, ItemOutcome, ManualResolution,
-    NewOrder, NewOrderItem, Order, OrderChange, OrderError, OrderItem, OrderOrigin, TaskAction,
-    TaskCorrection, TaskHandling, TaskImpact, TaskPurpose,
+    AmendItemImpact, AmendItemOutcome, AmendRefusal, AmendTaskAction, AmendTaskImpact,
+    AmendmentImpact, CancellationImpact, Failure, FulfilmentTask, ItemAmendment, ItemImpact,
+    ItemOutcome, ManualReason, ManualResolution, NewOrder, NewOrderItem, Order, OrderChange,
+    OrderError, OrderItem, OrderOrigin, TaskAction, TaskCorrection, TaskHandling, TaskImpact,
+    TaskPurpose,
 };
 pub use order_status::{OrderCommand, OrderStatus};
 pub use plan::{DecompositionError, Plan, PlanItem, PlannedTask, decompose};

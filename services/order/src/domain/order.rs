@@ -4,6 +4,7 @@
 //! audit. The commands live in `capture` (capture and validation) and `fulfilment`
 //! (decomposition, dispatch, task outcomes, completion, fallout).
 
+mod amendment;
 mod cancellation;
 mod capture;
 mod error;
@@ -25,7 +26,13 @@ use super::{
     TaskCommand, TaskStatus,
 };
 
-pub use cancellation::{CancellationImpact, ItemImpact, ItemOutcome, TaskAction, TaskImpact};
+pub use amendment::{
+    AmendItemImpact, AmendItemOutcome, AmendRefusal, AmendTaskAction, AmendTaskImpact,
+    AmendmentImpact, ItemAmendment,
+};
+pub use cancellation::{
+    CancellationImpact, ItemImpact, ItemOutcome, ManualReason, TaskAction, TaskImpact,
+};
 pub use error::OrderError;
 pub use handling::{TaskHandling, TaskPurpose};
 pub use repair::{ManualResolution, TaskCorrection};

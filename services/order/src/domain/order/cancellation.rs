@@ -63,6 +63,8 @@ pub enum ManualReason {
     Irreversible,
     /// A task of its item past the point of no return has succeeded.
     PastPointOfNoReturn,
+    /// Its compensation already failed (its fallout is the operators').
+    CompensationFailed,
 }
 
 /// The assessment of one task.
@@ -215,8 +217,15 @@ impl Order {
             let past_ponr = self.item_past_point_of_no_return(item.id);
             let mut outcome = ItemOutcome::Cancelled;
             for task in item_tasks {
+                let undo_failed = self
+                    .compensation_of(task.id)
+                    .is_some_and(|c| self.undo_blocked(c.id));
                 let action = if settled {
                     TaskAction::Nothing
+                } else if task.status == TaskStatus::Compensating && undo_failed {
+                    TaskAction::ManualHandling {
+                        reason: ManualReason::CompensationFailed,
+                    }
                 } else {
                     Self::task_action(task, past_ponr)
                 };
@@ -225,6 +234,10 @@ impl Order {
                         ItemOutcome::ManualHandling
                     }
                     (_, TaskAction::Compensate { .. }) => ItemOutcome::Compensated,
+                    // Undone before (an amendment's undo): the item ends compensated.
+                    (_, TaskAction::Nothing) if task.status == TaskStatus::Compensated => {
+                        ItemOutcome::Compensated
+                    }
                     (current, _) => current,
                 };
                 tasks.push(TaskImpact {
@@ -426,7 +439,7 @@ impl Order {
     /// Plans the compensation of the succeeded task at `index`: a new task (READY, its
     /// dependencies, the compensations of its dependents, already succeeded), the original
     /// → COMPENSATING, its item → COMPENSATING.
-    fn plan_compensation(
+    pub(super) fn plan_compensation(
         &mut self,
         index: usize,
         operation: FulfilmentOperation,
@@ -511,10 +524,36 @@ impl Order {
                     reason: ManualReason::Irreversible,
                 },
             },
-            TaskStatus::Cancelled | TaskStatus::Compensating | TaskStatus::Compensated => {
-                TaskAction::Nothing
+            // Already being undone (an amendment's undo): it finishes as part of this.
+            TaskStatus::Compensating => match task.compensation {
+                Some(operation) => TaskAction::Compensate { operation },
+                None => TaskAction::Nothing,
+            },
+            TaskStatus::Cancelled | TaskStatus::Compensated => TaskAction::Nothing,
+        }
+    }
+
+    /// Whether the compensation `undo`, or one it waits for, has failed: it will not run
+    /// without an operator.
+    fn undo_blocked(&self, undo: FulfilmentTaskId) -> bool {
+        let mut pending = vec![undo];
+        let mut seen = BTreeSet::new();
+        while let Some(id) = pending.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(task) = self.task(id) else { continue };
+            if matches!(
+                task.status,
+                TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable
+            ) {
+                return true;
+            }
+            if !task.status.is_settled() {
+                pending.extend(task.depends_on.iter().copied());
             }
         }
+        false
     }
 
     /// Whether a task of `item` marked as the point of no return has applied its effect.

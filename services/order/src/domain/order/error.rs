@@ -194,6 +194,12 @@ pub enum OrderError {
         /// The task.
         task: FulfilmentTaskId,
     },
+    /// Cancelled, failed or being cancelled: nothing to amend.
+    #[error("a {0} order cannot be amended")]
+    NotAmendable(OrderStatus),
+    /// The amendment names no item, or one twice.
+    #[error("the amendment is invalid: {0}")]
+    InvalidAmendment(String),
 }
 
 impl OrderError {
@@ -234,6 +240,8 @@ impl OrderError {
             Self::ItemHasDependents { .. } => "ITEM_HAS_DEPENDENTS",
             Self::OrderHasEffects { .. } => "ORDER_HAS_EFFECTS",
             Self::TaskInFlight { .. } => "TASK_IN_FLIGHT",
+            Self::NotAmendable(_) => "ORDER_NOT_AMENDABLE",
+            Self::InvalidAmendment(_) => "AMENDMENT_INVALID",
         }
     }
 }

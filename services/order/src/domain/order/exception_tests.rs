@@ -256,3 +256,94 @@ fn a_retryable_failure_is_retried_under_the_same_task_and_a_skip_settles_it() {
     assert_eq!(settled.handling, TaskHandling::SkippedByOperator);
     assert_eq!(demo.order.status, OrderStatus::InProgress);
 }
+
+#[test]
+fn an_amendment_redoes_only_the_changed_item_and_the_rest_completes_once() {
+    let mut demo = Demo::decomposed();
+    let (internet, router) = (demo.internet, demo.router);
+    demo.order.dispatch_ready().unwrap();
+    succeed(&mut demo, internet, "RESERVE_INVENTORY");
+    succeed(&mut demo, router, "RESERVE_INVENTORY");
+    let wanted = [
+        ItemAmendment {
+            item: internet,
+            characteristics: serde_json::Map::from_iter([("bandwidthMbps".to_owned(), 500.into())]),
+        },
+        ItemAmendment {
+            item: router,
+            characteristics: demo.order.item(router).unwrap().characteristics.clone(),
+        },
+    ];
+    let preview = demo.order.assess_amendment(&wanted).unwrap();
+    assert_eq!(preview.items[0].outcome, AmendItemOutcome::Redone);
+    assert_eq!(preview.items[1].outcome, AmendItemOutcome::Unchanged);
+    let reserve = demo.task(internet, "RESERVE_INVENTORY");
+    assert_eq!(
+        preview
+            .tasks
+            .iter()
+            .find(|t| t.task_id == reserve)
+            .unwrap()
+            .action,
+        AmendTaskAction::CompensateThenRedo {
+            operation: FulfilmentOperation::InventoryRelease
+        }
+    );
+    let (applied, _) = demo.order.request_amendment(&wanted).unwrap();
+    assert_eq!(applied, preview);
+    assert_eq!(
+        demo.order.item(internet).unwrap().characteristics["bandwidthMbps"],
+        500
+    );
+    // The old reservation is released before the new one is made.
+    let release = demo.order.compensation_of(reserve).unwrap().id;
+    let redo = demo.order.replacement_of(reserve).unwrap();
+    assert!(demo.order.task(redo).unwrap().depends_on.contains(&release));
+    run_to_rest(&mut demo.order);
+    demo.order.complete().unwrap();
+    assert_eq!(demo.order.status, OrderStatus::Completed);
+    // The router's tasks ran once, untouched; the internet's were redone.
+    let router_tasks: Vec<_> = demo
+        .order
+        .tasks
+        .iter()
+        .filter(|t| t.item == router)
+        .collect();
+    assert!(
+        router_tasks
+            .iter()
+            .all(|t| t.status == TaskStatus::Succeeded && t.revision == 1)
+    );
+    assert_eq!(
+        demo.order.task(reserve).unwrap().status,
+        TaskStatus::Compensated
+    );
+    assert!(
+        demo.order
+            .tasks
+            .iter()
+            .filter(|t| t.item == internet && t.revision > 1)
+            .all(|t| t.status == TaskStatus::Succeeded)
+    );
+}
+
+#[test]
+fn an_amendment_of_a_completed_item_is_refused_for_that_item_and_changes_nothing() {
+    let mut demo = Demo::decomposed();
+    run_to_rest(&mut demo.order);
+    let router = demo.router;
+    let wanted = [ItemAmendment {
+        item: router,
+        characteristics: serde_json::Map::from_iter([("model".to_owned(), "SRX-550".into())]),
+    }];
+    let before = demo.order.clone();
+    let (impact, changes) = demo.order.request_amendment(&wanted).unwrap();
+    assert!(changes.is_empty());
+    assert_eq!(demo.order, before);
+    assert_eq!(
+        impact.items[0].outcome,
+        AmendItemOutcome::Refused {
+            reason: AmendRefusal::ItemCompleted
+        }
+    );
+}

@@ -165,7 +165,9 @@ impl Order {
                     continue;
                 };
                 if matches!(task.purpose, TaskPurpose::Compensate { .. }) {
-                    if order.items[item].status == ItemStatus::Compensating {
+                    // An undo runs for a cancellation (COMPENSATING) or an amendment (the item
+                    // is being redone); never for a withdrawn item.
+                    if !order.items[item].status.is_withdrawn() {
                         order.move_task(index, TaskCommand::Dispatch, changes)?;
                         order.tasks[index].attempts += 1;
                     }
@@ -298,7 +300,8 @@ impl Order {
         });
         let all_done = item_tasks.iter().all(|t| {
             t.status == TaskStatus::Succeeded
-                || (t.status == TaskStatus::Cancelled && self.replacement_of(t.id).is_some())
+                || (matches!(t.status, TaskStatus::Cancelled | TaskStatus::Compensated)
+                    && self.replacement_of(t.id).is_some())
         });
         if self.items[item].status == ItemStatus::Failed && retryable && !failing {
             self.move_item(item, ItemCommand::Retry, changes)?;
