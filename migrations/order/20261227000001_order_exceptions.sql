@@ -1,7 +1,8 @@
 -- Order service (issue 24): exceptions as a domain. The plan grows by revisions (compensations
 -- and redos are tasks of their own; nothing planned is rewritten), corrected characteristics
 -- keep their history, fallout becomes a record with its own lifecycle, a cancellation is a
--- resource of its own, and an order may run its fulfilment process more than once (a repair
+-- resource of its own, an amendment is versioned with one in flight per order, and an order may
+-- run its fulfilment process more than once (a repair
 -- supersedes a halted or stuck run). ADR 0043.
 
 ---------------------------------------------------------------------------------------------
@@ -367,13 +368,58 @@ CREATE TRIGGER order_cancellation_guard BEFORE UPDATE OR DELETE ON order_schema.
     FOR EACH ROW EXECUTE FUNCTION order_schema.order_cancellation_guard();
 
 ---------------------------------------------------------------------------------------------
+-- Amendments: versioned per order, one in flight at a time
+---------------------------------------------------------------------------------------------
+CREATE TABLE order_schema.order_amendment (
+    amendment_id     uuid        PRIMARY KEY,
+    tenant_id        text        NOT NULL,
+    order_id         uuid        NOT NULL,
+    version          integer     NOT NULL CHECK (version >= 1),
+    state            text        NOT NULL CHECK (state IN ('PENDING', 'DONE', 'REFUSED')),
+    desired          jsonb       NOT NULL CHECK (jsonb_typeof(desired) = 'array'),
+    impact           jsonb       NOT NULL CHECK (jsonb_typeof(impact) = 'object'),
+    reason           text        NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
+    requested_by     text        NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    completed_at     timestamptz,
+    CONSTRAINT order_amendment_tenant_key UNIQUE (tenant_id, amendment_id),
+    CONSTRAINT order_amendment_version UNIQUE (tenant_id, order_id, version),
+    CONSTRAINT order_amendment_order_fk FOREIGN KEY (tenant_id, order_id)
+        REFERENCES order_schema.customer_order (tenant_id, order_id),
+    CONSTRAINT order_amendment_completed CHECK ((state = 'PENDING') = (completed_at IS NULL))
+);
+-- Only one amendment in flight per order.
+CREATE UNIQUE INDEX order_amendment_one_pending ON order_schema.order_amendment (tenant_id, order_id)
+    WHERE state = 'PENDING';
+
+CREATE FUNCTION order_schema.order_amendment_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM order_schema.order_refuse('order_amendment_never_deleted', 'amendments are never deleted');
+    END IF;
+    IF NEW.amendment_id <> OLD.amendment_id OR NEW.order_id <> OLD.order_id OR NEW.version <> OLD.version
+       OR NEW.desired <> OLD.desired OR NEW.impact <> OLD.impact OR NEW.reason <> OLD.reason
+       OR NEW.requested_by <> OLD.requested_by THEN
+        PERFORM order_schema.order_refuse('order_amendment_immutable', 'an amendment keeps what was asked and assessed');
+    END IF;
+    IF NOT (OLD.state = NEW.state OR (OLD.state, NEW.state) = ('PENDING', 'DONE')) THEN
+        PERFORM order_schema.order_refuse('order_amendment_state', 'an amendment moves pending → done');
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER order_amendment_guard BEFORE UPDATE OR DELETE ON order_schema.order_amendment
+    FOR EACH ROW EXECUTE FUNCTION order_schema.order_amendment_guard();
+
+---------------------------------------------------------------------------------------------
 -- Tenancy and grants
 ---------------------------------------------------------------------------------------------
 DO $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['order_item_correction', 'order_plan_revision', 'order_cancellation'] LOOP
+    FOREACH t IN ARRAY ARRAY['order_item_correction', 'order_plan_revision', 'order_cancellation',
+                             'order_amendment'] LOOP
         EXECUTE format('ALTER TABLE order_schema.%I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE order_schema.%I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant_isolation ON order_schema.%I USING (tenant_id = current_setting(''app.tenant_id'', true)) '
@@ -382,4 +428,5 @@ BEGIN
 END $$;
 
 GRANT SELECT, INSERT ON order_schema.order_item_correction, order_schema.order_plan_revision TO order_app, order_jobs;
-GRANT SELECT, INSERT, UPDATE ON order_schema.order_cancellation, order_schema.order_fallout TO order_app, order_jobs;
+GRANT SELECT, INSERT, UPDATE ON order_schema.order_cancellation, order_schema.order_fallout,
+    order_schema.order_amendment TO order_app, order_jobs;

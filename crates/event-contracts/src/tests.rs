@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 67] = [
+const EVENT_TYPES: [&str; 68] = [
     "approval.approved.v1",
     "approval.escalated.v1",
     "approval.rejected.v1",
@@ -61,6 +61,7 @@ const EVENT_TYPES: [&str; 67] = [
     "oms.fulfillment-task.failed.v1",
     "oms.fulfillment-task.status-changed.v1",
     "oms.fulfillment-task.succeeded.v1",
+    "oms.order.amended.v1",
     "oms.order.cancelled.v1",
     "oms.order.completed.v1",
     "oms.order.created.v1",

@@ -55,7 +55,19 @@ pub async fn follow_up(
         resolve_what_went_away(conn, ctx, after, now).await?;
     }
     if order_moved || !withdrawn.is_empty() {
-        settle_cancellations(conn, after, now).await?;
+        settle_cancellations(&mut *conn, after, now).await?;
+    }
+    let completed = changes.iter().any(|c| {
+        matches!(
+            c,
+            OrderChange::Item {
+                to: ItemStatus::Completed,
+                ..
+            }
+        )
+    });
+    if order_moved || completed || !withdrawn.is_empty() {
+        crate::app::amendments::settle(conn, after, now).await?;
     }
     Ok(())
 }

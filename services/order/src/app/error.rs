@@ -24,6 +24,12 @@ pub enum AppError {
     /// No such cancellation of the order.
     #[error("no cancellation {0} of this order")]
     CancellationNotFound(uuid::Uuid),
+    /// Another amendment of the order is in flight.
+    #[error("amendment {0} of this order is still in flight")]
+    AmendmentInProgress(uuid::Uuid),
+    /// No such amendment of the order.
+    #[error("no amendment {0} of this order")]
+    AmendmentNotFound(uuid::Uuid),
     /// The action does not fit the fallout (it names no task, or another kind of task).
     #[error("{0}")]
     ActionNotApplicable(String),
@@ -69,6 +75,8 @@ impl AppError {
             Self::FalloutNotFound(_) => "FALLOUT_NOT_FOUND",
             Self::CancellationNotFound(_) => "CANCELLATION_NOT_FOUND",
             Self::ActionNotApplicable(_) => "ACTION_NOT_APPLICABLE",
+            Self::AmendmentInProgress(_) => "AMENDMENT_IN_PROGRESS",
+            Self::AmendmentNotFound(_) => "AMENDMENT_NOT_FOUND",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::OrderNotFound(_) => "ORDER_NOT_FOUND",
             Self::AssetNotFound(_) => "PRODUCT_INSTANCE_NOT_FOUND",

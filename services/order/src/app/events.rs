@@ -496,6 +496,42 @@ mod tests {
         }
         assert_eq!(cancelled.status, OrderStatus::Cancelled);
 
+        // Amended in flight: the internet redone with another bandwidth.
+        let mut amended = captured();
+        decomposed(&mut amended);
+        let (ready, changes) = amended.dispatch_ready().unwrap();
+        check(&amended, &changes, &mut seen);
+        for task in ready {
+            amended
+                .record_task_success(task, Some(format!("REF-{task}")), None)
+                .unwrap();
+        }
+        let internet = amended.items[0].id;
+        let wanted = [crate::domain::ItemAmendment {
+            item: internet,
+            characteristics: serde_json::Map::from_iter([("bandwidthMbps".to_owned(), 500.into())]),
+        }];
+        let (impact, changes) = amended.request_amendment(&wanted).unwrap();
+        check(&amended, &changes, &mut seen);
+        let record = crate::infra::amendments::Amendment {
+            id: crate::infra::amendments::AmendmentId::generate(),
+            order: amended.id,
+            version: 1,
+            state: "PENDING".into(),
+            desired: serde_json::json!([]),
+            impact: serde_json::json!({}),
+            reason: "bandwidth".into(),
+            requested_by: "ops1".into(),
+            created_at: Utc::now(),
+            completed_at: None,
+        };
+        let event = crate::app::amendments::amended_event(&amended, &record, &impact).unwrap();
+        seen.insert(event.event_type);
+        let envelope = serde_json::to_value(outbox::envelope(&ctx(), event, Utc::now())).unwrap();
+        if let Err(error) = event_contracts::validate(&envelope) {
+            panic!("oms.order.amended.v1 breaks its contract: {error}\n{envelope:#}");
+        }
+
         for expected in [
             "oms.order.created.v1",
             "oms.order.validated.v1",
@@ -505,6 +541,7 @@ mod tests {
             "oms.order.entered-fallout.v1",
             "oms.order.failed.v1",
             "oms.order.cancelled.v1",
+            "oms.order.amended.v1",
             "oms.fulfillment-task.compensated.v1",
             "oms.fulfillment-task.dispatched.v1",
             "oms.fulfillment-task.succeeded.v1",

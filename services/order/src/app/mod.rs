@@ -3,6 +3,7 @@
 //! transaction each and write their events and evidence in it.
 
 pub mod aftermath;
+pub mod amendments;
 pub mod capture;
 pub mod error;
 pub mod events;

@@ -14,6 +14,10 @@ pub const REFUSALS: &[(u16, &str)] = &[
     (404, "FALLOUT_NOT_FOUND"),
     (404, "CANCELLATION_NOT_FOUND"),
     (404, "TASK_NOT_IN_ORDER"),
+    (404, "AMENDMENT_NOT_FOUND"),
+    (409, "AMENDMENT_IN_PROGRESS"),
+    (409, "ORDER_NOT_AMENDABLE"),
+    (422, "AMENDMENT_INVALID"),
     (409, "ASSET_OPERATION_IN_PROGRESS"),
     (409, "RETRY_NOT_ALLOWED"),
     (409, "ORDER_ALREADY_COMPLETED"),
@@ -78,6 +82,15 @@ impl From<AppError> for ApiError {
             AppError::FalloutNotFound(id) => ApiError::not_found(code, format!("No fallout {id}")),
             AppError::CancellationNotFound(id) => {
                 ApiError::not_found(code, format!("No cancellation {id} of this order"))
+            }
+            AppError::AmendmentInProgress(id) => ApiError::conflict(
+                code,
+                format!(
+                    "Amendment {id} of this order is still in flight; amend again once it is done"
+                ),
+            ),
+            AppError::AmendmentNotFound(id) => {
+                ApiError::not_found(code, format!("No amendment {id} of this order"))
             }
             AppError::ActionNotApplicable(reason) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, reason)

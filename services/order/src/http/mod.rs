@@ -3,6 +3,7 @@
 //! Handlers extract the caller's context (bearer token, ADR 0030), run in the caller's tenant
 //! and map every refusal once ([`error`]).
 
+pub mod amendments;
 pub mod assets;
 pub mod dto;
 pub mod error;
@@ -87,6 +88,12 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/orders/{id}/cancellations/{cancellation_id}",
             get(interventions::get_cancellation),
+        )
+        .route("/orders/{id}/amendments", post(amendments::amend))
+        .route("/orders/{id}/amendments/preview", post(amendments::preview))
+        .route(
+            "/orders/{id}/amendments/{amendment_id}",
+            get(amendments::get),
         )
         .route("/orders/{id}/hold", post(interventions::hold))
         .route("/orders/{id}/resume", post(interventions::resume))

@@ -519,3 +519,111 @@ async fn an_item_past_its_point_of_no_return_waits_for_an_undo_by_hand() {
     assert!(effects.values().all(|n| *n <= 1), "{effects:?}");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_amendment_of_bandwidth_redoes_only_that_item() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    // The router's activation answers slowly, so the internet waits for billing meanwhile.
+    stack
+        .sim
+        .add_fault(
+            json!({"system": "provisioning", "operation": "activate", "mode": "DELAY",
+                          "delayMs": 2500, "bodyContains": "SRX-300", "times": 1}),
+        )
+        .await;
+    let order_body = json!({"customerId": "CUST-AMEND", "currency": "USD", "captureEvidence": {"signedForm": "SF-26"},
+        "items": [
+            {"lineRef": "1", "action": "ADD", "offeringId": catalog.internet, "offeringVersion": 1,
+             "characteristics": {"bandwidthMbps": 100}, "recurringCharge": "149.00"},
+            {"lineRef": "2", "action": "ADD", "offeringId": catalog.router, "offeringVersion": 1,
+             "characteristics": {"model": "SRX-300"}, "recurringCharge": "39.00"}]});
+    let (status, body) = stack.direct_order("sales1", "amend-1", &order_body).await;
+    assert!(status.is_success(), "{body}");
+    let order = id(&body, "id");
+    stack.wait_task(order, "CONFIGURE_CPE", "SUCCEEDED").await;
+    stack
+        .wait_task(order, "ACTIVATE_SERVICE", "SUCCEEDED")
+        .await;
+    let view = stack.order(order).await.unwrap();
+    let internet = view["items"][0]["orderItemId"].clone();
+    let router = view["items"][1]["orderItemId"].clone();
+    let router_tasks: Vec<Value> = tasks(&view)
+        .into_iter()
+        .filter(|t| t["orderItemId"] == router)
+        .collect();
+    let amendment = json!({"items": [{"orderItemId": internet, "characteristics": {"bandwidthMbps": 500}},
+                                     {"orderItemId": router, "characteristics": {"model": "SRX-300"}}],
+                           "reason": "the customer upgraded to 500 Mbps before activation finished"});
+    let preview = stack
+        .ok(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/amendments/preview", stack.order_base),
+            Some(&json!({"items": amendment["items"]})),
+        )
+        .await;
+    assert_eq!(preview["items"][0]["outcome"], "REDONE", "{preview}");
+    assert_eq!(preview["items"][1]["outcome"], "UNCHANGED", "{preview}");
+    let (status, amended) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/amendments", stack.order_base),
+            Some(&amendment),
+            Some("amend-order-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{amended}");
+    assert_eq!(amended["version"], 1);
+    assert_eq!(
+        amended["impact"]["tasks"], preview["tasks"],
+        "the command applied the preview"
+    );
+    let done = stack.wait_order(order, &["COMPLETED", "FALLOUT"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["items"][0]["characteristics"]["bandwidthMbps"], 500);
+    // The router was untouched: its tasks are the first plan's, each applied once.
+    let effects = stack.effects(order).await;
+    for task in &router_tasks {
+        let now = task_of(&done, task["taskType"].as_str().unwrap()).clone();
+        assert_eq!(now["revision"], 1);
+        assert_eq!(effects[&id(task, "taskId")], 1, "{effects:?}");
+    }
+    assert!(
+        tasks(&done)
+            .iter()
+            .filter(|t| t["orderItemId"] == router)
+            .all(|t| t["revision"] == 1)
+    );
+    // The internet was undone and redone: every effect once, the plan keeps both revisions.
+    assert!(effects.values().all(|n| *n == 1), "{effects:?}");
+    assert!(
+        tasks(&done)
+            .iter()
+            .any(|t| t["orderItemId"] == internet && t["purpose"] == "COMPENSATE")
+    );
+    let plan = stack
+        .ok(
+            "ops1",
+            Method::GET,
+            format!("{}/orders/{order}/plan", stack.order_base),
+            None,
+        )
+        .await;
+    assert_eq!(plan["planRevision"], 2, "{plan}");
+    let amendment_id = id(&amended, "amendmentId");
+    let settled = stack
+        .ok(
+            "ops1",
+            Method::GET,
+            format!(
+                "{}/orders/{order}/amendments/{amendment_id}",
+                stack.order_base
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(settled["state"], "DONE", "{settled}");
+    stack.stop().await;
+}
