@@ -412,6 +412,14 @@ CREATE TRIGGER order_amendment_guard BEFORE UPDATE OR DELETE ON order_schema.ord
     FOR EACH ROW EXECUTE FUNCTION order_schema.order_amendment_guard();
 
 ---------------------------------------------------------------------------------------------
+-- The installed base: an attached reference is a version of its own
+---------------------------------------------------------------------------------------------
+ALTER TABLE order_schema.product_instance_history
+    DROP CONSTRAINT product_instance_history_change_check,
+    ADD CONSTRAINT product_instance_history_change_check
+        CHECK (change IN ('ADD', 'MODIFY', 'DELETE', 'STATUS', 'REFERENCE'));
+
+---------------------------------------------------------------------------------------------
 -- Tenancy and grants
 ---------------------------------------------------------------------------------------------
 DO $$

@@ -30,6 +30,12 @@ pub enum AppError {
     /// No such amendment of the order.
     #[error("no amendment {0} of this order")]
     AmendmentNotFound(uuid::Uuid),
+    /// A running order still holds the instance's operation guard.
+    #[error("an order in flight holds the operation guard of product instance {0}")]
+    GuardInUse(ProductInstanceId),
+    /// The instance already holds another value of the reference.
+    #[error("{0}")]
+    ReferenceAlreadySet(String),
     /// The action does not fit the fallout (it names no task, or another kind of task).
     #[error("{0}")]
     ActionNotApplicable(String),
@@ -76,6 +82,8 @@ impl AppError {
             Self::CancellationNotFound(_) => "CANCELLATION_NOT_FOUND",
             Self::ActionNotApplicable(_) => "ACTION_NOT_APPLICABLE",
             Self::AmendmentInProgress(_) => "AMENDMENT_IN_PROGRESS",
+            Self::GuardInUse(_) => "GUARD_IN_USE",
+            Self::ReferenceAlreadySet(_) => "REFERENCE_ALREADY_SET",
             Self::AmendmentNotFound(_) => "AMENDMENT_NOT_FOUND",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::OrderNotFound(_) => "ORDER_NOT_FOUND",

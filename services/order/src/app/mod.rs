@@ -4,6 +4,7 @@
 
 pub mod aftermath;
 pub mod amendments;
+pub mod asset_repairs;
 pub mod capture;
 pub mod error;
 pub mod events;

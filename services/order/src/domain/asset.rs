@@ -91,6 +91,8 @@ pub enum AssetChangeKind {
     Delete,
     /// Only the status moved.
     Status,
+    /// A missing downstream reference was attached (a repair).
+    Reference,
 }
 
 impl AssetChangeKind {
@@ -101,6 +103,7 @@ impl AssetChangeKind {
             Self::Modify => "MODIFY",
             Self::Delete => "DELETE",
             Self::Status => "STATUS",
+            Self::Reference => "REFERENCE",
         }
     }
 }
@@ -147,6 +150,14 @@ pub enum AssetError {
         /// The owning item.
         item: OrderItemId,
     },
+    /// No recovery move leads from the status to the one asked for.
+    #[error("a {from} product instance cannot be corrected to {to}")]
+    CorrectionNotAllowed {
+        /// Its status.
+        from: AssetStatus,
+        /// The status asked for.
+        to: AssetStatus,
+    },
 }
 
 impl AssetError {
@@ -157,6 +168,7 @@ impl AssetError {
             Self::NotActive { .. } => "ASSET_NOT_ACTIVE",
             Self::Disconnected => "ASSET_DISCONNECTED",
             Self::OperationConflict { .. } => "ASSET_OPERATION_CONFLICT",
+            Self::CorrectionNotAllowed { .. } => "STATUS_CORRECTION_NOT_ALLOWED",
         }
     }
 }
@@ -471,5 +483,6 @@ impl ProductInstance {
     }
 }
 
+mod repair;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,9 @@ pub const REFUSALS: &[(u16, &str)] = &[
     (404, "TASK_NOT_IN_ORDER"),
     (404, "AMENDMENT_NOT_FOUND"),
     (409, "AMENDMENT_IN_PROGRESS"),
+    (409, "GUARD_IN_USE"),
+    (409, "REFERENCE_ALREADY_SET"),
+    (409, "STATUS_CORRECTION_NOT_ALLOWED"),
     (409, "ORDER_NOT_AMENDABLE"),
     (422, "AMENDMENT_INVALID"),
     (409, "ASSET_OPERATION_IN_PROGRESS"),
@@ -89,6 +92,16 @@ impl From<AppError> for ApiError {
                     "Amendment {id} of this order is still in flight; amend again once it is done"
                 ),
             ),
+            AppError::GuardInUse(id) => ApiError::conflict(
+                code,
+                format!(
+                    "An order in flight holds the operation guard of product instance {id}; repair or cancel that order first"
+                ),
+            ),
+            AppError::ReferenceAlreadySet(detail) => ApiError::conflict(code, detail),
+            AppError::Asset(e) if e.code() == "STATUS_CORRECTION_NOT_ALLOWED" => {
+                ApiError::conflict(code, e.to_string())
+            }
             AppError::AmendmentNotFound(id) => {
                 ApiError::not_found(code, format!("No amendment {id} of this order"))
             }

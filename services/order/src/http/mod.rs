@@ -4,6 +4,7 @@
 //! and map every refusal once ([`error`]).
 
 pub mod amendments;
+pub mod asset_repairs;
 pub mod assets;
 pub mod dto;
 pub mod error;
@@ -108,6 +109,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/fallouts/{id}/actions", post(fallouts::act))
         .route("/assets", get(assets::list))
         .route("/assets/{id}", get(assets::get))
+        .route("/assets/{id}/repairs", post(asset_repairs::repair))
         .route("/subscriptions", get(assets::subscriptions))
         .with_state(state)
 }

@@ -5,7 +5,7 @@
 use common_kernel::http::contract::PlatformContract;
 use utoipa::OpenApi;
 
-use super::{amendments, assets, dto, fallout_dto, fallouts, interventions, orders};
+use super::{amendments, asset_repairs, assets, dto, fallout_dto, fallouts, interventions, orders};
 
 /// The order API document.
 #[derive(Debug, OpenApi)]
@@ -25,7 +25,7 @@ Every request needs a bearer token (`bearerAuth`). Errors are RFC 9457 applicati
         interventions::hold, interventions::resume, interventions::retry_task,
         amendments::amend, amendments::preview, amendments::get,
         fallouts::list, fallouts::summary, fallouts::get, fallouts::act, fallouts::bulk,
-        assets::list, assets::get, assets::subscriptions),
+        assets::list, assets::get, assets::subscriptions, asset_repairs::repair),
     components(schemas(
         common_kernel::error::ProblemDetails, common_kernel::error::FieldError,
         dto::CreateOrderRequest, dto::OrderItemRequest, dto::ItemActionDto, dto::OrderView, dto::ItemView,
@@ -38,6 +38,8 @@ Every request needs a bearer token (`bearerAuth`). Errors are RFC 9457 applicati
         amendments::AmendedItemRequest, amendments::AmendOrderRequest,
         amendments::AmendmentPreviewRequest, amendments::AmendmentImpactView,
         amendments::AmendmentView,
+        asset_repairs::AssetRepairKind, asset_repairs::AssetRepairRequest,
+        asset_repairs::AssetRepairResult,
         fallout_dto::FalloutPage, fallout_dto::FalloutSummary, crate::infra::fallout::FalloutGroup,
         fallout_dto::ActionRequest, fallout_dto::ActionKind, fallout_dto::ActionResult,
         fallout_dto::BulkActionRequest, fallout_dto::BulkFilter, fallout_dto::BulkItemResult,

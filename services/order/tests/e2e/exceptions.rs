@@ -627,3 +627,141 @@ async fn an_amendment_of_bandwidth_redoes_only_that_item() {
     assert_eq!(settled["state"], "DONE", "{settled}");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_installed_base_is_repaired_by_command_with_evidence() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    let (status, body) = stack
+        .direct_order(
+            "sales1",
+            "repair-1",
+            &router_order(catalog, "CUST-REPAIR", "SRX-300"),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let order = id(&body, "id");
+    stack.wait_order(order, &["COMPLETED"]).await;
+    let asset = stack.assets("CUST-REPAIR").await[0].clone();
+    let instance = id(&asset, "id");
+    let url = format!("{}/assets/{instance}/repairs", stack.order_base);
+    let attach = json!({"repair": "ATTACH_REFERENCE", "referenceKind": "cpe", "reference": "CPE-991",
+                        "reason": "the CPE serial was missing after a provisioning outage",
+                        "evidence": {"provisioningLookup": "CPE-991 bound to SVC"}});
+    let (status, refused) = stack
+        .call("ops1", Method::POST, url.clone(), Some(&attach), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an operator is not an ops lead: {refused}"
+    );
+    let (status, done) = stack
+        .call("opslead1", Method::POST, url.clone(), Some(&attach), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["changed"], true);
+    assert_eq!(done["references"]["cpe"], "CPE-991");
+    let (_, again) = stack
+        .call("opslead1", Method::POST, url.clone(), Some(&attach), None)
+        .await;
+    assert_eq!(again["changed"], false, "{again}");
+    let mut other = attach.clone();
+    other["reference"] = json!("CPE-000");
+    let (status, refused) = stack
+        .call("opslead1", Method::POST, url.clone(), Some(&other), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "REFERENCE_ALREADY_SET");
+    let history = stack.asset(&instance.to_string()).await;
+    assert_eq!(
+        history["history"].as_array().unwrap().last().unwrap()["change"],
+        "REFERENCE",
+        "{history}"
+    );
+    // Only the table's recovery moves: an ACTIVE instance is not disconnected by hand.
+    let disconnect = json!({"repair": "CORRECT_STATUS", "targetStatus": "DISCONNECTED",
+                            "reason": "looks gone", "evidence": {"ticket": "T-1"}});
+    let (status, refused) = stack
+        .call(
+            "opslead1",
+            Method::POST,
+            url.clone(),
+            Some(&disconnect),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "STATUS_CORRECTION_NOT_ALLOWED");
+
+    // A MODIFY refused downstream holds the guard while its order is in fallout; aborting the
+    // order releases it.
+    stack
+        .sim
+        .add_fault(
+            json!({"system": "provisioning", "operation": "modify", "mode": "REJECT",
+                          "code": "PORT_LOCKED", "message": "the port is locked"}),
+        )
+        .await;
+    let modify = json!({"customerId": "CUST-REPAIR", "currency": "USD", "captureEvidence": {"signedForm": "SF-27"},
+        "items": [{"lineRef": "1", "action": "MODIFY", "offeringId": catalog.router, "offeringVersion": 1,
+                   "productInstanceId": instance, "characteristics": {"model": "SRX-550"}}]});
+    let (status, body) = stack.direct_order("sales1", "repair-2", &modify).await;
+    assert!(status.is_success(), "{body}");
+    let second = id(&body, "id");
+    stack.wait_order(second, &["FALLOUT"]).await;
+    let release = json!({"repair": "RELEASE_GUARD", "reason": "the modify is stuck",
+                         "evidence": {"ticket": "T-2"}});
+    let (status, refused) = stack
+        .call("opslead1", Method::POST, url.clone(), Some(&release), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "GUARD_IN_USE");
+    let fallout = stack.fallouts_of(second).await[0].clone();
+    let (status, aborted) = stack
+        .act(
+            id(&fallout, "falloutId"),
+            &json!({"action": "ABORT_ORDER", "reason": "the customer keeps the SRX-300",
+                    "evidence": {"customerCall": "2026-12-06"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{aborted}");
+    assert_eq!(aborted["orderStatus"], "FAILED");
+    let (status, nothing) = stack
+        .call("opslead1", Method::POST, url.clone(), Some(&release), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{nothing}");
+    assert_eq!(
+        nothing["changed"], false,
+        "the abort released it: {nothing}"
+    );
+    assert_eq!(nothing["instance"]["status"], "ACTIVE");
+    // A guard left behind (a crash between two commands) is released by the repair.
+    let item: Uuid =
+        sqlx::query_scalar("SELECT order_item_id FROM order_schema.order_item WHERE order_id = $1")
+            .bind(second)
+            .fetch_one(&stack.order_db)
+            .await
+            .unwrap();
+    sqlx::query(
+        "INSERT INTO order_schema.product_instance_guard (product_instance_id, tenant_id, order_id, order_item_id, action) \
+         VALUES ($1, 'demo', $2, $3, 'MODIFY')",
+    )
+    .bind(instance)
+    .bind(second)
+    .bind(item)
+    .execute(&stack.order_db)
+    .await
+    .unwrap();
+    let (status, released) = stack
+        .call("opslead1", Method::POST, url, Some(&release), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    assert_eq!(released["changed"], true);
+    let evidence = stack
+        .evidence_of("oms.product-instance.guard-released")
+        .await;
+    assert_eq!(evidence[0]["actor"]["actorId"], "opslead1", "{evidence:?}");
+    assert_eq!(evidence[0]["after"]["evidence"]["ticket"], "T-2");
+    stack.stop().await;
+}

@@ -288,7 +288,7 @@ impl Order {
     }
 
     /// AbortOrder · FALLOUT → FAILED: the order is given up; unstarted and failed tasks →
-    /// CANCELLED, open items cancelled · refused while any effect stands downstream
+    /// CANCELLED, open and failed items cancelled (their guards released, nothing activated) · refused while any effect stands downstream
     /// (`ORDER_HAS_EFFECTS`: cancel the order instead, which compensates what can be undone and
     /// hands the rest to manual handling) · idempotent when FAILED.
     pub fn abort(&mut self) -> Result<Vec<OrderChange>, OrderError> {
@@ -325,6 +325,7 @@ impl Order {
                         | ItemStatus::Ready
                         | ItemStatus::Blocked
                         | ItemStatus::InProgress
+                        | ItemStatus::Failed
                 ) {
                     order.move_item(item, ItemCommand::RequestCancel, changes)?;
                     order.move_item(item, ItemCommand::ConfirmCancel, changes)?;
