@@ -30,6 +30,9 @@ use crate::domain::{
 use crate::infra::fallout::{self, NewFallout};
 use crate::infra::{installed_base as assets, orders, plan_history};
 
+/// The failure code prefix of a mirrored engine incident (`INCIDENT_ADVANCE`).
+pub const INCIDENT_PREFIX: &str = "INCIDENT_";
+
 /// Job retries an external-call job starts with (its own budget governs after that).
 pub const EXTERNAL_JOB_RETRIES: u32 = 5;
 
@@ -198,8 +201,15 @@ impl Fulfilment {
     ) -> Result<StepOutcome<()>, AppError> {
         let mut tx = begin_for_tenant(&self.db, &ctx.tenant_id).await?;
         let before = locked(&mut tx, id).await?;
-        if let Some(failure) = refused_by(&before) {
+        // A later run of a decomposed order in fallout passes through (it runs the undoing of
+        // a cancellation, or a repair resumed it meanwhile).
+        let decomposed_fallout =
+            before.status == OrderStatus::Fallout && before.plan_hash.is_some();
+        if let Some(failure) = refused_by(&before).filter(|_| !decomposed_fallout) {
             return Ok(StepOutcome::Refused(failure));
+        }
+        if decomposed_fallout {
+            return Ok(StepOutcome::Done(()));
         }
         let mut after = before.clone();
         let changes = after.validate()?;
@@ -501,6 +511,42 @@ impl Fulfilment {
         .await?;
         tx.commit().await?;
         Ok(StepOutcome::Done(()))
+    }
+
+    /// MirrorIncident · a step's job is about to become an engine incident: one open WORKFLOW
+    /// fallout `INCIDENT_<STEP>` per order and step (retryable: a retry starts a new run that
+    /// supersedes the stuck instance). The order's status does not move.
+    pub async fn mirror_incident(
+        &self,
+        ctx: &RequestContext,
+        id: OrderId,
+        job_type: &str,
+        message: &str,
+    ) -> Result<(), AppError> {
+        let mut tx = begin_for_tenant(&self.db, &ctx.tenant_id).await?;
+        if orders::load(&mut tx, id, true).await?.is_none() {
+            return Ok(());
+        }
+        let step = job_type
+            .trim_start_matches("order.")
+            .replace(['.', '-'], "_")
+            .to_ascii_uppercase();
+        fallout::record(
+            &mut tx,
+            ctx.tenant_id.as_str(),
+            &NewFallout {
+                order: id,
+                item: None,
+                task: None,
+                category: FalloutCategory::Workflow,
+                failure_code: format!("{INCIDENT_PREFIX}{step}"),
+                message: format!("{job_type} has no retries left (an engine incident): {message}"),
+                retryable: true,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// RecordFallout · a caught BPMN error: a refused task moves task FAILED_NON_RETRYABLE,

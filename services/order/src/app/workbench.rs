@@ -6,7 +6,9 @@
 //! | Action | Order command | Fallout | Then |
 //! |---|---|---|---|
 //! | ASSIGN | — | → ASSIGNED | — |
-//! | RETRY (RetryFailedBillingTrigger on a billing task) | `retry_task`, or resume a workflow fallout | → RETRY_SCHEDULED (`RETRY_NOT_ALLOWED` when not retryable) | new run; RESOLVED when the task succeeds |
+//! | AWAIT_EXTERNAL | — | → WAITING_EXTERNAL (a ticket with the downstream) | — |
+//! | RETRY (RetryFailedBillingTrigger on a billing task) | `retry_task` | → RETRY_SCHEDULED (`RETRY_NOT_ALLOWED` when not retryable) | new run; RESOLVED when the task succeeds |
+//! | RETRY of an order-level fallout (an engine incident, a stalled plan) | the order resumes if it fell out | → RESOLVED (RETRIED) | a new run supersedes the stuck one |
 //! | RETRY_WITH_CORRECTION | `retry_with_correction` (a redo, new key) | → RETRY_SCHEDULED | new run; RESOLVED when the redo succeeds |
 //! | SKIP | `settle_task_manually(Skipped)` | → RESOLVED (SKIPPED) | new run |
 //! | FORCE_COMPLETE (MarkExternalTaskAsSucceededAfterVerification; `ForceCompleteTask` privilege) | `settle_task_manually(VerifiedApplied)` | → RESOLVED (FORCE_COMPLETED) | new run |
@@ -50,6 +52,8 @@ pub enum WorkbenchAction {
     AbortOrder,
     /// Close with a manual resolution.
     Close,
+    /// Wait for a downstream's answer (a ticket with the downstream).
+    AwaitExternal,
 }
 
 impl WorkbenchAction {
@@ -64,6 +68,7 @@ impl WorkbenchAction {
             Self::FailItem => "FAIL_ITEM",
             Self::AbortOrder => "ABORT_ORDER",
             Self::Close => "CLOSE",
+            Self::AwaitExternal => "AWAIT_EXTERNAL",
         }
     }
 }
@@ -217,7 +222,10 @@ pub async fn act(
         }
         audit::record(&mut *conn, ctx, entry).await?;
     }
-    if run && changed_order && order_may_go_on(&order) {
+    // An order-level retry asks for a new run even when the order itself did not move (it
+    // is stuck on an incident, not in fallout).
+    let order_level_retry = before.task.is_none() && input.action == WorkbenchAction::Retry;
+    if run && (changed_order || (order_level_retry && changed_record)) && order_may_go_on(&order) {
         plan_history::request_run(&mut *conn, &mut order).await?;
     }
     Ok(ActionOutcome {
@@ -230,7 +238,10 @@ pub async fn act(
 fn order_may_go_on(order: &Order) -> bool {
     matches!(
         order.status,
-        OrderStatus::InProgress
+        OrderStatus::Acknowledged
+            | OrderStatus::Validated
+            | OrderStatus::Decomposed
+            | OrderStatus::InProgress
             | OrderStatus::PartiallyCompleted
             | OrderStatus::CancellationPending
     )
@@ -246,6 +257,7 @@ fn event_type(action: WorkbenchAction) -> &'static str {
         WorkbenchAction::FailItem => "oms.fallout.item-failed",
         WorkbenchAction::AbortOrder => "oms.fallout.order-aborted",
         WorkbenchAction::Close => "oms.fallout.closed",
+        WorkbenchAction::AwaitExternal => "oms.fallout.awaiting-external",
     }
 }
 
@@ -276,6 +288,10 @@ fn apply(
             record.assign(assignee, input.owner_team.as_deref())?;
             (Vec::new(), false)
         }
+        WorkbenchAction::AwaitExternal => {
+            record.await_external(now)?;
+            (Vec::new(), false)
+        }
         WorkbenchAction::Retry => {
             if record.status == FalloutStatus::RetryScheduled {
                 return Ok((Vec::new(), false));
@@ -283,10 +299,21 @@ fn apply(
             if !record.retryable {
                 return Err(FalloutError::NotRetryable(record.id).into());
             }
-            let changes = match record.task {
-                Some(task) => order.retry_task(task)?,
-                None => order.resume_after_fallout()?,
+            let Some(task) = record.task else {
+                // An order-level failure (an engine incident, a stalled plan): the order resumes
+                // if it fell out, and a new run supersedes the stuck one (its instance
+                // cancelled, an incident with it). Resolved now; a new failure raises a new
+                // record.
+                let changes = if order.status == OrderStatus::Fallout {
+                    order.resume_after_fallout()?
+                } else {
+                    Vec::new()
+                };
+                record.schedule_retry(now)?;
+                record.resolve(ResolutionType::Retried, &note, now)?;
+                return Ok((changes, true));
             };
+            let changes = order.retry_task(task)?;
             record.schedule_retry(now)?;
             (changes, true)
         }

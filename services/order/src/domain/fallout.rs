@@ -301,6 +301,16 @@ impl Fallout {
         Ok(true)
     }
 
+    /// Waiting for a downstream's answer (a ticket) · idempotent when already waiting.
+    pub fn await_external(&mut self, now: DateTime<Utc>) -> Result<bool, FalloutError> {
+        if self.status == FalloutStatus::WaitingExternal {
+            return Ok(false);
+        }
+        self.apply(FalloutCommand::AwaitExternal)?;
+        self.last_attempt_at = Some(now);
+        Ok(true)
+    }
+
     /// The scheduled work failed again: → OPEN · idempotent when open.
     pub fn reopen(&mut self, now: DateTime<Utc>) -> Result<bool, FalloutError> {
         if self.status == FalloutStatus::Open {

@@ -94,7 +94,7 @@ fn repair_of(body: &AssetRepairRequest) -> Result<AssetRepair, ApiError> {
     responses(
         (status = 200, body = AssetRepairResult),
         (status = 404, description = "`PRODUCT_INSTANCE_NOT_FOUND`", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`GUARD_IN_USE`, `REFERENCE_ALREADY_SET`, `STATUS_CORRECTION_NOT_ALLOWED`", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`GUARD_IN_USE`, `REFERENCE_ALREADY_SET`, `STATUS_CORRECTION_NOT_ALLOWED`, `ASSET_DISCONNECTED`, `ILLEGAL_TRANSITION`", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`: reason, evidence, the target status or the reference missing", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 pub async fn repair(

@@ -19,6 +19,7 @@ pub const REFUSALS: &[(u16, &str)] = &[
     (409, "GUARD_IN_USE"),
     (409, "REFERENCE_ALREADY_SET"),
     (409, "STATUS_CORRECTION_NOT_ALLOWED"),
+    (409, "ASSET_DISCONNECTED"),
     (409, "ORDER_NOT_AMENDABLE"),
     (422, "AMENDMENT_INVALID"),
     (409, "ASSET_OPERATION_IN_PROGRESS"),
@@ -99,9 +100,7 @@ impl From<AppError> for ApiError {
                 ),
             ),
             AppError::ReferenceAlreadySet(detail) => ApiError::conflict(code, detail),
-            AppError::Asset(e) if e.code() == "STATUS_CORRECTION_NOT_ALLOWED" => {
-                ApiError::conflict(code, e.to_string())
-            }
+            AppError::Asset(e) => ApiError::conflict(code, e.to_string()),
             AppError::AmendmentNotFound(id) => {
                 ApiError::not_found(code, format!("No amendment {id} of this order"))
             }
@@ -121,7 +120,7 @@ impl From<AppError> for ApiError {
 pub fn idempotency_key_required() -> ApiError {
     ApiError::bad_request(
         "IDEMPOTENCY_KEY_REQUIRED",
-        "POST /orders needs an Idempotency-Key header: capture must be safe to retry",
+        "this command needs an Idempotency-Key header: it must be safe to retry",
     )
     .with_errors(vec![FieldError::new(
         "/headers/Idempotency-Key",

@@ -103,8 +103,8 @@ pub struct FalloutSummary {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionRequest {
-    /// The action: ASSIGN, RETRY, RETRY_WITH_CORRECTION, SKIP, FORCE_COMPLETE, FAIL_ITEM,
-    /// ABORT_ORDER, CLOSE (the seed's repair commands map onto these: RetryFailedBillingTrigger
+    /// The action: ASSIGN, AWAIT_EXTERNAL, RETRY, RETRY_WITH_CORRECTION, SKIP, FORCE_COMPLETE,
+    /// FAIL_ITEM, ABORT_ORDER, CLOSE (the seed's repair commands map onto these: RetryFailedBillingTrigger
     /// is RETRY on a billing task, MarkExternalTaskAsSucceededAfterVerification is
     /// FORCE_COMPLETE, CloseFalloutWithManualResolution is CLOSE).
     pub action: ActionKind,
@@ -149,6 +149,8 @@ pub enum ActionKind {
     AbortOrder,
     /// Close with a manual resolution (an undo by hand, or resolved outside the platform).
     Close,
+    /// Wait for a downstream's answer (a ticket with the downstream).
+    AwaitExternal,
 }
 
 /// An action's answer.

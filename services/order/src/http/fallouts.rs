@@ -210,6 +210,7 @@ fn input_of(request: ActionRequest) -> ActionInput {
             ActionKind::FailItem => WorkbenchAction::FailItem,
             ActionKind::AbortOrder => WorkbenchAction::AbortOrder,
             ActionKind::Close => WorkbenchAction::Close,
+            ActionKind::AwaitExternal => WorkbenchAction::AwaitExternal,
         },
         reason: request.reason,
         evidence: request.evidence,

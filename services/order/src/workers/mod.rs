@@ -211,6 +211,42 @@ async fn record_fallout(
     })
 }
 
+/// Whether failing the job with `error` leaves it without retries: the engine raises an
+/// incident.
+fn becomes_incident(error: &JobError, job: &JobContext) -> bool {
+    match error {
+        JobError::Technical { retries, .. } => {
+            retries.is_some_and(|left| left <= 0) || (retries.is_none() && job.is_last_attempt())
+        }
+        JobError::Business { .. } => false,
+    }
+}
+
+/// Mirrors the incident a step is about to raise as the order's WORKFLOW fallout
+/// (`INCIDENT_<STEP>`), so operators see it in the queue; retrying that fallout starts a new
+/// run, which supersedes the stuck instance and so resolves the incident. A failure to record
+/// it is logged: the incident itself still shows in the engine.
+async fn mirror_incident(
+    deps: &Fulfilment,
+    job: &JobContext,
+    tenant: &str,
+    order: OrderId,
+    job_type: &str,
+    error: &JobError,
+) {
+    let Ok(ctx) = TenantId::parse(tenant).and_then(|tenant| {
+        ActorId::parse(WORKFLOW_ACTOR).map(|actor| job.worker_context(tenant, actor, "order"))
+    }) else {
+        return;
+    };
+    if let Err(failed) = deps
+        .mirror_incident(&ctx, order, job_type, &error.to_string())
+        .await
+    {
+        tracing::warn!(%order, job_type, error = %failed, "the incident could not be mirrored as fallout");
+    }
+}
+
 /// Every `order.*` job type with its handler.
 pub fn registry(fulfilment: Fulfilment, settings: &WorkerSettings) -> Registry {
     let deps = Arc::new(fulfilment);
@@ -227,7 +263,17 @@ pub fn registry(fulfilment: Fulfilment, settings: &WorkerSettings) -> Registry {
                 config($job_type),
                 handler(move |job: JobContext, vars: OrderVariables| {
                     let deps = Arc::clone(&deps);
-                    async move { $run(&deps, &job, vars).await }
+                    async move {
+                        let (tenant, order) = (vars.tenant_id.clone(), vars.order_id);
+                        match $run(&deps, &job, vars).await {
+                            Err(error) if becomes_incident(&error, &job) => {
+                                mirror_incident(&deps, &job, &tenant, order, $job_type, &error)
+                                    .await;
+                                Err(error)
+                            }
+                            other => other,
+                        }
+                    }
                 }),
             )
         }};

@@ -336,10 +336,10 @@ impl Order {
                             order.plan_compensation(index, operation, changes)?;
                             undo.push(*task);
                         }
-                        Some(AmendTaskAction::Redo) => {
-                            if order.tasks[index].status.apply(TaskCommand::Cancel).is_ok() {
-                                order.move_task(index, TaskCommand::Cancel, changes)?;
-                            }
+                        Some(AmendTaskAction::Redo)
+                            if order.tasks[index].status.apply(TaskCommand::Cancel).is_ok() =>
+                        {
+                            order.move_task(index, TaskCommand::Cancel, changes)?;
                         }
                         _ => {}
                     }

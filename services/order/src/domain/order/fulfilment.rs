@@ -310,7 +310,9 @@ impl Order {
         if self.items[item].status == ItemStatus::InProgress && all_done {
             self.move_item(item, ItemCommand::Complete, changes)?;
         }
-        Ok(())
+        // A late success (an incident resolved in the engine, a reconciliation) may leave
+        // nothing failed: the order goes on.
+        self.resume_if_nothing_failed(changes)
     }
 
     /// A business refusal (non-retryable): task → FAILED_NON_RETRYABLE, item → FAILED, order →

@@ -375,15 +375,16 @@ fn an_exhausted_task_is_retried_after_repair_or_settled_by_a_late_success() {
             .retryable
     );
 
-    // A late success (reconciliation) settles the task and un-fails the item; the order waits
-    // for the operator.
+    // A late success (reconciliation, an incident resolved in the engine) settles the task and
+    // un-fails the item; with nothing failed any more the order goes on (its fallout resolves
+    // itself, so leaving the order in FALLOUT would strand it).
     let mut late = demo.order.clone();
     late.record_task_success(reserve, None, None).unwrap();
     assert_eq!(
         late.item(demo.internet).unwrap().status,
         ItemStatus::InProgress
     );
-    assert_eq!(late.status, OrderStatus::Fallout);
+    assert_eq!(late.status, OrderStatus::InProgress);
 
     // Or the operator repairs and the task goes out again.
     demo.order.resume_after_repair().unwrap();
