@@ -164,6 +164,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let jobs_db = self.host.jobs_db().clone();
         let mut jobs = Vec::new();
+        jobs.push(tokio::spawn(crate::infra::watchdog::run(
+            jobs_db.clone(),
+            self.settings.stuck_call_after,
+            self.settings.watchdog_interval,
+        )));
         if let Some(gateway) = self.gateway {
             jobs.push(tokio::spawn(process_start::run(
                 jobs_db,

@@ -30,6 +30,12 @@ pub struct OrderSettings {
     /// How often the process starter looks for orders without an instance when no notification
     /// woke it (`APP__ORDER__START_INTERVAL_MS`, 2000).
     pub start_interval: Duration,
+    /// An external call in flight longer than this is raised as RECONCILIATION fallout: past
+    /// the integration's reconciliation deadline, nobody decides it without a person
+    /// (`APP__ORDER__STUCK_CALL_AFTER_SECONDS`, 1200).
+    pub stuck_call_after: Duration,
+    /// How often the watchdog looks (`APP__ORDER__WATCHDOG_INTERVAL_MS`, 30000).
+    pub watchdog_interval: Duration,
 }
 
 fn invalid(name: &str, value: &str, reason: &str) -> SettingsError {
@@ -71,6 +77,16 @@ impl OrderSettings {
                 &lookup,
                 "APP__ORDER__START_INTERVAL_MS",
                 2000,
+            )?),
+            stuck_call_after: Duration::from_secs(positive_number(
+                &lookup,
+                "APP__ORDER__STUCK_CALL_AFTER_SECONDS",
+                1200,
+            )?),
+            watchdog_interval: Duration::from_millis(positive_number(
+                &lookup,
+                "APP__ORDER__WATCHDOG_INTERVAL_MS",
+                30_000,
             )?),
         })
     }

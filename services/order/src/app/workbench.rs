@@ -8,6 +8,7 @@
 //! | ASSIGN | — | → ASSIGNED | — |
 //! | AWAIT_EXTERNAL | — | → WAITING_EXTERNAL (a ticket with the downstream) | — |
 //! | RETRY (RetryFailedBillingTrigger on a billing task) | `retry_task` | → RETRY_SCHEDULED (`RETRY_NOT_ALLOWED` when not retryable) | new run; RESOLVED when the task succeeds |
+//! | RETRY of a call stuck in flight (RECONCILIATION) | none: the task stays | → RETRY_SCHEDULED | new run asks again under the same key; RESOLVED when the task succeeds |
 //! | RETRY of an order-level fallout (an engine incident, a stalled plan) | the order resumes if it fell out | → RESOLVED (RETRIED) | a new run supersedes the stuck one |
 //! | RETRY_WITH_CORRECTION | `retry_with_correction` (a redo, new key) | → RETRY_SCHEDULED | new run; RESOLVED when the redo succeeds |
 //! | SKIP | `settle_task_manually(Skipped)` | → RESOLVED (SKIPPED) | new run |
@@ -29,7 +30,7 @@ use crate::app::error::AppError;
 use crate::app::fulfilment::{Why, persist};
 use crate::domain::{
     Fallout, FalloutCategory, FalloutError, FalloutId, FalloutStatus, ManualResolution, Order,
-    OrderChange, OrderStatus, ResolutionType, TaskCorrection,
+    OrderChange, OrderStatus, ResolutionType, TaskCorrection, TaskStatus,
 };
 use crate::infra::{fallout, orders, plan_history};
 
@@ -222,10 +223,10 @@ pub async fn act(
         }
         audit::record(&mut *conn, ctx, entry).await?;
     }
-    // An order-level retry asks for a new run even when the order itself did not move (it
-    // is stuck on an incident, not in fallout).
-    let order_level_retry = before.task.is_none() && input.action == WorkbenchAction::Retry;
-    if run && (changed_order || (order_level_retry && changed_record)) && order_may_go_on(&order) {
+    // A retry asks for a new run even when the order itself did not move (it is stuck on an
+    // incident or a call in flight, not in fallout).
+    let retried = input.action == WorkbenchAction::Retry && changed_record;
+    if run && (changed_order || retried) && order_may_go_on(&order) {
         plan_history::request_run(&mut *conn, &mut order).await?;
     }
     Ok(ActionOutcome {
@@ -313,7 +314,19 @@ fn apply(
                 record.resolve(ResolutionType::Retried, &note, now)?;
                 return Ok((changes, true));
             };
-            let changes = order.retry_task(task)?;
+            let in_flight = order.task(task).is_some_and(|t| {
+                matches!(
+                    t.status,
+                    TaskStatus::Dispatched | TaskStatus::InProgress | TaskStatus::TimedOut
+                )
+            });
+            // A call stuck in flight (RECONCILIATION): the task stays; a new run asks again
+            // under the same key, which reconciles before sending anything.
+            let changes = if in_flight {
+                Vec::new()
+            } else {
+                order.retry_task(task)?
+            };
             record.schedule_retry(now)?;
             (changes, true)
         }

@@ -10,3 +10,4 @@ pub mod installed_base;
 pub mod orders;
 pub mod plan_history;
 pub mod process_start;
+pub mod watchdog;

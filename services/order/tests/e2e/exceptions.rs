@@ -765,3 +765,74 @@ async fn the_installed_base_is_repaired_by_command_with_evidence() {
     assert_eq!(evidence[0]["after"]["evidence"]["ticket"], "T-2");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_whose_outcome_stays_unknown_is_raised_and_repaired_by_retry() {
+    let stack = Stack::start(true).await;
+    let catalog = stack.seed_catalog().await;
+    // The activation is applied but its answer is lost, and the status queries fail: nobody
+    // can tell whether it happened.
+    stack
+        .sim
+        .add_fault(
+            json!({"system": "provisioning", "operation": "activate", "mode": "DROP_CONNECTION",
+                          "times": 1}),
+        )
+        .await;
+    stack
+        .sim
+        .add_fault(json!({"system": "provisioning", "operation": "status", "mode": "ERROR_5XX"}))
+        .await;
+    let (status, body) = stack
+        .direct_order(
+            "sales1",
+            "unknown-1",
+            &router_order(catalog, "CUST-UNKNOWN", "SRX-300"),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let order = id(&body, "id");
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    let raised = loop {
+        let fallouts = stack.fallouts_of(order).await;
+        if let Some(found) = fallouts.iter().find(|f| f["category"] == "RECONCILIATION") {
+            break found.clone();
+        }
+        assert!(tokio::time::Instant::now() < until, "{fallouts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(raised["failureCode"], "OUTCOME_UNKNOWN");
+    assert_eq!(raised["severity"], "CRITICAL");
+    assert_eq!(raised["retryable"], true);
+    let view = stack.order(order).await.unwrap();
+    assert_eq!(
+        view["status"], "IN_PROGRESS",
+        "nothing was assumed failed: {view}"
+    );
+    // The operator checks the downstream, which answers again; the retry asks once more.
+    stack.sim.clear_faults().await;
+    let (status, retried) = stack
+        .act(
+            id(&raised, "falloutId"),
+            &json!({"action": "RETRY", "reason": "provisioning's status API is back",
+                    "evidence": {"ticket": "INC-STATUS"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(retried["fallout"]["status"], "RETRY_SCHEDULED");
+    let done = stack.wait_order(order, &["COMPLETED", "FALLOUT"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let effects = stack.effects(order).await;
+    assert!(
+        effects.values().all(|n| *n == 1),
+        "applied once: {effects:?}"
+    );
+    let resolved = stack.fallouts_of(order).await;
+    assert!(
+        resolved
+            .iter()
+            .all(|f| f["status"] == "RESOLVED" && f["resolutionType"] == "RETRIED"),
+        "{resolved:?}"
+    );
+    stack.stop().await;
+}

@@ -392,6 +392,10 @@ impl Stack {
             ("CATALOG_URL", self.catalog.base.clone()),
             ("APP__ORDER__START_INTERVAL_MS", "200".to_owned()),
             ("APP__ORDER__JOB_TIMEOUT_MS", "5000".to_owned()),
+            // The watchdog raises calls in flight for longer than 4 s (a slow scenario's
+            // deliberate delays stay under it).
+            ("APP__ORDER__STUCK_CALL_AFTER_SECONDS", "4".to_owned()),
+            ("APP__ORDER__WATCHDOG_INTERVAL_MS", "200".to_owned()),
         ]);
         env
     }
