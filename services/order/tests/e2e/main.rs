@@ -8,6 +8,7 @@
 )]
 
 mod actions;
+mod cancellations;
 mod capture;
 mod changes;
 mod exceptions;
