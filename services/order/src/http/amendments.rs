@@ -65,21 +65,11 @@ pub struct AmendmentImpactView {
 
 impl AmendmentImpactView {
     fn from_value(value: &Value) -> Self {
-        let list = |key: &str| {
-            value
-                .get(key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let (order_status, items, tasks) = super::impact_parts(value);
         Self {
-            order_status: value
-                .get("orderStatus")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            items: list("items"),
-            tasks: list("tasks"),
+            order_status,
+            items,
+            tasks,
         }
     }
 
@@ -181,10 +171,10 @@ pub async fn amend(
             .await
             .map_err(ApiError::from)
             .and_then(|a| {
-                let location = format!("/orders/{id}/amendments/{}", a.id);
-                serde_json::to_value(AmendmentView::of(&a))
-                    .map(|body| CommandResponse::created(body, location))
-                    .map_err(ApiError::internal)
+                super::created(
+                    &AmendmentView::of(&a),
+                    format!("/orders/{id}/amendments/{}", a.id),
+                )
             });
             (tx, result)
         })

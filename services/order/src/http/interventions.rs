@@ -65,25 +65,15 @@ impl CancellationImpactView {
     }
 
     fn from_value(value: &Value) -> Result<Self, ApiError> {
-        let list = |key: &str| {
-            value
-                .get(key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let (order_status, items, tasks) = super::impact_parts(value);
         Ok(Self {
             whole_order: value
                 .get("wholeOrder")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            order_status: value
-                .get("orderStatus")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            items: list("items"),
-            tasks: list("tasks"),
+            order_status,
+            items,
+            tasks,
         })
     }
 }
@@ -188,11 +178,10 @@ pub async fn cancel(
                     .await
                     .map_err(ApiError::from)
                     .and_then(|c| {
-                        let location = format!("/orders/{id}/cancellations/{}", c.id);
-                        let view = CancellationView::of(&c)?;
-                        serde_json::to_value(view)
-                            .map(|body| CommandResponse::created(body, location))
-                            .map_err(ApiError::internal)
+                        super::created(
+                            &CancellationView::of(&c)?,
+                            format!("/orders/{id}/cancellations/{}", c.id),
+                        )
                     });
             (tx, result)
         })

@@ -66,6 +66,36 @@ pub struct IdempotencyHeaders {
     idempotency_key: Option<String>,
 }
 
+/// The parts of a stored assessment (a cancellation's or an amendment's impact, as JSON) the
+/// API shows: the order's status when assessed, the items and the tasks.
+pub fn impact_parts(
+    value: &serde_json::Value,
+) -> (String, Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let list = |key: &str| {
+        value
+            .get(key)
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let status = value
+        .get("orderStatus")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    (status, list("items"), list("tasks"))
+}
+
+/// A 201 answer of a created resource at `location`.
+pub fn created(
+    view: &impl serde::Serialize,
+    location: String,
+) -> Result<common_kernel::idempotency::CommandResponse, ApiError> {
+    serde_json::to_value(view)
+        .map(|body| common_kernel::idempotency::CommandResponse::created(body, location))
+        .map_err(ApiError::internal)
+}
+
 /// The page size asked for: 1 to 500, 100 when absent.
 pub fn page_limit(limit: Option<i64>, errors: &mut Vec<FieldError>) -> i64 {
     let limit = limit.unwrap_or(100);

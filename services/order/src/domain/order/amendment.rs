@@ -356,7 +356,7 @@ impl Order {
                     }
                     order.plan_redo(&old, depends_on, changes)?;
                 }
-                order.reopen_amended_item(wanted.item, changes)?;
+                order.reopen_item(wanted.item, changes)?;
             }
             order.resume_if_nothing_failed(changes)
         })?;
@@ -403,28 +403,5 @@ impl Order {
             ..old.clone()
         });
         Ok(id)
-    }
-
-    /// A FAILED item whose failed tasks were all replaced goes back to IN_PROGRESS.
-    fn reopen_amended_item(
-        &mut self,
-        item: OrderItemId,
-        changes: &mut Changes,
-    ) -> Result<(), OrderError> {
-        let Some(index) = self.item_index(item) else {
-            return Ok(());
-        };
-        let failing = self.tasks.iter().any(|t| {
-            t.item == item
-                && matches!(
-                    t.status,
-                    TaskStatus::FailedRetryable | TaskStatus::FailedNonRetryable
-                )
-        });
-        if self.items[index].status == ItemStatus::Failed && !failing {
-            self.move_item(index, super::super::ItemCommand::Retry, changes)?;
-            self.items[index].failure = None;
-        }
-        Ok(())
     }
 }

@@ -11,7 +11,6 @@ use super::super::{
     FulfilmentTaskId, ItemCommand, ItemStatus, OrderCommand, OrderItemId, OrderStatus, TaskCommand,
     TaskStatus,
 };
-use super::cancellation::derived_task_id;
 use super::{Changes, FulfilmentTask, Order, OrderChange, OrderError, TaskHandling, TaskPurpose};
 
 /// How an operator settled a failed task by hand.
@@ -31,13 +30,6 @@ pub enum ManualResolution {
 pub struct TaskCorrection {
     /// Characteristics to set (or, when null, remove).
     pub characteristics: Map<String, Value>,
-}
-
-/// A redo's task type: the base type with the revision (`ACTIVATE_SERVICE_R2`).
-fn redo_type(base: &str, revision: u32) -> String {
-    let mut name = format!("{base}_R{revision}");
-    name.truncate(64);
-    name
 }
 
 impl FulfilmentTask {
@@ -76,7 +68,7 @@ impl Order {
         self.transact(|order, changes: &mut Changes| {
             order.move_task(index, TaskCommand::Retry, changes)?;
             order.tasks[index].failure = None;
-            order.reopen_item_of(index, changes)?;
+            order.reopen_item(order.tasks[index].item, changes)?;
             order.resume_if_nothing_failed(changes)
         })
         .map(|((), changes)| changes)
@@ -122,32 +114,9 @@ impl Order {
                 order.items[item].version += 1;
             }
             order.plan_revision += 1;
-            let id = derived_task_id(old.id, "redo");
-            let status = TaskStatus::Created.apply(TaskCommand::MarkReady)?;
-            changes.push(OrderChange::Task {
-                task: id,
-                item: old.item,
-                from: None,
-                to: status,
-            });
-            let redo = FulfilmentTask {
-                id,
-                task_type: redo_type(old.base_type(), order.plan_revision),
-                sequence: order.next_sequence(),
-                purpose: TaskPurpose::Redo { replaces: old.id },
-                revision: order.plan_revision,
-                handling: TaskHandling::Automatic,
-                status,
-                version: 1,
-                attempts: 0,
-                external_reference: None,
-                external_state: None,
-                failure: None,
-                ..old
-            };
-            order.tasks.push(redo);
-            let redo_index = order.tasks.len() - 1;
-            order.reopen_item_of(redo_index, changes)?;
+            let depends_on = old.depends_on.clone();
+            order.plan_redo(&old, depends_on, changes)?;
+            order.reopen_item(old.item, changes)?;
             order.resume_if_nothing_failed(changes)
         })
         .map(|((), changes)| changes)
@@ -199,7 +168,7 @@ impl Order {
                 }
             }
             // The operator settled the failure: its item goes on whatever the failure was.
-            order.reopen_item_of(index, changes)?;
+            order.reopen_item(order.tasks[index].item, changes)?;
             order.after_success(index, changes)?;
             order.resume_if_nothing_failed(changes)
         })
@@ -412,9 +381,13 @@ impl Order {
         Ok(())
     }
 
-    /// The task's item → IN_PROGRESS again when it FAILED and none of its tasks is failed.
-    fn reopen_item_of(&mut self, task: usize, changes: &mut Changes) -> Result<(), OrderError> {
-        let item_id = self.tasks[task].item;
+    /// The item → IN_PROGRESS again when it FAILED and none of its tasks is failed (a retry, a
+    /// redo, a settlement by hand or an amendment took its failures away).
+    pub(super) fn reopen_item(
+        &mut self,
+        item_id: OrderItemId,
+        changes: &mut Changes,
+    ) -> Result<(), OrderError> {
         let Some(item) = self.item_index(item_id) else {
             return Ok(());
         };
