@@ -397,6 +397,8 @@ pub struct DirectItem {
     pub recurring_charge: Option<Decimal>,
     /// One-time charge to bill.
     pub one_time_charge: Option<Decimal>,
+    /// The order completes only with it.
+    pub mandatory: bool,
 }
 
 /// A direct order as requested.
@@ -453,7 +455,7 @@ pub async fn capture_direct(
             characteristics: item.characteristics.clone(),
             parent,
             product_instance: item.product_instance,
-            mandatory: true,
+            mandatory: item.mandatory,
             recurring_charge: item.recurring_charge,
             one_time_charge: item.one_time_charge,
         });

@@ -52,6 +52,14 @@ pub struct OrderItemRequest {
     #[serde(default, with = "rust_decimal::serde::str_option")]
     #[schema(value_type = Option<String>, example = "99.00")]
     pub one_time_charge: Option<Decimal>,
+    /// Whether the order completes only with this item (default true). An optional item that
+    /// fails can be given up (the workbench's FAIL_ITEM) and the order completes without it.
+    #[serde(default = "yes")]
+    pub mandatory: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> u32 {
@@ -167,6 +175,8 @@ pub struct ItemView {
     pub status: String,
     /// Why it failed.
     pub failure: Option<FailureView>,
+    /// Whether the order completes only with it.
+    pub mandatory: bool,
 }
 
 /// The quote an order was captured from.
@@ -287,6 +297,7 @@ fn item_view(i: &OrderItem) -> ItemView {
         product_instance_id: i.product_instance.map(|p| p.as_uuid()),
         status: i.status.as_str().to_owned(),
         failure: failure(i.failure.as_ref()),
+        mandatory: i.mandatory,
     }
 }
 

@@ -118,6 +118,7 @@ fn direct_order(body: CreateOrderRequest) -> Result<DirectOrder, ApiError> {
                 product_instance: i.product_instance_id.map(ProductInstanceId::from_uuid),
                 recurring_charge: i.recurring_charge,
                 one_time_charge: i.one_time_charge,
+                mandatory: i.mandatory,
             })
             .collect(),
     })

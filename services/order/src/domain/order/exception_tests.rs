@@ -347,3 +347,61 @@ fn an_amendment_of_a_completed_item_is_refused_for_that_item_and_changes_nothing
         }
     );
 }
+
+#[test]
+fn an_optional_item_that_failed_is_given_up_and_the_order_completes_without_it() {
+    let mut demo = Demo::decomposed();
+    let (internet, router) = (demo.internet, demo.router);
+    let router_index = demo
+        .order
+        .items
+        .iter()
+        .position(|i| i.id == router)
+        .unwrap();
+    demo.order.items[router_index].mandatory = false;
+    demo.order.dispatch_ready().unwrap();
+    let reserve = demo.task(router, "RESERVE_INVENTORY");
+    demo.order
+        .record_task_rejection(reserve, failure("OUT_OF_STOCK"))
+        .unwrap();
+    assert_eq!(demo.order.status, OrderStatus::Fallout);
+    // A mandatory item is never given up.
+    assert_eq!(
+        demo.order.clone().fail_item(internet).unwrap_err().code(),
+        "ITEM_NOT_FAILED"
+    );
+    demo.order.fail_item(router).unwrap();
+    assert!(
+        demo.order.fail_item(router).unwrap().is_empty(),
+        "idempotent"
+    );
+    assert_eq!(demo.order.status, OrderStatus::InProgress);
+    run_to_rest(&mut demo.order);
+    demo.order.complete().unwrap();
+    assert_eq!(demo.order.status, OrderStatus::Completed);
+    assert_eq!(demo.order.item(router).unwrap().status, ItemStatus::Failed);
+    assert!(
+        demo.order
+            .tasks
+            .iter()
+            .filter(|t| t.item == router)
+            .all(|t| t.status.is_settled()),
+        "nothing of the given-up item runs"
+    );
+
+    let mut mandatory = Demo::decomposed();
+    mandatory.order.dispatch_ready().unwrap();
+    let reserve = mandatory.task(mandatory.router, "RESERVE_INVENTORY");
+    mandatory
+        .order
+        .record_task_rejection(reserve, failure("OUT_OF_STOCK"))
+        .unwrap();
+    assert_eq!(
+        mandatory
+            .order
+            .fail_item(mandatory.router)
+            .unwrap_err()
+            .code(),
+        "ITEM_MANDATORY"
+    );
+}
