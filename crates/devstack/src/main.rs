@@ -19,6 +19,7 @@
 )]
 
 mod approvers;
+mod catalog_client;
 mod commands;
 mod contract_check;
 mod contract_data;
