@@ -23,15 +23,13 @@ async fn a_cancellation_during_fulfilment_undoes_in_reverse_and_never_calls_bill
                           "delayMs": 2000, "times": 1}),
         )
         .await;
-    let (status, body) = stack
-        .direct_order(
+    let order = stack
+        .place(
             "sales1",
             "cancel-1",
             &router_order(catalog, "CUST-CANCEL", "SRX-300"),
         )
         .await;
-    assert!(status.is_success(), "{body}");
-    let order = id(&body, "id");
     stack
         .wait_task(order, "ACTIVATE_SERVICE", "DISPATCHED")
         .await;
@@ -174,9 +172,7 @@ async fn an_item_past_its_point_of_no_return_waits_for_an_undo_by_hand() {
              "characteristics": {"bandwidthMbps": 100}, "recurringCharge": "149.00"},
             {"lineRef": "2", "action": "ADD", "offeringId": catalog.router, "offeringVersion": 1,
              "characteristics": {"model": "SRX-300"}, "recurringCharge": "39.00"}]});
-    let (status, body) = stack.direct_order("sales1", "ponr-1", &order_body).await;
-    assert!(status.is_success(), "{body}");
-    let order = id(&body, "id");
+    let order = stack.place("sales1", "ponr-1", &order_body).await;
     let fell = stack.wait_order(order, &["FALLOUT", "COMPLETED"]).await;
     assert_eq!(fell["status"], "FALLOUT", "{fell}");
     let (status, cancellation) = stack
@@ -274,9 +270,7 @@ async fn an_amendment_of_bandwidth_redoes_only_that_item() {
              "characteristics": {"bandwidthMbps": 100}, "recurringCharge": "149.00"},
             {"lineRef": "2", "action": "ADD", "offeringId": catalog.router, "offeringVersion": 1,
              "characteristics": {"model": "SRX-300"}, "recurringCharge": "39.00"}]});
-    let (status, body) = stack.direct_order("sales1", "amend-1", &order_body).await;
-    assert!(status.is_success(), "{body}");
-    let order = id(&body, "id");
+    let order = stack.place("sales1", "amend-1", &order_body).await;
     stack.wait_task(order, "CONFIGURE_CPE", "SUCCEEDED").await;
     stack
         .wait_task(order, "ACTIVATE_SERVICE", "SUCCEEDED")

@@ -19,6 +19,13 @@ pub(super) fn router_order(catalog: Catalog, customer: &str, model: &str) -> Val
 }
 
 impl Stack {
+    /// Places a direct order as `user` under `key`; it must be taken.
+    pub(super) async fn place(&self, user: &str, key: &str, body: &Value) -> Uuid {
+        let (status, answer) = self.direct_order(user, key, body).await;
+        assert!(status.is_success(), "{answer}");
+        id(&answer, "id")
+    }
+
     /// The order's fallout records.
     pub(super) async fn fallouts_of(&self, order: Uuid) -> Vec<Value> {
         let page = self
@@ -95,15 +102,13 @@ async fn a_refusal_is_not_retried_as_is_but_redone_with_corrected_data() {
                           "code": "MODEL_NOT_SUPPORTED", "message": "SRX-550 is not sold at this site",
                           "bodyContains": "SRX-550"}))
         .await;
-    let (status, body) = stack
-        .direct_order(
+    let order = stack
+        .place(
             "sales1",
             "redo-1",
             &router_order(catalog, "CUST-REDO", "SRX-550"),
         )
         .await;
-    assert!(status.is_success(), "{body}");
-    let order = id(&body, "id");
     let fell = stack.wait_order(order, &["FALLOUT", "COMPLETED"]).await;
     assert_eq!(fell["status"], "FALLOUT", "{fell}");
     let fallouts = stack.fallouts_of(order).await;
@@ -278,15 +283,13 @@ async fn spent_retries_on_many_orders_are_repaired_by_one_bulk_retry() {
 async fn the_installed_base_is_repaired_by_command_with_evidence() {
     let stack = Stack::start(true).await;
     let catalog = stack.seed_catalog().await;
-    let (status, body) = stack
-        .direct_order(
+    let order = stack
+        .place(
             "sales1",
             "repair-1",
             &router_order(catalog, "CUST-REPAIR", "SRX-300"),
         )
         .await;
-    assert!(status.is_success(), "{body}");
-    let order = id(&body, "id");
     stack.wait_order(order, &["COMPLETED"]).await;
     let asset = stack.assets("CUST-REPAIR").await[0].clone();
     let instance = id(&asset, "id");
@@ -352,9 +355,7 @@ async fn the_installed_base_is_repaired_by_command_with_evidence() {
     let modify = json!({"customerId": "CUST-REPAIR", "currency": "USD", "captureEvidence": {"signedForm": "SF-27"},
         "items": [{"lineRef": "1", "action": "MODIFY", "offeringId": catalog.router, "offeringVersion": 1,
                    "productInstanceId": instance, "characteristics": {"model": "SRX-550"}}]});
-    let (status, body) = stack.direct_order("sales1", "repair-2", &modify).await;
-    assert!(status.is_success(), "{body}");
-    let second = id(&body, "id");
+    let second = stack.place("sales1", "repair-2", &modify).await;
     stack.wait_order(second, &["FALLOUT"]).await;
     let release = json!({"repair": "RELEASE_GUARD", "reason": "the modify is stuck",
                          "evidence": {"ticket": "T-2"}});
@@ -429,15 +430,13 @@ async fn a_call_whose_outcome_stays_unknown_is_raised_and_repaired_by_retry() {
         .sim
         .add_fault(json!({"system": "provisioning", "operation": "status", "mode": "ERROR_5XX"}))
         .await;
-    let (status, body) = stack
-        .direct_order(
+    let order = stack
+        .place(
             "sales1",
             "unknown-1",
             &router_order(catalog, "CUST-UNKNOWN", "SRX-300"),
         )
         .await;
-    assert!(status.is_success(), "{body}");
-    let order = id(&body, "id");
     let until = tokio::time::Instant::now() + Duration::from_secs(60);
     let raised = loop {
         let fallouts = stack.fallouts_of(order).await;
