@@ -26,12 +26,15 @@ END $$;
 CREATE FUNCTION audit_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- Nested, because PL/pgSQL does not promise to stop at the first false condition and
+    -- only evidence_entry rows have these fields.
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'evidence_entry'
-       AND current_setting('audit.redaction', true) = 'on'
-       AND NEW.tenant_id = OLD.tenant_id AND NEW.leaf_index = OLD.leaf_index
-       AND NEW.audit_event_id = OLD.audit_event_id AND NEW.leaf_hash = OLD.leaf_hash
-       AND OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL THEN
-        RETURN NEW;
+       AND current_setting('audit.redaction', true) = 'on' THEN
+        IF NEW.tenant_id = OLD.tenant_id AND NEW.leaf_index = OLD.leaf_index
+           AND NEW.audit_event_id = OLD.audit_event_id AND NEW.leaf_hash = OLD.leaf_hash
+           AND OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL THEN
+            RETURN NEW;
+        END IF;
     END IF;
     PERFORM audit_refuse(TG_ARGV[0], TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused');
     RETURN NULL;

@@ -9,11 +9,11 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use common_kernel::db;
-use common_kernel::settings::{DatabaseSettings, Secret, Settings};
 use audit::http::error::REFUSALS;
 use audit::http::openapi::openapi_json;
 use audit::settings::AuditSettings;
+use common_kernel::db;
+use common_kernel::settings::{DatabaseSettings, Secret, Settings};
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_support::{TestDatabase, TestIssuer};
@@ -84,9 +84,7 @@ async fn database() -> TestDatabase {
             max_connections: 2,
             acquire_timeout: Duration::from_secs(10),
         };
-        let pool = db::connect(&settings, audit::SCHEMA)
-            .await
-            .expect("pool");
+        let pool = db::connect(&settings, audit::SCHEMA).await.expect("pool");
         messaging::schema::migrate(&pool, audit::SCHEMA, &audit::MIGRATOR)
             .await
             .expect("migrate template");
@@ -103,7 +101,10 @@ async fn the_service_serves_its_contract() {
         ("DATABASE_URL", database.url.clone()),
         ("REDIS_URL", test_support::redis_url()),
         ("KAFKA_BROKERS", "disabled".to_owned()),
-        ("APP__AUDIT__SIGNING_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()),
+        (
+            "APP__AUDIT__SIGNING_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+        ),
         ("OIDC_ISSUER", issuer.issuer_url()),
         ("OIDC_AUDIENCE", issuer.audience().to_owned()),
         ("APP__SERVER__PORT", "0".to_owned()),
@@ -116,8 +117,8 @@ async fn the_service_serves_its_contract() {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v)),
     );
-    let settings = Settings::from_lookup(audit::SERVICE, 0, |name| env.get(name).cloned())
-        .expect("settings");
+    let settings =
+        Settings::from_lookup(audit::SERVICE, 0, |name| env.get(name).cloned()).expect("settings");
     let own = AuditSettings::from_lookup(|name| env.get(name).cloned()).expect("own settings");
     let app = audit::Application::build(settings, own)
         .await
@@ -180,10 +181,30 @@ async fn the_service_serves_its_contract() {
     for (method, path, status, code) in [
         ("GET", "/audit/checkpoints/latest", 404, "NO_CHECKPOINT"),
         ("POST", "/audit/checkpoints", 404, "AUDIT_LOG_EMPTY"),
-        ("GET", "/audit-events/0190f5a8-1b2c-7d3e-8f40-123456789abc", 404, "AUDIT_EVENT_NOT_FOUND"),
-        ("GET", "/evidence-bundles?resourceType=QUOTE&resourceId=q-1", 404, "NO_EVIDENCE"),
-        ("GET", "/audit/consistency?from=1&to=2", 422, "TREE_SIZE_OUT_OF_RANGE"),
-        ("GET", "/audit-events?resourceId=q-1", 422, "VALIDATION_FAILED"),
+        (
+            "GET",
+            "/audit-events/0190f5a8-1b2c-7d3e-8f40-123456789abc",
+            404,
+            "AUDIT_EVENT_NOT_FOUND",
+        ),
+        (
+            "GET",
+            "/evidence-bundles?resourceType=QUOTE&resourceId=q-1",
+            404,
+            "NO_EVIDENCE",
+        ),
+        (
+            "GET",
+            "/audit/consistency?from=1&to=2",
+            422,
+            "TREE_SIZE_OUT_OF_RANGE",
+        ),
+        (
+            "GET",
+            "/audit-events?resourceId=q-1",
+            422,
+            "VALIDATION_FAILED",
+        ),
     ] {
         let request = if method == "GET" {
             client.get(format!("{base}{path}"))

@@ -1,4 +1,4 @@
-//! `audit-verify BUNDLE.json [--public-key BASE64]`: checks an evidence bundle offline, without
+//! `audit-verify BUNDLE.json [--public-key BASE64]` (`cargo run -p audit --bin audit-verify -- …`): checks an evidence bundle offline, without
 //! the audit service. Exit 0 when every entry is proved against the signed checkpoint; 1 naming
 //! the first failing entry (or the checkpoint); 2 when the command itself was misused or the
 //! file cannot be read. Without `--public-key` the key the bundle carries is used, which only
