@@ -9,6 +9,7 @@ use dev_issuer::Directory;
 use workflow_runtime::DeployedProcess;
 
 use crate::approvers;
+use crate::audit_demo::{self, AUDIT};
 use crate::database::{self, DatabaseState};
 use crate::demo_calls::{self, INTEGRATION};
 use crate::identity;
@@ -202,6 +203,10 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         if name == INTEGRATION {
             env.extend(downstream_env.iter().cloned());
         }
+        // The audit service signs checkpoints with the local stack's key.
+        if name == AUDIT {
+            env.extend(audit_demo::service_env());
+        }
         env.extend(identity::service_env(
             &issuer_url,
             &directory,
@@ -255,6 +260,20 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
             &directory,
         )
         .await;
+        // The audit service's demo data: the demo quote's evidence, proved by a checkpoint.
+        if let Err(error) = audit_demo::demo_data(
+            http,
+            &settings.service(AUDIT)?.base_url(),
+            &issuer_url,
+            &directory,
+            Duration::from_secs(30),
+        )
+        .await
+        {
+            say(&format!(
+                "    warning: the audit log's demo checkpoint: {error:#}"
+            ));
+        }
     } else {
         say("==> demo order skipped: Kafka is not reachable (./dev demo runs it later)");
     }

@@ -372,6 +372,10 @@ async fn run_gate(
         if name == INTEGRATION {
             env.extend(downstream_env.iter().cloned());
         }
+        // The audit service signs checkpoints (its log stays empty here: no Kafka).
+        if name == crate::audit_demo::AUDIT {
+            env.extend(crate::audit_demo::service_env());
+        }
         // The order service alone: the gate tests its API, and every order schemathesis
         // creates would otherwise start fulfilment of whatever offering it names (and fall
         // out). Without the engine, orders stay ACKNOWLEDGED (no workers, no process starter).

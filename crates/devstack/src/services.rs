@@ -77,7 +77,18 @@ pub const SERVICES: &[ServiceSpec] = &[
         example_user: "sales1",
         oidc_client: "order-service",
     },
-    // Later: audit 8086, ops 8087.
+    // The evidence log: consumes every service's audit evidence; its API is for auditors and
+    // operators (ViewAudit).
+    ServiceSpec {
+        name: "audit",
+        binary: "audit",
+        default_port: 8086,
+        port_env: "AUDIT_PORT",
+        example_path: "/audit-events?resourceType=QUOTE",
+        example_user: "auditor1",
+        oidc_client: "audit-service",
+    },
+    // Later: ops 8087.
 ];
 
 impl ServiceSpec {

@@ -6,7 +6,7 @@
 //! declared; every environment (`./dev`, CI, the compose topic-init step) creates exactly that
 //! list through [`ensure_topics`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -45,6 +45,11 @@ pub struct TopicSpec {
     pub key: String,
     /// The service that owns the topic's contract.
     pub owner: String,
+    /// Topic configuration set when the topic is created (e.g. `retention.ms`), for topics whose
+    /// contract needs more than the broker's defaults: the audit evidence topic keeps its
+    /// messages until the audit service has stored them (ADR 0045). Never changed afterwards.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
 }
 
 /// Why the declared list could not be read or the broker could not be made to match it.
@@ -201,10 +206,13 @@ async fn ensure_topics_within(
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|spec| {
-            NewTopic::new(
-                &spec.topic,
-                i32::from(spec.partitions),
-                TopicReplication::Fixed(BROKER_DEFAULT_REPLICATION),
+            spec.config.iter().fold(
+                NewTopic::new(
+                    &spec.topic,
+                    i32::from(spec.partitions),
+                    TopicReplication::Fixed(BROKER_DEFAULT_REPLICATION),
+                ),
+                |topic, (key, value)| topic.set(key, value),
             )
         })
         .collect();
@@ -340,7 +348,14 @@ mod tests {
         let declared = declared()?;
         let expected: Vec<String> = declared
             .iter()
-            .map(|spec| format!("create {} {}", spec.topic, spec.partitions))
+            .map(|spec| {
+                let configs: String = spec
+                    .config
+                    .iter()
+                    .map(|(key, value)| format!(" --config {key}={value}"))
+                    .collect();
+                format!("create {} {}{configs}", spec.topic, spec.partitions)
+            })
             .collect();
         assert_eq!(
             created, expected,
@@ -355,7 +370,40 @@ mod tests {
             partitions,
             key: "id".to_owned(),
             owner: "test".to_owned(),
+            config: BTreeMap::new(),
         }
+    }
+
+    /// Audit evidence stays on the broker until the audit service has stored it (ADR 0045):
+    /// its topic never expires messages by age or size.
+    #[test]
+    fn audit_evidence_is_kept_until_consumed() -> Result<(), TopicsError> {
+        let audit = declared()?
+            .into_iter()
+            .find(|spec| spec.topic == "audit.evidence.events.v1")
+            .ok_or_else(|| TopicsError::Invalid("the audit topic is not declared".into()))?;
+        assert_eq!(
+            audit.config.get("retention.ms").map(String::as_str),
+            Some("-1")
+        );
+        assert_eq!(
+            audit.config.get("retention.bytes").map(String::as_str),
+            Some("-1")
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn topic_configuration_is_accepted_by_a_real_broker() -> Result<(), TopicsError> {
+        let kafka = test_support::KafkaProcess::start();
+        let mut kept = spec("test.kept.events.v1", 3);
+        kept.config.insert("retention.ms".into(), "-1".into());
+        kept.config.insert("retention.bytes".into(), "-1".into());
+        assert_eq!(
+            ensure_topics(&kafka.brokers(), &[kept]).await?,
+            ["test.kept.events.v1"]
+        );
+        Ok(())
     }
 
     #[tokio::test]
