@@ -194,6 +194,14 @@ BEGIN
 END $$;
 REVOKE EXECUTE ON FUNCTION audit_redact_entry(text, bigint, text, text) FROM PUBLIC;
 
+-- The functions name their tables unqualified: pin them to this schema, so they work whatever
+-- search_path the calling session has (an operator's psql included).
+ALTER FUNCTION audit_refuse(text, text) SET search_path FROM CURRENT;
+ALTER FUNCTION audit_refuse_change() SET search_path FROM CURRENT;
+ALTER FUNCTION audit_refuse_truncate() SET search_path FROM CURRENT;
+ALTER FUNCTION audit_next_position() SET search_path FROM CURRENT;
+ALTER FUNCTION audit_redact_entry(text, bigint, text, text) SET search_path FROM CURRENT;
+
 ---------------------------------------------------------------------------------------------
 -- Row-level security (ADR 0030)
 ---------------------------------------------------------------------------------------------

@@ -44,11 +44,9 @@ def _recover_x(y, sign):  # §5.1.3 steps 2-4
     return P - x if (x & 1) != sign else x
 
 def decode_point(b):  # §5.1.3; refuses y >= p (non-canonical) and non-points
-    if len(b) != 32:
-        return None
     y = int.from_bytes(b, "little")
     sign, y = y >> 255, y & ((1 << 255) - 1)
-    if y >= P:
+    if len(b) != 32 or y >= P:
         return None
     x = _recover_x(y, sign)
     return None if x is None else (x, y, 1, x * y % P)
@@ -161,6 +159,10 @@ KEY = {"keyId": is_str, "algorithm": is_str, "publicKey": is_str}
 ENTRY = {"leafIndex": is_nat, "leafHash": is_str, "entry": anything,
          "inclusionProof": lambda v: isinstance(v, list) and all(map(is_str, v))}
 
+def need(ok, message):
+    if not ok:
+        raise Fail(message)
+
 def verify(b, trusted_key=None):
     shape(b, "the bundle", BUNDLE)
     cp, sk = b["checkpoint"], b["signingKey"]
@@ -168,61 +170,51 @@ def verify(b, trusted_key=None):
     shape(sk, "signingKey", KEY, exact=False)
     for i, e in enumerate(b["entries"]):
         shape(e, f"entries[{i}]", ENTRY)
-    if b["format"] != "cpq-oms/audit-evidence-bundle/v1":                                 # 1
-        raise Fail(f"unknown format {b['format']!r}")
-    if sk["algorithm"] != "Ed25519":                                                      # 2
-        raise Fail(f"unsupported signing algorithm {sk['algorithm']!r}")
-    pub = b64(sk["publicKey"], 32)                                                        # 3
-    if pub is None:
-        raise Fail("signingKey.publicKey is not base64 of 32 bytes")
+    need(b["format"] == "cpq-oms/audit-evidence-bundle/v1", f"unknown format {b['format']!r}")     # 1
+    need(sk["algorithm"] == "Ed25519", f"unsupported signing algorithm {sk['algorithm']!r}")       # 2
+    pub = b64(sk["publicKey"], 32)                                                                 # 3
+    need(pub is not None, "signingKey.publicKey is not base64 of 32 bytes")
     key_id = hashlib.sha256(pub).hexdigest()[:16]
-    if trusted_key is not None and pub != trusted_key:                                    # 4
-        raise Fail(f"signed by key {key_id}, not by the trusted key "
-                   f"{hashlib.sha256(trusted_key).hexdigest()[:16]}")
-    if cp["keyId"] != key_id:                                                             # 5
-        raise Fail(f"checkpoint.keyId {cp['keyId']!r} is not the id {key_id} of the signing key")
-    root, issued = unhex(cp["rootHash"]), rfc3339_utc(cp["issuedAt"])                    # 6
-    if root is None or issued is None:
-        raise Fail("checkpoint.rootHash is not 32 bytes of hex" if root is None
-                   else "checkpoint.issuedAt is not an RFC 3339 timestamp")
+    trusted_id = hashlib.sha256(trusted_key or b"").hexdigest()[:16]
+    need(trusted_key is None or pub == trusted_key,                                                # 4
+         f"signed by key {key_id}, not by the trusted key {trusted_id}")
+    need(cp["keyId"] == key_id,                                                                    # 5
+         f"checkpoint.keyId {cp['keyId']!r} is not the id {key_id} of the signing key")
+    root, issued = unhex(cp["rootHash"]), rfc3339_utc(cp["issuedAt"])                             # 6
+    need(root is not None, "checkpoint.rootHash is not 32 bytes of hex")
+    need(issued is not None, "checkpoint.issuedAt is not an RFC 3339 timestamp")
     note = (f"cpq-oms/audit-checkpoint/v1\ntenant {cp['tenantId']}\nsize {cp['treeSize']}\n"
             f"root {root.hex()}\nissued {issued}\nkey {cp['keyId']}\n")
-    if note != cp["note"]:
-        raise Fail("checkpoint.note does not match the checkpoint's members")
-    sig = b64(cp["signature"], 64)                                                        # 7
-    if sig is None or not ed25519_verify(pub, note.encode("utf-8"), sig):
-        raise Fail(f"checkpoint.signature is not a valid Ed25519 signature of the note by key {key_id}")
-    if cp["tenantId"] != b["tenantId"]:                                                   # 8
-        raise Fail(f"the checkpoint is for tenant {cp['tenantId']!r}, not {b['tenantId']!r}")
-    for e in b["entries"]:                                                                # 9
+    need(note == cp["note"], "checkpoint.note does not match the checkpoint's members")
+    sig = b64(cp["signature"], 64)                                                                 # 7
+    need(sig is not None and ed25519_verify(pub, note.encode("utf-8"), sig),
+         f"checkpoint.signature is not a valid Ed25519 signature of the note by key {key_id}")
+    need(cp["tenantId"] == b["tenantId"],                                                          # 8
+         f"the checkpoint is for tenant {cp['tenantId']!r}, not {b['tenantId']!r}")
+    for e in b["entries"]:                                                                         # 9
         doc = e["entry"]
         aid = doc.get("auditEventId") if isinstance(doc, dict) else None
         name = f"entry at leaf {e['leafIndex']} (auditEventId {aid if isinstance(aid, str) else '?'})"
-        if not isinstance(doc, dict):                                                     # 9.1
-            raise Fail(f"{name}: the entry is not a JSON object")
+        need(isinstance(doc, dict), f"{name}: the entry is not a JSON object")                      # 9.1
         ptr = bad_number(doc)
-        if ptr:
-            raise Fail(f"{name}: the number at {ptr} is not an integer within ±(2^53 - 1)")
-        try:                                                                              # 9.2
+        need(ptr is None, f"{name}: the number at {ptr} is not an integer within ±(2^53 - 1)")
+        try:                                                                                       # 9.2
             data = canonical(doc)
         except UnicodeEncodeError:
             raise Fail(f"{name}: a string is not valid Unicode (unpaired surrogate)")
-        res = doc.get("resource")                                                         # 9.3
-        res = res if isinstance(res, dict) else {}
+        res = doc["resource"] if isinstance(doc.get("resource"), dict) else {}                     # 9.3
         for field, have, want in (("tenantId", doc.get("tenantId"), b["tenantId"]),
                                   ("resource.resourceType", res.get("resourceType"), b["resourceType"]),
                                   ("resource.resourceId", res.get("resourceId"), b["resourceId"])):
-            if not isinstance(have, str) or have != want:
-                raise Fail(f"{name}: its {field} is {have!r}, not the bundle's {want!r}")
-        lh = leaf(data)                                                                   # 9.4
-        if unhex(e["leafHash"]) != lh:
-            raise Fail(f"{name}: its content hashes to {lh.hex()}, not to the stated leaf hash {e['leafHash']}")
-        path = [unhex(p) for p in e["inclusionProof"]]                                    # 9.5
-        if None in path:
-            raise Fail(f"{name}: an inclusion proof element is not 32 bytes of hex")
-        if not verify_inclusion(e["leafIndex"], cp["treeSize"], lh, path, root):
-            raise Fail(f"{name}: its inclusion proof does not lead to the root of the checkpoint "
-                       f"of {cp['treeSize']} entries")
+            need(isinstance(have, str) and have == want,
+                 f"{name}: its {field} is {have!r}, not the bundle's {want!r}")
+        lh = leaf(data)                                                                            # 9.4
+        need(unhex(e["leafHash"]) == lh,
+             f"{name}: its content hashes to {lh.hex()}, not to the stated leaf hash {e['leafHash']}")
+        path = [unhex(p) for p in e["inclusionProof"]]                                             # 9.5
+        need(None not in path, f"{name}: an inclusion proof element is not 32 bytes of hex")
+        need(verify_inclusion(e["leafIndex"], cp["treeSize"], lh, path, root),
+             f"{name}: its inclusion proof does not lead to the signed root of size {cp['treeSize']}")
     red = b.get("redacted") or []
     return (f"{len(b['entries'])} entries of {b['resourceType']} {b['resourceId']} proved against the "
             f"checkpoint of {cp['treeSize']} entries signed by key {key_id}"
@@ -234,11 +226,9 @@ def main(argv=None):
     ap.add_argument("bundle", help="the bundle JSON file")
     ap.add_argument("--public-key", help="the trusted Ed25519 public key, base64 of 32 bytes")
     args = ap.parse_args(argv)
-    trusted = None
-    if args.public_key is not None:
-        trusted = b64(args.public_key, 32)
-        if trusted is None:
-            ap.error("--public-key is not base64 of 32 bytes")
+    trusted = None if args.public_key is None else b64(args.public_key, 32)
+    if args.public_key is not None and trusted is None:
+        ap.error("--public-key is not base64 of 32 bytes")
     try:
         with open(args.bundle, "rb") as f:
             raw = f.read()
