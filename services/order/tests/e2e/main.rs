@@ -8,6 +8,7 @@
 )]
 
 mod actions;
+mod audit_trail;
 mod cancellations;
 mod capture;
 mod changes;

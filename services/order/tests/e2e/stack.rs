@@ -383,6 +383,27 @@ impl Stack {
         stack
     }
 
+    /// Starts the audit service on its own database, consuming this stack's evidence.
+    pub async fn start_audit(&self) -> (Running, TestDatabase) {
+        let db = service_database(audit::SERVICE, audit::SCHEMA, &audit::MIGRATOR).await;
+        let extra = [
+            (
+                "APP__AUDIT__SIGNING_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+            ),
+            ("APP__AUDIT__CHECKPOINT_INTERVAL_MS", "500".to_owned()),
+        ];
+        let lookup: HashMap<&str, String> = extra.iter().cloned().collect();
+        let app = audit::Application::build(
+            settings(audit::SERVICE, &db.url, &self.brokers, &extra),
+            audit::settings::AuditSettings::from_lookup(|name| lookup.get(name).cloned())
+                .expect("audit settings"),
+        )
+        .await
+        .expect("build audit");
+        (serve!(app, "audit"), db)
+    }
+
     /// The order service's own settings in this stack.
     pub fn order_env(&self) -> Vec<(&'static str, String)> {
         let mut env = issuer().client_env("order-service").to_vec();
