@@ -69,7 +69,7 @@ async fn an_overridden_approved_converted_quote_has_its_decisions_in_the_audit_l
             Method::POST,
             format!("{cpq}/quotes/{quote}/items/1/price-override"),
             Some(
-                &json!({"charge": "ONE_TIME", "originalPrice": "250.00", "newPrice": "150.00",
+                &json!({"charge": "RECURRING_MONTH", "originalPrice": "134.10", "newPrice": "89.00",
                          "reason": "matching the competitor's installation offer"}),
             ),
         )
@@ -83,38 +83,50 @@ async fn an_overridden_approved_converted_quote_has_its_decisions_in_the_audit_l
         )
         .await;
 
-    // manager1 decides the open level in their inbox.
-    let approval = &stack.approval.base;
+    // manager1 decides the open MANAGER level of the quote's approval request.
     let until = Instant::now() + Duration::from_secs(60);
-    let task = loop {
-        let inbox = stack
-            .ok(
-                "manager1",
-                Method::GET,
-                format!("{approval}/approval-tasks?quoteId={quote}"),
-                None,
-            )
+    let (request, price_hash) = loop {
+        let view = stack
+            .ok("sales1", Method::GET, format!("{cpq}/quotes/{quote}"), None)
             .await;
-        if let Some(task) = inbox["items"].as_array().and_then(|t| t.first()).cloned() {
-            break task;
+        if view["approvalRequest"]["status"] == "PENDING" {
+            break (
+                view["approvalRequest"]["requestId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                view["priceHash"].clone(),
+            );
         }
         assert!(
             Instant::now() < until,
-            "no approval task for manager1: {inbox}"
+            "no pending approval request: {view}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    let approval = &stack.approval.base;
+    // An operator names manager1 in the approver directory (as `./dev up` does).
+    let (status, named) = stack
+        .call(
+            "ops1",
+            Method::PUT,
+            format!("{approval}/approvers/manager1"),
+            Some(
+                &json!({"roles": ["approver-manager"], "groups": ["approver-manager"],
+                         "reason": "the audit scenario's approver"}),
+            ),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status} {named}");
     let (status, decided) = stack
         .call(
             "manager1",
             Method::POST,
-            format!(
-                "{approval}/approval-requests/{}/decisions",
-                task["approvalRequestId"].as_str().unwrap()
-            ),
-            Some(&json!({"level": task["level"], "decision": "APPROVE",
+            format!("{approval}/approval-requests/{request}/decisions"),
+            Some(&json!({"level": "MANAGER", "decision": "APPROVE",
                          "reason": "strategic account, one-off installation discount",
-                         "priceHash": task["priceHash"]})),
+                         "priceHash": price_hash})),
             Some(&format!("decide-{quote}")),
         )
         .await;
