@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::kafka_log::TracingContext;
 
 /// The runtime's consumer, logging through tracing.
-type KafkaConsumer = StreamConsumer<TracingContext>;
+pub(crate) type KafkaConsumer = StreamConsumer<TracingContext>;
 
 /// How a consumer group reads.
 #[derive(Debug, Clone)]
@@ -190,6 +190,22 @@ pub fn spawn<H: EventHandler>(
     config: ConsumerConfig,
     handler: H,
 ) -> Result<ConsumerHandle, KafkaError> {
+    let consumer = subscribe(&config)?;
+    let (stop, stopped) = watch::channel(false);
+    let lag = Arc::new(Mutex::new(HashMap::new()));
+    let task = tokio::spawn(run(
+        pool,
+        consumer,
+        config,
+        handler,
+        stopped,
+        Arc::clone(&lag),
+    ));
+    Ok(ConsumerHandle { stop, task, lag })
+}
+
+/// A consumer of `config`'s group, subscribed, committing offsets only by hand.
+pub(crate) fn subscribe(config: &ConsumerConfig) -> Result<KafkaConsumer, KafkaError> {
     let consumer: KafkaConsumer = crate::kafka_log::client_config(&config.brokers)
         .set("group.id", &config.group_id)
         .set("enable.auto.commit", "false")
@@ -204,17 +220,16 @@ pub fn spawn<H: EventHandler>(
         .create_with_context(TracingContext)?;
     let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
-    let (stop, stopped) = watch::channel(false);
-    let lag = Arc::new(Mutex::new(HashMap::new()));
-    let task = tokio::spawn(run(
-        pool,
-        consumer,
-        config,
-        handler,
-        stopped,
-        Arc::clone(&lag),
-    ));
-    Ok(ConsumerHandle { stop, task, lag })
+    Ok(consumer)
+}
+
+/// A running consumer's handle from its parts (the batched runtime builds one too).
+pub(crate) fn handle_of(
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    lag: Arc<Mutex<HashMap<(String, i32), i64>>>,
+) -> ConsumerHandle {
+    ConsumerHandle { stop, task, lag }
 }
 
 async fn run<H: EventHandler>(
@@ -257,7 +272,11 @@ async fn run<H: EventHandler>(
     tracing::info!(group = %config.group_id, "consumer closed");
 }
 
-fn measure_lag(consumer: &KafkaConsumer, group: &str, lag: &Mutex<HashMap<(String, i32), i64>>) {
+pub(crate) fn measure_lag(
+    consumer: &KafkaConsumer,
+    group: &str,
+    lag: &Mutex<HashMap<(String, i32), i64>>,
+) {
     let Ok(positions) = consumer.position() else {
         return;
     };
@@ -283,7 +302,7 @@ fn measure_lag(consumer: &KafkaConsumer, group: &str, lag: &Mutex<HashMap<(Strin
 }
 
 /// Reads the envelope of a message; `Err` names why it is unreadable.
-fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
+pub(crate) fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
     let payload = message.payload().ok_or("message has no payload")?;
     let envelope: Value =
         serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
@@ -428,7 +447,7 @@ async fn apply_once<H: EventHandler>(
     clippy::too_many_arguments,
     reason = "the coordinates of a message that may not even parse"
 )]
-async fn dead_letter(
+pub(crate) async fn dead_letter(
     pool: &PgPool,
     config: &ConsumerConfig,
     topic: &str,

@@ -7,6 +7,7 @@
 //! Kafka-protocol broker and a production Kafka cluster (`KAFKA_BROKERS`).
 
 mod backlog;
+pub mod batch_consumer;
 pub mod consumer;
 pub mod kafka_log;
 pub mod ops;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common_kernel::settings::{Settings, SettingsError};
+use messaging::batch_consumer::{BatchConfig, spawn_batched};
 use messaging::consumer::{self, ConsumerConfig};
 use service_host::{Foundation, Host, HostError, ServiceIdentity};
 use sqlx::PgPool;
@@ -75,11 +76,14 @@ impl Application {
         );
         let consumer = match settings.kafka.brokers.clone() {
             Some(brokers) => {
-                let mut config =
-                    ConsumerConfig::new(CONSUMER_GROUP, vec![EVIDENCE_TOPIC.to_owned()], brokers);
-                // Several pieces of evidence may name one resource version; every one is kept.
-                config.version_guard = false;
-                Some(consumer::spawn(
+                // Several pieces of evidence may name one resource version: every one is kept
+                // (batches never apply the version guard).
+                let config = BatchConfig::new(ConsumerConfig::new(
+                    CONSUMER_GROUP,
+                    vec![EVIDENCE_TOPIC.to_owned()],
+                    brokers,
+                ));
+                Some(spawn_batched(
                     foundation.jobs_db.clone(),
                     config,
                     EvidenceHandler,

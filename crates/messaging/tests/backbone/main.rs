@@ -5,6 +5,7 @@
 
 mod support;
 
+mod batch_consumer;
 mod consumer;
 mod jobs_role;
 mod outage;

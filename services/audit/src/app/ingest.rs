@@ -1,14 +1,16 @@
-//! Ingestion: one submitted evidence message becomes the next entry of its tenant's log, or is
-//! quarantined with every reason it cannot be one. Runs inside the consumer's inbox
-//! transaction, so a redelivery is a no-op and an entry exists exactly when its message was
-//! taken.
+//! Ingestion: submitted evidence messages become the next entries of their tenants' logs, or are
+//! quarantined with every reason they cannot be. Runs inside the consumer's inbox transaction
+//! (a batch of new messages at a time), so a redelivery is a no-op and an entry exists exactly
+//! when its message was taken.
+
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::normalise;
+use crate::domain::{AuditEntry, normalise};
 use crate::infra::log_store::{self, Appended};
 use crate::infra::quarantine::{self, Quarantined};
 
@@ -32,28 +34,58 @@ pub enum Ingested {
     Quarantined(Vec<(String, String)>),
 }
 
-/// Takes one envelope: contract check, normalisation, then append or quarantine.
-pub async fn ingest(
-    conn: &mut PgConnection,
-    envelope: &Value,
-    location: &Location,
-) -> Result<Ingested, sqlx::Error> {
-    let reasons = match event_contracts::validate(envelope) {
-        Err(error) if error.violations().is_empty() => vec![(String::new(), error.to_string())],
-        Err(error) => error
+/// The contract check, then normalisation.
+fn read(envelope: &Value) -> Result<AuditEntry, Vec<(String, String)>> {
+    match event_contracts::validate(envelope) {
+        Err(error) if error.violations().is_empty() => {
+            Err(vec![(String::new(), error.to_string())])
+        }
+        Err(error) => Err(error
             .violations()
             .iter()
             .map(|v| (v.pointer.clone(), v.message.clone()))
-            .collect(),
-        Ok(()) => match normalise(envelope) {
-            Ok(entry) => {
-                let appended = log_store::append(conn, &entry).await?;
-                metrics::counter!("audit_entries_appended_total").increment(1);
-                return Ok(Ingested::Appended(appended));
+            .collect()),
+        Ok(()) => normalise(envelope).map_err(|rejection| rejection.reasons),
+    }
+}
+
+/// Takes messages in order: each tenant's entries are appended in the order read, rejected
+/// ones quarantined. Answers in the messages' order.
+pub async fn ingest(
+    conn: &mut PgConnection,
+    messages: &[(&Value, Location)],
+) -> Result<Vec<Ingested>, sqlx::Error> {
+    let mut outcomes: Vec<Option<Ingested>> = vec![None; messages.len()];
+    let mut by_tenant: BTreeMap<String, Vec<(usize, AuditEntry)>> = BTreeMap::new();
+    for (i, (envelope, location)) in messages.iter().enumerate() {
+        match read(envelope) {
+            Ok(entry) => by_tenant
+                .entry(entry.tenant_id.clone())
+                .or_default()
+                .push((i, entry)),
+            Err(reasons) => {
+                quarantine_one(conn, envelope, location, &reasons).await?;
+                outcomes[i] = Some(Ingested::Quarantined(reasons));
             }
-            Err(rejection) => rejection.reasons,
-        },
-    };
+        }
+    }
+    for (tenant, taken) in by_tenant {
+        let entries: Vec<AuditEntry> = taken.iter().map(|(_, e)| e.clone()).collect();
+        let appended = log_store::append_all(conn, &tenant, &entries).await?;
+        metrics::counter!("audit_entries_appended_total").increment(appended.len() as u64);
+        for ((i, _), place) in taken.iter().zip(appended) {
+            outcomes[*i] = Some(Ingested::Appended(place));
+        }
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+async fn quarantine_one(
+    conn: &mut PgConnection,
+    envelope: &Value,
+    location: &Location,
+    reasons: &[(String, String)],
+) -> Result<(), sqlx::Error> {
     let text = |field: &str| envelope.get(field).and_then(Value::as_str);
     quarantine::insert(
         conn,
@@ -80,5 +112,5 @@ pub async fn ingest(
         topic = %location.topic, partition = location.partition, offset = location.offset,
         reasons = ?reasons, "evidence quarantined: it cannot be an audit entry"
     );
-    Ok(Ingested::Quarantined(reasons))
+    Ok(())
 }

@@ -1,11 +1,13 @@
 //! The consumer of submitted evidence (`audit.evidence.events.v1`): every service's
 //! `audit.evidence-submitted.v1`, taken once each through the inbox (keyed by event id, which is
-//! the audit event id) on the jobs role's pool, and handed to ingestion in the inbox
-//! transaction. Evidence that cannot be an entry is quarantined, so the handler fails only when
-//! the database does (retried, never skipped).
+//! the audit event id) on the jobs role's pool, in batches (`messaging::batch_consumer`: one
+//! transaction per batch of what the broker has ready), and handed to ingestion in the inbox
+//! transaction. Evidence that cannot be an entry is quarantined, so a batch fails only when the
+//! database does (retried, then message by message; never skipped silently).
 
 use common_kernel::audit::AUDIT_TOPIC;
-use messaging::consumer::{EventHandler, HandlerError, IncomingEvent};
+use messaging::batch_consumer::BatchHandler;
+use messaging::consumer::{HandlerError, IncomingEvent};
 use sqlx::PgConnection;
 
 use crate::app::ingest::{Location, ingest};
@@ -19,18 +21,26 @@ pub const EVIDENCE_TOPIC: &str = AUDIT_TOPIC;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EvidenceHandler;
 
-impl EventHandler for EvidenceHandler {
-    async fn handle(
+impl BatchHandler for EvidenceHandler {
+    async fn handle_batch(
         &self,
         conn: &mut PgConnection,
-        event: &IncomingEvent,
+        events: &[IncomingEvent],
     ) -> Result<(), HandlerError> {
-        let location = Location {
-            topic: event.topic.clone(),
-            partition: event.partition,
-            offset: event.offset,
-        };
-        ingest(conn, &event.envelope, &location).await?;
+        let messages: Vec<(&serde_json::Value, Location)> = events
+            .iter()
+            .map(|event| {
+                (
+                    &event.envelope,
+                    Location {
+                        topic: event.topic.clone(),
+                        partition: event.partition,
+                        offset: event.offset,
+                    },
+                )
+            })
+            .collect();
+        ingest(conn, &messages).await?;
         Ok(())
     }
 }

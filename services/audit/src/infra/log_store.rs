@@ -21,77 +21,70 @@ pub struct Appended {
     pub leaf_hash: Hash,
 }
 
-/// Appends `entry` to its tenant's log inside the caller's transaction.
-pub async fn append(conn: &mut PgConnection, entry: &AuditEntry) -> Result<Appended, sqlx::Error> {
-    let tenant = entry.tenant_id.as_str();
+/// Appends `entries` (all of one tenant, in order) to that tenant's log inside the caller's
+/// transaction: one lock, one read of the log's frontier (the perfect subtrees of its current
+/// size), the new leaves and every subtree they complete computed here, two multi-row inserts.
+pub async fn append_all(
+    conn: &mut PgConnection,
+    tenant: &str,
+    entries: &[AuditEntry],
+) -> Result<Vec<Appended>, sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('audit-log:' || $1, 0))")
         .bind(tenant)
         .execute(&mut *conn)
         .await?;
-    let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT leaf_index, leaf_hash FROM evidence_entry WHERE tenant_id = $1 \
-         ORDER BY leaf_index DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let size = last.as_ref().map_or(0, |(index, _)| *index as u64 + 1);
-    if size == 0 {
+    let start = size(conn, tenant).await?;
+    if start == 0 {
         sqlx::query("INSERT INTO tenant_log (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING")
             .bind(tenant)
             .execute(&mut *conn)
             .await?;
     }
-    let needs = tree::append_needs(size);
-    let mut stored = HashMap::new();
-    if let Some((index, hash)) = &last {
-        stored.insert(
+    // Every left sibling an append needs is either on the frontier or made by this batch.
+    let mut known = fetch(conn, tenant, &tree::decompose(0, start)).await?;
+    let mut appended = Vec::with_capacity(entries.len());
+    let mut texts = Vec::with_capacity(entries.len());
+    let mut nodes: Vec<(Subtree, Hash)> = Vec::new();
+    for (offset, entry) in entries.iter().enumerate() {
+        let position = start + offset as u64;
+        let canonical = entry.canonical();
+        let leaf_hash = tree::leaf_hash(canonical.as_bytes());
+        let siblings = tree::append_needs(position)
+            .iter()
+            .map(|needed| {
+                known.get(needed).copied().ok_or_else(|| {
+                    sqlx::Error::Protocol(format!(
+                        "tenant {tenant}'s log lacks subtree level {} index {}",
+                        needed.level, needed.index
+                    ))
+                })
+            })
+            .collect::<Result<Vec<Hash>, sqlx::Error>>()?;
+        known.insert(
             Subtree {
                 level: 0,
-                index: *index as u64,
+                index: position,
             },
-            hash_of(hash)?,
+            leaf_hash,
         );
+        for (subtree, hash) in tree::append(position, leaf_hash, &siblings) {
+            known.insert(subtree, hash);
+            nodes.push((subtree, hash));
+        }
+        texts.push(canonical);
+        appended.push(Appended {
+            leaf_index: position,
+            leaf_hash,
+        });
     }
-    let deeper: Vec<Subtree> = needs.iter().copied().filter(|s| s.level > 0).collect();
-    stored.extend(nodes(conn, tenant, &deeper).await?);
-    let siblings = needs
-        .iter()
-        .map(|needed| {
-            stored.get(needed).copied().ok_or_else(|| {
-                sqlx::Error::Protocol(format!(
-                    "tenant {tenant}'s log lacks subtree level {} index {}",
-                    needed.level, needed.index
-                ))
-            })
-        })
-        .collect::<Result<Vec<Hash>, sqlx::Error>>()?;
-    let canonical = entry.canonical();
-    let leaf_hash = tree::leaf_hash(canonical.as_bytes());
-    sqlx::query(
-        "INSERT INTO evidence_entry (tenant_id, leaf_index, audit_event_id, event_type, occurred_at, \
-         actor_id, resource_type, resource_id, correlation_id, business_transaction_id, canonical, leaf_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(tenant)
-    .bind(size as i64)
-    .bind(entry.audit_event_id.0)
-    .bind(&entry.event_type)
-    .bind(entry.occurred_at)
-    .bind(&entry.actor.actor_id)
-    .bind(entry.resource.resource_type.as_str())
-    .bind(&entry.resource.resource_id)
-    .bind(&entry.correlation_id)
-    .bind(&entry.business_transaction_id)
-    .bind(&canonical)
-    .bind(&leaf_hash[..])
-    .execute(&mut *conn)
-    .await?;
-    let completed = tree::append(size, leaf_hash, &siblings);
-    if !completed.is_empty() {
-        let levels: Vec<i16> = completed.iter().map(|(s, _)| i16::from(s.level)).collect();
-        let indexes: Vec<i64> = completed.iter().map(|(s, _)| s.index as i64).collect();
-        let hashes: Vec<Vec<u8>> = completed.iter().map(|(_, h)| h.to_vec()).collect();
+    insert_entries(conn, tenant, entries, &texts, &appended).await?;
+    if !nodes.is_empty() {
+        let levels: Vec<i16> = nodes.iter().map(|(s, _)| i16::from(s.level)).collect();
+        let indexes: Vec<i64> = nodes.iter().map(|(s, _)| s.index as i64).collect();
+        let hashes: Vec<Vec<u8>> = nodes.iter().map(|(_, h)| h.to_vec()).collect();
         sqlx::query(
             "INSERT INTO merkle_node (tenant_id, level, node_index, hash) \
              SELECT $1, l, i, h FROM unnest($2::smallint[], $3::bigint[], $4::bytea[]) AS n(l, i, h)",
@@ -103,10 +96,43 @@ pub async fn append(conn: &mut PgConnection, entry: &AuditEntry) -> Result<Appen
         .execute(&mut *conn)
         .await?;
     }
-    Ok(Appended {
-        leaf_index: size,
-        leaf_hash,
-    })
+    Ok(appended)
+}
+
+async fn insert_entries(
+    conn: &mut PgConnection,
+    tenant: &str,
+    entries: &[AuditEntry],
+    texts: &[String],
+    appended: &[Appended],
+) -> Result<(), sqlx::Error> {
+    let column = |f: fn(&AuditEntry) -> &str| -> Vec<&str> { entries.iter().map(f).collect() };
+    let positions: Vec<i64> = appended.iter().map(|a| a.leaf_index as i64).collect();
+    let ids: Vec<uuid::Uuid> = entries.iter().map(|e| e.audit_event_id.0).collect();
+    let times: Vec<chrono::DateTime<chrono::Utc>> = entries.iter().map(|e| e.occurred_at).collect();
+    let hashes: Vec<Vec<u8>> = appended.iter().map(|a| a.leaf_hash.to_vec()).collect();
+    sqlx::query(
+        "INSERT INTO evidence_entry (tenant_id, leaf_index, audit_event_id, event_type, occurred_at, \
+         actor_id, resource_type, resource_id, correlation_id, business_transaction_id, canonical, leaf_hash) \
+         SELECT $1, i, id, t, at, actor, rt, rid, corr, bt, canonical, hash FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], \
+         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[]) \
+         WITH ORDINALITY AS e(i, id, t, at, actor, rt, rid, corr, bt, canonical, hash, n) ORDER BY n",
+    )
+    .bind(tenant)
+    .bind(&positions)
+    .bind(&ids)
+    .bind(column(|e| e.event_type.as_str()))
+    .bind(&times)
+    .bind(column(|e| e.actor.actor_id.as_str()))
+    .bind(column(|e| e.resource.resource_type.as_str()))
+    .bind(column(|e| e.resource.resource_id.as_str()))
+    .bind(column(|e| e.correlation_id.as_str()))
+    .bind(column(|e| e.business_transaction_id.as_str()))
+    .bind(texts)
+    .bind(&hashes)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The number of entries in a tenant's log (committed ones).
