@@ -8,11 +8,7 @@
 //! `audit_trail`; cancellation and every fallout repair: the order e2e `exceptions` and
 //! `cancellations`).
 
-#![expect(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    reason = "a test fails loudly"
-)]
+#![expect(clippy::expect_used, reason = "a test fails loudly")]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
