@@ -8,12 +8,13 @@
 //! | Current-state checks | no other amendment in flight (`AMENDMENT_IN_PROGRESS`); per item: see `domain::order::amendment` |
 //! | Transition | redone items' succeeded effects → COMPENSATING (undo tasks), live tasks → CANCELLED or replaced by redos of the next plan revision; refused and unchanged items untouched |
 //! | Data mutation | characteristics corrected with history, tasks added, the amendment stored (PENDING, DONE or REFUSED) |
-//! | History/audit | `oms.order.amended` evidence (reason, before/after), a plan revision row |
+//! | History/audit | `oms.order.amended` evidence (reason, before/after), a plan revision row; when nothing is redone, `oms.order.amendment-refused` or `oms.order.amendment-recorded` evidence of the request and its answer |
 //! | Outbox event | `oms.order.amended.v1` with every item's outcome |
 //! | Idempotency | the Idempotency-Key replays; the same characteristics again are UNCHANGED |
 //! | Failure behaviour | a refusal changes nothing; a refused item is named in the answer |
 
 use chrono::Utc;
+use common_kernel::audit::{self, AuditResource, Evidence};
 use common_kernel::context::RequestContext;
 use common_kernel::error::FieldError;
 use common_kernel::outbox::{self, NewEvent};
@@ -156,6 +157,36 @@ pub async fn amend(
         completed_at: (state != "PENDING").then_some(now),
     };
     amendments::insert(&mut *conn, ctx.tenant_id.as_str(), &amendment).await?;
+    if !impact.redoes_anything() {
+        // Nothing changes in the order, but the request and its answer are a decision on
+        // record (who asked for what, why, and what was refused): evidence all the same.
+        audit::record(
+            &mut *conn,
+            ctx,
+            Evidence {
+                event_type: if state == "REFUSED" {
+                    "oms.order.amendment-refused"
+                } else {
+                    "oms.order.amendment-recorded"
+                },
+                resource: AuditResource {
+                    resource_type: ORDER_AGGREGATE,
+                    resource_id: id.to_string(),
+                    resource_version: after.version,
+                },
+                business_reason: Some(reason.to_owned()),
+                before: None,
+                after: Some(json!({
+                    "amendmentId": amendment.id.to_string(),
+                    "amendmentVersion": amendment.version,
+                    "state": state,
+                    "impact": amendment.impact,
+                })),
+                policy: None,
+            },
+        )
+        .await?;
+    }
     if impact.redoes_anything() {
         let event = amended_event(&after, &amendment, &impact)
             .map_err(|e| AppError::Corrupt(e.to_string()))?;

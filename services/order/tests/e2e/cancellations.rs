@@ -295,6 +295,25 @@ async fn an_amendment_of_bandwidth_redoes_only_that_item() {
         .await;
     assert_eq!(preview["items"][0]["outcome"], "REDONE", "{preview}");
     assert_eq!(preview["items"][1]["outcome"], "UNCHANGED", "{preview}");
+    // An amendment that changes nothing is stored DONE, and is evidence all the same.
+    let (status, unchanged) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/amendments", stack.order_base),
+            Some(
+                &json!({"items": [{"orderItemId": router, "characteristics": {"model": "SRX-300"}}],
+                         "reason": "confirming the router model"}),
+            ),
+            Some("amend-order-0"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{unchanged}");
+    assert_eq!(unchanged["state"], "DONE", "{unchanged}");
+    let recorded = stack.evidence_of("oms.order.amendment-recorded").await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["businessReason"], "confirming the router model");
+    assert_eq!(recorded[0]["actor"]["actorId"], "ops1");
     let (status, amended) = stack
         .call(
             "ops1",
@@ -305,7 +324,7 @@ async fn an_amendment_of_bandwidth_redoes_only_that_item() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{amended}");
-    assert_eq!(amended["version"], 1);
+    assert_eq!(amended["version"], 2);
     assert_eq!(
         amended["impact"]["tasks"], preview["tasks"],
         "the command applied the preview"
@@ -355,5 +374,18 @@ async fn an_amendment_of_bandwidth_redoes_only_that_item() {
         )
         .await;
     assert_eq!(settled["state"], "DONE", "{settled}");
+    // Asked again once the order is complete: refused whole, nothing stored.
+    let (status, refused) = stack
+        .call(
+            "ops1",
+            Method::POST,
+            format!("{}/orders/{order}/amendments", stack.order_base),
+            Some(&json!({"items": [{"orderItemId": internet, "characteristics": {"bandwidthMbps": 1000}}],
+                         "reason": "one more upgrade"})),
+            Some("amend-order-2"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "ORDER_ALREADY_COMPLETED");
     stack.stop().await;
 }
