@@ -139,6 +139,7 @@ async fn run<H: BatchHandler>(
         }
         let started = Instant::now();
         let dispositions = apply(&pool, &config, &handler, &batch).await;
+        tracing::debug!(group = %group, size = batch.len(), took_ms = started.elapsed().as_millis() as u64, "batch applied");
         metrics::histogram!("consumer_batch_duration_seconds", "group" => group.clone())
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("consumer_batch_size", "group" => group.clone())

@@ -60,6 +60,12 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
+    if std::env::var("BENCH_LOG").is_ok() {
+        std::mem::forget(common_kernel::telemetry::init(
+            "bench",
+            common_kernel::settings::LogFormat::Pretty,
+        ));
+    }
     let mut stack = AuditStack::start().await;
     stack.stop_audit().await;
     let t = tenant("bench");
@@ -161,6 +167,42 @@ async fn main() {
     let batch_rate = rows.len() as f64 / started.elapsed().as_secs_f64();
     drop(conn);
 
+    // The profile: the same ingestion without the broker (the handler called in batches of 500
+    // on one connection), and the contract check alone, to see where the time goes.
+    let direct = tenant("direct");
+    let envelopes: Vec<serde_json::Value> = (0..entries.div_ceil(50))
+        .flat_map(|chunk| quote_evidence(&direct, &format!("q-{chunk}"), 50))
+        .take(entries)
+        .collect();
+    let started = Instant::now();
+    for envelope in &envelopes {
+        event_contracts::validate(envelope).unwrap();
+    }
+    let validate_rate = entries as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for chunk in envelopes.chunks(500) {
+        let mut tx = stack.owner.begin().await.unwrap();
+        let messages: Vec<(&serde_json::Value, audit::app::ingest::Location)> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    e,
+                    audit::app::ingest::Location {
+                        topic: "bench".into(),
+                        partition: 0,
+                        offset: 0,
+                    },
+                )
+            })
+            .collect();
+        audit::app::ingest::ingest(&mut tx, &messages)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let direct_rate = entries as f64 / started.elapsed().as_secs_f64();
+    let broker_rate = read_all(&stack.brokers, entries).await;
+
     println!("audit ingestion of {entries} entries (Kafka → inbox → append → signed checkpoint):");
     println!(
         "  appended: {:.0} entries/s over {:.2} s; appended and proven: {:.0} entries/s over {:.2} s",
@@ -177,5 +219,31 @@ async fn main() {
         audit_rate / raw_rate,
         audit_rate / batch_rate
     );
+    println!(
+        "profile: ingestion without the broker {direct_rate:.0} entries/s (500 per transaction); the event contract check alone {validate_rate:.0} envelopes/s; the broker alone delivers {broker_rate:.0} messages/s to a bare consumer"
+    );
     stack.stop_audit().await;
+}
+
+/// How fast the broker hands the topic's messages to a consumer that does nothing with them.
+async fn read_all(brokers: &str, count: usize) -> f64 {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("bench-{}", uuid::Uuid::now_v7()))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "25")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[common_kernel::audit::AUDIT_TOPIC])
+        .unwrap();
+    let first = consumer.recv().await.unwrap();
+    drop(first);
+    let started = Instant::now();
+    for _ in 1..count {
+        let _ = consumer.recv().await.unwrap();
+    }
+    count as f64 / started.elapsed().as_secs_f64()
 }

@@ -13,15 +13,16 @@ use serde_json::Value;
 
 use crate::harness::{AuditStack, auditor, quote_evidence, tenant};
 
-/// Runs `audit-verify` on a bundle: exit code and what it said.
-fn audit_verify(bundle: &Value, key: &str) -> (i32, String) {
+/// Runs a verifier program on a bundle written to a file: exit code and what it said.
+fn run_verifier(program: &str, leading: &[&Path], bundle: &Value, key: &str) -> (i32, String) {
     let file = std::env::temp_dir().join(format!("bundle-{}.json", uuid::Uuid::now_v7()));
     std::fs::write(&file, bundle.to_string()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_audit-verify"))
+    let output = Command::new(program)
+        .args(leading)
         .arg(&file)
         .args(["--public-key", key])
         .output()
-        .expect("audit-verify runs");
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
     let _ = std::fs::remove_file(&file);
     let said = format!(
         "{}{}",
@@ -31,24 +32,15 @@ fn audit_verify(bundle: &Value, key: &str) -> (i32, String) {
     (output.status.code().unwrap_or(-1), said)
 }
 
-/// Runs the independent Python verifier: exit code and what it said.
+/// The project's `audit-verify`.
+fn audit_verify(bundle: &Value, key: &str) -> (i32, String) {
+    run_verifier(env!("CARGO_BIN_EXE_audit-verify"), &[], bundle, key)
+}
+
+/// The independent Python verifier, written from docs/audit-evidence-format.md alone.
 fn python_verify(bundle: &Value, key: &str) -> (i32, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/verifier/verify_bundle.py");
-    let file = std::env::temp_dir().join(format!("bundle-{}.json", uuid::Uuid::now_v7()));
-    std::fs::write(&file, bundle.to_string()).unwrap();
-    let output = Command::new("python3")
-        .arg(&script)
-        .arg(&file)
-        .args(["--public-key", key])
-        .output()
-        .expect("python3 runs");
-    let _ = std::fs::remove_file(&file);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), said)
+    run_verifier("python3", &[&script], bundle, key)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
