@@ -24,8 +24,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::consumer::{
-    ConsumerConfig, ConsumerHandle, Disposition, EventHandler, HandlerError, IncomingEvent,
-    KafkaConsumer, dead_letter, handle_of, measure_lag, parse, process, subscribe,
+    ConsumerConfig, ConsumerHandle, DeadLetter, Disposition, EventHandler, HandlerError,
+    IncomingEvent, KafkaConsumer, dead_letter, handle_of, measure_lag, parse, process, subscribe,
 };
 
 /// A command driven by batches of events. Runs inside the inbox transaction; it must not
@@ -138,15 +138,23 @@ async fn run<H: BatchHandler>(
             }
         }
         let started = Instant::now();
-        let dispositions = apply(&pool, &config, &handler, &batch).await;
+        let dispositions = apply(&pool, &config, &handler, &batch, &stopped).await;
         tracing::debug!(group = %group, size = batch.len(), took_ms = started.elapsed().as_millis() as u64, "batch applied");
         metrics::histogram!("consumer_batch_duration_seconds", "group" => group.clone())
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("consumer_batch_size", "group" => group.clone())
             .record(batch.len() as f64);
+        let abandoned = dispositions
+            .iter()
+            .any(|(disposition, count)| *disposition == Disposition::Abandoned && *count > 0);
         for (disposition, count) in dispositions {
             metrics::counter!("consumer_messages_total", "group" => group.clone(), "disposition" => format!("{disposition:?}"))
                 .increment(count);
+        }
+        if abandoned {
+            // Asked to stop while the database was away: nothing of this batch is acknowledged
+            // (what was applied is in the inbox and absorbs the redelivery).
+            break;
         }
         commit(&consumer, &group, &batch);
     }
@@ -177,6 +185,7 @@ async fn apply<H: BatchHandler>(
     config: &BatchConfig,
     handler: &Arc<H>,
     batch: &[BorrowedMessage<'_>],
+    stopped: &watch::Receiver<bool>,
 ) -> Vec<(Disposition, u64)> {
     let mut events = Vec::with_capacity(batch.len());
     let mut unreadable = 0;
@@ -187,27 +196,35 @@ async fn apply<H: BatchHandler>(
                 let raw = message
                     .payload()
                     .map(|p| String::from_utf8_lossy(p).into_owned());
-                dead_letter(
-                    pool,
-                    &config.consumer,
-                    message.topic(),
-                    message.partition(),
-                    message.offset(),
-                    None,
-                    raw,
-                    &reason,
-                    1,
-                )
-                .await;
+                let letter = DeadLetter {
+                    topic: message.topic(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    message_id: None,
+                    payload: raw,
+                    reason: &reason,
+                    attempts: 1,
+                };
+                if dead_letter(pool, &config.consumer, letter, stopped).await
+                    == Disposition::Abandoned
+                {
+                    return vec![(Disposition::Abandoned, 1)];
+                }
                 unreadable += 1;
             }
         }
     }
-    let mut attempt = 0;
+    let (mut attempt, mut waits) = (1, 0);
     let outcome = loop {
-        attempt += 1;
         match apply_once(pool, &config.consumer, handler.as_ref(), &events).await {
             Ok(applied) => break Ok(applied),
+            Err(HandlerError::Unavailable(reason)) => {
+                waits += 1;
+                tracing::warn!(group = %config.consumer.group_id, size = events.len(), waits, %reason, "the database is unavailable; holding the batch until it answers");
+                if !crate::availability::pause(stopped, waits).await {
+                    return vec![(Disposition::Abandoned, events.len() as u64)];
+                }
+            }
             Err(HandlerError::Retryable(reason)) if attempt < config.consumer.max_attempts => {
                 let delay = config
                     .consumer
@@ -215,6 +232,7 @@ async fn apply<H: BatchHandler>(
                     .saturating_mul(2u32.saturating_pow(attempt - 1));
                 tracing::warn!(group = %config.consumer.group_id, size = events.len(), attempt, %reason, "batch failed; retrying");
                 tokio::time::sleep(delay).await;
+                attempt += 1;
             }
             Err(error) => break Err(error),
         }
@@ -231,8 +249,11 @@ async fn apply<H: BatchHandler>(
             let mut single = config.consumer.clone();
             single.version_guard = false;
             for (message, _) in batch.iter().zip(0..).filter(|(m, _)| parse(m).is_ok()) {
-                let disposition = process(pool, &single, &alone, message).await;
+                let disposition = process(pool, &single, &alone, message, stopped).await;
                 counts.push((disposition, 1));
+                if disposition == Disposition::Abandoned {
+                    break;
+                }
             }
         }
     }

@@ -131,11 +131,19 @@ pub enum HandlerError {
     /// Will never succeed (a contract violation): dead-letter at once.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The database cannot be reached: the message is held (no attempt spent, never
+    /// dead-lettered for it) until it answers or the consumer stops.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Retryable(error.to_string())
+        if crate::availability::is_unavailable(&error) {
+            Self::Unavailable(error.to_string())
+        } else {
+            Self::Retryable(error.to_string())
+        }
     }
 }
 
@@ -161,6 +169,9 @@ pub enum Disposition {
     Stale,
     /// Given up on: in `consumer_dead_letter`.
     DeadLettered,
+    /// Not taken: the consumer was asked to stop while the database was unavailable. Its offset
+    /// is not committed, so it is read again after a restart.
+    Abandoned,
 }
 
 /// A running consumer.
@@ -248,11 +259,14 @@ async fn run<H: EventHandler>(
             received = consumer.recv() => match received {
                 Ok(message) => {
                     let started = Instant::now();
-                    let disposition = process(&pool, &config, &handler, &message).await;
+                    let disposition = process(&pool, &config, &handler, &message, &stopped).await;
                     metrics::histogram!("consumer_handler_duration_seconds", "group" => config.group_id.clone())
                         .record(started.elapsed().as_secs_f64());
                     metrics::counter!("consumer_messages_total", "group" => config.group_id.clone(), "disposition" => format!("{disposition:?}"))
                         .increment(1);
+                    if disposition == Disposition::Abandoned {
+                        continue;
+                    }
                     if let Err(error) = consumer.commit_message(&message, CommitMode::Async) {
                         tracing::warn!(%error, group = %config.group_id, "offset commit failed; the inbox absorbs the redelivery");
                     }
@@ -331,12 +345,15 @@ pub(crate) fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, Stri
     })
 }
 
-/// Handles one message to a final disposition (never leaves it half-done).
+/// Handles one message to a final disposition (never leaves it half-done): applied, duplicate,
+/// stale or dead-lettered; or, when asked to stop while the database is away, abandoned
+/// unacknowledged.
 pub(crate) async fn process<H: EventHandler>(
     pool: &PgPool,
     config: &ConsumerConfig,
     handler: &H,
     message: &BorrowedMessage<'_>,
+    stopped: &watch::Receiver<bool>,
 ) -> Disposition {
     let event = match parse(message) {
         Ok(event) => event,
@@ -344,46 +361,49 @@ pub(crate) async fn process<H: EventHandler>(
             let raw = message
                 .payload()
                 .map(|p| String::from_utf8_lossy(p).into_owned());
-            return dead_letter(
-                pool,
-                config,
-                message.topic(),
-                message.partition(),
-                message.offset(),
-                None,
-                raw,
-                &reason,
-                1,
-            )
-            .await;
+            let letter = DeadLetter {
+                topic: message.topic(),
+                partition: message.partition(),
+                offset: message.offset(),
+                message_id: None,
+                payload: raw,
+                reason: &reason,
+                attempts: 1,
+            };
+            return dead_letter(pool, config, letter, stopped).await;
         }
     };
-    let mut attempt = 0;
+    let (mut attempt, mut waits) = (1, 0);
     loop {
-        attempt += 1;
         match apply_once(pool, config, handler, &event).await {
             Ok(disposition) => return disposition,
+            Err(HandlerError::Unavailable(reason)) => {
+                waits += 1;
+                tracing::warn!(group = %config.group_id, event_id = %event.event_id, waits, %reason, "the database is unavailable; holding the message until it answers");
+                if !crate::availability::pause(stopped, waits).await {
+                    return Disposition::Abandoned;
+                }
+            }
             Err(HandlerError::Retryable(reason)) if attempt < config.max_attempts => {
                 let delay = config
                     .base_backoff
                     .saturating_mul(2u32.saturating_pow(attempt - 1));
                 tracing::warn!(group = %config.group_id, event_id = %event.event_id, attempt, %reason, "handler failed; retrying");
                 tokio::time::sleep(delay).await;
+                attempt += 1;
             }
             Err(HandlerError::Retryable(reason) | HandlerError::Permanent(reason)) => {
                 let raw = Some(event.envelope.to_string());
-                return dead_letter(
-                    pool,
-                    config,
-                    &event.topic,
-                    event.partition,
-                    event.offset,
-                    Some(event.event_id),
-                    raw,
-                    &reason,
-                    attempt,
-                )
-                .await;
+                let letter = DeadLetter {
+                    topic: &event.topic,
+                    partition: event.partition,
+                    offset: event.offset,
+                    message_id: Some(event.event_id),
+                    payload: raw,
+                    reason: &reason,
+                    attempts: attempt,
+                };
+                return dead_letter(pool, config, letter, stopped).await;
             }
         }
     }
@@ -443,58 +463,88 @@ async fn apply_once<H: EventHandler>(
     Ok(Disposition::Applied)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the coordinates of a message that may not even parse"
-)]
+/// Where a message given up on was read, and why.
+#[derive(Debug)]
+pub(crate) struct DeadLetter<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Its event id, when it had a readable one.
+    pub message_id: Option<Uuid>,
+    /// The message as received.
+    pub payload: Option<String>,
+    /// Why it was given up on.
+    pub reason: &'a str,
+    /// Attempts spent.
+    pub attempts: u32,
+}
+
+/// Stores a dead letter (and marks its inbox row), holding on while the database is away: a
+/// message is only ever acknowledged once it is applied or its dead letter is stored.
 pub(crate) async fn dead_letter(
     pool: &PgPool,
     config: &ConsumerConfig,
-    topic: &str,
-    partition: i32,
-    offset: i64,
-    message_id: Option<Uuid>,
-    payload: Option<String>,
-    reason: &str,
-    attempts: u32,
+    letter: DeadLetter<'_>,
+    stopped: &watch::Receiver<bool>,
 ) -> Disposition {
-    let stored = async {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO consumer_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, message_id, payload, reason, attempts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consumer_group, topic, kafka_partition, kafka_offset) DO NOTHING",
-        )
-        .bind(&config.group_id)
-        .bind(topic)
-        .bind(partition)
-        .bind(offset)
-        .bind(message_id)
-        .bind(payload)
-        .bind(reason)
-        .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(id) = message_id {
-            sqlx::query(
-                "INSERT INTO inbox_message (consumer_group, message_id, event_type, topic, kafka_partition, kafka_offset, outcome) \
-                 VALUES ($1, $2, '', $3, $4, $5, 'DEAD_LETTERED') ON CONFLICT (consumer_group, message_id) DO NOTHING",
-            )
-            .bind(&config.group_id)
-            .bind(id)
-            .bind(topic)
-            .bind(partition)
-            .bind(offset)
-            .execute(&mut *tx)
-            .await?;
+    let mut waits = 0;
+    loop {
+        match store_dead_letter(pool, config, &letter).await {
+            Ok(()) => break,
+            Err(error) if crate::availability::is_unavailable(&error) => {
+                waits += 1;
+                tracing::warn!(%error, group = %config.group_id, topic = letter.topic, partition = letter.partition, offset = letter.offset, waits, "the database is unavailable; holding the dead letter until it answers");
+                if !crate::availability::pause(stopped, waits).await {
+                    return Disposition::Abandoned;
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, group = %config.group_id, topic = letter.topic, partition = letter.partition, offset = letter.offset, "could not store a dead letter");
+                break;
+            }
         }
-        tx.commit().await
-    }
-    .await;
-    if let Err(error) = stored {
-        tracing::error!(%error, group = %config.group_id, topic, partition, offset, "could not store a dead letter");
     }
     metrics::counter!("consumer_dead_letters_total", "group" => config.group_id.clone())
         .increment(1);
-    tracing::error!(group = %config.group_id, topic, partition, offset, reason, "message dead-lettered");
+    tracing::error!(group = %config.group_id, topic = letter.topic, partition = letter.partition, offset = letter.offset, reason = letter.reason, "message dead-lettered");
     Disposition::DeadLettered
+}
+
+async fn store_dead_letter(
+    pool: &PgPool,
+    config: &ConsumerConfig,
+    letter: &DeadLetter<'_>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO consumer_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, message_id, payload, reason, attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consumer_group, topic, kafka_partition, kafka_offset) DO NOTHING",
+    )
+    .bind(&config.group_id)
+    .bind(letter.topic)
+    .bind(letter.partition)
+    .bind(letter.offset)
+    .bind(letter.message_id)
+    .bind(&letter.payload)
+    .bind(letter.reason)
+    .bind(i32::try_from(letter.attempts).unwrap_or(i32::MAX))
+    .execute(&mut *tx)
+    .await?;
+    if let Some(id) = letter.message_id {
+        sqlx::query(
+            "INSERT INTO inbox_message (consumer_group, message_id, event_type, topic, kafka_partition, kafka_offset, outcome) \
+             VALUES ($1, $2, '', $3, $4, $5, 'DEAD_LETTERED') ON CONFLICT (consumer_group, message_id) DO NOTHING",
+        )
+        .bind(&config.group_id)
+        .bind(id)
+        .bind(letter.topic)
+        .bind(letter.partition)
+        .bind(letter.offset)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }

@@ -6,6 +6,7 @@
 //! Nothing here depends on a particular broker: the same code runs against the local
 //! Kafka-protocol broker and a production Kafka cluster (`KAFKA_BROKERS`).
 
+mod availability;
 mod backlog;
 pub mod batch_consumer;
 pub mod consumer;

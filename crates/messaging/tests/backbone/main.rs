@@ -7,6 +7,7 @@ mod support;
 
 mod batch_consumer;
 mod consumer;
+mod db_outage;
 mod jobs_role;
 mod outage;
 mod relay;
