@@ -67,7 +67,8 @@ impl ServiceClient {
     }
 }
 
-/// A client without a secret (a browser or terminal app) that may use the password grant.
+/// A client without a secret (a browser or terminal app) that may use the password grant, and,
+/// with registered redirect URIs, the authorization code flow with PKCE.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublicClient {
@@ -76,6 +77,9 @@ pub struct PublicClient {
     /// What the client is for.
     #[serde(default)]
     pub description: String,
+    /// Where `/authorize` may send a code back, exactly (none: no browser sign-in).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// Every identity the issuer knows.

@@ -20,6 +20,10 @@ pub(crate) fn router(issuer: Issuer) -> Router {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
+        .route(
+            "/authorize",
+            get(crate::sign_in::authorize_form).post(crate::sign_in::authorize_submit),
+        )
         .route("/token", post(token))
         .with_state(issuer)
 }
@@ -82,20 +86,85 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
 
 async fn token(State(issuer): State<Issuer>, headers: HeaderMap, body: Bytes) -> Response {
     match issue(&issuer, &headers, &body) {
-        Ok(access_token) => {
-            let body = json!({
+        Ok((access_token, id_token)) => {
+            let mut body = json!({
                 "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": issuer.token_lifetime().as_secs(),
             });
+            if let Some(id_token) = id_token {
+                body["id_token"] = json!(id_token);
+            }
             (StatusCode::OK, no_store(), axum::Json(body)).into_response()
         }
         Err(error) => error.into_response(),
     }
 }
 
-/// Authenticates the request and signs the token it asks for.
-fn issue(issuer: &Issuer, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
+fn server_error(error: impl std::fmt::Display) -> OAuthError {
+    OAuthError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        error.to_string(),
+    )
+}
+
+/// RFC 6749 §4.1.3 with RFC 7636 §4.5: a public client redeems its code with the verifier; the
+/// answer carries the user's access token and an OpenID Connect ID token (audience: the client).
+fn authorization_code_grant(
+    issuer: &Issuer,
+    form: &HashMap<String, String>,
+) -> Result<(String, Option<String>), OAuthError> {
+    let get = |name: &str| {
+        form.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is missing")))
+    };
+    let client_id = get("client_id")?;
+    if issuer.directory().public_client(client_id).is_none() {
+        return Err(OAuthError::invalid_client(format!(
+            "unknown client {client_id:?}"
+        )));
+    }
+    let verifier = get("code_verifier")?;
+    if !crate::authorize::valid_verifier(verifier) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 unreserved characters (RFC 7636)",
+        ));
+    }
+    let redeemed = issuer
+        .codes()
+        .redeem(get("code")?, client_id, get("redirect_uri")?, verifier)
+        .map_err(|error| {
+            OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", error.to_string())
+        })?;
+    let mut claims = issuer
+        .claims_for_user(&redeemed.username)
+        .map_err(|error| {
+            OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", error.to_string())
+        })?;
+    claims.azp = redeemed.client_id.clone();
+    let id_token = issuer
+        .sign(&json!({
+            "iss": issuer.url(),
+            "aud": redeemed.client_id,
+            "sub": claims.sub,
+            "preferred_username": claims.preferred_username,
+            "tenant_id": claims.tenant_id,
+            "iat": claims.iat,
+            "exp": claims.exp,
+            "nonce": redeemed.nonce,
+        }))
+        .map_err(server_error)?;
+    let access = issuer.sign(&claims).map_err(server_error)?;
+    Ok((access, Some(id_token)))
+}
+
+/// Authenticates the request and signs the token it asks for (and an ID token for a code).
+fn issue(
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, Option<String>), OAuthError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -118,21 +187,18 @@ fn issue(issuer: &Issuer, headers: &HeaderMap, body: &[u8]) -> Result<String, OA
     let claims = match grant_type.as_str() {
         "password" => password_grant(issuer, &form, basic)?,
         "client_credentials" => client_credentials_grant(issuer, &form, basic)?,
+        "authorization_code" => return authorization_code_grant(issuer, &form),
         other => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type {other:?} is not supported (password, client_credentials)"),
+                format!(
+                    "grant_type {other:?} is not supported (password, client_credentials, authorization_code)"
+                ),
             ));
         }
     };
-    issuer.sign(&claims).map_err(|error| {
-        OAuthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            error.to_string(),
-        )
-    })
+    Ok((issuer.sign(&claims).map_err(server_error)?, None))
 }
 
 /// §4.3: a public client (no secret) signs a directory user in with username and password.

@@ -30,6 +30,8 @@ struct Inner {
     keys: RwLock<KeyRing>,
     /// Another issuer's keys, made on first use, for tokens that must not verify.
     foreign: OnceLock<KeyRing>,
+    /// Authorization codes waiting to be redeemed.
+    codes: crate::authorize::Codes,
 }
 
 impl Issuer {
@@ -52,6 +54,7 @@ impl Issuer {
                 token_lifetime,
                 keys: RwLock::new(KeyRing::generate()?),
                 foreign: OnceLock::new(),
+                codes: crate::authorize::Codes::default(),
             }),
         })
     }
@@ -66,6 +69,11 @@ impl Issuer {
         &self.inner.directory
     }
 
+    /// Authorization codes waiting to be redeemed.
+    pub(crate) fn codes(&self) -> &crate::authorize::Codes {
+        &self.inner.codes
+    }
+
     /// The audience tokens name.
     pub fn audience(&self) -> &str {
         &self.inner.directory.audience
@@ -76,7 +84,8 @@ impl Issuer {
         self.inner.token_lifetime
     }
 
-    /// `GET /.well-known/openid-configuration`, `GET /jwks` and `POST /token`.
+    /// `GET /.well-known/openid-configuration`, `GET /jwks`, `GET`/`POST /authorize` and
+    /// `POST /token`.
     pub fn router(&self) -> axum::Router {
         http::router(self.clone())
     }
@@ -89,7 +98,10 @@ impl Issuer {
             "issuer": url,
             "jwks_uri": format!("{url}/jwks"),
             "token_endpoint": format!("{url}/token"),
-            "grant_types_supported": ["password", "client_credentials"],
+            "authorization_endpoint": format!("{url}/authorize"),
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "grant_types_supported": ["password", "client_credentials", "authorization_code"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "id_token_signing_alg_values_supported": algorithms,
             "subject_types_supported": ["public"],

@@ -1,8 +1,10 @@
 //! A development OIDC issuer (ADR 0030) with real signatures.
 //!
 //! At start an [`Issuer`] generates one RS256 (2048-bit) and one ES256 (P-256) key. Its
-//! [`Issuer::router`] serves `GET /.well-known/openid-configuration`, `GET /jwks` and
-//! `POST /token` (the `password` grant for the demo users through the public client `cpq-portal`,
+//! [`Issuer::router`] serves `GET /.well-known/openid-configuration`, `GET /jwks`,
+//! `GET`/`POST /authorize` (a sign-in form for browser clients: the authorization code flow with
+//! PKCE S256) and `POST /token` (the `password` grant for the demo users through a public client
+//! such as `cpq-portal`, `authorization_code` for browser clients with registered redirect URIs,
 //! `client_credentials` for the service accounts), over the users and clients of a [`Directory`]
 //! (`deploy/identity/demo-identities.json`). Tokens carry exactly the claims of ADR 0030
 //! ([`Claims`]).
@@ -13,12 +15,14 @@
 //! the RSA public key). `devstack` runs it on 127.0.0.1:8079; `test_support::TestIssuer` runs it
 //! on a random port per test. Passwords and secrets in the demo directory are for local use only.
 
+mod authorize;
 mod claims;
 mod directory;
 mod http;
 mod issuer;
 mod keys;
 mod negative;
+mod sign_in;
 
 use std::future::Future;
 

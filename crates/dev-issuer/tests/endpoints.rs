@@ -67,8 +67,13 @@ async fn discovery_names_the_issuer_and_its_endpoints() -> Outcome<()> {
     assert_eq!(body["token_endpoint"], "http://127.0.0.1:8079/token");
     assert_eq!(
         body["grant_types_supported"],
-        json!(["password", "client_credentials"])
+        json!(["password", "client_credentials", "authorization_code"])
     );
+    assert_eq!(
+        body["authorization_endpoint"],
+        "http://127.0.0.1:8079/authorize"
+    );
+    assert_eq!(body["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         body["id_token_signing_alg_values_supported"],
         json!(["RS256", "ES256"])
@@ -240,10 +245,16 @@ async fn errors_follow_rfc_6749() -> Outcome<()> {
             "invalid_request",
         ),
         (
-            "grant_type=authorization_code&code=x",
+            "grant_type=implicit&code=x",
             None,
             400,
             "unsupported_grant_type",
+        ),
+        (
+            "grant_type=authorization_code&code=x",
+            None,
+            400,
+            "invalid_request",
         ),
         ("username=sales1", None, 400, "invalid_request"),
         (

@@ -132,6 +132,17 @@ fn the_portal_maps_user_attributes_to_claims() -> Outcome {
         let client = find(items(&realm, "clients"), "clientId", &public.client_id)?;
         assert_eq!(client["publicClient"], true);
         assert_eq!(client["directAccessGrantsEnabled"], true);
+        // A browser client signs in with the code flow and PKCE at exactly its redirect URIs.
+        let browser = !public.redirect_uris.is_empty();
+        assert_eq!(
+            client["standardFlowEnabled"], browser,
+            "{}",
+            public.client_id
+        );
+        assert_eq!(strings(&client["redirectUris"]), public.redirect_uris);
+        if browser {
+            assert_eq!(client["attributes"]["pkce.code.challenge.method"], "S256");
+        }
         for claim in ["tenant_id", "actor_type", "discount_authority"] {
             let mapper = mapper(client, claim)?;
             assert_eq!(mapper["protocolMapper"], "oidc-usermodel-attribute-mapper");
