@@ -1,0 +1,138 @@
+//! The running service: the HTTP door and the projector, over one foundation (pools, outbox
+//! relay, idempotency purge) from the shared host.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use common_kernel::settings::{Settings, SettingsError};
+use messaging::batch_consumer::{BatchConfig, spawn_batched};
+use messaging::consumer::{ConsumerConfig, ConsumerHandle};
+use service_host::{Foundation, Host, HostError, ServiceIdentity};
+use sqlx::migrate::Migrator;
+
+use crate::infra::projector::{CONSUMER_GROUP, Projector, TOPICS};
+use crate::settings::OpsSettings;
+
+/// Service name in logs, metrics and health answers.
+pub const SERVICE: &str = "ops";
+/// Default HTTP port.
+pub const DEFAULT_PORT: u16 = 8087;
+/// The schema this service owns.
+pub const SCHEMA: &str = "ops_schema";
+/// The ops service's migrations, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/ops");
+
+/// Who this process is, for the shared host.
+pub const IDENTITY: ServiceIdentity = ServiceIdentity {
+    name: SERVICE,
+    schema: SCHEMA,
+    migrator: &MIGRATOR,
+};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Settings were invalid.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// Database or port (the shared host).
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The projector could not start.
+    #[error("the projector: {0}")]
+    Consumer(#[from] rdkafka::error::KafkaError),
+}
+
+/// A built service, bound to its port and ready to serve.
+pub struct Application {
+    host: Host,
+    projector: Option<ConsumerHandle>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.host.port())
+            .field("projector", &self.projector.is_some())
+            .finish()
+    }
+}
+
+impl Application {
+    /// Connects, migrates, starts the projector, binds and wires the router. Port 0 picks a
+    /// free port (tests).
+    pub async fn build(settings: Settings, ops: OpsSettings) -> Result<Self, StartupError> {
+        let foundation = Foundation::open(&IDENTITY, &settings).await?;
+        let projector = match settings.kafka.brokers.clone() {
+            Some(brokers) => Some(spawn_batched(
+                foundation.jobs_db.clone(),
+                BatchConfig::new(ConsumerConfig::new(
+                    CONSUMER_GROUP,
+                    TOPICS.iter().map(|t| (*t).to_owned()).collect(),
+                    brokers,
+                )),
+                Projector,
+            )?),
+            None => None,
+        };
+        let state = crate::http::AppState {
+            db: foundation.db.clone(),
+            settings: Arc::new(ops),
+        };
+        let host = Host::bind(
+            &IDENTITY,
+            &settings,
+            foundation,
+            crate::http::routes(state),
+            crate::http::openapi::openapi_json(),
+        )
+        .await?;
+        Ok(Self { host, projector })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.host.port()
+    }
+
+    /// Serves until `shutdown` resolves, then stops the projector after its current batch.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let served = self.host.run_until(shutdown, Vec::new()).await;
+        if let Some(projector) = self.projector {
+            projector.shutdown().await;
+        }
+        served
+    }
+}
+
+impl service_host::Service for Application {
+    fn port(&self) -> u16 {
+        Application::port(self)
+    }
+
+    fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = std::io::Result<()>> {
+        Application::run_until(self, shutdown)
+    }
+}
+
+/// The binary's whole life: settings, telemetry, build, serve until SIGINT/SIGTERM.
+pub async fn run_main() -> ExitCode {
+    service_host::run_main(
+        SERVICE,
+        || {
+            let settings = Settings::from_env(SERVICE, DEFAULT_PORT).map_err(|e| e.to_string())?;
+            let ops = OpsSettings::from_env().map_err(|e| e.to_string())?;
+            let format = settings.log_format;
+            Ok(((settings, ops), format))
+        },
+        |(settings, ops)| Application::build(settings, ops),
+    )
+    .await
+}
