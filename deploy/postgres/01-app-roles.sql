@@ -5,7 +5,7 @@
 -- not this PostgreSQL, which asks for passwords. So the roles are created here first, with
 -- passwords the services' APP__DATABASE__APP_URL carries. The passwords are for local use only:
 -- production provisions its own roles and secrets (docs/runbooks/catalog.md, cpq.md,
--- integration.md, order.md, audit.md).
+-- integration.md, order.md, audit.md, ops.md).
 -- The work that crosses tenants (relay, /ops/messaging, idempotency purge, quote expiry, the
 -- order's consumers and process starter) runs as <service>_jobs: BYPASSRLS, but no superuser,
 -- owner of nothing, granted table by table by the migrations
@@ -34,4 +34,9 @@ CREATE ROLE order_jobs LOGIN PASSWORD 'order-jobs-local-only'
 CREATE ROLE audit_app LOGIN PASSWORD 'audit-app-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 CREATE ROLE audit_jobs LOGIN PASSWORD 'audit-jobs-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;
+-- The ops service: read views only (migrations/ops).
+CREATE ROLE ops_app LOGIN PASSWORD 'ops-app-local-only'
+    NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+CREATE ROLE ops_jobs LOGIN PASSWORD 'ops-jobs-local-only'
     NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS;

@@ -85,7 +85,8 @@ environment:
   KAFKA_BROKERS  default 127.0.0.1:9092 (comma-separated bootstrap servers)
   CATALOG_PORT   default 8081
   CPQ_PORT       default 8082 (CPQ reads the catalog at the catalog port)
-  APPROVAL_PORT, ORDER_PORT, INTEGRATION_PORT, AUDIT_PORT  default 8083, 8084, 8085, 8086
+  APPROVAL_PORT, ORDER_PORT, INTEGRATION_PORT, AUDIT_PORT, OPS_PORT  default 8083, 8084,
+                 8085, 8086, 8087
                  (order reads the catalog and runs order-fulfillment on the stack's engine)
   DOWNSTREAM_SIM_PORT  default 8095 (the downstream simulator's control API; a simulator already
                  answering there is used as it is)

@@ -88,7 +88,16 @@ pub const SERVICES: &[ServiceSpec] = &[
         example_user: "auditor1",
         oidc_client: "audit-service",
     },
-    // Later: ops 8087.
+    // The operators' read views, projected from every service's events (ViewOperations).
+    ServiceSpec {
+        name: "ops",
+        binary: "ops",
+        default_port: 8087,
+        port_env: "OPS_PORT",
+        example_path: "/stuck-orders",
+        example_user: "ops1",
+        oidc_client: "ops-service",
+    },
 ];
 
 impl ServiceSpec {
