@@ -25,3 +25,36 @@ pub fn assert_committed_contract(file_name: &str, generated: &str, accept_comman
          `UPDATE_CONTRACTS=1 {accept_command}` to accept it"
     );
 }
+
+/// Asserts that every `(status, code)` refusal a service answers is declared in `contract`
+/// under that status, by its `` `CODE` `` in some operation's response description: what a
+/// client can be told is what the contract promises.
+pub fn assert_refusals_declared(contract: &serde_json::Value, refusals: &[(u16, &str)]) {
+    let descriptions: Vec<(String, &str)> = contract["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(serde_json::Value::as_object)
+        .flat_map(|item| item.values())
+        .filter_map(|operation| operation["responses"].as_object())
+        .flat_map(|responses| responses.iter())
+        .filter_map(|(status, response)| {
+            response["description"]
+                .as_str()
+                .map(|description| (status.clone(), description))
+        })
+        .collect();
+    let missing: Vec<String> = refusals
+        .iter()
+        .filter(|(status, code)| {
+            !descriptions.iter().any(|(declared, description)| {
+                *declared == status.to_string() && description.contains(&format!("`{code}`"))
+            })
+        })
+        .map(|(status, code)| format!("{status} {code}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "refusals the contract does not declare: {missing:?}"
+    );
+}

@@ -28,7 +28,7 @@ mod rate_limits;
 mod redis;
 mod tenancy;
 
-pub use contract::{assert_committed_contract, contract_path};
+pub use contract::{assert_committed_contract, assert_refusals_declared, contract_path};
 pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess, SigningAlgorithm};
 pub use issuer::TestIssuer;
 pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};

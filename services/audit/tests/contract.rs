@@ -49,25 +49,7 @@ fn committed_contract_matches_the_handlers() {
 #[test]
 fn every_refusal_is_declared_under_its_status() {
     let document: Value = serde_json::from_str(&openapi_json()).unwrap();
-    let mut missing = Vec::new();
-    for (status, code) in REFUSALS {
-        let declared = document["paths"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|item| item.as_object().unwrap().values())
-            .filter_map(|operation| {
-                operation["responses"][status.to_string()]["description"].as_str()
-            })
-            .any(|description| description.contains(&format!("`{code}`")));
-        if !declared {
-            missing.push(format!("{status} {code}"));
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "refusals the contract does not declare: {missing:?}"
-    );
+    test_support::assert_refusals_declared(&document, REFUSALS);
 }
 
 fn issuer() -> Arc<TestIssuer> {
