@@ -192,7 +192,14 @@ const BULK_ORDERS: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn spent_retries_on_many_orders_are_repaired_by_one_bulk_retry() {
-    let stack = Stack::start(true).await;
+    // A hundred orders retrying at once keep calls in flight for seconds on a loaded machine:
+    // the stack's 4 s stuck-call watchdog would file some of them as RECONCILIATION while they
+    // are still retrying, so this scenario runs with the watchdog at a minute.
+    let stack = Stack::start_with(
+        true,
+        vec![("APP__ORDER__STUCK_CALL_AFTER_SECONDS", "60".to_owned())],
+    )
+    .await;
     let catalog = stack.seed_catalog().await;
     stack
         .sim

@@ -157,6 +157,8 @@ pub struct Stack {
     _engine_db: TestDatabase,
     _kafka: KafkaProcess,
     _serial: tokio::sync::OwnedMutexGuard<()>,
+    /// Settings of the order service that differ from [`Stack::order_env`]'s for one scenario.
+    order_overrides: Vec<(&'static str, String)>,
 }
 
 /// One stack at a time per test process: a stack holds ~80 of PostgreSQL's default 100
@@ -170,6 +172,14 @@ impl Stack {
     /// Starts the broker, the engine, the simulator and every service; the order service in
     /// this process unless `order_in_process` is false (then [`Stack::spawn_order_process`]).
     pub async fn start(order_in_process: bool) -> Self {
+        Self::start_with(order_in_process, Vec::new()).await
+    }
+
+    /// [`Stack::start`] with some of the order service's settings changed for one scenario.
+    pub async fn start_with(
+        order_in_process: bool,
+        order_overrides: Vec<(&'static str, String)>,
+    ) -> Self {
         let serial = serial().lock_owned().await;
         if std::env::var("E2E_LOG").is_ok() {
             std::mem::forget(common_kernel::telemetry::init(
@@ -365,6 +375,7 @@ impl Stack {
             _engine_db: engine_db,
             _kafka: kafka,
             _serial: serial,
+            order_overrides,
         };
         if order_in_process {
             let env = stack.order_env();
@@ -418,6 +429,10 @@ impl Stack {
             ("APP__ORDER__STUCK_CALL_AFTER_SECONDS", "4".to_owned()),
             ("APP__ORDER__WATCHDOG_INTERVAL_MS", "200".to_owned()),
         ]);
+        for (name, value) in &self.order_overrides {
+            env.retain(|(key, _)| key != name);
+            env.push((name, value.clone()));
+        }
         env
     }
 
