@@ -11,7 +11,6 @@
 //! are listed, not flagged.
 
 use audit_proof::Hash;
-use audit_proof::checkpoint::verify_note;
 use audit_proof::tree::{self, Subtree};
 use chrono::{DateTime, Utc};
 use common_kernel::context::RequestContext;
@@ -135,12 +134,13 @@ impl Walk<'_> {
         self.checkpoints_checked += 1;
         let hashes: Vec<Hash> = self.stack.iter().map(|(_, hash)| *hash).collect();
         let root = tree::fold(&hashes).unwrap_or_else(tree::empty_root);
-        // The signature must hold over a note that states exactly the stored size and root:
-        // a rewritten root column with the old note and signature is caught here.
-        let signed = self.keys.public_key(&checkpoint.key_id).is_some_and(|key| {
-            checkpoint.document().verify(&key).is_ok()
-                && verify_note(&key, &checkpoint.note, &checkpoint.signature).is_ok()
-        });
+        // The signature must hold over a note that states exactly the stored size and root
+        // (`SignedCheckpoint::verify` checks both): a rewritten root column with the old note
+        // and signature is caught here.
+        let signed = self
+            .keys
+            .public_key(&checkpoint.key_id)
+            .is_some_and(|key| checkpoint.document().verify(&key).is_ok());
         let problem = if root != checkpoint.root_hash {
             Some(format!(
                 "the signed root of size {} is {}, the stored contents give {}",
