@@ -53,6 +53,7 @@ impl Served {
         );
         let routes = ServiceRoutes {
             api,
+            open: Router::new(),
             openapi_json: "{}".to_owned(),
             health: HealthState {
                 service: "cors-test",

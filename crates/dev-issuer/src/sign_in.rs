@@ -47,6 +47,31 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     format!("{uri}{separator}{}", query.finish())
 }
 
+/// Whether `requested` is the registered URI; for a loopback one (`http://127.0.0.1:…`,
+/// `http://localhost:…`) any port matches, as RFC 8252 §7.3 asks of servers: a console started on
+/// another port (a test's) signs in with the same registration.
+fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let split = |uri: &str| -> Option<(String, String)> {
+        let rest = uri.strip_prefix("http://")?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, port)| {
+                if port.chars().all(|c| c.is_ascii_digit()) {
+                    host
+                } else {
+                    authority
+                }
+            });
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+            .then(|| (host.to_owned(), path.to_owned()))
+    };
+    matches!((split(registered), split(requested)), (Some(a), Some(b)) if a == b)
+}
+
 /// Checks client and redirect URI first (errors shown here), then the rest (errors sent back).
 fn checked(
     issuer: &Issuer,
@@ -60,7 +85,11 @@ fn checked(
         ))));
     };
     let redirect_uri = get("redirect_uri");
-    if !client.redirect_uris.iter().any(|uri| uri == redirect_uri) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|uri| redirect_matches(uri, redirect_uri))
+    {
         return Err(Box::new(page_error(&format!(
             "{redirect_uri:?} is not a redirect URI registered for {client_id:?}"
         ))));
@@ -152,5 +181,32 @@ pub(crate) async fn authorize_submit(State(issuer): State<Issuer>, body: Bytes) 
             &[("code", &code), ("state", &request.state)],
         )),
         None => page_error("no randomness for a code: try again"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_matches;
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_and_nothing_else_is_loosened() {
+        let registered = "http://127.0.0.1:8087/console/callback";
+        assert!(redirect_matches(registered, registered));
+        assert!(redirect_matches(
+            registered,
+            "http://127.0.0.1:41234/console/callback"
+        ));
+        assert!(!redirect_matches(
+            registered,
+            "http://127.0.0.1:41234/other"
+        ));
+        assert!(!redirect_matches(
+            registered,
+            "http://evil.example:8087/console/callback"
+        ));
+        assert!(!redirect_matches(
+            "https://ops.example/console/callback",
+            "https://ops.example:444/console/callback"
+        ));
     }
 }

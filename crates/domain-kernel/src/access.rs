@@ -159,6 +159,9 @@ pub enum Action {
     ViewOperations,
     /// Operate the workflow engine (incidents, process instances).
     OperateWorkflow,
+    /// Rebuild the operations projections from the event log; privileged (it replays every
+    /// tenant's events).
+    RebuildProjections,
     /// Work on user tasks in the workflow engine (approvers; a service completing the task of a
     /// decision it recorded).
     WorkUserTasks,
@@ -228,7 +231,9 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::RetryTask | Action::RepairFallout | Action::OperateWorkflow => {
             &[R::Operator, R::OperationsLead]
         }
-        Action::ForceCompleteTask | Action::RepairInstalledBase => &[R::OperationsLead],
+        Action::ForceCompleteTask | Action::RepairInstalledBase | Action::RebuildProjections => {
+            &[R::OperationsLead]
+        }
         Action::RunWorkflowStep => &[R::WorkflowWorker, R::Operator, R::OperationsLead],
         Action::ViewAudit => &[R::Auditor, R::Operator, R::OperationsLead],
         Action::ViewOperations => &[R::Operator, R::OperationsLead, R::Auditor],
@@ -395,6 +400,7 @@ mod tests {
             Action::ViewAudit,
             Action::ViewOperations,
             Action::OperateWorkflow,
+            Action::RebuildProjections,
             Action::WorkUserTasks,
             Action::RunWorkflowStep,
             Action::ManageApprovers,

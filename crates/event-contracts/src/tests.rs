@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 68] = [
+const EVENT_TYPES: [&str; 69] = [
     "approval.approved.v1",
     "approval.escalated.v1",
     "approval.rejected.v1",
@@ -56,6 +56,7 @@ const EVENT_TYPES: [&str; 68] = [
     "integration.provisioning.deactivation-succeeded.v1",
     "integration.provisioning.modification-failed.v1",
     "integration.provisioning.modification-succeeded.v1",
+    "oms.fallout.status-changed.v1",
     "oms.fulfillment-task.compensated.v1",
     "oms.fulfillment-task.dispatched.v1",
     "oms.fulfillment-task.failed.v1",

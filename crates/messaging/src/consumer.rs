@@ -182,10 +182,28 @@ pub struct ConsumerHandle {
     lag: Arc<Mutex<HashMap<(String, i32), i64>>>,
 }
 
+/// A cloneable reader of a running consumer's lag, for a view that reports it while the handle
+/// stays with whoever stops the consumer.
+#[derive(Debug, Clone)]
+pub struct LagReader(Arc<Mutex<HashMap<(String, i32), i64>>>);
+
+impl LagReader {
+    /// Messages behind the high watermark, per (topic, partition), as last measured (every
+    /// five seconds).
+    pub fn lag(&self) -> HashMap<(String, i32), i64> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
 impl ConsumerHandle {
     /// Messages behind the high watermark, per (topic, partition), as last measured.
     pub fn lag(&self) -> HashMap<(String, i32), i64> {
         self.lag.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// A reader of [`ConsumerHandle::lag`] that outlives a borrow of the handle.
+    pub fn lag_reader(&self) -> LagReader {
+        LagReader(Arc::clone(&self.lag))
     }
 
     /// Stops after the current message, commits, leaves the group and closes.
@@ -315,8 +333,9 @@ pub(crate) fn measure_lag(
     }
 }
 
-/// Reads the envelope of a message; `Err` names why it is unreadable.
-pub(crate) fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
+/// Reads the envelope of a message; `Err` names why it is unreadable. Public for readers that
+/// replay a topic outside a consumer group (the ops projections' rebuild).
+pub fn parse(message: &BorrowedMessage<'_>) -> Result<IncomingEvent, String> {
     let payload = message.payload().ok_or("message has no payload")?;
     let envelope: Value =
         serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;

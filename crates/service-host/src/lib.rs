@@ -143,6 +143,27 @@ impl Host {
         api: Router,
         openapi_json: String,
     ) -> Result<Self, HostError> {
+        Self::bind_with_open(
+            identity,
+            settings,
+            foundation,
+            api,
+            Router::new(),
+            openapi_json,
+        )
+        .await
+    }
+
+    /// [`Host::bind`] with routes that skip the bearer check (`open`): a browser console that
+    /// signs in with a session cookie of its own.
+    pub async fn bind_with_open(
+        identity: &ServiceIdentity,
+        settings: &Settings,
+        foundation: Foundation,
+        api: Router,
+        open: Router,
+        openapi_json: String,
+    ) -> Result<Self, HostError> {
         let ops = messaging::ops::router(messaging::ops::MessagingOps {
             pool: foundation.jobs_db.clone(),
             consumers: std::sync::Arc::new(Vec::new()),
@@ -150,6 +171,7 @@ impl Host {
         let router = platform::assemble(
             ServiceRoutes {
                 api: api.merge(ops),
+                open,
                 openapi_json,
                 health: HealthState {
                     service: identity.name,

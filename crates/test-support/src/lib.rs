@@ -27,6 +27,8 @@ mod proxy;
 mod rate_limits;
 mod redis;
 mod tenancy;
+/// A minimal WebDriver client driving headless Chromium, for end-to-end browser tests.
+pub mod webdriver;
 
 pub use contract::{assert_committed_contract, assert_refusals_declared, contract_path};
 pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess, SigningAlgorithm};

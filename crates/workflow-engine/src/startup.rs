@@ -188,6 +188,7 @@ impl Application {
         let router = platform::assemble(
             ServiceRoutes {
                 api: crate::http::routes(engine.clone()),
+                open: axum::Router::new(),
                 openapi_json: crate::http::openapi::openapi_json(),
                 health: HealthState {
                     service: SERVICE,

@@ -13,6 +13,10 @@ use crate::handler::JobHandler;
 use crate::proto::gateway_client::GatewayClient;
 use crate::worker::{WorkerConfig, WorkerHandle};
 
+/// How long a connection with credentials waits for its first token: zeebe-rs re-asks a token
+/// server that failed only every ten seconds, so this covers one retry.
+const FIRST_TOKEN_WAIT: Duration = Duration::from_secs(12);
+
 /// A connected gateway; cheap to clone, shared by all workers of a service.
 #[derive(Debug, Clone)]
 pub struct Gateway {
@@ -49,6 +53,21 @@ impl Gateway {
             );
         }
         let zeebe = builder.build().await.map_err(RuntimeError::Client)?;
+        if credentials.is_some() {
+            // zeebe-rs fetches its first token in the background and refuses every command
+            // ("token unavailable") until it holds one; wait for it so the first deployment
+            // does not race the fetch. A token server still down after the wait leaves the
+            // commands to fail and be retried like any unavailable gateway.
+            if tokio::time::timeout(FIRST_TOKEN_WAIT, zeebe.auth_initialized())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    wait_seconds = FIRST_TOKEN_WAIT.as_secs(),
+                    "no gateway token yet; commands are refused until the token server answers"
+                );
+            }
+        }
         let address = format!("{host}:{port}");
         let channel = Endpoint::from_shared(address.clone())
             .map_err(|source| RuntimeError::Address {

@@ -11,6 +11,11 @@ use messaging::consumer::{ConsumerConfig, ConsumerHandle};
 use service_host::{Foundation, Host, HostError, ServiceIdentity};
 use sqlx::migrate::Migrator;
 
+use common_kernel::auth::Verifier;
+
+use crate::console::ConsoleState;
+use crate::console::oidc::Oidc;
+use crate::console::sessions::Sessions;
 use crate::infra::projector::{CONSUMER_GROUP, Projector, TOPICS};
 use crate::settings::OpsSettings;
 
@@ -42,12 +47,17 @@ pub enum StartupError {
     /// The projector could not start.
     #[error("the projector: {0}")]
     Consumer(#[from] rdkafka::error::KafkaError),
+    /// The console's HTTP client could not be built.
+    #[error("the console: {0}")]
+    Console(reqwest::Error),
 }
 
 /// A built service, bound to its port and ready to serve.
 pub struct Application {
     host: Host,
     projector: Option<ConsumerHandle>,
+    jobs_db: sqlx::PgPool,
+    metrics_every: std::time::Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -76,19 +86,48 @@ impl Application {
             )?),
             None => None,
         };
+        let metrics_every = ops.metrics_every;
+        let console_settings = ops.console.clone();
         let state = crate::http::AppState {
             db: foundation.db.clone(),
             settings: Arc::new(ops),
+            jobs_db: foundation.jobs_db.clone(),
+            brokers: settings.kafka.brokers.clone(),
+            lag: projector.as_ref().map(ConsumerHandle::lag_reader),
         };
-        let host = Host::bind(
+        let open = match (console_settings, settings.auth.as_ref()) {
+            (Some(console), Some(auth)) => {
+                let http = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(30))
+                    .build()
+                    .map_err(StartupError::Console)?;
+                let console_state = ConsoleState {
+                    settings: Arc::new(console.clone()),
+                    sessions: Sessions::default(),
+                    verifier: Arc::new(Verifier::new(auth).map_err(StartupError::Console)?),
+                    oidc: Arc::new(Oidc::new(http.clone(), auth.discovery_url.clone(), console)),
+                    http,
+                };
+                crate::console::routes(console_state, crate::http::routes(state.clone()))
+            }
+            _ => axum::Router::new(),
+        };
+        let jobs_db = foundation.jobs_db.clone();
+        let host = Host::bind_with_open(
             &IDENTITY,
             &settings,
             foundation,
             crate::http::routes(state),
+            open,
             crate::http::openapi::openapi_json(),
         )
         .await?;
-        Ok(Self { host, projector })
+        Ok(Self {
+            host,
+            projector,
+            jobs_db,
+            metrics_every,
+        })
     }
 
     /// The bound port.
@@ -101,7 +140,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let served = self.host.run_until(shutdown, Vec::new()).await;
+        let exporter = tokio::spawn(crate::infra::metrics_exporter::run(
+            self.jobs_db.clone(),
+            self.metrics_every,
+        ));
+        let served = self.host.run_until(shutdown, vec![exporter]).await;
         if let Some(projector) = self.projector {
             projector.shutdown().await;
         }

@@ -1,6 +1,9 @@
 //! The ops service's own settings: when an order counts as stuck, per status
 //! (`APP__OPS__STUCK_AFTER_SECONDS` for every status not named, `APP__OPS__STUCK_AFTER__<STATUS>`
-//! for one, e.g. `APP__OPS__STUCK_AFTER__IN_PROGRESS=1800`).
+//! for one, e.g. `APP__OPS__STUCK_AFTER__IN_PROGRESS=1800`); how often the business metrics are
+//! exported (`APP__OPS__METRICS_EVERY_SECONDS`, 15); and the console's
+//! (`APP__OPS__CONSOLE_ORDER_URL`, `APP__OPS__CONSOLE_PUBLIC_URL`,
+//! `APP__OPS__CONSOLE_CLIENT_ID`, `APP__OPS__CONSOLE_ISSUER_URL`).
 
 use std::time::Duration;
 
@@ -26,6 +29,38 @@ const STATUSES: &[&str] = &[
 pub struct OpsSettings {
     /// When an order counts as stuck.
     pub stuck: StuckThresholds,
+    /// How often the business metrics are recomputed for `/metrics`.
+    pub metrics_every: Duration,
+    /// The console's settings; `None` leaves `/console` answering that it is not set up.
+    pub console: Option<ConsoleSettings>,
+}
+
+/// Where the console signs operators in and sends their repairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// The order service's base URL (repairs and order reads go there with the operator's token).
+    pub order_url: String,
+    /// This service's URL as browsers reach it (`http://127.0.0.1:8087`): the redirect URI is
+    /// `<public_url>/console/callback`.
+    pub public_url: String,
+    /// The public OIDC client (`ops-console`), authorization code with PKCE.
+    pub client_id: String,
+    /// The issuer as browsers reach it, when it differs from the one tokens are checked against
+    /// (inside compose); `None`: the same.
+    pub browser_issuer_url: Option<String>,
+}
+
+fn url(name: &str, raw: &str) -> Result<String, SettingsError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(SettingsError {
+            name: name.into(),
+            value: raw.into(),
+            reason: "expected an http(s) URL".into(),
+        })
+    }
 }
 
 fn seconds(name: &str, raw: &str) -> Result<Duration, SettingsError> {
@@ -54,7 +89,39 @@ impl OpsSettings {
                 stuck = stuck.with(status, seconds(&name, &raw)?);
             }
         }
-        Ok(Self { stuck })
+        let metrics_every =
+            match lookup("APP__OPS__METRICS_EVERY_SECONDS").filter(|v| !v.trim().is_empty()) {
+                Some(raw) => seconds("APP__OPS__METRICS_EVERY_SECONDS", &raw)?,
+                None => Duration::from_secs(15),
+            };
+        let read = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let console = match (
+            read("APP__OPS__CONSOLE_ORDER_URL"),
+            read("APP__OPS__CONSOLE_PUBLIC_URL"),
+        ) {
+            (None, None) => None,
+            (Some(order), Some(public)) => Some(ConsoleSettings {
+                order_url: url("APP__OPS__CONSOLE_ORDER_URL", &order)?,
+                public_url: url("APP__OPS__CONSOLE_PUBLIC_URL", &public)?,
+                client_id: read("APP__OPS__CONSOLE_CLIENT_ID")
+                    .unwrap_or_else(|| "ops-console".to_owned()),
+                browser_issuer_url: read("APP__OPS__CONSOLE_ISSUER_URL")
+                    .map(|raw| url("APP__OPS__CONSOLE_ISSUER_URL", &raw))
+                    .transpose()?,
+            }),
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(SettingsError {
+                    name: "APP__OPS__CONSOLE_ORDER_URL".into(),
+                    value: String::new(),
+                    reason: "set both APP__OPS__CONSOLE_ORDER_URL and APP__OPS__CONSOLE_PUBLIC_URL, or neither".into(),
+                });
+            }
+        };
+        Ok(Self {
+            stuck,
+            metrics_every,
+            console,
+        })
     }
 
     /// Reads the settings from the process environment.

@@ -28,6 +28,9 @@ use crate::settings::HttpSettings;
 pub struct ServiceRoutes {
     /// Business endpoints (already given their state).
     pub api: Router,
+    /// Endpoints that authenticate on their own or not at all (a browser console signing in
+    /// with a session cookie); they skip the bearer check and the rate limits, keep the rest.
+    pub open: Router,
     /// The OpenAPI document as served at `/openapi.json`.
     pub openapi_json: String,
     /// Health endpoint state.
@@ -73,6 +76,7 @@ pub fn assemble(routes: ServiceRoutes, http: &HttpSettings) -> Router {
             auth::authenticate,
         ))
         .merge(operational)
+        .merge(routes.open)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(http.max_body_bytes))

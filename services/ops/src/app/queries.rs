@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::AppError;
 use crate::domain::{StuckThresholds, TERMINAL_ORDER_STATUSES};
-use crate::infra::store::{self, StuckRow, Subject, TimelineRow};
+use crate::infra::reads::{self as store, StuckRow, Subject, TimelineRow};
 
 /// A page of a timeline.
 pub async fn timeline(

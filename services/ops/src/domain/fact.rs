@@ -19,6 +19,10 @@ pub enum FactKind {
     Approval,
     /// A decision's audit evidence.
     AuditDecision,
+    /// A fallout record was raised or moved.
+    Fallout,
+    /// A workflow incident was raised or resolved.
+    Incident,
     /// Anything else.
     Other,
 }
@@ -33,6 +37,8 @@ impl FactKind {
             Self::QuoteState => "QUOTE_STATE",
             Self::Approval => "APPROVAL",
             Self::AuditDecision => "AUDIT_DECISION",
+            Self::Fallout => "FALLOUT",
+            Self::Incident => "INCIDENT",
             Self::Other => "OTHER",
         }
     }
@@ -51,6 +57,8 @@ pub struct Fact {
     pub customer_id: Option<String>,
     /// The status it leaves (an order's, a task's, a call's, a quote's).
     pub to_status: Option<String>,
+    /// A downstream system's reference of an effect, for search.
+    pub external_reference: Option<String>,
     /// A short, stable summary for a timeline row (what moved, from what to what, why).
     pub summary: Value,
 }
@@ -73,6 +81,8 @@ pub fn classify(envelope: &Value) -> Fact {
         quote_id,
         customer_id: text(payload, "/customerId"),
         to_status,
+        external_reference: text(payload, "/externalReference")
+            .or_else(|| text(payload, "/result/externalReference")),
         summary,
     };
     match family.as_str() {
@@ -118,7 +128,23 @@ pub fn classify(envelope: &Value) -> Fact {
             None,
             text(payload, "/quoteId").or_else(|| text(payload, "/quote/quoteId")),
             text(payload, "/status"),
-            json!({"approvalRequestId": payload["approvalRequestId"], "status": payload["status"]}),
+            json!({
+                "requestId": payload["requestId"], "status": payload["status"],
+                "revision": payload["revision"], "priceHash": payload["priceHash"],
+                "actor": payload.pointer("/actor/actorId").cloned().unwrap_or(Value::Null),
+            }),
+        ),
+        "oms.fallout" => fact(
+            FactKind::Fallout,
+            text(payload, "/orderId"),
+            None,
+            text(payload, "/status"),
+            json!({
+                "falloutId": payload["falloutId"], "category": payload["category"],
+                "ownerTeam": payload["ownerTeam"], "from": payload["fromStatus"],
+                "to": payload["status"], "failureCode": payload["failureCode"],
+                "resolutionType": payload["resolutionType"],
+            }),
         ),
         family if family.starts_with("integration.") => fact(
             FactKind::ExternalCall,
@@ -194,6 +220,22 @@ mod tests {
         );
         assert_eq!(call.kind, FactKind::ExternalCall);
         assert_eq!(call.summary["externalReference"], "X-1");
+        assert_eq!(call.external_reference.as_deref(), Some("X-1"));
+        let fallout = classify(
+            &json!({"eventType": "oms.fallout.status-changed.v1", "payload": {
+            "falloutId": "f-1", "orderId": "o-1", "status": "OPEN", "category": "RETRIES_EXHAUSTED"}}),
+        );
+        assert_eq!(
+            (
+                fallout.kind,
+                fallout.order_id.as_deref(),
+                fallout.to_status.as_deref()
+            ),
+            (FactKind::Fallout, Some("o-1"), Some("OPEN"))
+        );
+        let approval = classify(&json!({"eventType": "approval.requested.v1", "payload": {
+            "requestId": "r-1", "quoteId": "q-1", "status": "PENDING"}}));
+        assert_eq!(approval.summary["requestId"], "r-1");
         let quote = classify(&json!({"eventType": "cpq.quote.priced.v1", "payload": {
             "quoteId": "q-1", "customerId": "c-1", "fromStatus": "DRAFT", "toStatus": "PRICED", "priceHash": "ab"}}));
         assert_eq!(

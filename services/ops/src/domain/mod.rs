@@ -4,6 +4,8 @@
 
 pub mod fact;
 pub mod stuck;
+pub mod view_update;
 
 pub use fact::{Fact, FactKind, classify};
 pub use stuck::{StuckThresholds, TERMINAL_ORDER_STATUSES};
+pub use view_update::{FalloutState, InstalledAsset, QuoteMilestone, ViewUpdate, view_update};

@@ -1,8 +1,13 @@
-//! HTTP edge of the ops service: the operators' read views (ViewOperations). Nothing here
-//! changes anything; repairs are the owning services' commands.
+//! HTTP edge of the ops service: the operators' read views (ViewOperations) and the one
+//! command, a projection rebuild (ops-lead). Nothing here changes business state; repairs are
+//! the owning services' commands.
 
+pub mod customers;
+pub mod dto;
 pub mod error;
 pub mod openapi;
+pub mod projections;
+pub mod queues;
 pub mod stuck;
 pub mod timelines;
 pub mod views;
@@ -10,10 +15,11 @@ pub mod views;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use common_kernel::context::RequestContext;
 use common_kernel::db::{TenantTx, begin_read_for_tenant};
 use common_kernel::error::{ApiError, FieldError};
+use messaging::consumer::LagReader;
 use sqlx::PgPool;
 use utoipa::IntoParams;
 
@@ -26,6 +32,12 @@ pub struct AppState {
     pub db: PgPool,
     /// The service's settings (stuck thresholds).
     pub settings: Arc<OpsSettings>,
+    /// The jobs role's pool, for a rebuild's run.
+    pub jobs_db: PgPool,
+    /// The broker list, for a rebuild's replay (`None`: no broker, nothing to replay).
+    pub brokers: Option<String>,
+    /// The projector's lag, for the projections' status.
+    pub lag: Option<LagReader>,
 }
 
 impl AppState {
@@ -66,5 +78,16 @@ pub fn routes(state: AppState) -> Router {
         .route("/timelines/orders/{orderId}", get(timelines::order))
         .route("/timelines/quotes/{quoteId}", get(timelines::quote))
         .route("/stuck-orders", get(stuck::list))
+        .route("/fallout-queue", get(queues::fallout))
+        .route("/approval-aging", get(queues::approvals))
+        .route("/customers/{customerId}", get(customers::customer))
+        .route("/search", get(customers::search))
+        .route("/business-metrics", get(projections::business_metrics))
+        .route("/projections/status", get(projections::status))
+        .route("/ops/projections/rebuild", post(projections::rebuild))
+        .route(
+            "/ops/projections/rebuilds/{rebuildId}",
+            get(projections::get_rebuild),
+        )
         .with_state(state)
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::views::{TimelineEntryView, TimelineView};
 use super::{AppState, ContextHeaders, page_limit};
 use crate::app::queries;
-use crate::infra::store::Subject;
+use crate::infra::reads::Subject;
 
 /// A timeline page.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::infra::store::{StuckRow, TimelineRow};
+use crate::infra::reads::{StuckRow, TimelineRow};
 
 /// One step of a timeline.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,14 +1,14 @@
-//! The projection store. Every write is idempotent and order-independent: one timeline row per
-//! event id; an order's status moves only to a newer aggregate version; progress only forward in
-//! time. So duplicates, replays and events of different topics arriving in any order give the
-//! same rows.
+//! The projection store's writes. Every write is idempotent and order-independent: one
+//! timeline row per event id; a status moves only to a newer aggregate version; milestones keep
+//! their first occurrence; progress only moves forward in time. So duplicates, replays and events
+//! of different topics arriving in any order give the same rows. Every row belongs to a
+//! generation (ADR 0046): the live projector writes the current one, a rebuild the next.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{Fact, FactKind};
+use crate::domain::{Fact, FactKind, FalloutState, InstalledAsset, QuoteMilestone, ViewUpdate};
 
 /// One event to project, with what the envelope says around the fact.
 #[derive(Debug, Clone)]
@@ -35,18 +35,32 @@ pub struct Projected<'a> {
     pub actor_id: &'a str,
     /// What it means.
     pub fact: Fact,
+    /// What it changes beyond the timeline.
+    pub update: ViewUpdate,
 }
 
-/// Writes one event's rows inside the projector's transaction.
-pub async fn project(conn: &mut PgConnection, event: &Projected<'_>) -> Result<(), sqlx::Error> {
+/// The generation readers see and the live projector writes.
+pub async fn current_generation(conn: &mut PgConnection) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT generation FROM projection_state")
+        .fetch_one(conn)
+        .await
+}
+
+/// Writes one event's rows into `generation`, inside the caller's transaction.
+pub async fn project(
+    conn: &mut PgConnection,
+    generation: i32,
+    event: &Projected<'_>,
+) -> Result<(), sqlx::Error> {
     let fact = &event.fact;
     let inserted = sqlx::query(
-        "INSERT INTO projected_event (event_id, tenant_id, topic, event_type, kind, aggregate_type, \
+        "INSERT INTO projected_event (generation, event_id, tenant_id, topic, event_type, kind, aggregate_type, \
          aggregate_id, aggregate_version, occurred_at, correlation_id, actor_id, order_id, quote_id, \
-         customer_id, to_status, summary) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT (event_id) DO NOTHING",
+         customer_id, to_status, summary, external_reference) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         ON CONFLICT (generation, event_id) DO NOTHING",
     )
+    .bind(generation)
     .bind(event.event_id)
     .bind(event.tenant_id)
     .bind(event.topic)
@@ -63,11 +77,23 @@ pub async fn project(conn: &mut PgConnection, event: &Projected<'_>) -> Result<(
     .bind(&fact.customer_id)
     .bind(&fact.to_status)
     .bind(&fact.summary)
+    .bind(&fact.external_reference)
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if inserted == 0 {
         return Ok(());
+    }
+    match &event.update {
+        ViewUpdate::None => {}
+        ViewUpdate::Quote { milestone } => quote(conn, generation, event, *milestone).await?,
+        ViewUpdate::Approval {
+            request_id,
+            requested,
+            decided_by,
+        } => approval(conn, generation, event, request_id, *requested, decided_by).await?,
+        ViewUpdate::Fallout(state) => fallout(conn, generation, event, state).await?,
+        ViewUpdate::Assets(assets) => installed(conn, generation, event, assets).await?,
     }
     let Some(order_id) = fact.order_id.as_deref() else {
         return Ok(());
@@ -75,17 +101,24 @@ pub async fn project(conn: &mut PgConnection, event: &Projected<'_>) -> Result<(
     if fact.kind == FactKind::OrderState
         && let Some(status) = fact.to_status.as_deref()
     {
+        let created = event.event_type.starts_with("oms.order.created.");
+        let at = |wanted: &str| (status == wanted).then_some(event.occurred_at);
         sqlx::query(
-            "INSERT INTO order_view AS v (tenant_id, order_id, customer_id, quote_id, status, status_version, \
-             status_since, first_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-             ON CONFLICT (tenant_id, order_id) DO UPDATE SET \
+            "INSERT INTO order_view AS v (generation, tenant_id, order_id, customer_id, quote_id, status, \
+             status_version, status_since, first_seen_at, created_at, completed_at, cancelled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) \
+             ON CONFLICT (generation, tenant_id, order_id) DO UPDATE SET \
                status = CASE WHEN EXCLUDED.status_version > v.status_version THEN EXCLUDED.status ELSE v.status END, \
                status_since = CASE WHEN EXCLUDED.status_version > v.status_version THEN EXCLUDED.status_since ELSE v.status_since END, \
                status_version = GREATEST(v.status_version, EXCLUDED.status_version), \
                first_seen_at = LEAST(v.first_seen_at, EXCLUDED.first_seen_at), \
+               created_at = coalesce(v.created_at, EXCLUDED.created_at), \
+               completed_at = coalesce(v.completed_at, EXCLUDED.completed_at), \
+               cancelled_at = coalesce(v.cancelled_at, EXCLUDED.cancelled_at), \
                customer_id = coalesce(v.customer_id, EXCLUDED.customer_id), \
                quote_id = coalesce(v.quote_id, EXCLUDED.quote_id)",
         )
+        .bind(generation)
         .bind(event.tenant_id)
         .bind(order_id)
         .bind(&fact.customer_id)
@@ -93,6 +126,9 @@ pub async fn project(conn: &mut PgConnection, event: &Projected<'_>) -> Result<(
         .bind(status)
         .bind(event.aggregate_version)
         .bind(event.occurred_at)
+        .bind(created.then_some(event.occurred_at))
+        .bind(at("COMPLETED"))
+        .bind(at("CANCELLED"))
         .execute(&mut *conn)
         .await?;
     }
@@ -101,10 +137,12 @@ pub async fn project(conn: &mut PgConnection, event: &Projected<'_>) -> Result<(
         FactKind::OrderState | FactKind::Task | FactKind::ExternalCall
     ) {
         sqlx::query(
-            "INSERT INTO order_progress AS p (tenant_id, order_id, last_progress_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id, order_id) DO UPDATE SET \
+            "INSERT INTO order_progress AS p (generation, tenant_id, order_id, last_progress_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (generation, tenant_id, order_id) DO UPDATE SET \
                last_progress_at = GREATEST(p.last_progress_at, EXCLUDED.last_progress_at)",
         )
+        .bind(generation)
         .bind(event.tenant_id)
         .bind(order_id)
         .bind(event.occurred_at)
@@ -114,105 +152,157 @@ pub async fn project(conn: &mut PgConnection, event: &Projected<'_>) -> Result<(
     Ok(())
 }
 
-/// A timeline row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct TimelineRow {
-    /// Event id.
-    pub event_id: Uuid,
-    /// Event type.
-    pub event_type: String,
-    /// Kind of step.
-    pub kind: String,
-    /// When.
-    pub occurred_at: DateTime<Utc>,
-    /// Who.
-    pub actor_id: String,
-    /// Correlation.
-    pub correlation_id: String,
-    /// Status it left, if any.
-    pub to_status: Option<String>,
-    /// Summary.
-    pub summary: Value,
-}
-
-/// Which aggregate's timeline.
-#[derive(Debug, Clone, Copy)]
-pub enum Subject<'a> {
-    /// An order's.
-    Order(&'a str),
-    /// A quote's.
-    Quote(&'a str),
-}
-
-/// A timeline in order of occurrence, at most `limit` rows after `after`.
-pub async fn timeline(
+async fn quote(
     conn: &mut PgConnection,
-    subject: Subject<'_>,
-    after: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
-) -> Result<Vec<TimelineRow>, sqlx::Error> {
-    let (column, id) = match subject {
-        Subject::Order(id) => ("order_id", id),
-        Subject::Quote(id) => ("quote_id", id),
+    generation: i32,
+    event: &Projected<'_>,
+    milestone: Option<QuoteMilestone>,
+) -> Result<(), sqlx::Error> {
+    let fact = &event.fact;
+    let (Some(quote_id), Some(status)) = (fact.quote_id.as_deref(), fact.to_status.as_deref())
+    else {
+        return Ok(());
     };
-    let (at, event) = after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT event_id, event_type, kind, occurred_at, actor_id, correlation_id, to_status, summary \
-         FROM projected_event WHERE {column} = $1 \
-         AND ($2::timestamptz IS NULL OR (occurred_at, event_id) > ($2, $3)) \
-         ORDER BY occurred_at, event_id LIMIT $4"
-    )))
-    .bind(id)
-    .bind(at)
-    .bind(event)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// An order that made no progress for longer than its status allows.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct StuckRow {
-    /// Order id.
-    pub order_id: String,
-    /// Customer.
-    pub customer_id: Option<String>,
-    /// Quote it came from.
-    pub quote_id: Option<String>,
-    /// Status it sits in.
-    pub status: String,
-    /// Since when.
-    pub status_since: DateTime<Utc>,
-    /// Its last progress.
-    pub last_progress_at: DateTime<Utc>,
-}
-
-/// Open orders of the caller's tenant whose last progress is older than their status's
-/// threshold (`thresholds`: per status, `default_seconds` for the rest), oldest first.
-pub async fn stuck(
-    conn: &mut PgConnection,
-    terminal: &[&str],
-    thresholds: &[(String, f64)],
-    default_seconds: f64,
-    limit: i64,
-) -> Result<Vec<StuckRow>, sqlx::Error> {
-    let statuses: Vec<&str> = thresholds.iter().map(|(s, _)| s.as_str()).collect();
-    let seconds: Vec<f64> = thresholds.iter().map(|(_, s)| *s).collect();
-    sqlx::query_as(
-        "SELECT v.order_id, v.customer_id, v.quote_id, v.status, v.status_since, \
-                GREATEST(v.status_since, coalesce(p.last_progress_at, v.status_since)) AS last_progress_at \
-           FROM order_view v LEFT JOIN order_progress p USING (tenant_id, order_id) \
-           LEFT JOIN unnest($2::text[], $3::float8[]) AS t(status, seconds) ON t.status = v.status \
-          WHERE v.status <> ALL($1) \
-            AND GREATEST(v.status_since, coalesce(p.last_progress_at, v.status_since)) \
-                < now() - make_interval(secs => coalesce(t.seconds, $4)) \
-          ORDER BY last_progress_at, v.order_id LIMIT $5",
+    let at = |wanted| (milestone == Some(wanted)).then_some(event.occurred_at);
+    sqlx::query(
+        "INSERT INTO quote_view AS v (generation, tenant_id, quote_id, customer_id, status, status_version, \
+         created_at, accepted_at, converted_at, first_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (generation, tenant_id, quote_id) DO UPDATE SET \
+           status = CASE WHEN EXCLUDED.status_version > v.status_version THEN EXCLUDED.status ELSE v.status END, \
+           status_version = GREATEST(v.status_version, EXCLUDED.status_version), \
+           customer_id = coalesce(v.customer_id, EXCLUDED.customer_id), \
+           created_at = LEAST(v.created_at, EXCLUDED.created_at), \
+           accepted_at = LEAST(v.accepted_at, EXCLUDED.accepted_at), \
+           converted_at = LEAST(v.converted_at, EXCLUDED.converted_at), \
+           first_seen_at = LEAST(v.first_seen_at, EXCLUDED.first_seen_at)",
     )
-    .bind(terminal)
-    .bind(&statuses)
-    .bind(&seconds)
-    .bind(default_seconds)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+    .bind(generation)
+    .bind(event.tenant_id)
+    .bind(quote_id)
+    .bind(&fact.customer_id)
+    .bind(status)
+    .bind(event.aggregate_version)
+    .bind(at(QuoteMilestone::Created))
+    .bind(at(QuoteMilestone::Accepted))
+    .bind(at(QuoteMilestone::Converted))
+    .bind(event.occurred_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn approval(
+    conn: &mut PgConnection,
+    generation: i32,
+    event: &Projected<'_>,
+    request_id: &str,
+    requested: bool,
+    decided_by: &Option<String>,
+) -> Result<(), sqlx::Error> {
+    let Some(status) = event.fact.to_status.as_deref() else {
+        return Ok(());
+    };
+    let decided_at = decided_by.as_ref().map(|_| event.occurred_at);
+    sqlx::query(
+        "INSERT INTO approval_view AS v (generation, tenant_id, request_id, quote_id, status, status_version, \
+         requested_at, decided_at, decided_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (generation, tenant_id, request_id) DO UPDATE SET \
+           status = CASE WHEN EXCLUDED.status_version > v.status_version THEN EXCLUDED.status ELSE v.status END, \
+           status_version = GREATEST(v.status_version, EXCLUDED.status_version), \
+           quote_id = coalesce(v.quote_id, EXCLUDED.quote_id), \
+           requested_at = LEAST(v.requested_at, EXCLUDED.requested_at), \
+           decided_at = CASE WHEN EXCLUDED.decided_at IS NOT NULL \
+               AND (v.decided_at IS NULL OR EXCLUDED.status_version > v.status_version) \
+               THEN EXCLUDED.decided_at ELSE v.decided_at END, \
+           decided_by = CASE WHEN EXCLUDED.decided_at IS NOT NULL \
+               AND (v.decided_at IS NULL OR EXCLUDED.status_version > v.status_version) \
+               THEN EXCLUDED.decided_by ELSE v.decided_by END",
+    )
+    .bind(generation)
+    .bind(event.tenant_id)
+    .bind(request_id)
+    .bind(&event.fact.quote_id)
+    .bind(status)
+    .bind(event.aggregate_version)
+    .bind(requested.then_some(event.occurred_at))
+    .bind(decided_at)
+    .bind(decided_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn fallout(
+    conn: &mut PgConnection,
+    generation: i32,
+    event: &Projected<'_>,
+    state: &FalloutState,
+) -> Result<(), sqlx::Error> {
+    let Some(order_id) = event.fact.order_id.as_deref() else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO fallout_view AS v (generation, tenant_id, fallout_id, order_id, task_id, category, \
+         severity, owner_team, status, failure_code, message, retryable, opened_at, resolved_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (generation, tenant_id, fallout_id) DO UPDATE SET \
+           severity = EXCLUDED.severity, owner_team = EXCLUDED.owner_team, status = EXCLUDED.status, \
+           failure_code = EXCLUDED.failure_code, message = EXCLUDED.message, \
+           retryable = EXCLUDED.retryable, resolved_at = EXCLUDED.resolved_at, version = EXCLUDED.version \
+         WHERE EXCLUDED.version > v.version",
+    )
+    .bind(generation)
+    .bind(event.tenant_id)
+    .bind(&state.fallout_id)
+    .bind(order_id)
+    .bind(&state.task_id)
+    .bind(&state.category)
+    .bind(&state.severity)
+    .bind(&state.owner_team)
+    .bind(&state.status)
+    .bind(&state.failure_code)
+    .bind(&state.message)
+    .bind(state.retryable)
+    .bind(state.opened_at)
+    .bind(state.resolved_at)
+    .bind(event.aggregate_version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn installed(
+    conn: &mut PgConnection,
+    generation: i32,
+    event: &Projected<'_>,
+    assets: &[InstalledAsset],
+) -> Result<(), sqlx::Error> {
+    let (Some(order_id), Some(customer_id)) = (
+        event.fact.order_id.as_deref(),
+        event.fact.customer_id.as_deref(),
+    ) else {
+        return Ok(());
+    };
+    for asset in assets {
+        sqlx::query(
+            "INSERT INTO asset_view AS v (generation, tenant_id, product_instance_id, customer_id, order_id, \
+             offering_id, status, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (generation, tenant_id, product_instance_id) DO UPDATE SET \
+               customer_id = EXCLUDED.customer_id, order_id = EXCLUDED.order_id, \
+               offering_id = EXCLUDED.offering_id, status = EXCLUDED.status, version = EXCLUDED.version \
+             WHERE EXCLUDED.version > v.version",
+        )
+        .bind(generation)
+        .bind(event.tenant_id)
+        .bind(&asset.product_instance_id)
+        .bind(customer_id)
+        .bind(order_id)
+        .bind(&asset.offering_id)
+        .bind(&asset.status)
+        .bind(event.aggregate_version)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

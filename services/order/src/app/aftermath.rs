@@ -106,7 +106,7 @@ async fn raise_manual_undo(
         let past = after.item_past_point_of_no_return(item.id);
         fallout::record(
             &mut *conn,
-            ctx.tenant_id.as_str(),
+            ctx,
             &NewFallout {
                 order: after.id,
                 item: Some(item.id),
@@ -166,6 +166,7 @@ async fn resolve_what_went_away(
             let evidence = json!({"automatic": true, "orderStatus": order.status.as_str()});
             fallout::save(
                 &mut *conn,
+                ctx,
                 &before,
                 &after,
                 Some("order-service"),

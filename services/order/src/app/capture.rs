@@ -358,7 +358,7 @@ async fn refuse_capture(
     .await?;
     fallout::record(
         &mut *conn,
-        ctx.tenant_id.as_str(),
+        ctx,
         &NewFallout {
             order: id,
             item: None,

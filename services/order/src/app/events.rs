@@ -2,14 +2,15 @@
 //! order id) and its audit evidence. Payloads are the serde structs below; their JSON Schemas
 //! are `contracts/schemas/events/oms.*.json`.
 
+use chrono::{DateTime, Utc};
 use common_kernel::audit::{AuditResource, Evidence};
 use common_kernel::outbox::NewEvent;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::domain::{
-    Failure, FulfilmentTask, ItemStatus, Order, OrderChange, OrderItemId, OrderOrigin, OrderStatus,
-    TaskStatus,
+    Failure, Fallout, FalloutStatus, FulfilmentTask, ItemStatus, Order, OrderChange, OrderItemId,
+    OrderOrigin, OrderStatus, TaskStatus,
 };
 
 /// The topic of order events.
@@ -278,6 +279,84 @@ pub fn events_of(
     Ok(events)
 }
 
+/// The aggregate type of fallout events.
+pub const FALLOUT_AGGREGATE: &str = "Fallout";
+
+/// `oms.fallout.status-changed.v1`: a fallout record as it stands after a change (raised,
+/// reopened, assigned, retried, resolved, closed), so a projection keeps the newest by version
+/// without replaying the workbench's rules.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FalloutPayload {
+    /// The record.
+    pub fallout_id: String,
+    /// The order.
+    pub order_id: String,
+    /// The item, when one failed.
+    pub order_item_id: Option<String>,
+    /// The task, when one failed.
+    pub task_id: Option<String>,
+    /// Where it comes from (INVENTORY, PROVISIONING, …).
+    pub category: &'static str,
+    /// How bad.
+    pub severity: &'static str,
+    /// The owning team.
+    pub owner_team: String,
+    /// The operator who has it.
+    pub assignee: Option<String>,
+    /// Status before the change (`None` when raised).
+    pub from_status: Option<&'static str>,
+    /// Status after.
+    pub status: &'static str,
+    /// Stable code of the failure.
+    pub failure_code: String,
+    /// Explanation.
+    pub message: String,
+    /// Whether a retry as is may succeed.
+    pub retryable: bool,
+    /// Raised at.
+    pub opened_at: DateTime<Utc>,
+    /// Resolved at.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// How it was resolved.
+    pub resolution_type: Option<&'static str>,
+}
+
+/// The event of `fallout` as it now stands, from `from` (`None`: just raised).
+pub fn fallout_event(
+    fallout: &Fallout,
+    from: Option<FalloutStatus>,
+) -> Result<NewEvent, serde_json::Error> {
+    let payload = FalloutPayload {
+        fallout_id: fallout.id.to_string(),
+        order_id: fallout.order.to_string(),
+        order_item_id: fallout.item.map(|i| i.to_string()),
+        task_id: fallout.task.map(|t| t.to_string()),
+        category: fallout.category.as_str(),
+        severity: fallout.severity.as_str(),
+        owner_team: fallout.owner_team.clone(),
+        assignee: fallout.assignee.clone(),
+        from_status: from.map(FalloutStatus::as_str),
+        status: fallout.status.as_str(),
+        failure_code: fallout.failure_code.clone(),
+        message: fallout.message.clone(),
+        retryable: fallout.retryable,
+        opened_at: fallout.created_at,
+        resolved_at: fallout.resolved_at,
+        resolution_type: fallout.resolution_type.map(|r| r.as_str()),
+    };
+    Ok(NewEvent {
+        event_type: "oms.fallout.status-changed.v1",
+        event_version: 1,
+        topic: ORDER_TOPIC,
+        aggregate_type: FALLOUT_AGGREGATE,
+        aggregate_id: fallout.id.to_string(),
+        aggregate_version: fallout.version,
+        partition_key: fallout.order.to_string(),
+        payload: serde_json::to_value(payload)?,
+    })
+}
+
 /// A short view of the order for evidence's before and after.
 pub fn audit_view(order: &Order) -> Value {
     json!({
@@ -532,7 +611,44 @@ mod tests {
             panic!("oms.order.amended.v1 breaks its contract: {error}\n{envelope:#}");
         }
 
+        // A fallout record raised, then resolved: both snapshots satisfy their contract.
+        let mut raised = crate::domain::Fallout {
+            id: crate::domain::FalloutId::generate(),
+            order: amended.id,
+            item: None,
+            task: Some(FulfilmentTaskId::generate()),
+            severity: crate::domain::Severity::High,
+            category: crate::domain::FalloutCategory::RetriesExhausted,
+            status: FalloutStatus::Open,
+            failure_code: "PROVISIONING_TIMEOUT".into(),
+            message: "the activation timed out".into(),
+            retryable: true,
+            owner_team: "order-repair".into(),
+            assignee: None,
+            created_at: Utc::now(),
+            last_attempt_at: None,
+            resolved_at: None,
+            resolution_type: None,
+            resolution_note: None,
+            version: 1,
+        };
+        let opened = fallout_event(&raised, None).unwrap();
+        raised.status = FalloutStatus::Resolved;
+        raised.resolved_at = Some(Utc::now());
+        raised.resolution_type = Some(crate::domain::ResolutionType::Retried);
+        raised.version = 2;
+        let resolved = fallout_event(&raised, Some(FalloutStatus::Open)).unwrap();
+        for event in [opened, resolved] {
+            seen.insert(event.event_type);
+            let envelope =
+                serde_json::to_value(outbox::envelope(&ctx(), event, Utc::now())).unwrap();
+            if let Err(error) = event_contracts::validate(&envelope) {
+                panic!("oms.fallout.status-changed.v1 breaks its contract: {error}\n{envelope:#}");
+            }
+        }
+
         for expected in [
+            "oms.fallout.status-changed.v1",
             "oms.order.created.v1",
             "oms.order.validated.v1",
             "oms.order.decomposed.v1",

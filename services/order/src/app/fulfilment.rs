@@ -325,7 +325,7 @@ impl Fulfilment {
                 .await?;
                 fallout::record(
                     &mut tx,
-                    ctx.tenant_id.as_str(),
+                    ctx,
                     &NewFallout {
                         order: id,
                         item: None,
@@ -388,7 +388,7 @@ impl Fulfilment {
             changes.extend(after.enter_fallout(failure.clone())?);
             fallout::record(
                 &mut tx,
-                ctx.tenant_id.as_str(),
+                ctx,
                 &NewFallout {
                     order: id,
                     item: None,
@@ -533,7 +533,7 @@ impl Fulfilment {
             .to_ascii_uppercase();
         fallout::record(
             &mut tx,
-            ctx.tenant_id.as_str(),
+            ctx,
             &NewFallout {
                 order: id,
                 item: None,
@@ -604,7 +604,7 @@ impl Fulfilment {
         if !stopped && !cancelled {
             fallout::record(
                 &mut tx,
-                ctx.tenant_id.as_str(),
+                ctx,
                 &NewFallout {
                     order: id,
                     item: task.and_then(|t| after.task(t)).map(|t| t.item),

@@ -214,7 +214,7 @@ pub async fn retry_task(
         }
         let mut scheduled = record.clone();
         if scheduled.schedule_retry(now)? {
-            fallout::save(&mut *conn, &record, &scheduled, None, None).await?;
+            fallout::save(&mut *conn, ctx, &record, &scheduled, None, None).await?;
             let mut entry = crate::app::aftermath::fallout_evidence(
                 "oms.fallout.retried",
                 &record,

@@ -153,7 +153,7 @@ pub async fn apply(
         });
         fallout::record(
             &mut *conn,
-            ctx.tenant_id.as_str(),
+            ctx,
             &NewFallout {
                 order: after.id,
                 item: Some(task.item),

@@ -191,6 +191,7 @@ pub async fn act(
     let settled = !record.status.is_open();
     let changed_record = fallout::save(
         &mut *conn,
+        ctx,
         &before,
         &record,
         settled.then_some(ctx.actor.actor_id.as_str()),
@@ -404,6 +405,7 @@ async fn resolve_the_rest(
         if after.resolve(ResolutionType::OrderAborted, reason, now)? {
             fallout::save(
                 &mut *conn,
+                ctx,
                 &before,
                 &after,
                 Some(ctx.actor.actor_id.as_str()),

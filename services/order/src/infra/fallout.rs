@@ -10,7 +10,11 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, QueryBuilder, Row};
 use uuid::Uuid;
 
+use common_kernel::context::RequestContext;
+use common_kernel::outbox;
+
 use crate::app::error::{AppError, corrupt};
+use crate::app::events::fallout_event;
 use crate::domain::{
     Fallout, FalloutCategory, FalloutId, FalloutStatus, FulfilmentTaskId, OrderId, OrderItemId,
     ResolutionType, Severity,
@@ -40,9 +44,10 @@ pub struct NewFallout {
 /// record's id.
 pub async fn record(
     conn: &mut PgConnection,
-    tenant: &str,
+    ctx: &RequestContext,
     fallout: &NewFallout,
-) -> Result<FalloutId, sqlx::Error> {
+) -> Result<FalloutId, AppError> {
+    let tenant = ctx.tenant_id.as_str();
     let id = FalloutId::generate();
     let inserted = sqlx::query(
         "INSERT INTO order_fallout (fallout_id, tenant_id, order_id, order_item_id, task_id, severity, category, \
@@ -65,6 +70,7 @@ pub async fn record(
     .await?
     .rows_affected();
     if inserted == 1 {
+        publish(&mut *conn, ctx, id, None).await?;
         return Ok(id);
     }
     let existing: Uuid = sqlx::query(
@@ -79,10 +85,29 @@ pub async fn record(
     .bind(fallout.order.as_uuid())
     .bind(&fallout.failure_code)
     .bind(fallout.task.map(|t| t.as_uuid()))
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
-    Ok(FalloutId::from_uuid(existing))
+    let existing = FalloutId::from_uuid(existing);
+    publish(conn, ctx, existing, Some(FalloutStatus::RetryScheduled)).await?;
+    Ok(existing)
+}
+
+/// Publishes the record as it now stands (`oms.fallout.status-changed.v1`) in the caller's
+/// transaction: the operators' fallout queue is projected from these.
+async fn publish(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    id: FalloutId,
+    from: Option<FalloutStatus>,
+) -> Result<(), AppError> {
+    let current = load(&mut *conn, id, false)
+        .await?
+        .ok_or_else(|| corrupt(format!("fallout {id} vanished in its transaction")))?;
+    let from = from.filter(|status| *status != current.status);
+    let event = fallout_event(&current, from).map_err(corrupt)?;
+    outbox::append(conn, ctx, event).await?;
+    Ok(())
 }
 
 fn fallout_of(row: &PgRow) -> Result<Fallout, AppError> {
@@ -167,6 +192,7 @@ pub async fn open_of_order(
 /// `evidence` go with a resolution. Returns whether it was written.
 pub async fn save(
     conn: &mut PgConnection,
+    ctx: &RequestContext,
     before: &Fallout,
     after: &Fallout,
     resolved_by: Option<&str>,
@@ -183,7 +209,8 @@ pub async fn save(
         write(&mut *conn, &resolved, expected, resolved_by, evidence).await?;
         expected += 1;
     }
-    write(conn, after, expected, resolved_by, evidence).await?;
+    write(&mut *conn, after, expected, resolved_by, evidence).await?;
+    publish(conn, ctx, after.id, Some(before.status)).await?;
     Ok(true)
 }
 

@@ -8,17 +8,24 @@
 
 use std::time::Duration;
 
+use common_kernel::context::RequestContext;
+use domain_kernel::access::Authority;
+use domain_kernel::{ActorId, ActorType, TenantId};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::fallout::{self, NewFallout};
+use crate::app::error::{AppError, corrupt};
 use crate::domain::{FalloutCategory, FulfilmentTaskId, OrderId, OrderItemId};
+
+/// The actor the watchdog raises fallout as.
+pub const WATCHDOG_ACTOR: &str = "order-stuck-call-watchdog";
 
 /// Tasks looked at per pass.
 const BATCH: i64 = 200;
 
 /// Raises the fallout of every call in flight for longer than `after`; returns how many.
-pub async fn sweep_once(db: &PgPool, after: Duration) -> Result<usize, sqlx::Error> {
+pub async fn sweep_once(db: &PgPool, after: Duration) -> Result<usize, AppError> {
     let rows = sqlx::query(
         "SELECT t.tenant_id, t.order_id, t.order_item_id, t.task_id, t.task_type, t.operation, t.status \
          FROM fulfilment_task t \
@@ -38,10 +45,17 @@ pub async fn sweep_once(db: &PgPool, after: Duration) -> Result<usize, sqlx::Err
         let task_type: String = row.try_get("task_type")?;
         let operation: String = row.try_get("operation")?;
         let status: String = row.try_get("status")?;
+        let ctx = RequestContext::system(
+            TenantId::parse(&tenant).map_err(corrupt)?,
+            ActorId::parse(WATCHDOG_ACTOR).map_err(corrupt)?,
+            ActorType::BatchProcess,
+            "SYSTEM",
+            Authority::default(),
+        );
         let mut tx = db.begin().await?;
         fallout::record(
             &mut tx,
-            &tenant,
+            &ctx,
             &NewFallout {
                 order: OrderId::from_uuid(row.try_get::<Uuid, _>("order_id")?),
                 item: Some(OrderItemId::from_uuid(
