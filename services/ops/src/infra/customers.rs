@@ -64,8 +64,9 @@ pub async fn customer(
 ) -> Result<CustomerRows, sqlx::Error> {
     let quotes = sqlx::query_as(
         "SELECT q.quote_id, q.status, q.created_at, o.order_id \
-           FROM quote_view q LEFT JOIN order_view o \
-             ON o.generation = q.generation AND o.tenant_id = q.tenant_id AND o.quote_id = q.quote_id \
+           FROM quote_view q LEFT JOIN LATERAL (SELECT order_id FROM order_view v \
+                WHERE v.generation = q.generation AND v.tenant_id = q.tenant_id AND v.quote_id = q.quote_id \
+                ORDER BY v.first_seen_at, v.order_id LIMIT 1) o ON true \
           WHERE q.generation = (SELECT generation FROM projection_state) AND q.customer_id = $1 \
           ORDER BY q.first_seen_at DESC, q.quote_id LIMIT $2",
     )

@@ -177,6 +177,20 @@ impl OpsStack {
         response.json().await.expect("JSON")
     }
 
+    /// `POST` a JSON body as `token`: the status and the answer.
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// Stops the service.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -8,5 +8,7 @@
 )]
 
 mod harness;
+mod scenario;
 mod stuck;
 mod timelines;
+mod views;
