@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::actions::{Catalog, id, tasks};
-use super::stack::Stack;
+use super::stack::{Stack, free_port};
 
 fn internet_order(catalog: Catalog, customer: &str) -> Value {
     json!({"customerId": customer, "currency": "USD", "captureEvidence": {"signedForm": "SF-2"},
@@ -88,13 +88,6 @@ async fn a_provisioning_refusal_fails_the_item_and_nothing_after_it_runs() {
             .all(|a| a["status"] != "ACTIVE")
     );
     stack.stop().await;
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,6 +12,7 @@ mod audit_trail;
 mod cancellations;
 mod capture;
 mod changes;
+mod console;
 mod exceptions;
 mod failures;
 mod quote_to_cash;

@@ -120,6 +120,14 @@ fn engine_database_settings(url: &str) -> DatabaseSettings {
     }
 }
 
+/// A port free a moment ago (the console's redirect URI names its port before it binds).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
 /// The BPMN every service deploys.
 pub fn bpmn_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/bpmn")
@@ -413,6 +421,32 @@ impl Stack {
         .await
         .expect("build audit");
         (serve!(app, "audit"), db)
+    }
+
+    /// Starts the ops service on its own database, projecting this stack's events, with its
+    /// console sending repairs to this stack's order service; `own` are ops settings.
+    pub async fn start_ops(&self, own: &[(&'static str, String)]) -> (Running, TestDatabase) {
+        let db = service_database(ops::SERVICE, ops::SCHEMA, &ops::MIGRATOR).await;
+        let port = free_port();
+        let mut lookup: HashMap<&str, String> = own.iter().cloned().collect();
+        lookup.insert("APP__OPS__CONSOLE_ORDER_URL", self.order_base.clone());
+        lookup.insert(
+            "APP__OPS__CONSOLE_PUBLIC_URL",
+            format!("http://127.0.0.1:{port}"),
+        );
+        let app = ops::Application::build(
+            settings(
+                ops::SERVICE,
+                &db.url,
+                &self.brokers,
+                &[("APP__SERVER__PORT", port.to_string())],
+            ),
+            ops::settings::OpsSettings::from_lookup(|name| lookup.get(name).cloned())
+                .expect("ops settings"),
+        )
+        .await
+        .expect("build ops");
+        (serve!(app, "ops"), db)
     }
 
     /// The order service's own settings in this stack.
