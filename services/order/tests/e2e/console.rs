@@ -32,7 +32,13 @@ async fn sign_in(browser: &Browser, console: &str) {
         .send_keys("demo")
         .await
         .unwrap();
-    browser.find("#sign-in").await.unwrap().click().await.unwrap();
+    browser
+        .find("#sign-in")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser
         .wait_for_text("#session-user", "ops1", WAIT)
         .await
@@ -75,7 +81,13 @@ async fn an_operator_retries_a_stuck_order_in_the_console_and_sees_it_complete()
     let browser = driver.new_session().await;
     sign_in(&browser, &ops.base).await;
 
-    browser.find("#nav-stuck").await.unwrap().click().await.unwrap();
+    browser
+        .find("#nav-stuck")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let row = format!("#stuck-table tr[data-order-id=\"{order}\"]");
     browser.wait_for(&row, WAIT).await.unwrap();
     browser
@@ -148,15 +160,30 @@ async fn an_operator_retries_a_stuck_order_in_the_console_and_sees_it_complete()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The stuck list lets it go.
-    browser.find("#nav-stuck").await.unwrap().click().await.unwrap();
+    browser
+        .find("#nav-stuck")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser.wait_for("#stuck-table", WAIT).await.unwrap();
     let started = std::time::Instant::now();
     while !browser.find_all(&row).await.unwrap().is_empty() {
-        assert!(started.elapsed() < WAIT, "the completed order left the stuck list");
+        assert!(
+            started.elapsed() < WAIT,
+            "the completed order left the stuck list"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     if let Ok(path) = std::env::var("OPS_CONSOLE_SCREENSHOT") {
-        browser.find("#nav-dashboard").await.unwrap().click().await.unwrap();
+        browser
+            .find("#nav-dashboard")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         browser.wait_for("#dashboard", WAIT).await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await;
         std::fs::write(&path, browser.screenshot_png().await.unwrap()).unwrap();

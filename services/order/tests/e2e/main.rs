@@ -9,6 +9,7 @@
 
 mod actions;
 mod audit_trail;
+mod business_metrics;
 mod cancellations;
 mod capture;
 mod changes;

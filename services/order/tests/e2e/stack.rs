@@ -153,6 +153,10 @@ pub struct Stack {
     pub order_db_url: String,
     /// The integration database (owner, `integration_schema`).
     pub integration_db: PgPool,
+    /// The CPQ database's URL (a test counts quotes there independently).
+    pub cpq_db_url: String,
+    /// The approval database's URL.
+    pub approval_db_url: String,
     /// The simulator.
     pub sim: SimProcess,
     /// The private broker's bootstrap address.
@@ -270,6 +274,7 @@ impl Stack {
         .await
         .expect("build cpq");
         let cpq = serve!(cpq_app, "cpq");
+        let cpq_db_url = cpq_db.url.clone();
         databases.push(cpq_db);
 
         let approval_db =
@@ -290,6 +295,7 @@ impl Stack {
         .await
         .expect("build approval");
         let approval = serve!(approval_app, "approval");
+        let approval_db_url = approval_db.url.clone();
         databases.push(approval_db);
 
         let integration_db = service_database(
@@ -374,6 +380,8 @@ impl Stack {
             order_db: order_pool,
             order_db_url: order_url,
             integration_db: integration_pool,
+            cpq_db_url,
+            approval_db_url,
             sim,
             brokers,
             zeebe_address,
