@@ -28,6 +28,10 @@ use crate::workflow::{self, ENGINE_NAME, WorkflowTarget};
 const CATALOG: &str = "catalog";
 /// The service whose directory names the demo approvers.
 const APPROVAL: &str = "approval";
+/// The service that serves the operations console.
+const OPS: &str = "ops";
+/// The service the console sends repairs to.
+const ORDER: &str = "order";
 
 /// A plain-HTTP client for probes and the loader; local calls never go through a proxy.
 fn http_client() -> Result<reqwest::Client> {
@@ -206,6 +210,15 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
         // The audit service signs checkpoints with the local stack's key.
         if name == AUDIT {
             env.extend(audit_demo::service_env());
+        }
+        // The console sends repairs to the order service and signs operators in at the issuer
+        // with its own address as the redirect URI's.
+        if name == OPS {
+            env.push((
+                "APP__OPS__CONSOLE_ORDER_URL",
+                settings.service(ORDER)?.base_url(),
+            ));
+            env.push(("APP__OPS__CONSOLE_PUBLIC_URL", service.base_url()));
         }
         env.extend(identity::service_env(
             &issuer_url,
@@ -689,6 +702,11 @@ fn print_urls(settings: &Settings, deployed: &[DeployedProcess], downstream: &Do
             "      try      curl -s -H \"Authorization: Bearer $(./dev token {})\" '{base}{}'",
             service.spec.example_user, service.spec.example_path
         ));
+        if service.spec.name == OPS {
+            say(&format!(
+                "      console  {base}/console (sign in as ops1 / demo; opslead1 may rebuild)"
+            ));
+        }
     }
 }
 

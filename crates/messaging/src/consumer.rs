@@ -304,6 +304,36 @@ async fn run<H: EventHandler>(
     tracing::info!(group = %config.group_id, "consumer closed");
 }
 
+/// The (low, high) watermarks of `partitions`, asked at once, each on a thread of its own: one
+/// query is a broker round trip that librdkafka may take up to half a second to answer, and asked
+/// one after the other they would hold the caller for seconds.
+pub fn fetch_watermarks_at_once<X, K>(
+    consumer: &K,
+    partitions: &[(String, i32)],
+    timeout: Duration,
+) -> Vec<Result<(i64, i64), KafkaError>>
+where
+    X: rdkafka::consumer::ConsumerContext,
+    K: Consumer<X> + Sync,
+{
+    std::thread::scope(|scope| {
+        let asked: Vec<_> = partitions
+            .iter()
+            .map(|(topic, partition)| {
+                scope.spawn(move || consumer.fetch_watermarks(topic, *partition, timeout))
+            })
+            .collect();
+        asked
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or(Err(KafkaError::MetadataFetch(
+                    rdkafka::types::RDKafkaErrorCode::Fail,
+                )))
+            })
+            .collect()
+    })
+}
+
 pub(crate) fn measure_lag(
     consumer: &KafkaConsumer,
     group: &str,
@@ -312,20 +342,23 @@ pub(crate) fn measure_lag(
     let Ok(positions) = consumer.position() else {
         return;
     };
+    let partitions: Vec<((String, i32), i64)> = positions
+        .elements()
+        .iter()
+        .filter_map(|element| {
+            let position = element.offset().to_raw()?;
+            Some(((element.topic().to_owned(), element.partition()), position))
+        })
+        .collect();
+    let keys: Vec<(String, i32)> = partitions.iter().map(|(key, _)| key.clone()).collect();
+    let answers = fetch_watermarks_at_once(consumer, &keys, Duration::from_millis(1_000));
     let mut measured = HashMap::new();
-    for element in positions.elements() {
-        let Some(position) = element.offset().to_raw() else {
-            continue;
-        };
-        if let Ok((_, high)) = consumer.fetch_watermarks(
-            element.topic(),
-            element.partition(),
-            Duration::from_millis(500),
-        ) {
+    for (((topic, partition), position), answer) in partitions.into_iter().zip(answers) {
+        if let Ok((_, high)) = answer {
             let behind = (high - position.max(0)).max(0);
-            metrics::gauge!("consumer_lag", "group" => group.to_owned(), "topic" => element.topic().to_owned(), "partition" => element.partition().to_string())
+            metrics::gauge!("consumer_lag", "group" => group.to_owned(), "topic" => topic.clone(), "partition" => partition.to_string())
                 .set(behind as f64);
-            measured.insert((element.topic().to_owned(), element.partition()), behind);
+            measured.insert((topic, partition), behind);
         }
     }
     if let Ok(mut shared) = lag.lock() {

@@ -74,6 +74,10 @@ impl Application {
     /// free port (tests).
     pub async fn build(settings: Settings, ops: OpsSettings) -> Result<Self, StartupError> {
         let foundation = Foundation::open(&IDENTITY, &settings).await?;
+        // A rebuild left RUNNING by a process that stopped would block every later one.
+        if let Err(error) = crate::infra::rebuild::fail_orphans(&foundation.jobs_db).await {
+            tracing::warn!(%error, "orphaned projection rebuilds not checked at start-up");
+        }
         let projector = match settings.kafka.brokers.clone() {
             Some(brokers) => Some(spawn_batched(
                 foundation.jobs_db.clone(),

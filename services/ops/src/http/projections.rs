@@ -105,6 +105,9 @@ pub async fn rebuild(
             "why the projections are rebuilt, 1 to 1000 characters",
         )]));
     }
+    if let Err(error) = crate::infra::rebuild::fail_orphans(&state.jobs_db).await {
+        tracing::warn!(%error, "orphaned rebuilds not checked");
+    }
     let mut tx = begin_for_tenant(&state.db, &ctx.tenant_id).await?;
     let run = rebuild::request(&mut tx, &ctx, reason).await?;
     tx.commit().await.map_err(AppError::from)?;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use messaging::consumer::{HandlerError, IncomingEvent, parse};
+use messaging::consumer::{HandlerError, IncomingEvent, fetch_watermarks_at_once, parse};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -17,6 +17,12 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::projector::{SWAP_LOCK, TOPICS, apply_all};
+
+/// The session lock a running rebuild holds: a RUNNING run whose lock nobody holds was left by
+/// a process that stopped.
+const RUN_LOCK: i64 = 0x6f70_735f_7275_6e00;
+/// A run younger than this may not have taken its lock yet.
+const ORPHAN_AFTER_SECONDS: f64 = 10.0;
 
 /// Events applied per replay transaction.
 const BATCH: usize = 500;
@@ -62,8 +68,56 @@ impl From<HandlerError> for RebuildError {
 
 type Targets = HashMap<(String, i32), i64>;
 
+/// Marks FAILED every RUNNING run whose process stopped (nobody holds the run lock); called at
+/// start-up and before a new run is recorded, so a crash never blocks rebuilds for good.
+pub async fn fail_orphans(jobs_db: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut conn = jobs_db.acquire().await?;
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(RUN_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !free {
+        return Ok(0);
+    }
+    let failed = sqlx::query(
+        "UPDATE projection_rebuild SET status = 'FAILED', finished_at = now(),          failure = 'the ops process running it stopped before the swap; the live views stayed'          WHERE status = 'RUNNING' AND started_at < now() - make_interval(secs => $1)",
+    )
+    .bind(ORPHAN_AFTER_SECONDS)
+    .execute(&mut *conn)
+    .await
+    .map(|done| done.rows_affected());
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(RUN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let failed = failed?;
+    if failed > 0 {
+        tracing::warn!(
+            failed,
+            "rebuilds left RUNNING by a stopped process marked FAILED"
+        );
+    }
+    Ok(failed)
+}
+
 /// Runs rebuild `rebuild_id` into `generation` to its end, recording the outcome on the run.
 pub async fn run(jobs_db: PgPool, brokers: String, rebuild_id: Uuid, generation: i32) {
+    // The run lock, held for the run's life on a connection of its own.
+    let mut holder = match jobs_db.acquire().await {
+        Ok(conn) => conn,
+        Err(error) => {
+            record_failure(&jobs_db, rebuild_id, &error.to_string()).await;
+            return;
+        }
+    };
+    if let Err(error) = sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(RUN_LOCK)
+        .execute(&mut *holder)
+        .await
+    {
+        record_failure(&jobs_db, rebuild_id, &error.to_string()).await;
+        return;
+    }
     let outcome = replay_and_swap(&jobs_db, &brokers, rebuild_id, generation).await;
     match outcome {
         Ok(replayed) => {
@@ -76,19 +130,31 @@ pub async fn run(jobs_db: PgPool, brokers: String, rebuild_id: Uuid, generation:
         Err(error) => {
             tracing::error!(%rebuild_id, generation, %error, "projection rebuild failed; the live views stay");
             metrics::counter!("ops_projection_rebuilds_total", "outcome" => "failed").increment(1);
-            let recorded = sqlx::query(
-                "UPDATE projection_rebuild SET status = 'FAILED', failure = $2, finished_at = now() \
-                 WHERE rebuild_id = $1 AND status = 'RUNNING'",
-            )
-            .bind(rebuild_id)
-            .bind(error.to_string())
-            .execute(&jobs_db)
-            .await;
-            if let Err(error) = recorded {
-                tracing::error!(%rebuild_id, %error, "the failed rebuild could not be recorded");
-            }
+            record_failure(&jobs_db, rebuild_id, &error.to_string()).await;
             let _ = clear(&jobs_db, generation).await;
         }
+    }
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(RUN_LOCK)
+        .execute(&mut *holder)
+        .await;
+    if unlocked.is_err() {
+        // A connection that may still hold the lock must not go back to the pool.
+        drop(holder.detach());
+    }
+}
+
+async fn record_failure(jobs_db: &PgPool, rebuild_id: Uuid, failure: &str) {
+    let recorded = sqlx::query(
+        "UPDATE projection_rebuild SET status = 'FAILED', failure = $2, finished_at = now() \
+         WHERE rebuild_id = $1 AND status = 'RUNNING'",
+    )
+    .bind(rebuild_id)
+    .bind(failure)
+    .execute(jobs_db)
+    .await;
+    if let Err(error) = recorded {
+        tracing::error!(%rebuild_id, %error, "the failed rebuild could not be recorded");
     }
 }
 
@@ -98,11 +164,14 @@ async fn replay_and_swap(
     rebuild_id: Uuid,
     generation: i32,
 ) -> Result<u64, RebuildError> {
+    let began = std::time::Instant::now();
     clear(jobs_db, generation).await?;
     let consumer = assigned_from_beginning(brokers, rebuild_id)?;
     let mut next: Targets = HashMap::new();
     let first = watermarks(&consumer, &mut next)?;
+    tracing::info!(%rebuild_id, elapsed_ms = began.elapsed().as_millis() as u64, "rebuild: partitions assigned, targets taken");
     let mut replayed = replay_until(jobs_db, &consumer, generation, &mut next, &first).await?;
+    tracing::info!(%rebuild_id, replayed, elapsed_ms = began.elapsed().as_millis() as u64, "rebuild: replayed to the first targets");
     let mut swap = jobs_db.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(SWAP_LOCK)
@@ -147,13 +216,20 @@ fn assigned_from_beginning(brokers: &str, rebuild_id: Uuid) -> Result<StreamCons
 }
 
 /// Each assigned partition's high watermark; a partition not yet read starts at its low one.
+/// The partitions are asked at once: a watermark query is a broker round trip that librdkafka
+/// answers in up to half a second, and there are 27 partitions.
 fn watermarks(consumer: &StreamConsumer, next: &mut Targets) -> Result<Targets, KafkaError> {
     let assignment = consumer.assignment()?;
+    let partitions: Vec<(String, i32)> = assignment
+        .elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect();
+    let answers = fetch_watermarks_at_once(consumer, &partitions, BROKER_TIMEOUT);
     let mut targets = HashMap::new();
-    for element in assignment.elements() {
-        let (low, high) =
-            consumer.fetch_watermarks(element.topic(), element.partition(), BROKER_TIMEOUT)?;
-        let key = (element.topic().to_owned(), element.partition());
+    for ((topic, partition), answer) in partitions.into_iter().zip(answers) {
+        let (low, high) = answer?;
+        let key = (topic, partition);
         next.entry(key.clone()).or_insert(low);
         targets.insert(key, high);
     }

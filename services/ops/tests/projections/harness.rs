@@ -64,6 +64,12 @@ pub struct OpsStack {
 impl OpsStack {
     /// Broker, topics, database and a running ops service with these own settings.
     pub async fn start(own: &[(&str, &str)]) -> Self {
+        Self::start_with_backlog(own, &[]).await
+    }
+
+    /// [`OpsStack::start`], with `backlog` published before the service starts (a bench's
+    /// events waiting for the projector).
+    pub async fn start_with_backlog(own: &[(&str, &str)], backlog: &[(&str, Value)]) -> Self {
         let kafka = KafkaProcess::start();
         let brokers = kafka.brokers();
         let topics = messaging::topics::declared().expect("contracts/topics.json");
@@ -88,6 +94,13 @@ impl OpsStack {
             common_kernel::db::connect(&settings(&db.url, "disabled").database, ops::SCHEMA)
                 .await
                 .expect("owner pool");
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("linger.ms", "5")
+            .set("enable.idempotence", "true")
+            .create()
+            .expect("producer");
+        publish_all(&producer, backlog).await;
         let own: HashMap<&str, &str> = own.iter().copied().collect();
         let app = ops::Application::build(
             settings(&db.url, &brokers),
@@ -105,10 +118,6 @@ impl OpsStack {
             .await
             .expect("serve");
         });
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .create()
-            .expect("producer");
         Self {
             _kafka: kafka,
             _db: db,
@@ -123,22 +132,7 @@ impl OpsStack {
 
     /// Publishes `(topic, envelope)` pairs in order, keyed as the services key them.
     pub async fn publish(&self, events: &[(&str, Value)]) {
-        for (topic, envelope) in events {
-            let key = envelope["partitionKey"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            self.producer
-                .send(
-                    FutureRecord::to(topic)
-                        .payload(&envelope.to_string())
-                        .key(&key),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map_err(|(e, _)| e)
-                .expect("published");
-        }
+        publish_all(&self.producer, events).await;
     }
 
     /// Waits until `sql` (one bigint) answers `count`.
@@ -153,7 +147,7 @@ impl OpsStack {
                 return;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(60),
+                started.elapsed() < Duration::from_secs(180),
                 "{sql}: {now}, not {count}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -198,6 +192,36 @@ impl OpsStack {
         }
         if let Some(served) = self.served.take() {
             let _ = tokio::time::timeout(Duration::from_secs(20), served).await;
+        }
+    }
+}
+
+/// Publishes in order (each key's order kept), up to 500 sends in flight.
+async fn publish_all(producer: &FutureProducer, events: &[(&str, Value)]) {
+    for chunk in events.chunks(500) {
+        let payloads: Vec<(String, String)> = chunk
+            .iter()
+            .map(|(_, envelope)| {
+                (
+                    envelope["partitionKey"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    envelope.to_string(),
+                )
+            })
+            .collect();
+        let sends = chunk
+            .iter()
+            .zip(&payloads)
+            .map(|((topic, _), (key, payload))| {
+                producer.send(
+                    FutureRecord::to(topic).payload(payload).key(key),
+                    Duration::from_secs(10),
+                )
+            });
+        for sent in futures::future::join_all(sends).await {
+            sent.map_err(|(e, _)| e).expect("published");
         }
     }
 }

@@ -219,10 +219,17 @@ async fn a_rebuild_replays_the_log_into_fresh_rows_equal_to_the_live_ones() {
         )
         .await;
 
-    // One run at a time.
+    // One run at a time: a run in progress (its process holds the run lock) refuses another.
+    let mut holder = stack.owner.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(0x6f70_735f_7275_6e00_i64)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO projection_rebuild (rebuild_id, generation, status, requested_by, tenant_id, reason, \
-         correlation_id) VALUES (gen_random_uuid(), 9, 'RUNNING', 'opslead1', 'acme', 'held', 'c')",
+         correlation_id, started_at) VALUES (gen_random_uuid(), 9, 'RUNNING', 'opslead1', 'acme', 'held', 'c', \
+         now() - interval '1 hour')",
     )
     .execute(&stack.owner)
     .await
@@ -234,5 +241,18 @@ async fn a_rebuild_replays_the_log_into_fresh_rows_equal_to_the_live_ones() {
         (status, problem["code"].as_str()),
         (409, Some("REBUILD_RUNNING"))
     );
+    // Its process stops (the lock goes with its session): the run is failed, a new one starts.
+    sqlx::Connection::close(holder.detach()).await.unwrap();
+    let (status, run) = stack
+        .post("/ops/projections/rebuild", &lead(), &reason)
+        .await;
+    assert_eq!(status, 202, "{run:#}");
+    let orphan: (String, String) =
+        sqlx::query_as("SELECT status, failure FROM projection_rebuild WHERE generation = 9")
+            .fetch_one(&stack.owner)
+            .await
+            .unwrap();
+    assert_eq!(orphan.0, "FAILED");
+    assert!(orphan.1.contains("stopped"), "{}", orphan.1);
     stack.stop().await;
 }
