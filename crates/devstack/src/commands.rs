@@ -219,6 +219,10 @@ async fn bring_up(settings: &Settings, http: &reqwest::Client, stack: &mut Stack
                 settings.service(ORDER)?.base_url(),
             ));
             env.push(("APP__OPS__CONSOLE_PUBLIC_URL", service.base_url()));
+            // The embedded engine's incidents on the timelines (Camunda 8 has no /v1/ops).
+            if let Some(rest) = settings.workflow.rest_url() {
+                env.push(("APP__OPS__WORKFLOW_REST_URL", rest));
+            }
         }
         env.extend(identity::service_env(
             &issuer_url,

@@ -159,6 +159,9 @@ pub enum Action {
     ViewOperations,
     /// Operate the workflow engine (incidents, process instances).
     OperateWorkflow,
+    /// Read the workflow engine's process instances and incidents (the ops projections read
+    /// incidents as the ops service).
+    ViewWorkflow,
     /// Rebuild the operations projections from the event log; privileged (it replays every
     /// tenant's events).
     RebuildProjections,
@@ -237,6 +240,7 @@ pub fn roles_for(action: Action) -> &'static [Role] {
         Action::RunWorkflowStep => &[R::WorkflowWorker, R::Operator, R::OperationsLead],
         Action::ViewAudit => &[R::Auditor, R::Operator, R::OperationsLead],
         Action::ViewOperations => &[R::Operator, R::OperationsLead, R::Auditor],
+        Action::ViewWorkflow => &[R::Operator, R::OperationsLead, R::Auditor, R::Service],
         Action::WorkUserTasks => &[
             R::ApproverManager,
             R::ApproverDirector,
@@ -400,6 +404,7 @@ mod tests {
             Action::ViewAudit,
             Action::ViewOperations,
             Action::OperateWorkflow,
+            Action::ViewWorkflow,
             Action::RebuildProjections,
             Action::WorkUserTasks,
             Action::RunWorkflowStep,

@@ -1,7 +1,8 @@
 //! The engine's REST API under ADR 0030, swept over every operation its served contract
 //! declares: every kind of bad token gets 401 problem+json, and every role gets 403
 //! `FORBIDDEN_ACTION` exactly where the permission table refuses it (user tasks need
-//! `WorkUserTasks`, `/v1/ops` needs `OperateWorkflow`). Embedded engine only: Camunda 8 brings
+//! `WorkUserTasks`, reading `/v1/ops` needs `ViewWorkflow`, resolving an incident
+//! `OperateWorkflow`). Embedded engine only: Camunda 8 brings
 //! its own identity.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,6 +18,8 @@ use test_support::Operation;
 fn action_of(operation: &Operation) -> Action {
     if operation.template.starts_with("/v2/user-tasks") {
         Action::WorkUserTasks
+    } else if operation.template.starts_with("/v1/ops") && operation.method == "GET" {
+        Action::ViewWorkflow
     } else if operation.template.starts_with("/v1/ops") {
         Action::OperateWorkflow
     } else {

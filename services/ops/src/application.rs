@@ -11,11 +11,12 @@ use messaging::consumer::{ConsumerConfig, ConsumerHandle};
 use service_host::{Foundation, Host, HostError, ServiceIdentity};
 use sqlx::migrate::Migrator;
 
-use common_kernel::auth::Verifier;
+use common_kernel::auth::{ServiceTokens, Verifier};
 
 use crate::console::ConsoleState;
 use crate::console::oidc::Oidc;
 use crate::console::sessions::Sessions;
+use crate::infra::incidents::IncidentReader;
 use crate::infra::projector::{CONSUMER_GROUP, Projector, TOPICS};
 use crate::settings::OpsSettings;
 
@@ -58,6 +59,7 @@ pub struct Application {
     projector: Option<ConsumerHandle>,
     jobs_db: sqlx::PgPool,
     metrics_every: std::time::Duration,
+    incidents: Option<(IncidentReader, std::time::Duration)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -91,6 +93,28 @@ impl Application {
             None => None,
         };
         let metrics_every = ops.metrics_every;
+        let incidents = match (&ops.workflow_rest_url, settings.auth.as_ref()) {
+            (Some(rest), Some(auth)) => {
+                match ServiceTokens::new(auth).map_err(StartupError::Console)? {
+                    Some(tokens) => Some((
+                        IncidentReader::new(
+                            reqwest::Client::new(),
+                            rest.clone(),
+                            Arc::new(tokens),
+                            foundation.jobs_db.clone(),
+                        ),
+                        ops.incident_every,
+                    )),
+                    None => {
+                        tracing::warn!(
+                            "APP__OPS__WORKFLOW_REST_URL is set but the service has no OIDC client: incidents are not read"
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         let console_settings = ops.console.clone();
         let state = crate::http::AppState {
             db: foundation.db.clone(),
@@ -131,6 +155,7 @@ impl Application {
             projector,
             jobs_db,
             metrics_every,
+            incidents,
         })
     }
 
@@ -148,7 +173,11 @@ impl Application {
             self.jobs_db.clone(),
             self.metrics_every,
         ));
-        let served = self.host.run_until(shutdown, vec![exporter]).await;
+        let mut jobs = vec![exporter];
+        if let Some((reader, every)) = self.incidents {
+            jobs.push(tokio::spawn(reader.run(every)));
+        }
+        let served = self.host.run_until(shutdown, jobs).await;
         if let Some(projector) = self.projector {
             projector.shutdown().await;
         }

@@ -3,7 +3,8 @@
 //! for one, e.g. `APP__OPS__STUCK_AFTER__IN_PROGRESS=1800`); how often the business metrics are
 //! exported (`APP__OPS__METRICS_EVERY_SECONDS`, 15); and the console's
 //! (`APP__OPS__CONSOLE_ORDER_URL`, `APP__OPS__CONSOLE_PUBLIC_URL`,
-//! `APP__OPS__CONSOLE_CLIENT_ID`, `APP__OPS__CONSOLE_ISSUER_URL`).
+//! `APP__OPS__CONSOLE_CLIENT_ID`, `APP__OPS__CONSOLE_ISSUER_URL`); and the workflow engine whose
+//! incidents the timelines show (`APP__OPS__WORKFLOW_REST_URL`, `APP__OPS__INCIDENT_POLL_SECONDS`).
 
 use std::time::Duration;
 
@@ -33,6 +34,11 @@ pub struct OpsSettings {
     pub metrics_every: Duration,
     /// The console's settings; `None` leaves `/console` answering that it is not set up.
     pub console: Option<ConsoleSettings>,
+    /// The workflow engine's REST base (`APP__OPS__WORKFLOW_REST_URL`), whose incidents the
+    /// timelines show; `None`: no incidents projected.
+    pub workflow_rest_url: Option<String>,
+    /// How often incidents are read (`APP__OPS__INCIDENT_POLL_SECONDS`, 10).
+    pub incident_every: Duration,
 }
 
 /// Where the console signs operators in and sends their repairs.
@@ -117,10 +123,19 @@ impl OpsSettings {
                 });
             }
         };
+        let workflow_rest_url = read("APP__OPS__WORKFLOW_REST_URL")
+            .map(|raw| url("APP__OPS__WORKFLOW_REST_URL", &raw))
+            .transpose()?;
+        let incident_every = match read("APP__OPS__INCIDENT_POLL_SECONDS") {
+            Some(raw) => seconds("APP__OPS__INCIDENT_POLL_SECONDS", &raw)?,
+            None => Duration::from_secs(10),
+        };
         Ok(Self {
             stuck,
             metrics_every,
             console,
+            workflow_rest_url,
+            incident_every,
         })
     }
 

@@ -16,7 +16,7 @@ use super::{key, ops, ops_dto, user_task_dto as dto, user_tasks};
         description = "Served by the embedded Zeebe-compatible engine (ADR 0014) on WORKFLOW_REST_PORT (default 8090), next to its Zeebe gateway (gRPC, 26500). \
 `/v2/user-tasks` is the subset of Camunda 8's REST API v2 a task list needs, in the same shapes (keys are strings). \
 `/v1/ops` shows process instances (where their tokens wait, variables, incidents) and resolves incidents, optionally setting the job's retries first. \
-Every request needs a bearer token (`bearerAuth`): user tasks need the WorkUserTasks action, `/v1/ops` OperateWorkflow. \
+Every request needs a bearer token (`bearerAuth`): user tasks need the WorkUserTasks action, `/v1/ops` reads ViewWorkflow (operators, leads, auditors, services) and incident resolution OperateWorkflow. \
 User tasks with Camunda 8.8 `completing` task listeners (`zeebe:taskListeners`) are COMPLETING while the listener jobs run over the Zeebe gateway; a listener job completed with `result.denied = true` denies the completion, and, as this engine's extension (the gateway protocol it speaks has no `deniedReason` field), a `deniedReason` string variable of that job is the reason reported to the caller. Listener corrections are not applied. \
 Errors are RFC 9457 application/problem+json with a stable `code`: NOT_FOUND (404), INVALID_STATE (409), COMPLETION_DENIED (409), INVALID_ARGUMENT (400), UNAUTHENTICATED (401), FORBIDDEN_ACTION (403), RATE_LIMITED (429), COMPLETION_PENDING (504).",
         license(name = "Apache-2.0")

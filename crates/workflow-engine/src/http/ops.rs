@@ -30,7 +30,7 @@ pub async fn list_instances(
     ctx: RequestContext,
     ApiQuery(query): ApiQuery<InstanceListQuery>,
 ) -> Result<Page<ProcessInstanceView>, ApiError> {
-    ctx.authorize(Action::OperateWorkflow)?;
+    ctx.authorize(Action::ViewWorkflow)?;
     let page = PageRequest::new(query.limit, query.offset)?;
     let (rows, total) = engine
         .list_instances(
@@ -61,7 +61,7 @@ pub async fn get_instance(
     ctx: RequestContext,
     ApiPath(key): ApiPath<i64>,
 ) -> Result<Json<ProcessInstanceDetailView>, ApiError> {
-    ctx.authorize(Action::OperateWorkflow)?;
+    ctx.authorize(Action::ViewWorkflow)?;
     Ok(Json(engine.instance_detail(key).await?.into()))
 }
 
@@ -77,7 +77,7 @@ pub async fn list_incidents(
     ctx: RequestContext,
     ApiQuery(query): ApiQuery<IncidentListQuery>,
 ) -> Result<Page<IncidentView>, ApiError> {
-    ctx.authorize(Action::OperateWorkflow)?;
+    ctx.authorize(Action::ViewWorkflow)?;
     let page = PageRequest::new(query.limit, query.offset)?;
     let filter = IncidentFilter {
         state: query.state.map(|s| s.as_str().to_owned()),

@@ -3,6 +3,7 @@
 
 pub mod business_metrics;
 pub mod customers;
+pub mod incidents;
 pub mod metrics_exporter;
 pub mod projector;
 pub mod queues;

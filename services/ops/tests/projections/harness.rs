@@ -39,6 +39,13 @@ fn settings(url: &str, brokers: &str) -> Settings {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    // Its own client (the engine's incidents are read with its token).
+    vars.extend(
+        issuer()
+            .client_env("ops-service")
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+    );
     vars.extend(
         test_support::generous_rate_limits()
             .into_iter()

@@ -8,6 +8,7 @@
 )]
 
 mod harness;
+mod incidents;
 mod scenario;
 mod stuck;
 mod timelines;
