@@ -342,11 +342,27 @@ pub(crate) fn measure_lag(
     let Ok(positions) = consumer.position() else {
         return;
     };
+    // A partition this process has not fetched from yet has no position: its committed offset
+    // says where the group stands (counting from 0 would report the whole partition as lag).
+    let committed = positions
+        .elements()
+        .iter()
+        .any(|element| element.offset().to_raw().is_none_or(|raw| raw < 0))
+        .then(|| consumer.committed(Duration::from_millis(1_000)).ok())
+        .flatten();
     let partitions: Vec<((String, i32), i64)> = positions
         .elements()
         .iter()
         .filter_map(|element| {
-            let position = element.offset().to_raw()?;
+            let known = element.offset().to_raw().filter(|raw| *raw >= 0);
+            let position = known.or_else(|| {
+                committed
+                    .as_ref()?
+                    .find_partition(element.topic(), element.partition())?
+                    .offset()
+                    .to_raw()
+                    .filter(|raw| *raw >= 0)
+            })?;
             Some(((element.topic().to_owned(), element.partition()), position))
         })
         .collect();

@@ -303,7 +303,6 @@ function mountDashboard(body, ctx) {
 
 // data-metric is the dotted path of the tile's value in the answer.
 function fillTiles(root, data) {
-  root.querySelector('[data-generated]').replaceChildren('Generated ', timeEl(data.generatedAt));
   for (const tile of root.querySelectorAll('[data-metric]')) {
     tile.querySelector('dd').textContent = FORMATS[tile.dataset.format || 'count'](dig(data, tile.dataset.metric));
   }

@@ -345,3 +345,53 @@ async fn a_closed_consumer_leaves_its_group_and_a_successor_resumes_after_the_co
         .unwrap();
     assert_eq!(duplicates, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successor_with_nothing_new_to_read_reports_no_lag() {
+    let db = database().await;
+    projection_table(&db.pool).await;
+    let topic = topic("consumer-lag", 1).await;
+    let config = config(&topic);
+    for version in 1..=4 {
+        produce(
+            &topic,
+            "thing-1",
+            envelope(
+                &uuid::Uuid::now_v7().to_string(),
+                "thing-1",
+                version,
+                json!({}),
+            )
+            .to_string()
+            .as_bytes(),
+        )
+        .await;
+    }
+    let first = consumer::spawn(db.jobs.clone(), config.clone(), projection(0)).unwrap();
+    assert!(
+        wait_for(
+            &db.pool,
+            "SELECT coalesce(max(version), 0) FROM test_projection",
+            4
+        )
+        .await
+    );
+    first.shutdown().await;
+    // The successor fetches nothing (all is committed), so it has no position on the partition:
+    // its lag comes from the committed offset, 0, not from counting the partition from 0.
+    let second = consumer::spawn(db.jobs.clone(), config, projection(0)).unwrap();
+    let started = Instant::now();
+    let lag = loop {
+        let lag = second.lag();
+        if let Some(behind) = lag.get(&(topic.clone(), 0)) {
+            break *behind;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no lag measured: {lag:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    second.shutdown().await;
+    assert_eq!(lag, 0, "a caught-up successor is not 4 messages behind");
+}
