@@ -84,6 +84,19 @@ async fn produce(topic: &str, key: &str, body: &[u8]) {
         .unwrap();
 }
 
+/// Events of `thing-1` at these versions, in order.
+async fn produce_versions(topic: &str, versions: std::ops::RangeInclusive<i64>) {
+    for version in versions {
+        let event = envelope(
+            &uuid::Uuid::now_v7().to_string(),
+            "thing-1",
+            version,
+            json!({}),
+        );
+        produce(topic, "thing-1", event.to_string().as_bytes()).await;
+    }
+}
+
 fn config(topic: &str) -> ConsumerConfig {
     let mut config = ConsumerConfig::new(
         format!("test-{}", uuid::Uuid::now_v7()),
@@ -274,21 +287,7 @@ async fn a_closed_consumer_leaves_its_group_and_a_successor_resumes_after_the_co
     projection_table(&db.pool).await;
     let topic = topic("consumer-handover", 1).await;
     let config = config(&topic);
-    for version in 1..=3 {
-        produce(
-            &topic,
-            "thing-1",
-            envelope(
-                &uuid::Uuid::now_v7().to_string(),
-                "thing-1",
-                version,
-                json!({}),
-            )
-            .to_string()
-            .as_bytes(),
-        )
-        .await;
-    }
+    produce_versions(&topic, 1..=3).await;
     let first = consumer::spawn(db.jobs.clone(), config.clone(), projection(0)).unwrap();
     assert!(
         wait_for(
@@ -300,21 +299,7 @@ async fn a_closed_consumer_leaves_its_group_and_a_successor_resumes_after_the_co
     );
     first.shutdown().await;
 
-    for version in 4..=5 {
-        produce(
-            &topic,
-            "thing-1",
-            envelope(
-                &uuid::Uuid::now_v7().to_string(),
-                "thing-1",
-                version,
-                json!({}),
-            )
-            .to_string()
-            .as_bytes(),
-        )
-        .await;
-    }
+    produce_versions(&topic, 4..=5).await;
     let started = Instant::now();
     let second = consumer::spawn(db.jobs.clone(), config, projection(0)).unwrap();
     assert!(
@@ -352,21 +337,7 @@ async fn a_successor_with_nothing_new_to_read_reports_no_lag() {
     projection_table(&db.pool).await;
     let topic = topic("consumer-lag", 1).await;
     let config = config(&topic);
-    for version in 1..=4 {
-        produce(
-            &topic,
-            "thing-1",
-            envelope(
-                &uuid::Uuid::now_v7().to_string(),
-                "thing-1",
-                version,
-                json!({}),
-            )
-            .to_string()
-            .as_bytes(),
-        )
-        .await;
-    }
+    produce_versions(&topic, 1..=4).await;
     let first = consumer::spawn(db.jobs.clone(), config.clone(), projection(0)).unwrap();
     assert!(
         wait_for(

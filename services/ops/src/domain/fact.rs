@@ -161,10 +161,16 @@ pub fn classify(envelope: &Value) -> Fact {
         "audit.evidence-submitted" => {
             let resource_type = text(payload, "/resource/resourceType").unwrap_or_default();
             let resource_id = text(payload, "/resource/resourceId");
+            // Evidence about another resource of an order (a fallout record, a product
+            // instance) names the order in its state.
+            let named = |field: &str| {
+                text(payload, &format!("/after/{field}"))
+                    .or_else(|| text(payload, &format!("/before/{field}")))
+            };
             let (order_id, quote_id) = match resource_type.as_str() {
                 "Order" => (resource_id, None),
                 "Quote" => (None, resource_id),
-                _ => (None, None),
+                _ => (named("orderId"), named("quoteId")),
             };
             fact(
                 FactKind::AuditDecision,
@@ -252,6 +258,16 @@ mod tests {
             (FactKind::AuditDecision, Some("o-1"))
         );
         assert_eq!(evidence.summary["actor"], "ops1");
+        let repair = classify(
+            &json!({"eventType": "audit.evidence-submitted.v1", "payload": {
+            "eventType": "oms.fallout.retried", "actor": {"actorId": "ops1"},
+            "resource": {"resourceType": "Fallout", "resourceId": "f-1"},
+            "after": {"orderId": "o-1", "status": "RETRY_SCHEDULED"}}}),
+        );
+        assert_eq!(
+            (repair.kind, repair.order_id.as_deref()),
+            (FactKind::AuditDecision, Some("o-1"))
+        );
         let other = classify(&json!({"eventType": "catalog.price-book.created.v1", "payload": {}}));
         assert_eq!(other.kind, FactKind::Other);
     }

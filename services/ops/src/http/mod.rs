@@ -5,6 +5,7 @@
 pub mod customers;
 pub mod dto;
 pub mod error;
+pub mod metrics_dto;
 pub mod openapi;
 pub mod projections;
 pub mod queues;

@@ -4,7 +4,7 @@
 use common_kernel::http::contract::PlatformContract;
 use utoipa::OpenApi;
 
-use super::{customers, dto, projections, queues, stuck, timelines, views};
+use super::{customers, dto, metrics_dto, projections, queues, stuck, timelines, views};
 
 /// The ops API document.
 #[derive(Debug, OpenApi)]
@@ -27,10 +27,10 @@ Errors are RFC 9457 application/problem+json with a stable `code`, `correlationI
         dto::FalloutItemView, dto::FalloutGroupView, dto::FalloutQueueView,
         dto::PendingApprovalView, dto::AgeBucketView, dto::ApprovalAgingView,
         dto::CustomerQuoteView, dto::CustomerOrderView, dto::CustomerAssetView, dto::CustomerView,
-        dto::SearchResultView, dto::SearchView, dto::QuoteMetricsView, dto::ApprovalMetricsView,
-        dto::OrderMetricsView, dto::FalloutMetricsView, dto::TaskMetricsView, dto::HourView,
-        dto::BusinessMetricsView, dto::TopicLagView, dto::RebuildView, dto::ProjectionStatusView,
-        dto::RebuildRequest,
+        dto::SearchResultView, dto::SearchView, metrics_dto::QuoteMetricsView, metrics_dto::ApprovalMetricsView,
+        metrics_dto::OrderMetricsView, metrics_dto::FalloutMetricsView, metrics_dto::TaskMetricsView, metrics_dto::HourView,
+        metrics_dto::BusinessMetricsView, metrics_dto::TopicLagView, metrics_dto::RebuildView, metrics_dto::ProjectionStatusView,
+        metrics_dto::RebuildRequest,
     )),
     modifiers(&PlatformContract),
     tags(

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::dto::{
+use super::metrics_dto::{
     BusinessMetricsView, ProjectionStatusView, RebuildRequest, RebuildView, TopicLagView,
 };
 use super::{AppState, ContextHeaders};

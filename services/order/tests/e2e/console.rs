@@ -4,7 +4,7 @@
 //! through the console (which sends the order service's command with ops1's token), and sees it
 //! complete. The ops service projects the whole stack's events; nothing is mocked.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use test_support::webdriver::{Browser, ChromeDriver};
@@ -15,34 +15,50 @@ use super::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Clicks the element `css` names once it shows.
+async fn click(browser: &Browser, css: &str) {
+    let element = browser.wait_for(css, WAIT).await.unwrap();
+    element.click().await.unwrap();
+}
+
+/// Types `text` into the element `css` names once it shows.
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let element = browser.wait_for(css, WAIT).await.unwrap();
+    element.send_keys(text).await.unwrap();
+}
+
 async fn sign_in(browser: &Browser, console: &str) {
     browser.goto(&format!("{console}/console")).await.unwrap();
     // The console sends the browser to the issuer's sign-in form.
-    browser
-        .wait_for("#username", WAIT)
-        .await
-        .unwrap()
-        .send_keys("ops1")
-        .await
-        .unwrap();
-    browser
-        .find("#password")
-        .await
-        .unwrap()
-        .send_keys("demo")
-        .await
-        .unwrap();
-    browser
-        .find("#sign-in")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(browser, "#username", "ops1").await;
+    type_into(browser, "#password", "demo").await;
+    click(browser, "#sign-in").await;
     browser
         .wait_for_text("#session-user", "ops1", WAIT)
         .await
         .unwrap();
+}
+
+/// Waits for ops1's repair evidence (actor and reason) on the order's timeline in the ops views.
+async fn repair_evidence_on_the_timeline(stack: &Stack, ops_base: &str, order: uuid::Uuid) {
+    let timeline = format!("{ops_base}/timelines/orders/{order}?limit=500");
+    let started = Instant::now();
+    loop {
+        let (_, page) = stack
+            .call("ops1", reqwest::Method::GET, timeline.clone(), None, None)
+            .await;
+        let repaired = page["entries"].as_array().into_iter().flatten().find(|e| {
+            e["kind"] == "AUDIT_DECISION" && e["summary"]["decision"] == "oms.order.repaired"
+        });
+        if let Some(entry) = repaired {
+            assert_eq!(entry["summary"]["actor"], "ops1", "{entry}");
+            let reason = entry["summary"]["reason"].as_str().unwrap_or_default();
+            assert!(reason.contains("INC-CONSOLE"), "{entry}");
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "no repair evidence: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -81,94 +97,35 @@ async fn an_operator_retries_a_stuck_order_in_the_console_and_sees_it_complete()
     let browser = driver.new_session().await;
     sign_in(&browser, &ops.base).await;
 
-    browser
-        .find("#nav-stuck")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#nav-stuck").await;
     let row = format!("#stuck-table tr[data-order-id=\"{order}\"]");
-    browser.wait_for(&row, WAIT).await.unwrap();
-    browser
-        .find(&format!("{row} button.open-order"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, &format!("{row} button.open-order")).await;
     browser
         .wait_for_text("#order-status", "FALLOUT", WAIT)
         .await
         .unwrap();
-    browser
-        .wait_for("button.retry-fallout", WAIT)
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_for("#repair-reason", WAIT)
-        .await
-        .unwrap()
-        .send_keys("provisioning is back (INC-CONSOLE closed)")
-        .await
-        .unwrap();
-    browser
-        .find("#repair-evidence")
-        .await
-        .unwrap()
-        .send_keys("INC-CONSOLE")
-        .await
-        .unwrap();
-    browser
-        .find("#repair-submit")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button.retry-fallout").await;
+    type_into(
+        &browser,
+        "#repair-reason",
+        "provisioning is back (INC-CONSOLE closed)",
+    )
+    .await;
+    type_into(&browser, "#repair-evidence", "INC-CONSOLE").await;
+    click(&browser, "#repair-submit").await;
     browser
         .wait_for_text("#order-status", "COMPLETED", WAIT)
         .await
         .unwrap();
     let done = stack.wait_order(order, &["COMPLETED"]).await;
     assert_eq!(done["status"], "COMPLETED");
-    // The retry went through the order service as ops1, with the reason the console asked for:
-    // its evidence is on the order's timeline in the ops views.
-    let timeline = format!("{}/timelines/orders/{order}?limit=500", ops.base);
-    let started = std::time::Instant::now();
-    loop {
-        let (_, page) = stack
-            .call("ops1", reqwest::Method::GET, timeline.clone(), None, None)
-            .await;
-        let retried = page["entries"].as_array().into_iter().flatten().find(|e| {
-            e["kind"] == "AUDIT_DECISION" && e["summary"]["decision"] == "oms.order.repaired"
-        });
-        if let Some(entry) = retried {
-            assert_eq!(entry["summary"]["actor"], "ops1", "{entry}");
-            assert!(
-                entry["summary"]["reason"]
-                    .as_str()
-                    .is_some_and(|r| r.contains("INC-CONSOLE")),
-                "{entry}"
-            );
-            break;
-        }
-        assert!(started.elapsed() < WAIT, "no retry evidence: {page}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // The retry went through the order service as ops1, with the reason the console asked for.
+    repair_evidence_on_the_timeline(&stack, &ops.base, order).await;
+
     // The stuck list lets it go.
-    browser
-        .find("#nav-stuck")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#nav-stuck").await;
     browser.wait_for("#stuck-table", WAIT).await.unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while !browser.find_all(&row).await.unwrap().is_empty() {
         assert!(
             started.elapsed() < WAIT,
@@ -177,13 +134,7 @@ async fn an_operator_retries_a_stuck_order_in_the_console_and_sees_it_complete()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     if let Ok(path) = std::env::var("OPS_CONSOLE_SCREENSHOT") {
-        browser
-            .find("#nav-dashboard")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&browser, "#nav-dashboard").await;
         browser.wait_for("#dashboard", WAIT).await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await;
         std::fs::write(&path, browser.screenshot_png().await.unwrap()).unwrap();
