@@ -75,17 +75,19 @@ pub fn projected(event: &IncomingEvent) -> Result<Projected<'_>, HandlerError> {
     })
 }
 
-/// Projects `events` into `generation` in the caller's transaction.
+/// Projects `events` into `generation` in the caller's transaction; returns when each happened.
 pub async fn apply_all(
     conn: &mut PgConnection,
     generation: i32,
     events: &[IncomingEvent],
-) -> Result<(), HandlerError> {
+) -> Result<Vec<DateTime<Utc>>, HandlerError> {
+    let mut occurred = Vec::with_capacity(events.len());
     for event in events {
         let input = projected(event)?;
         store::project(&mut *conn, generation, &input).await?;
+        occurred.push(input.occurred_at);
     }
-    Ok(())
+    Ok(occurred)
 }
 
 impl BatchHandler for Projector {
@@ -99,14 +101,12 @@ impl BatchHandler for Projector {
             .execute(&mut *conn)
             .await?;
         let generation = store::current_generation(&mut *conn).await?;
-        apply_all(conn, generation, events).await?;
+        let occurred = apply_all(conn, generation, events).await?;
         let now = Utc::now();
-        for event in events {
-            if let Ok(input) = projected(event) {
-                let lag = (now - input.occurred_at).num_milliseconds().max(0) as f64 / 1000.0;
-                metrics::histogram!("ops_projection_lag_seconds", "topic" => event.topic.clone())
-                    .record(lag);
-            }
+        for (event, at) in events.iter().zip(occurred) {
+            let lag = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!("ops_projection_lag_seconds", "topic" => event.topic.clone())
+                .record(lag);
         }
         metrics::counter!("ops_events_projected_total").increment(events.len() as u64);
         Ok(())

@@ -295,10 +295,12 @@ async fn apply(
     Ok(applied)
 }
 
-async fn clear(jobs_db: &PgPool, generation: i32) -> Result<(), sqlx::Error> {
+/// Deletes generation `generation`'s rows (`older`: every generation before it).
+async fn delete_rows(jobs_db: &PgPool, generation: i32, older: bool) -> Result<(), sqlx::Error> {
+    let which = if older { "<" } else { "=" };
     for table in TABLES {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE generation = $1"
+            "DELETE FROM {table} WHERE generation {which} $1"
         )))
         .bind(generation)
         .execute(jobs_db)
@@ -307,16 +309,12 @@ async fn clear(jobs_db: &PgPool, generation: i32) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+async fn clear(jobs_db: &PgPool, generation: i32) -> Result<(), sqlx::Error> {
+    delete_rows(jobs_db, generation, false).await
+}
+
 async fn drop_older(jobs_db: &PgPool, generation: i32) -> Result<(), sqlx::Error> {
-    for table in TABLES {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE generation < $1"
-        )))
-        .bind(generation)
-        .execute(jobs_db)
-        .await?;
-    }
-    Ok(())
+    delete_rows(jobs_db, generation, true).await
 }
 
 /// Ends a run that cannot start: the service reads no broker.
