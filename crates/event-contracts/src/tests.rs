@@ -2,9 +2,11 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const EVENT_TYPES: [&str; 69] = [
+const EVENT_TYPES: [&str; 71] = [
     "approval.approved.v1",
     "approval.escalated.v1",
+    "approval.expired.v1",
+    "approval.recalled.v1",
     "approval.rejected.v1",
     "approval.requested.v1",
     "approval.superseded.v1",

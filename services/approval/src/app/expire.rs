@@ -2,8 +2,8 @@
 //! never approve), in one transaction per batch. A request another transaction decided
 //! meanwhile is re-checked under its lock and skipped when no longer due.
 //!
-//! Permission RunWorkflowStep (see `escalate`). Audit evidence per request; no integration
-//! event yet (no contract).
+//! Permission RunWorkflowStep (see `escalate`). Audit evidence and `approval.expired.v1` per
+//! request.
 
 use common_kernel::context::RequestContext;
 use domain_kernel::access::Action;

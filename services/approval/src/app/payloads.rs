@@ -17,10 +17,10 @@ pub const APPROVAL_TOPIC: &str = "cpq.approval.events.v1";
 /// Aggregate type in envelopes and audit evidence.
 pub const AGGREGATE_TYPE: &str = "ApprovalRequest";
 
-/// The integration event type of `event`, when it has one: the opening, the end of the chain
-/// (approved or rejected), an escalation step and a supersession. A decision that leaves the
-/// request PENDING, a recall and an expiry leave audit evidence only (no contract asks for them
-/// yet).
+/// The integration event type of `event`, when it has one: the opening, every end of the
+/// request (approved, rejected, recalled, expired, superseded) and an escalation step, so a
+/// consumer never sees a request stay PENDING after it ended. A decision that leaves the request
+/// PENDING leaves audit evidence only (the next end or escalation carries its decisions).
 pub fn event_type(event: &ApprovalEvent) -> Option<&'static str> {
     match (&event.detail, event.to) {
         (EventDetail::Requested { .. }, _) => Some("approval.requested.v1"),
@@ -30,6 +30,9 @@ pub fn event_type(event: &ApprovalEvent) -> Option<&'static str> {
         (EventDetail::Decided { .. }, ApprovalStatus::Rejected) => Some("approval.rejected.v1"),
         (EventDetail::Escalated(_), _) => Some("approval.escalated.v1"),
         (EventDetail::Superseded { .. }, _) => Some("approval.superseded.v1"),
+        (EventDetail::Recalled { .. }, _) => Some("approval.recalled.v1"),
+        (EventDetail::Expired, _) => Some("approval.expired.v1"),
+        // A decision that leaves levels open.
         _ => None,
     }
 }

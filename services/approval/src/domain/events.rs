@@ -1,6 +1,6 @@
 //! What approval commands emit: one typed event per transition, with what its history row,
-//! audit evidence and integration event (`approval.requested/approved/rejected/escalated.v1`)
-//! need. The payload schemas come with the service's contracts in a later part.
+//! audit evidence and integration event (`approval.requested/approved/rejected/escalated/
+//! recalled/expired/superseded.v1`) need.
 
 use chrono::{DateTime, Utc};
 use domain_kernel::ActorId;
@@ -58,16 +58,16 @@ pub enum EventDetail {
     },
     /// The chain was complete from the start (every level skipped by smart re-approval).
     ApprovedByReuse,
-    /// Recalled by the submitter.
+    /// Recalled by the submitter: `approval.recalled.v1`.
     Recalled {
         /// Who.
         actor: ActorId,
         /// Why.
         reason: Reason,
     },
-    /// Time ran out.
+    /// Time ran out: `approval.expired.v1`.
     Expired,
-    /// The quote's commercial terms changed.
+    /// The quote's commercial terms changed: `approval.superseded.v1`.
     Superseded {
         /// Why (the quote command that changed them).
         reason: Reason,

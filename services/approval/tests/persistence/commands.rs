@@ -206,4 +206,13 @@ async fn only_the_submitter_recalls() {
             .await,
         1
     );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM outbox_event WHERE event_type = 'approval.recalled.v1' \
+             AND envelope #>> '{payload,status}' = 'CANCELLED' \
+             AND envelope #>> '{payload,reason}' = 'customer withdrew'"
+        )
+        .await,
+        1
+    );
 }

@@ -65,6 +65,19 @@ async fn expiry_closes_pending_requests_whose_time_is_over() {
             ApprovalStatus::Pending.as_str()
         ]
     );
+    // Consumers (CPQ, ops) learn it: one event, about the expired request only, as its
+    // contract describes it.
+    let events: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT envelope FROM outbox_event WHERE event_type = 'approval.expired.v1'",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .expect("events");
+    assert_eq!(events.len(), 1);
+    event_contracts::validate(&events[0]).unwrap_or_else(|e| panic!("{e:?}: {:#}", events[0]));
+    assert_eq!(events[0]["aggregateId"], due.id().to_string());
+    assert_eq!(events[0]["payload"]["status"], "EXPIRED");
+    assert_eq!(events[0]["payload"]["fromStatus"], "PENDING");
 }
 
 #[tokio::test]

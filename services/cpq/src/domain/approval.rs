@@ -91,16 +91,24 @@ pub enum OutcomeKind {
     /// `approval.superseded.v1`: the request no longer counts (evidence only; CPQ's own revise
     /// already reopened the quote).
     Superseded,
+    /// `approval.recalled.v1`: the submitter withdrew the request (evidence only: the quote
+    /// shows the request CANCELLED and waits for its own revise or cancel).
+    Recalled,
+    /// `approval.expired.v1`: nobody decided in time (evidence only: the quote shows the request
+    /// EXPIRED and waits for its own revise or cancel).
+    Expired,
 }
 
 impl OutcomeKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Requested,
         Self::Approved,
         Self::Rejected,
         Self::Escalated,
         Self::Superseded,
+        Self::Recalled,
+        Self::Expired,
     ];
 
     /// The event type it comes from.
@@ -111,6 +119,8 @@ impl OutcomeKind {
             Self::Rejected => "approval.rejected.v1",
             Self::Escalated => "approval.escalated.v1",
             Self::Superseded => "approval.superseded.v1",
+            Self::Recalled => "approval.recalled.v1",
+            Self::Expired => "approval.expired.v1",
         }
     }
 
@@ -168,7 +178,7 @@ pub struct Standing<'a> {
 /// Why an approval event moved nothing; each has a stable code for history and audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IgnoredReason {
-    /// Escalations and supersessions are evidence, never transitions.
+    /// Escalations, supersessions, recalls and expiries are evidence, never transitions.
     EvidenceOnly,
     /// The event's request status does not fit its type (a contract the approval service broke).
     UnexpectedStatus(ApprovalStatus),
@@ -244,7 +254,9 @@ fn requested_command(outcome: &ApprovalOutcome) -> Result<QuoteCommand, IgnoredR
         (OutcomeKind::Requested, A::NotRequired) => Ok(QuoteCommand::ApprovalNotRequired),
         (OutcomeKind::Approved, A::Approved) => Ok(QuoteCommand::Approve),
         (OutcomeKind::Rejected, A::Rejected) => Ok(QuoteCommand::Reject),
-        (OutcomeKind::Escalated | OutcomeKind::Superseded, _) => Err(IgnoredReason::EvidenceOnly),
+        (OutcomeKind::Escalated | OutcomeKind::Superseded, _)
+        | (OutcomeKind::Recalled, A::Cancelled)
+        | (OutcomeKind::Expired, A::Expired) => Err(IgnoredReason::EvidenceOnly),
         (_, status) => Err(IgnoredReason::UnexpectedStatus(status)),
     }
 }
@@ -366,6 +378,30 @@ mod tests {
                 Err(IgnoredReason::EvidenceOnly),
             ),
             (
+                OutcomeKind::Recalled,
+                A::Cancelled,
+                S::ApprovalPending,
+                Err(IgnoredReason::EvidenceOnly),
+            ),
+            (
+                OutcomeKind::Expired,
+                A::Expired,
+                S::ApprovalPending,
+                Err(IgnoredReason::EvidenceOnly),
+            ),
+            (
+                OutcomeKind::Expired,
+                A::Pending,
+                S::ApprovalPending,
+                Err(IgnoredReason::UnexpectedStatus(A::Pending)),
+            ),
+            (
+                OutcomeKind::Recalled,
+                A::Approved,
+                S::ApprovalPending,
+                Err(IgnoredReason::UnexpectedStatus(A::Approved)),
+            ),
+            (
                 OutcomeKind::Approved,
                 A::Pending,
                 S::ApprovalPending,
@@ -453,6 +489,6 @@ mod tests {
         for kind in OutcomeKind::ALL {
             assert_eq!(OutcomeKind::of_event_type(kind.event_type()), Some(kind));
         }
-        assert_eq!(OutcomeKind::of_event_type("approval.recalled.v1"), None);
+        assert_eq!(OutcomeKind::of_event_type("approval.unknown.v1"), None);
     }
 }

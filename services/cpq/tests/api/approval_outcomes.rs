@@ -242,6 +242,65 @@ async fn a_rejection_then_a_revise_opens_a_new_draft_revision() {
 }
 
 #[tokio::test]
+async fn an_expired_or_recalled_request_shows_on_the_quote_which_waits_for_its_revise() {
+    let app = TestApp::spawn().await;
+    let (quote, view) = submitted(&app).await;
+    let requested = ApprovalEvent::requested(&view, "PENDING");
+    assert_eq!(
+        app.deliver(&requested).await,
+        moved("SUBMITTED", "APPROVAL_PENDING")
+    );
+    let pending = app.quote(quote).await;
+
+    // Nobody decided in time: the quote shows it and stays where it is (EXPIRED never approves).
+    let expired = requested.then("approval.expired.v1", "EXPIRED");
+    assert_eq!(
+        app.deliver(&expired).await,
+        ApprovalEffect::Unmoved("EVIDENCE_ONLY")
+    );
+    let view = app.quote(quote).await;
+    assert_eq!(view["status"], "APPROVAL_PENDING");
+    assert_eq!(view["approvalRequest"]["status"], "EXPIRED");
+    assert_eq!(view["aggregateVersion"], pending["aggregateVersion"]);
+    expect_problem(
+        app.post_empty(&format!("/quotes/{quote}/accept")).await,
+        StatusCode::CONFLICT,
+        "ILLEGAL_TRANSITION",
+    )
+    .await;
+
+    // The seller revises: a new draft revision, no request for it yet.
+    let revised = app.command(quote, "revise").await;
+    assert_eq!(
+        (revised["status"].as_str(), revised["revision"].as_i64()),
+        (Some("DRAFT"), Some(2))
+    );
+    assert!(app.quote(quote).await["approvalRequest"].is_null());
+
+    // Another quote's request is recalled by its submitter: the same, as CANCELLED.
+    let (other, view) = submitted(&app).await;
+    let requested = ApprovalEvent::requested(&view, "PENDING");
+    app.deliver(&requested).await;
+    let recalled = {
+        let mut next = requested.then("approval.recalled.v1", "CANCELLED");
+        next.reason = Some("customer asked for a new bundle".into());
+        next
+    };
+    assert_eq!(
+        app.deliver(&recalled).await,
+        ApprovalEffect::Unmoved("EVIDENCE_ONLY")
+    );
+    let view = app.quote(other).await;
+    assert_eq!(view["status"], "APPROVAL_PENDING");
+    assert_eq!(view["approvalRequest"]["status"], "CANCELLED");
+    assert_eq!(
+        view["approvalRequest"]["requestId"],
+        requested.request.to_string()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn outcomes_for_another_price_or_revision_are_ignored_with_the_reason() {
     let app = TestApp::spawn().await;
     let (quote, view) = submitted(&app).await;

@@ -123,7 +123,9 @@ pub fn classify(envelope: &Value) -> Fact {
         | "approval.rejected"
         | "approval.requested"
         | "approval.escalated"
-        | "approval.superseded" => fact(
+        | "approval.superseded"
+        | "approval.recalled"
+        | "approval.expired" => fact(
             FactKind::Approval,
             None,
             text(payload, "/quoteId").or_else(|| text(payload, "/quote/quoteId")),

@@ -113,7 +113,9 @@ pub fn view_update(event_type: &str, payload: &Value) -> ViewUpdate {
         | "approval.escalated"
         | "approval.approved"
         | "approval.rejected"
-        | "approval.superseded" => {
+        | "approval.superseded"
+        | "approval.recalled"
+        | "approval.expired" => {
             let Some(request_id) = text(payload, "/requestId") else {
                 return ViewUpdate::None;
             };
@@ -197,6 +199,22 @@ mod tests {
                 decided_by: Some("manager1".into())
             }
         );
+        // A request that ended without a decision leaves the aging queue by its status.
+        assert_eq!(
+            view_update(
+                "approval.expired.v1",
+                &json!({"requestId": "r-2", "status": "EXPIRED"})
+            ),
+            ViewUpdate::Approval {
+                request_id: "r-2".into(),
+                requested: false,
+                decided_by: None
+            }
+        );
+        assert!(matches!(
+            view_update("approval.recalled.v1", &json!({"requestId": "r-3"})),
+            ViewUpdate::Approval { ref request_id, .. } if request_id == "r-3"
+        ));
         let fallout = view_update(
             "oms.fallout.status-changed.v1",
             &json!({"falloutId": "f-1", "category": "RETRIES_EXHAUSTED", "severity": "HIGH",

@@ -1,7 +1,7 @@
 //! A small business day as the services publish it: quotes (one overridden, one accepted and
-//! converted), approval requests (one decided by manager1, one waiting), two orders (one
-//! completed with an installed product after a task retry, one cancelled), fallout raised and
-//! resolved, another raised and open, an external call with a downstream reference.
+//! converted), approval requests (one decided by manager1, one waiting, one expired), two
+//! orders (one completed with an installed product after a task retry, one cancelled), fallout
+//! raised and resolved, another raised and open, an external call with a downstream reference.
 
 use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::{Value, json};
@@ -164,6 +164,8 @@ pub fn business_day(tenant: &str) -> Vec<(&'static str, Value)> {
         quote(tenant, "q-1", 3, "price-overridden", "PRICED", at(11)),
         approval(tenant, "r-1", "q-1", 1, "requested", "PENDING", at(20)),
         approval(tenant, "r-2", "q-2", 1, "requested", "PENDING", at(21)),
+        approval(tenant, "r-3", "q-3", 1, "requested", "PENDING", at(22)),
+        approval(tenant, "r-3", "q-3", 2, "expired", "EXPIRED", at(60)),
         approval(tenant, "r-1", "q-1", 2, "approved", "APPROVED", at(80)),
         quote(tenant, "q-1", 4, "accepted", "ACCEPTED", at(90)),
         quote(tenant, "q-1", 5, "converted", "CONVERTED", at(95)),

@@ -50,6 +50,7 @@ async fn queues_customer_search_and_metrics_follow_the_events() {
     assert_eq!(other_team["items"], json!([]));
 
     let aging = stack.get("/approval-aging", &token).await;
+    // r-3 expired without a decision: it leaves the queue as r-1's approval did.
     assert_eq!(aging["items"].as_array().unwrap().len(), 1, "{aging:#}");
     assert_eq!(aging["items"][0]["requestId"], "r-2");
     assert_eq!(aging["buckets"][0], json!({"label": "< 1 h", "count": 1}));
