@@ -63,6 +63,30 @@ async fn submitted(app: &TestApp) -> (Uuid, Value) {
     (quote, view)
 }
 
+/// A quote whose request did not approve: accept is refused, and its seller's revise opens
+/// draft revision 2 with no request yet.
+async fn cannot_accept_but_revises(app: &TestApp, quote: Uuid) {
+    expect_problem(
+        app.post_empty(&format!("/quotes/{quote}/accept")).await,
+        StatusCode::CONFLICT,
+        "ILLEGAL_TRANSITION",
+    )
+    .await;
+    let revised = app.command(quote, "revise").await;
+    assert_eq!(
+        (revised["status"].as_str(), revised["revision"].as_i64()),
+        (Some("DRAFT"), Some(2))
+    );
+    assert!(
+        app.quote(quote).await["approvalRequest"].is_null(),
+        "no request for revision 2 yet"
+    );
+    assert_eq!(
+        quote_events(app, quote).await.last().map(String::as_str),
+        Some("cpq.quote.revised.v1")
+    );
+}
+
 fn moved(from: &str, to: &str) -> ApprovalEffect {
     let status = |s| cpq::domain::quote::QuoteStatus::parse(s).unwrap();
     ApprovalEffect::Moved {
@@ -218,26 +242,7 @@ async fn a_rejection_then_a_revise_opens_a_new_draft_revision() {
         (last.0.as_str(), last.5.as_deref()),
         ("REJECT", Some("margin too thin"))
     );
-    expect_problem(
-        app.post_empty(&format!("/quotes/{quote}/accept")).await,
-        StatusCode::CONFLICT,
-        "ILLEGAL_TRANSITION",
-    )
-    .await;
-
-    let revised = app.command(quote, "revise").await;
-    assert_eq!(
-        (revised["status"].as_str(), revised["revision"].as_i64()),
-        (Some("DRAFT"), Some(2))
-    );
-    assert!(
-        app.quote(quote).await["approvalRequest"].is_null(),
-        "no request for revision 2 yet"
-    );
-    assert_eq!(
-        quote_events(&app, quote).await.last().map(String::as_str),
-        Some("cpq.quote.revised.v1")
-    );
+    cannot_accept_but_revises(&app, quote).await;
     app.stop().await;
 }
 
@@ -262,20 +267,7 @@ async fn an_expired_or_recalled_request_shows_on_the_quote_which_waits_for_its_r
     assert_eq!(view["status"], "APPROVAL_PENDING");
     assert_eq!(view["approvalRequest"]["status"], "EXPIRED");
     assert_eq!(view["aggregateVersion"], pending["aggregateVersion"]);
-    expect_problem(
-        app.post_empty(&format!("/quotes/{quote}/accept")).await,
-        StatusCode::CONFLICT,
-        "ILLEGAL_TRANSITION",
-    )
-    .await;
-
-    // The seller revises: a new draft revision, no request for it yet.
-    let revised = app.command(quote, "revise").await;
-    assert_eq!(
-        (revised["status"].as_str(), revised["revision"].as_i64()),
-        (Some("DRAFT"), Some(2))
-    );
-    assert!(app.quote(quote).await["approvalRequest"].is_null());
+    cannot_accept_but_revises(&app, quote).await;
 
     // Another quote's request is recalled by its submitter: the same, as CANCELLED.
     let (other, view) = submitted(&app).await;

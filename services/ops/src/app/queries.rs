@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::AppError;
 use crate::domain::{StuckThresholds, TERMINAL_ORDER_STATUSES};
-use crate::infra::reads::{self as store, StuckRow, Subject, TimelineRow};
+use crate::infra::reads::{self as store, StuckPredicate, StuckRow, Subject, TimelineRow};
 
 /// A page of a timeline.
 pub async fn timeline(
@@ -30,16 +30,32 @@ pub async fn stuck_orders(
     limit: i64,
 ) -> Result<Vec<StuckRow>, AppError> {
     ctx.authorize(Action::ViewOperations)?;
-    let named: Vec<(String, f64)> = thresholds
+    let named = named_thresholds(thresholds);
+    Ok(store::stuck(conn, predicate(thresholds, &named), limit).await?)
+}
+
+/// How many orders are stuck under `thresholds` (what [`stuck_orders`] would list unbounded).
+pub async fn stuck_order_count(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    thresholds: &StuckThresholds,
+) -> Result<i64, AppError> {
+    ctx.authorize(Action::ViewOperations)?;
+    let named = named_thresholds(thresholds);
+    Ok(store::stuck_count(conn, predicate(thresholds, &named)).await?)
+}
+
+fn named_thresholds(thresholds: &StuckThresholds) -> Vec<(String, f64)> {
+    thresholds
         .named()
         .map(|(status, after)| (status.to_owned(), after.as_secs_f64()))
-        .collect();
-    Ok(store::stuck(
-        conn,
-        TERMINAL_ORDER_STATUSES,
-        &named,
-        thresholds.default_threshold().as_secs_f64(),
-        limit,
-    )
-    .await?)
+        .collect()
+}
+
+fn predicate<'a>(thresholds: &StuckThresholds, named: &'a [(String, f64)]) -> StuckPredicate<'a> {
+    StuckPredicate {
+        terminal: TERMINAL_ORDER_STATUSES,
+        thresholds: named,
+        default_seconds: thresholds.default_threshold().as_secs_f64(),
+    }
 }

@@ -7,14 +7,11 @@ use domain_kernel::access::Action;
 use sqlx::PgConnection;
 
 use super::AppError;
-use super::queries::stuck_orders;
+use super::queries::stuck_order_count;
 use crate::domain::StuckThresholds;
 use crate::infra::business_metrics::{self, HourRow, MetricRows};
 use crate::infra::customers::{self, CustomerRows, SearchRow};
 use crate::infra::queues::{self, FalloutFilter, FalloutGroupRow, FalloutRow, PendingApprovalRow};
-
-/// The most stuck orders the metric counts (the list itself pages).
-const STUCK_COUNT_CAP: i64 = 10_000;
 
 /// The fallout queue and its groups.
 pub async fn fallout_queue(
@@ -69,9 +66,7 @@ pub async fn business_metrics(
     ctx.authorize(Action::ViewOperations)?;
     let tenant = ctx.tenant_id.as_str();
     let rows = business_metrics::compute(&mut *conn, tenant).await?;
-    let stuck = stuck_orders(&mut *conn, ctx, thresholds, STUCK_COUNT_CAP)
-        .await?
-        .len();
+    let stuck = stuck_order_count(&mut *conn, ctx, thresholds).await?;
     let hours = business_metrics::hourly(conn, tenant).await?;
-    Ok((rows, i64::try_from(stuck).unwrap_or(i64::MAX), hours))
+    Ok((rows, stuck, hours))
 }

@@ -82,34 +82,77 @@ pub struct StuckRow {
     pub last_progress_at: DateTime<Utc>,
 }
 
-/// Open orders of the caller's tenant whose last progress is older than their status's
-/// threshold (`thresholds`: per status, `default_seconds` for the rest), oldest first.
-pub async fn stuck(
-    conn: &mut PgConnection,
-    terminal: &[&str],
-    thresholds: &[(String, f64)],
-    default_seconds: f64,
-    limit: i64,
-) -> Result<Vec<StuckRow>, sqlx::Error> {
-    let statuses: Vec<&str> = thresholds.iter().map(|(s, _)| s.as_str()).collect();
-    let seconds: Vec<f64> = thresholds.iter().map(|(_, s)| *s).collect();
-    sqlx::query_as(
-        "SELECT v.order_id, v.customer_id, v.quote_id, v.status, v.status_since, \
-                GREATEST(v.status_since, coalesce(p.last_progress_at, v.status_since)) AS last_progress_at \
-           FROM order_view v LEFT JOIN order_progress p USING (generation, tenant_id, order_id) \
+/// The stuck orders' rows and predicate: open orders of the current generation whose last
+/// progress is older than their status's threshold (`$1` terminal statuses, `$2`/`$3` the named
+/// thresholds in seconds, `$4` the default). The list and its count share it so they always agree.
+macro_rules! stuck_orders_from {
+    () => {
+        "FROM order_view v LEFT JOIN order_progress p USING (generation, tenant_id, order_id) \
            LEFT JOIN unnest($2::text[], $3::float8[]) AS t(status, seconds) ON t.status = v.status \
           WHERE v.generation = (SELECT generation FROM projection_state) AND v.status <> ALL($1) \
             AND GREATEST(v.status_since, coalesce(p.last_progress_at, v.status_since)) \
-                < now() - make_interval(secs => coalesce(t.seconds, $4)) \
-          ORDER BY last_progress_at, v.order_id LIMIT $5",
-    )
-    .bind(terminal)
+                < now() - make_interval(secs => coalesce(t.seconds, $4))"
+    };
+}
+
+/// Where an order counts as stuck: its status's threshold (`thresholds`: per status,
+/// `default_seconds` for the rest), never in a `terminal` status.
+#[derive(Debug, Clone, Copy)]
+pub struct StuckPredicate<'a> {
+    /// Statuses an order never leaves.
+    pub terminal: &'a [&'a str],
+    /// Per-status thresholds in seconds.
+    pub thresholds: &'a [(String, f64)],
+    /// The threshold of every other status, in seconds.
+    pub default_seconds: f64,
+}
+
+impl<'a> StuckPredicate<'a> {
+    /// The named thresholds as the two arrays the query unnests.
+    fn threshold_columns(&self) -> (Vec<&'a str>, Vec<f64>) {
+        self.thresholds
+            .iter()
+            .map(|(status, seconds)| (status.as_str(), *seconds))
+            .unzip()
+    }
+}
+
+/// Open orders of the caller's tenant stuck under `predicate`, oldest progress first.
+pub async fn stuck(
+    conn: &mut PgConnection,
+    predicate: StuckPredicate<'_>,
+    limit: i64,
+) -> Result<Vec<StuckRow>, sqlx::Error> {
+    let (statuses, seconds) = predicate.threshold_columns();
+    sqlx::query_as(concat!(
+        "SELECT v.order_id, v.customer_id, v.quote_id, v.status, v.status_since, \
+                GREATEST(v.status_since, coalesce(p.last_progress_at, v.status_since)) AS last_progress_at ",
+        stuck_orders_from!(),
+        " ORDER BY last_progress_at, v.order_id LIMIT $5"
+    ))
+    .bind(predicate.terminal)
     .bind(&statuses)
     .bind(&seconds)
-    .bind(default_seconds)
+    .bind(predicate.default_seconds)
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// How many orders of the caller's tenant are stuck under `predicate` (all of them: the
+/// business metric counts what the list pages through).
+pub async fn stuck_count(
+    conn: &mut PgConnection,
+    predicate: StuckPredicate<'_>,
+) -> Result<i64, sqlx::Error> {
+    let (statuses, seconds) = predicate.threshold_columns();
+    sqlx::query_scalar(concat!("SELECT count(*) ", stuck_orders_from!()))
+        .bind(predicate.terminal)
+        .bind(&statuses)
+        .bind(&seconds)
+        .bind(predicate.default_seconds)
+        .fetch_one(conn)
+        .await
 }
 
 /// When each topic's newest projected event happened (the caller's tenant).

@@ -64,6 +64,9 @@ async fn an_order_held_in_progress_is_stuck_until_it_moves() {
     let row: &Value = &list["items"][0];
     assert_eq!(row["status"], "IN_PROGRESS");
     assert_eq!(row["thresholdSeconds"], 2);
+    // The business metric counts exactly what the list shows.
+    let metrics = stack.get("/business-metrics", &operator(t)).await;
+    assert_eq!(metrics["orders"]["stuck"], 1, "{metrics:#}");
 
     // Progress (a task moved) takes it off the list; it comes back when progress stops again.
     stack
@@ -85,5 +88,7 @@ async fn an_order_held_in_progress_is_stuck_until_it_moves() {
     until(&stack, t, &[]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(stuck_ids(&stack, t).await.is_empty());
+    let metrics = stack.get("/business-metrics", &operator(t)).await;
+    assert_eq!(metrics["orders"]["stuck"], 0);
     stack.stop().await;
 }
