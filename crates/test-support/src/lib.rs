@@ -18,6 +18,7 @@
 mod contract;
 #[cfg(feature = "docker")]
 mod docker;
+mod functions;
 mod issuer;
 mod kafka;
 mod operations;
@@ -32,6 +33,7 @@ pub mod webdriver;
 
 pub use contract::{assert_committed_contract, assert_refusals_declared, contract_path};
 pub use dev_issuer::{Claims, PublicKeyEncoding, RealmAccess, SigningAlgorithm};
+pub use functions::{assert_functions_pin_search_path, functions_without_pinned_search_path};
 pub use issuer::TestIssuer;
 pub use kafka::{KafkaProcess, TANSU_INSTALL, kafka_brokers};
 pub use operations::{Operation, operations};

@@ -127,6 +127,12 @@ type Machine = (
 );
 
 #[tokio::test]
+async fn every_function_resolves_names_in_order_schema_whoever_calls_it() {
+    let (_db, pool) = database().await;
+    test_support::assert_functions_pin_search_path(&pool, order::SCHEMA).await;
+}
+
+#[tokio::test]
 async fn each_status_function_is_its_rust_table_pair_for_pair() {
     let (_db, pool) = database().await;
     let machines: [Machine; 6] = [

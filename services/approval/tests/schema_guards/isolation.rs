@@ -26,6 +26,13 @@ async fn every_table_the_request_role_reaches_is_tenant_isolated() {
 }
 
 #[tokio::test]
+async fn every_function_resolves_names_in_its_own_schema() {
+    let database = database().await;
+    let owner = pool(&database, None).await;
+    test_support::assert_functions_pin_search_path(&owner, SCHEMA).await;
+}
+
+#[tokio::test]
 async fn no_row_is_read_or_written_without_the_tenant_set() {
     let (_database, app) = app_pool().await;
     let mut tx = tenant_tx(&app, "acme").await;

@@ -43,6 +43,7 @@ async fn the_database_keeps_the_log_append_only() {
     let (status, _) = stack.post("/audit/checkpoints", &token, None).await;
     assert!(status == 201 || status == 200, "{status}");
     let owner = &stack.owner;
+    test_support::assert_functions_pin_search_path(owner, audit::SCHEMA).await;
 
     for (sql, guard) in [
         (

@@ -191,6 +191,7 @@ async fn every_table_the_request_role_reaches_is_tenant_isolated() {
         &[("outbox_pending", &["INSERT"])],
     )
     .await;
+    test_support::assert_functions_pin_search_path(&app.db, "catalog_schema").await;
     // The check sees what it must refuse: a table granted to the role without isolation.
     sqlx::query("CREATE TABLE careless (tenant_id text, note text)")
         .execute(&app.db)

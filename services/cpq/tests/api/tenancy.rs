@@ -325,5 +325,6 @@ async fn every_table_the_request_role_reaches_is_tenant_isolated() {
         &[("outbox_pending", &["INSERT"])],
     )
     .await;
+    test_support::assert_functions_pin_search_path(&app.db, "cpq_schema").await;
     app.stop().await;
 }

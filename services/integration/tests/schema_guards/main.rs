@@ -339,3 +339,48 @@ async fn tenants_never_see_each_others_operations() {
         "42501"
     );
 }
+
+/// An operator's hand edit from psql, whose session has the default search_path: the guard
+/// answers with its own refusal (before its functions were pinned to the schema, PostgreSQL
+/// answered "function integration_refuse(unknown, unknown) does not exist").
+#[tokio::test]
+async fn a_hand_edit_from_any_session_meets_the_guard_itself() {
+    let database = database().await;
+    let owner = connect(database.url.clone()).await;
+    let mut tx = tenant_tx(&owner, "acme").await;
+    let id = insert_operation(&mut tx, "acme", KEY)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+
+    let operator = PgPool::connect(&database.url)
+        .await
+        .expect("a plain session");
+    let search_path: String = sqlx::query_scalar("SHOW search_path")
+        .fetch_one(&operator)
+        .await
+        .expect("search_path");
+    assert!(!search_path.contains(SCHEMA), "{search_path}");
+    let edited = sqlx::query(
+        "UPDATE integration_schema.external_operation SET aggregate_version = 5 \
+         WHERE external_operation_id = $1",
+    )
+    .bind(id)
+    .execute(&operator)
+    .await;
+    assert_eq!(
+        refusal("an operator's hand edit", edited),
+        "external_operation_transition"
+    );
+
+    test_support::assert_functions_pin_search_path(&owner, SCHEMA).await;
+    // The check sees what it must refuse: a function added without pinning.
+    sqlx::query("CREATE FUNCTION careless() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        .execute(&owner)
+        .await
+        .expect("create");
+    assert_eq!(
+        test_support::functions_without_pinned_search_path(&owner, SCHEMA).await,
+        ["careless()"]
+    );
+}

@@ -29,6 +29,8 @@ async fn day_projected(stack: &OpsStack) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queues_customer_search_and_metrics_follow_the_events() {
     let stack = OpsStack::start(&[]).await;
+    // The schema's functions (the platform's outbox trigger) resolve names in ops_schema only.
+    test_support::assert_functions_pin_search_path(&stack.owner, ops::SCHEMA).await;
     day_projected(&stack).await;
     let token = operator(TENANT);
 

@@ -2,23 +2,34 @@
 //! signs in as ops1 at the stack's issuer (authorization code with PKCE), finds the order that
 //! provisioning left in fallout among the stuck orders, retries it with a reason and evidence
 //! through the console (which sends the order service's command with ops1's token), and sees it
-//! complete. The ops service projects the whole stack's events; nothing is mocked.
+//! complete; then retries two more from the fallout queue in one bulk action and cancels a third
+//! after the impact preview. The ops service projects the whole stack's events; nothing is mocked.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use test_support::webdriver::{Browser, ChromeDriver};
 
-use super::actions::id;
+use uuid::Uuid;
+
+use super::actions::{Catalog, id};
 use super::exceptions::router_order;
 use super::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Clicks the element `css` names once it shows.
+/// Clicks the element `css` names once it shows; a table the console re-rendered between the
+/// look and the click is looked at again.
 async fn click(browser: &Browser, css: &str) {
-    let element = browser.wait_for(css, WAIT).await.unwrap();
-    element.click().await.unwrap();
+    let started = Instant::now();
+    loop {
+        let element = browser.wait_for(css, WAIT).await.unwrap();
+        match element.click().await {
+            Ok(()) => return,
+            Err(e) if e.code() == Some("stale element reference") && started.elapsed() < WAIT => {}
+            Err(e) => panic!("clicking `{css}`: {e}"),
+        }
+    }
 }
 
 /// Types `text` into the element `css` names once it shows.
@@ -61,8 +72,94 @@ async fn repair_evidence_on_the_timeline(stack: &Stack, ops_base: &str, order: u
     }
 }
 
+/// Places `count` router orders while provisioning refuses every activation and waits until each
+/// is in fallout; the fault is cleared afterwards.
+async fn orders_in_fallout(stack: &Stack, catalog: Catalog, keys: &[&str]) -> Vec<Uuid> {
+    stack
+        .sim
+        .add_fault(json!({"system": "provisioning", "operation": "activate", "mode": "ERROR_5XX"}))
+        .await;
+    let mut orders = Vec::new();
+    for key in keys {
+        let body = router_order(catalog, "CUST-CONSOLE", "SRX-300");
+        orders.push(stack.place("sales1", key, &body).await);
+    }
+    for order in &orders {
+        let fell = stack.wait_order(*order, &["FALLOUT", "COMPLETED"]).await;
+        assert_eq!(fell["status"], "FALLOUT", "{fell}");
+    }
+    stack.sim.clear_faults().await;
+    orders
+}
+
+/// The id of the one fallout record of `order`.
+async fn fallout_of(stack: &Stack, order: Uuid) -> Uuid {
+    let fallouts = stack.fallouts_of(order).await;
+    assert_eq!(fallouts.len(), 1, "{fallouts:?}");
+    id(&fallouts[0], "falloutId")
+}
+
+/// Selects the fallouts of `orders` in the console's queue and retries them in one bulk action.
+async fn bulk_retry(browser: &Browser, stack: &Stack, orders: &[Uuid]) {
+    click(browser, "#nav-fallout").await;
+    for order in orders {
+        let fallout = fallout_of(stack, *order).await;
+        click(
+            browser,
+            &format!("input.select-fallout[data-fallout-id=\"{fallout}\"]"),
+        )
+        .await;
+    }
+    browser
+        .wait_for_text(
+            "#bulk-retry",
+            &format!("Retry selected ({})", orders.len()),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    click(browser, "#bulk-retry").await;
+    type_into(browser, "#repair-reason", "provisioning fixed (INC-BULK)").await;
+    type_into(browser, "#repair-evidence", "INC-BULK").await;
+    click(browser, "#repair-submit").await;
+    for order in orders {
+        let done = stack.wait_order(*order, &["COMPLETED"]).await;
+        assert_eq!(done["status"], "COMPLETED");
+        let fallouts = stack.fallouts_of(*order).await;
+        assert_eq!(fallouts[0]["status"], "RESOLVED", "{fallouts:?}");
+    }
+}
+
+/// Opens `order` in the console, asks to cancel it, confirms once the server's impact preview
+/// shows (the confirm button stays disabled until then) and sees it cancelled.
+async fn cancel_after_preview(browser: &Browser, stack: &Stack, console: &str, order: Uuid) {
+    browser
+        .goto(&format!("{console}/console#/orders/{order}"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#order-status", "FALLOUT", WAIT)
+        .await
+        .unwrap();
+    click(browser, "#cancel-order").await;
+    browser
+        .wait_for("#repair-preview .impact", WAIT)
+        .await
+        .unwrap();
+    let submit = browser.find("#repair-submit").await.unwrap();
+    assert_eq!(submit.attribute("disabled").await.unwrap(), None);
+    type_into(browser, "#repair-reason", "the customer withdrew (console)").await;
+    click(browser, "#repair-submit").await;
+    let cancelled = stack.wait_order(order, &["CANCELLED"]).await;
+    assert_eq!(cancelled["status"], "CANCELLED");
+    browser
+        .wait_for_text("#order-status", "CANCELLED", WAIT)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_operator_retries_a_stuck_order_in_the_console_and_sees_it_complete() {
+async fn an_operator_repairs_orders_in_the_console_by_retry_bulk_retry_and_cancellation() {
     assert!(
         ChromeDriver::available(),
         "chromium and chromedriver are missing: ./dev test installs them (apt chromium chromium-driver)"
@@ -133,6 +230,12 @@ async fn an_operator_retries_a_stuck_order_in_the_console_and_sees_it_complete()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // Two more from the fallout queue in one bulk retry, and a third cancelled after its preview.
+    let failed = orders_in_fallout(&stack, catalog, &["console-2", "console-3", "console-4"]).await;
+    bulk_retry(&browser, &stack, &failed[..2]).await;
+    cancel_after_preview(&browser, &stack, &ops.base, failed[2]).await;
+
     if let Ok(path) = std::env::var("OPS_CONSOLE_SCREENSHOT") {
         click(&browser, "#nav-dashboard").await;
         browser.wait_for("#dashboard", WAIT).await.unwrap();
